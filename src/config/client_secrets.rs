@@ -1,0 +1,78 @@
+//! flask-oidc's `client_secrets.json`: `{"web": {...}}`, a plain object with the client
+//! credentials, or either of them carrying a discovery document's endpoints.
+
+use serde::Deserialize;
+use url::Url;
+
+use super::{ConfigBuilder, ProviderEndpoints};
+
+#[derive(Deserialize)]
+struct File {
+    web: Option<Entry>,
+    #[serde(flatten)]
+    plain: Entry,
+}
+
+#[derive(Deserialize, Default)]
+struct Entry {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    issuer: Option<String>,
+    #[serde(alias = "auth_uri")]
+    authorization_endpoint: Option<String>,
+    #[serde(alias = "token_uri")]
+    token_endpoint: Option<String>,
+    #[serde(alias = "userinfo_uri")]
+    userinfo_endpoint: Option<String>,
+    jwks_uri: Option<String>,
+    end_session_endpoint: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+}
+
+pub(super) struct ClientSecrets(Entry);
+
+impl ClientSecrets {
+    pub(super) fn load(path: &str) -> Result<Self, String> {
+        let text =
+            std::fs::read_to_string(path).map_err(|err| format!("cannot read `{path}`: {err}"))?;
+        let file: File =
+            serde_json::from_str(&text).map_err(|err| format!("`{path}` is not valid: {err}"))?;
+        Ok(Self(file.web.unwrap_or(file.plain)))
+    }
+
+    /// Fills the builder; explicit variables read afterwards take precedence.
+    pub(super) fn apply(self, mut builder: ConfigBuilder) -> ConfigBuilder {
+        let entry = self.0;
+        if let Some(id) = entry.client_id {
+            builder = builder.client_id(id);
+        }
+        if let Some(secret) = entry.client_secret {
+            builder = builder.client_secret(secret);
+        }
+        if let [only] = entry.redirect_uris.as_slice() {
+            builder = builder.redirect_uri(only.clone());
+        }
+        let parse = |value: &Option<String>| value.as_deref().and_then(|v| Url::parse(v).ok());
+        match (
+            &entry.issuer,
+            parse(&entry.authorization_endpoint),
+            parse(&entry.token_endpoint),
+            parse(&entry.jwks_uri),
+        ) {
+            (Some(issuer), Some(authorization_endpoint), Some(token_endpoint), Some(jwks_uri)) => {
+                builder = builder.endpoints(ProviderEndpoints {
+                    issuer: issuer.clone(),
+                    authorization_endpoint,
+                    token_endpoint,
+                    jwks_uri,
+                    userinfo_endpoint: parse(&entry.userinfo_endpoint),
+                    end_session_endpoint: parse(&entry.end_session_endpoint),
+                });
+            }
+            (Some(issuer), ..) => builder = builder.issuer(issuer.clone()),
+            _ => {}
+        }
+        builder
+    }
+}

@@ -1,0 +1,390 @@
+//! `from_env`: the canonical `OIDC_*` names and flaskoidc's names as aliases.
+
+use std::time::Duration;
+
+use super::client_secrets::ClientSecrets;
+use super::{ClientAuth, Config, ConfigBuilder, ConfigError};
+
+/// Each setting with its canonical variable first and its flaskoidc aliases after.
+const ISSUER: &[&str] = &["OIDC_ISSUER"];
+const CONFIG_URL: &[&str] = &["OIDC_CONFIG_URL", "FLASK_OIDC_CONFIG_URL"];
+const CLIENT_ID: &[&str] = &["OIDC_CLIENT_ID", "FLASK_OIDC_CLIENT_ID"];
+const CLIENT_SECRET: &[&str] = &["OIDC_CLIENT_SECRET", "FLASK_OIDC_CLIENT_SECRET"];
+const REDIRECT_URI: &[&str] = &["OIDC_REDIRECT_URI", "FLASK_OIDC_REDIRECT_URI"];
+const SCOPES: &[&str] = &["OIDC_SCOPES", "FLASK_OIDC_SCOPES"];
+const USER_ID_FIELD: &[&str] = &["OIDC_USER_ID_FIELD", "FLASK_OIDC_USER_ID_FIELD"];
+const WHITELIST: &[&str] = &["OIDC_WHITELISTED_ENDPOINTS", "FLASK_OIDC_WHITELISTED_ENDPOINTS"];
+const SECRET_KEY: &[&str] = &["OIDC_SECRET_KEY", "FLASK_OIDC_SECRET_KEY"];
+const POST_LOGIN: &[&str] = &["OIDC_POST_LOGIN_REDIRECT", "FLASK_OIDC_OVERWRITE_REDIRECT_URI"];
+const PROVIDER_NAME: &[&str] = &["OIDC_PROVIDER_NAME", "FLASK_OIDC_PROVIDER_NAME"];
+const FORCE_SCHEME: &[&str] = &["OIDC_FORCE_SCHEME", "FLASK_OIDC_FORCE_SCHEME"];
+const AUTH_PARAMS_FILE: &[&str] = &[
+    "OIDC_AUTH_PARAMS_FILE",
+    "FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH",
+];
+const AUTH_PARAMS: &[&str] = &["OIDC_AUTH_PARAMS"];
+const CLIENT_SECRETS: &[&str] = &["OIDC_CLIENT_SECRETS"];
+const COOKIE_SECURE: &[&str] = &["OIDC_COOKIE_SECURE"];
+const COOKIE_NAME: &[&str] = &["OIDC_COOKIE_NAME"];
+const SESSION_STORE: &[&str] = &["OIDC_SESSION_STORE"];
+const SESSION_MAX_AGE: &[&str] = &["OIDC_SESSION_MAX_AGE"];
+const POST_LOGOUT: &[&str] = &["OIDC_POST_LOGOUT_REDIRECT_URI"];
+const LOGIN_PATH: &[&str] = &["OIDC_LOGIN_PATH"];
+const LOGOUT_PATH: &[&str] = &["OIDC_LOGOUT_PATH"];
+const BASE_PATH: &[&str] = &["OIDC_BASE_PATH"];
+const LEEWAY: &[&str] = &["OIDC_LEEWAY"];
+const TRUST_FORWARDED: &[&str] = &["OIDC_TRUST_FORWARDED_HEADERS"];
+const FETCH_USERINFO: &[&str] = &["OIDC_FETCH_USERINFO"];
+const CLIENT_AUTH: &[&str] = &["OIDC_CLIENT_AUTH"];
+
+pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    builder_from_lookup(lookup)?.build()
+}
+
+/// A value and the variable that carried it.
+struct Found {
+    name: &'static str,
+    value: String,
+}
+
+/// Reads one setting under all its names; two names set to different values is an error,
+/// since silently preferring one hides a misconfiguration.
+fn find(
+    lookup: &impl Fn(&str) -> Option<String>,
+    names: &[&'static str],
+) -> Result<Option<Found>, ConfigError> {
+    let mut found: Option<Found> = None;
+    for &name in names {
+        let Some(value) = lookup(name) else { continue };
+        match &found {
+            Some(first) if first.value != value => {
+                return Err(ConfigError::new(
+                    format!("{} and {name}", first.name),
+                    "both are set, to different values; keep one",
+                ));
+            }
+            Some(_) => {}
+            None => found = Some(Found { name, value }),
+        }
+    }
+    Ok(found)
+}
+
+fn parse_bool(found: &Found) -> Result<bool, ConfigError> {
+    match found.value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::new(found.name, "must be `true` or `false`")),
+    }
+}
+
+fn parse_seconds(found: &Found) -> Result<Duration, ConfigError> {
+    found
+        .value
+        .trim()
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| ConfigError::new(found.name, "must be a whole number of seconds"))
+}
+
+/// Splits on commas and white space: flaskoidc 1.x writes scopes space separated,
+/// 0.x deployments comma separated.
+fn split_list(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|item| !item.is_empty())
+}
+
+pub(super) fn builder_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<ConfigBuilder, ConfigError> {
+    let mut builder = Config::builder();
+    let note = |builder: &mut ConfigBuilder, setting: &'static str, found: &Found| {
+        builder.sources.insert(setting, found.name.to_owned());
+    };
+
+    if let Some(found) = find(&lookup, CLIENT_SECRETS)? {
+        let secrets = ClientSecrets::load(found.value.trim())
+            .map_err(|problem| ConfigError::new(found.name, problem))?;
+        builder = secrets.apply(builder);
+    }
+    if let Some(found) = find(&lookup, ISSUER)? {
+        note(&mut builder, "issuer", &found);
+        builder = builder.issuer(found.value);
+    }
+    if let Some(found) = find(&lookup, CONFIG_URL)? {
+        note(&mut builder, "discovery_url", &found);
+        builder = builder.discovery_url(found.value);
+    }
+    if let Some(found) = find(&lookup, CLIENT_ID)? {
+        note(&mut builder, "client_id", &found);
+        builder = builder.client_id(found.value);
+    }
+    if let Some(found) = find(&lookup, CLIENT_SECRET)? {
+        builder = builder.client_secret(found.value);
+    }
+    if let Some(found) = find(&lookup, REDIRECT_URI)? {
+        note(&mut builder, "redirect_uri", &found);
+        builder = builder.redirect_uri(found.value);
+    }
+    if let Some(found) = find(&lookup, SCOPES)? {
+        builder = builder.scopes(split_list(&found.value).map(str::to_owned).collect::<Vec<_>>());
+    }
+    if let Some(found) = find(&lookup, USER_ID_FIELD)? {
+        note(&mut builder, "user_id_claim", &found);
+        builder = builder.user_id_claim(found.value.trim());
+    }
+    if let Some(found) = find(&lookup, WHITELIST)? {
+        note(&mut builder, "whitelist", &found);
+        let entries: Vec<String> = found
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(str::to_owned)
+            .collect();
+        builder = builder.whitelist(entries);
+    }
+    if let Some(found) = find(&lookup, SECRET_KEY)? {
+        note(&mut builder, "secret_key", &found);
+        builder = builder.secret_key(found.value);
+    }
+    if let Some(found) = find(&lookup, POST_LOGIN)? {
+        note(&mut builder, "post_login_redirect", &found);
+        builder = builder.post_login_redirect(found.value);
+    }
+    if let Some(found) = find(&lookup, PROVIDER_NAME)? {
+        builder = builder.provider_name(found.value);
+    }
+    if let Some(found) = find(&lookup, FORCE_SCHEME)? {
+        note(&mut builder, "force_scheme", &found);
+        builder = builder.force_scheme(found.value.trim().to_ascii_lowercase());
+    }
+    if let Some(found) = find(&lookup, AUTH_PARAMS_FILE)? {
+        for (name, value) in read_auth_params_file(&found)? {
+            builder = builder.auth_param(name, value);
+        }
+    }
+    if let Some(found) = find(&lookup, AUTH_PARAMS)? {
+        for (name, value) in form_urlencoded::parse(found.value.trim().as_bytes()) {
+            builder = builder.auth_param(name, value);
+        }
+    }
+    if let Some(found) = find(&lookup, COOKIE_SECURE)? {
+        builder = builder.cookie_secure(parse_bool(&found)?);
+    }
+    if let Some(found) = find(&lookup, COOKIE_NAME)? {
+        note(&mut builder, "cookie_name", &found);
+        builder = builder.cookie_name(found.value);
+    }
+    if let Some(found) = find(&lookup, SESSION_STORE)? {
+        builder = apply_session_store(builder, &found)?;
+    }
+    if let Some(found) = find(&lookup, SESSION_MAX_AGE)? {
+        builder = builder.session_max_age(parse_seconds(&found)?);
+    }
+    if let Some(found) = find(&lookup, POST_LOGOUT)? {
+        note(&mut builder, "post_logout_redirect_uri", &found);
+        builder = builder.post_logout_redirect_uri(found.value);
+    }
+    if let Some(found) = find(&lookup, LOGIN_PATH)? {
+        note(&mut builder, "login_path", &found);
+        builder = builder.login_path(found.value);
+    }
+    if let Some(found) = find(&lookup, LOGOUT_PATH)? {
+        note(&mut builder, "logout_path", &found);
+        builder = builder.logout_path(found.value);
+    }
+    if let Some(found) = find(&lookup, BASE_PATH)? {
+        note(&mut builder, "base_path", &found);
+        builder = builder.base_path(found.value);
+    }
+    if let Some(found) = find(&lookup, LEEWAY)? {
+        builder = builder.leeway(parse_seconds(&found)?);
+    }
+    if let Some(found) = find(&lookup, TRUST_FORWARDED)? {
+        builder = builder.trust_forwarded_headers(parse_bool(&found)?);
+    }
+    if let Some(found) = find(&lookup, FETCH_USERINFO)? {
+        builder = builder.fetch_userinfo(parse_bool(&found)?);
+    }
+    if let Some(found) = find(&lookup, CLIENT_AUTH)? {
+        let auth = match found.value.trim() {
+            "basic" | "client_secret_basic" => ClientAuth::Basic,
+            "post" | "client_secret_post" => ClientAuth::Post,
+            _ => return Err(ConfigError::new(found.name, "must be `basic` or `post`")),
+        };
+        builder = builder.client_auth(auth);
+    }
+    Ok(builder)
+}
+
+fn apply_session_store(builder: ConfigBuilder, found: &Found) -> Result<ConfigBuilder, ConfigError> {
+    match found.value.trim() {
+        "" | "cookie" => Ok(builder),
+        "memory" => Ok(builder.memory_sessions()),
+        other if other.starts_with("redis://") || other.starts_with("rediss://") => {
+            Err(ConfigError::new(
+                found.name,
+                "the Redis store needs the `redis` feature of tower-oidc",
+            ))
+        }
+        _ => Err(ConfigError::new(
+            found.name,
+            "must be `cookie`, `memory` or a `redis://` URL",
+        )),
+    }
+}
+
+fn read_auth_params_file(found: &Found) -> Result<Vec<(String, String)>, ConfigError> {
+    let text = std::fs::read_to_string(found.value.trim())
+        .map_err(|err| ConfigError::new(found.name, format!("cannot read the file: {err}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|err| ConfigError::new(found.name, format!("not a JSON object: {err}")))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| ConfigError::new(found.name, "must hold a JSON object"))?;
+    object
+        .iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => Ok((name.clone(), text.clone())),
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                Ok((name.clone(), value.to_string()))
+            }
+            _ => Err(ConfigError::new(
+                found.name,
+                format!("parameter `{name}` must be a string, number or boolean"),
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef-key";
+
+    #[test]
+    fn canonical_names() {
+        let config = config(&[
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_CLIENT_SECRET", "s3cret"),
+            ("OIDC_SECRET_KEY", KEY),
+            ("OIDC_SCOPES", "openid email offline_access"),
+            ("OIDC_WHITELISTED_ENDPOINTS", "health,/static/*"),
+            ("OIDC_USER_ID_FIELD", "email"),
+            ("OIDC_COOKIE_SECURE", "false"),
+        ])
+        .expect("valid");
+        assert_eq!(config.client_id, "app");
+        assert_eq!(config.scopes, ["openid", "email", "offline_access"]);
+        assert_eq!(config.user_id_claim, "email");
+        assert!(!config.cookie_secure);
+        assert!(config.whitelist.matches_clean("/health"));
+        assert!(config.whitelist.matches_clean("/static/app.js"));
+    }
+
+    #[test]
+    fn flaskoidc_names_are_aliases() {
+        let config = config(&[
+            (
+                "FLASK_OIDC_CONFIG_URL",
+                "https://tenant.auth0.com/.well-known/openid-configuration",
+            ),
+            ("FLASK_OIDC_CLIENT_ID", "app"),
+            ("FLASK_OIDC_CLIENT_SECRET", "s3cret"),
+            ("FLASK_OIDC_SECRET_KEY", KEY),
+            ("FLASK_OIDC_REDIRECT_URI", "/authorization-code/callback"),
+            ("FLASK_OIDC_SCOPES", "openid,email"),
+            ("FLASK_OIDC_USER_ID_FIELD", "email"),
+            ("FLASK_OIDC_WHITELISTED_ENDPOINTS", "status,healthcheck,health"),
+            ("FLASK_OIDC_PROVIDER_NAME", "auth0"),
+            ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "/landing"),
+            ("FLASK_OIDC_FORCE_SCHEME", "https"),
+        ])
+        .expect("valid");
+        assert_eq!(config.routes.callback, "/authorization-code/callback");
+        assert_eq!(config.scopes, ["openid", "email"]);
+        assert_eq!(config.post_login_redirect.as_deref(), Some("/landing"));
+        assert_eq!(config.force_scheme.as_deref(), Some("https"));
+        assert!(config.whitelist.matches_clean("/healthcheck"));
+    }
+
+    #[test]
+    fn errors_name_the_variable_the_user_set() {
+        let err = config(&[
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("FLASK_OIDC_CLIENT_ID", ""),
+            ("FLASK_OIDC_SECRET_KEY", KEY),
+        ])
+        .unwrap_err();
+        assert_eq!(err.setting(), "FLASK_OIDC_CLIENT_ID");
+        let err = config(&[
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("FLASK_OIDC_SECRET_KEY", "base-flask-oidc-secret-key"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.setting(), "FLASK_OIDC_SECRET_KEY");
+        let err = config(&[("OIDC_CLIENT_ID", "app"), ("OIDC_SECRET_KEY", KEY)]).unwrap_err();
+        assert_eq!(err.setting(), "issuer");
+        assert!(err.problem().contains("OIDC_ISSUER"));
+    }
+
+    #[test]
+    fn contradictory_aliases_are_refused() {
+        let err = config(&[
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("FLASK_OIDC_CLIENT_ID", "b"),
+            ("OIDC_SECRET_KEY", KEY),
+        ])
+        .unwrap_err();
+        assert_eq!(err.setting(), "OIDC_CLIENT_ID and FLASK_OIDC_CLIENT_ID");
+    }
+
+    #[test]
+    fn bad_booleans_and_stores_are_named() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_COOKIE_SECURE", "maybe"));
+        assert_eq!(config(&vars).unwrap_err().setting(), "OIDC_COOKIE_SECURE");
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_SESSION_STORE", "mongodb://x"));
+        assert_eq!(config(&vars).unwrap_err().setting(), "OIDC_SESSION_STORE");
+    }
+
+    #[test]
+    fn additional_parameters_file() {
+        let dir = std::env::temp_dir().join(format!("tower-oidc-params-{}", std::process::id()));
+        std::fs::write(&dir, r#"{"access_type": "offline", "prompt": "consent"}"#).expect("write");
+        let path = dir.to_string_lossy().into_owned();
+        let config = config(&[
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+            ("FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH", &path),
+        ])
+        .expect("valid");
+        let _ = std::fs::remove_file(&dir);
+        assert!(config
+            .auth_params
+            .contains(&("access_type".to_owned(), "offline".to_owned())));
+    }
+}

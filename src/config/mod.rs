@@ -1,0 +1,222 @@
+//! Configuration: a builder, `from_env` with the flaskoidc names, and `client_secrets.json`.
+
+mod builder;
+mod client_secrets;
+mod env;
+mod error;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use url::Url;
+
+pub use builder::ConfigBuilder;
+pub use error::ConfigError;
+
+use crate::paths::{Routes, Whitelist};
+use crate::secret::Secret;
+use crate::session::store::DynStore;
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// `client_secret_basic`: HTTP Basic authentication.
+    Basic,
+    /// `client_secret_post`: credentials in the form body.
+    Post,
+}
+
+/// Provider endpoints given by hand, for providers without discovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEndpoints {
+    /// The issuer identifier, compared with the `iss` claim.
+    pub issuer: String,
+    /// The authorization endpoint.
+    pub authorization_endpoint: Url,
+    /// The token endpoint.
+    pub token_endpoint: Url,
+    /// The JSON Web Key Set used to verify signatures.
+    pub jwks_uri: Url,
+    /// The userinfo endpoint, if any.
+    pub userinfo_endpoint: Option<Url>,
+    /// The RP-initiated logout endpoint, if any.
+    pub end_session_endpoint: Option<Url>,
+}
+
+/// Where the provider's metadata comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum ProviderSource {
+    /// `{issuer}/.well-known/openid-configuration`, or a full discovery URL; the issuer
+    /// expected in the document is the URL before `/.well-known/openid-configuration`.
+    Discovery {
+        url: Url,
+        expected_issuer: Option<String>,
+    },
+    Manual(ProviderEndpoints),
+}
+
+/// Where the callback URL sent to the provider comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum RedirectUri {
+    Absolute(Url),
+    /// Resolved against the scheme and host of the request.
+    Path(String),
+}
+
+impl RedirectUri {
+    pub(crate) fn path(&self) -> &str {
+        match self {
+            RedirectUri::Absolute(url) => url.path(),
+            RedirectUri::Path(path) => path,
+        }
+    }
+}
+
+/// Which session store keeps signed-in sessions.
+#[derive(Clone)]
+pub(crate) enum SessionBackend {
+    /// Everything in an encrypted cookie (the default).
+    Cookie,
+    /// A server-side store; the cookie holds only a random session id.
+    Store(Arc<dyn DynStore>),
+}
+
+impl fmt::Debug for SessionBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionBackend::Cookie => f.write_str("Cookie"),
+            SessionBackend::Store(store) => write!(f, "Store({})", store.name()),
+        }
+    }
+}
+
+/// A validated configuration. Build it with [`Config::builder`] or [`Config::from_env`].
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) provider: ProviderSource,
+    pub(crate) provider_name: Option<String>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<Secret>,
+    pub(crate) client_auth: Option<ClientAuth>,
+    pub(crate) redirect_uri: RedirectUri,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) user_id_claim: String,
+    pub(crate) whitelist: Whitelist,
+    pub(crate) routes: Routes,
+    pub(crate) cookie_key: cookie::Key,
+    pub(crate) cookie_name: String,
+    pub(crate) cookie_secure: bool,
+    pub(crate) session: SessionBackend,
+    pub(crate) session_max_age: Duration,
+    pub(crate) post_login_redirect: Option<String>,
+    pub(crate) post_logout_redirect_uri: Option<String>,
+    pub(crate) auth_params: Vec<(String, String)>,
+    pub(crate) leeway: Duration,
+    pub(crate) trust_forwarded_headers: bool,
+    pub(crate) force_scheme: Option<String>,
+    pub(crate) fetch_userinfo: bool,
+    pub(crate) allowed_algorithms: Vec<Algorithm>,
+    pub(crate) http_timeout: Duration,
+    pub(crate) jwks_refresh_interval: Duration,
+    pub(crate) max_pending_logins: usize,
+}
+
+impl Config {
+    /// Starts a builder.
+    ///
+    /// ```
+    /// let config = tower_oidc::Config::builder()
+    ///     .issuer("https://accounts.example.com")
+    ///     .client_id("my-app")
+    ///     .client_secret("my-secret")
+    ///     .secret_key("a random string of at least 32 bytes!!")
+    ///     .whitelist(["health", "/static/*"])
+    ///     .build()?;
+    /// assert_eq!(config.client_id(), "my-app");
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Reads the configuration from the environment: the `OIDC_*` names, every flaskoidc
+    /// `FLASK_OIDC_*` name as an alias, and `OIDC_CLIENT_SECRETS` (a flask-oidc
+    /// `client_secrets.json`). Errors name the variable at fault.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        env::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::from_env`], reading variables through `lookup` instead of the process
+    /// environment (useful for tests and for env files).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        env::from_lookup(lookup)
+    }
+
+    /// Like [`Config::from_env`], starting from a builder the caller prepared (for settings
+    /// the environment does not carry, such as a custom session store).
+    pub fn builder_from_env() -> Result<ConfigBuilder, ConfigError> {
+        env::builder_from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The OAuth client id.
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The path of the login route, base path included.
+    #[must_use]
+    pub fn login_path(&self) -> &str {
+        &self.routes.login
+    }
+
+    /// The path of the logout route, base path included.
+    #[must_use]
+    pub fn logout_path(&self) -> &str {
+        &self.routes.logout
+    }
+
+    /// The path of the callback route, base path included.
+    #[must_use]
+    pub fn callback_path(&self) -> &str {
+        &self.routes.callback
+    }
+
+    /// The claim whose value is the user id.
+    #[must_use]
+    pub fn user_id_claim(&self) -> &str {
+        &self.user_id_claim
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("provider", &self.provider)
+            .field("provider_name", &self.provider_name)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("client_auth", &self.client_auth)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .field("user_id_claim", &self.user_id_claim)
+            .field("whitelist", &self.whitelist)
+            .field("routes", &self.routes)
+            .field("cookie_key", &"[redacted]")
+            .field("cookie_name", &self.cookie_name)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("session", &self.session)
+            .field("session_max_age", &self.session_max_age)
+            .field("post_login_redirect", &self.post_login_redirect)
+            .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
+            .field("auth_params", &self.auth_params)
+            .field("leeway", &self.leeway)
+            .field("trust_forwarded_headers", &self.trust_forwarded_headers)
+            .field("fetch_userinfo", &self.fetch_userinfo)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,199 @@
+//! The framework-neutral engine: a request view in, a decision out.
+
+mod sessions;
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Method, StatusCode};
+
+use crate::config::Config;
+use crate::flow::refresh::RefreshGate;
+use crate::flow::{callback, login, logout, refresh};
+use crate::identity::Identity;
+use crate::paths::normalize_path;
+use crate::provider::Provider;
+use crate::request::RequestView;
+use crate::response::{self, CoreResponse, ErrorReply};
+use crate::session::cache::SessionCache;
+use crate::session::codec::CookieCodec;
+use crate::session::login_state::UsedStates;
+use crate::session::SessionData;
+
+pub(crate) use sessions::SessionLookup;
+
+/// What to do with a request.
+pub(crate) enum Decision {
+    /// Pass it to the application, with the identity (if any) and cookies to add.
+    Continue {
+        identity: Option<Identity>,
+        set_cookies: Vec<HeaderValue>,
+    },
+    /// Answer it directly.
+    Respond(CoreResponse),
+    /// Needs the provider or a store first: run [`Engine::run`] on it.
+    Defer(Deferred),
+}
+
+/// Work that needs to wait on the network. Owns everything it needs.
+pub(crate) enum Deferred {
+    Login(login::StartLogin),
+    Callback(callback::Callback),
+    Logout(logout::Logout),
+    Refresh(refresh::Refresh),
+    StoreSession(sessions::StoreLookup),
+}
+
+/// Everything the layer shares between requests.
+pub(crate) struct Engine {
+    pub(crate) config: Config,
+    pub(crate) provider: Arc<Provider>,
+    pub(crate) codec: CookieCodec,
+    pub(crate) cache: SessionCache,
+    pub(crate) used_states: UsedStates,
+    pub(crate) refreshes: RefreshGate,
+}
+
+impl Engine {
+    pub(crate) fn new(config: Config) -> Arc<Self> {
+        let provider = Provider::new(&config);
+        provider.spawn_maintenance();
+        let cookie_path = if config.routes.home.is_empty() {
+            "/".to_owned()
+        } else {
+            config.routes.home.clone()
+        };
+        let codec = CookieCodec::new(config.cookie_key.clone(), config.cookie_secure, cookie_path);
+        Arc::new(Self {
+            config,
+            provider,
+            codec,
+            cache: SessionCache::new(10_000),
+            used_states: UsedStates::new(100_000),
+            refreshes: RefreshGate::default(),
+        })
+    }
+
+    pub(crate) fn session_cookie(&self) -> &str {
+        &self.config.cookie_name
+    }
+
+    /// Decides without waiting where it can: whitelisted paths, cookie sessions that need
+    /// no refresh, and answers to bad requests never touch the network.
+    pub(crate) fn decide(&self, request: &RequestView<'_>) -> Decision {
+        let normalized = normalize_path(request.path);
+        if !normalized.ambiguous {
+            if let Some(decision) = self.own_route(request, &normalized.path) {
+                return decision;
+            }
+        }
+        if self.config.whitelist.matches(&normalized) {
+            return Decision::Continue {
+                identity: self.passive_identity(request),
+                set_cookies: Vec::new(),
+            };
+        }
+        match self.lookup_session(request.headers) {
+            SessionLookup::Valid(session) => self.continue_with(request, session),
+            SessionLookup::Store(lookup) => Decision::Defer(Deferred::StoreSession(
+                sessions::StoreLookup::new(lookup, request, self),
+            )),
+            SessionLookup::Invalid { carried } => {
+                let removals = self.codec.remove_chunks(self.session_cookie(), carried);
+                self.unauthenticated(request, removals)
+            }
+            SessionLookup::None => self.unauthenticated(request, Vec::new()),
+        }
+    }
+
+    fn own_route(&self, request: &RequestView<'_>, path: &str) -> Option<Decision> {
+        let routes = &self.config.routes;
+        let is_get = request.method == Method::GET || request.method == Method::HEAD;
+        if path == routes.callback {
+            return Some(if is_get {
+                callback::decide(self, request)
+            } else {
+                method_not_allowed(request, "GET")
+            });
+        }
+        if path == routes.login {
+            return Some(if is_get {
+                let next = login::next_from_query(request.query);
+                login::decide(self, request, next, Vec::new())
+            } else {
+                method_not_allowed(request, "GET")
+            });
+        }
+        if path == routes.logout {
+            return Some(if is_get || request.method == Method::POST {
+                logout::decide(self, request)
+            } else {
+                method_not_allowed(request, "GET, POST")
+            });
+        }
+        None
+    }
+
+    /// A session on a whitelisted path is offered to the handler but never refreshed,
+    /// redirected or required.
+    fn passive_identity(&self, request: &RequestView<'_>) -> Option<Identity> {
+        match self.lookup_session(request.headers) {
+            SessionLookup::Valid(session) => Some(Identity::new(session)),
+            _ => None,
+        }
+    }
+
+    fn continue_with(&self, request: &RequestView<'_>, session: Arc<SessionData>) -> Decision {
+        let now = crate::session::now();
+        if session.needs_refresh(now, self.config.leeway.as_secs()) {
+            return Decision::Defer(Deferred::Refresh(refresh::Refresh::new(
+                self, request, session,
+            )));
+        }
+        Decision::Continue {
+            identity: Some(Identity::new(session)),
+            set_cookies: Vec::new(),
+        }
+    }
+
+    /// No usable session: browsers go to log in, everything else gets `401`.
+    pub(crate) fn unauthenticated(
+        &self,
+        request: &RequestView<'_>,
+        set_cookies: Vec<HeaderValue>,
+    ) -> Decision {
+        if request.is_navigation() {
+            let next = crate::redirect::safe_return_to(&request.path_and_query());
+            return login::decide(self, request, next, set_cookies);
+        }
+        Decision::Respond(response::unauthorized(
+            "authentication required: sign in or send a bearer token",
+            None,
+            set_cookies,
+        ))
+    }
+
+    /// Completes deferred work.
+    pub(crate) async fn run(self: Arc<Self>, work: Deferred) -> Decision {
+        match work {
+            Deferred::Login(start) => start.run(&self).await,
+            Deferred::Callback(callback) => callback.run(&self).await,
+            Deferred::Logout(logout) => logout.run(&self).await,
+            Deferred::Refresh(refresh) => refresh.run(&self).await,
+            Deferred::StoreSession(lookup) => lookup.run(&self).await,
+        }
+    }
+}
+
+fn method_not_allowed(request: &RequestView<'_>, allow: &'static str) -> Decision {
+    let mut response = ErrorReply {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: "this route does not accept that method",
+        retry: None,
+    }
+    .render(request.wants_html(), Vec::new());
+    response
+        .headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    Decision::Respond(response)
+}

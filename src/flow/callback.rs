@@ -1,0 +1,329 @@
+//! The callback: check the state, exchange the code (with the PKCE verifier), verify the ID
+//! token, merge userinfo, map the user id, and start a fresh session.
+
+use http::{HeaderValue, StatusCode};
+use oauth2::{AuthorizationCode, PkceCodeVerifier, RedirectUrl, TokenResponse as _};
+use serde_json::{Map, Value};
+
+use super::oauth::{self, TokenEndpointError};
+use super::userinfo::{self, UserinfoError};
+use crate::engine::{Decision, Deferred, Engine, SessionLookup};
+use crate::request::RequestView;
+use crate::response::{self, ErrorReply};
+use crate::session::login_state::{self, PendingLogin};
+use crate::session::{now, random_id, SessionData};
+use crate::token::id_token;
+
+/// A callback whose request checks passed; it waits on the provider.
+pub(crate) struct Callback {
+    code: String,
+    pending: PendingLogin,
+    login_cookie: String,
+    carried: usize,
+    previous_sid: Option<String>,
+    wants_html: bool,
+}
+
+/// A failed login, answered with a page (browsers) or JSON.
+struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+fn fail(status: StatusCode, code: &'static str, message: impl Into<String>) -> Failure {
+    Failure {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+impl Failure {
+    fn render(&self, engine: &Engine, html: bool, set_cookies: Vec<HeaderValue>) -> Decision {
+        tracing::warn!(status = self.status.as_u16(), reason = %self.message, "login failed");
+        Decision::Respond(
+            ErrorReply {
+                status: self.status,
+                code: self.code,
+                message: &self.message,
+                retry: Some(&engine.config.routes.login),
+            }
+            .render(html, set_cookies),
+        )
+    }
+}
+
+/// Query parameters of the callback; a parameter given twice is refused, since which copy
+/// counts would be ambiguous.
+fn parse_query(query: &str) -> Result<Map<String, Value>, Failure> {
+    let mut params = Map::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if params
+            .insert(name.clone().into_owned(), Value::String(value.into_owned()))
+            .is_some()
+        {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("the callback parameter `{name}` appears twice"),
+            ));
+        }
+    }
+    Ok(params)
+}
+
+fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    params.get(name).and_then(Value::as_str).filter(|v| !v.is_empty())
+}
+
+pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
+    let html = request.wants_html();
+    let params = match parse_query(request.query.unwrap_or("")) {
+        Ok(params) => params,
+        Err(failure) => return failure.render(engine, html, Vec::new()),
+    };
+    let now = now();
+    let found = param(&params, "state").and_then(|state| {
+        login_state::find(&engine.codec, request.headers, &engine.config.cookie_name, state, now)
+    });
+    let mut removals = Vec::new();
+    if let Some((name, _)) = &found {
+        removals.extend(engine.codec.removal(name));
+    }
+    if let Some(error) = param(&params, "error") {
+        let description = param(&params, "error_description").unwrap_or("");
+        let description: String = description.chars().take(200).collect();
+        let status = if error == "access_denied" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let error: String = error.chars().take(64).collect();
+        return fail(
+            status,
+            "provider_error",
+            format!("the identity provider refused the sign-in: {error} {description}")
+                .trim_end()
+                .to_owned(),
+        )
+        .render(engine, html, removals);
+    }
+    let Some(state) = param(&params, "state") else {
+        return fail(StatusCode::BAD_REQUEST, "missing_state", "the callback has no `state`")
+            .render(engine, html, removals);
+    };
+    let Some(code) = param(&params, "code") else {
+        return fail(StatusCode::BAD_REQUEST, "missing_code", "the callback has no `code`")
+            .render(engine, html, removals);
+    };
+    let Some((login_cookie, pending)) = found else {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "invalid_state",
+            "this sign-in is unknown, expired or finished already; start again",
+        )
+        .render(engine, html, removals);
+    };
+    if !engine.used_states.first_use(state, now) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "invalid_state",
+            "this sign-in was completed already; start again",
+        )
+        .render(engine, html, removals);
+    }
+    let (carried, previous_sid) = match engine.lookup_session(request.headers) {
+        SessionLookup::None => (0, None),
+        SessionLookup::Invalid { carried } => (carried, None),
+        SessionLookup::Valid(session) => (
+            engine.codec.count_chunks(request.headers, engine.session_cookie()),
+            Some(session.sid.clone()),
+        ),
+        SessionLookup::Store(store) => (store.carried, Some(store.id)),
+    };
+    Decision::Defer(Deferred::Callback(Callback {
+        code: code.to_owned(),
+        pending,
+        login_cookie,
+        carried,
+        previous_sid,
+        wants_html: html,
+    }))
+}
+
+impl Callback {
+    pub(crate) async fn run(self, engine: &Engine) -> Decision {
+        let removal: Vec<HeaderValue> = engine.codec.removal(&self.login_cookie).into_iter().collect();
+        match self.complete(engine).await {
+            Ok(session) => {
+                if let Some(previous) = &self.previous_sid {
+                    engine.end_previous_session(previous).await;
+                }
+                let cookies = match engine.write_session(&session, self.carried).await {
+                    Ok(cookies) => cookies,
+                    Err(err) => {
+                        return fail(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "session_store_unavailable",
+                            format!("the session could not be saved: {err}"),
+                        )
+                        .render(engine, self.wants_html, removal)
+                    }
+                };
+                let mut set_cookies = removal;
+                set_cookies.extend(cookies);
+                let target = engine
+                    .config
+                    .post_login_redirect
+                    .clone()
+                    .or(self.pending.next.clone())
+                    .unwrap_or_else(|| engine.config.routes.home.clone());
+                tracing::info!(user_id = %session.user_id, "login succeeded");
+                Decision::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
+            }
+            Err(failure) => failure.render(engine, self.wants_html, removal),
+        }
+    }
+
+    async fn complete(&self, engine: &Engine) -> Result<SessionData, Failure> {
+        let config = &engine.config;
+        let metadata = engine.provider.metadata().await.map_err(|err| {
+            fail(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", err.0)
+        })?;
+        let redirect_url = RedirectUrl::new(self.pending.redirect_uri.clone())
+            .map_err(|_| fail(StatusCode::BAD_REQUEST, "invalid_redirect_uri", "bad callback URL"))?;
+        let client = oauth::client(config, &metadata);
+        let http = oauth::http_client(&engine.provider.client);
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(self.code.clone()))
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect_url))
+            .set_pkce_verifier(PkceCodeVerifier::new(self.pending.pkce_verifier.clone()))
+            .request_async(&http)
+            .await
+            .map_err(|err| match oauth::classify(err) {
+                TokenEndpointError::Refused(error) => fail(
+                    StatusCode::BAD_REQUEST,
+                    "code_rejected",
+                    format!("the identity provider refused the authorization code ({error})"),
+                ),
+                TokenEndpointError::Unavailable(reason) => fail(
+                    StatusCode::BAD_GATEWAY,
+                    "provider_unavailable",
+                    format!("the token endpoint failed: {reason}"),
+                ),
+            })?;
+        let id_token = tokens.extra_fields().id_token.clone().ok_or_else(|| {
+            fail(StatusCode::BAD_GATEWAY, "missing_id_token", "the provider sent no ID token")
+        })?;
+        let mut claims = id_token::verify(
+            &engine.provider,
+            &metadata,
+            config,
+            &id_token,
+            Some(&self.pending.nonce),
+        )
+        .await
+        .map_err(|err| {
+            fail(
+                StatusCode::UNAUTHORIZED,
+                "invalid_id_token",
+                format!("the ID token was refused: {err}"),
+            )
+        })?;
+        let access_token = tokens.access_token().secret().clone();
+        if config.fetch_userinfo {
+            match userinfo::merge(&engine.provider.client, &metadata, &access_token, &mut claims)
+                .await
+            {
+                Ok(()) => {}
+                Err(UserinfoError::SubjectMismatch) => {
+                    return Err(fail(
+                        StatusCode::UNAUTHORIZED,
+                        "userinfo_subject_mismatch",
+                        "userinfo describes a different user than the ID token",
+                    ))
+                }
+                Err(UserinfoError::Unavailable(reason)) => {
+                    tracing::warn!(%reason, "userinfo unavailable; using the ID token's claims");
+                }
+            }
+        }
+        let user_id = user_id(&claims, &config.user_id_claim)?;
+        let now = now();
+        Ok(SessionData {
+            sid: random_id(),
+            user_id,
+            claims,
+            id_token: Some(id_token),
+            access_token: Some(access_token),
+            refresh_token: tokens.refresh_token().map(|token| token.secret().clone()),
+            access_expires_at: tokens
+                .expires_in()
+                .map(|lifetime| now.saturating_add(lifetime.as_secs())),
+            created_at: now,
+            expires_at: now.saturating_add(config.session_max_age.as_secs()),
+        })
+    }
+}
+
+/// The user id from the configured claim. An email is accepted as id only if the provider
+/// does not say it is unverified.
+fn user_id(claims: &Map<String, Value>, claim: &str) -> Result<String, Failure> {
+    let value = match claims.get(claim) {
+        Some(Value::String(text)) if !text.is_empty() => text.clone(),
+        Some(Value::Number(number)) => number.to_string(),
+        _ => {
+            return Err(fail(
+                StatusCode::FORBIDDEN,
+                "missing_user_id_claim",
+                format!(
+                    "the identity provider sent no `{claim}` claim, which is used as the user id; \
+                     request the scope that carries it"
+                ),
+            ))
+        }
+    };
+    if claim == "email" && claims.get("email_verified") == Some(&Value::Bool(false)) {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            "email_not_verified",
+            "the email address is not verified at the identity provider",
+        ));
+    }
+    Ok(value)
+}
+
+impl Engine {
+    /// Session-id rotation: the session the browser had before this login is ended.
+    async fn end_previous_session(&self, sid: &str) {
+        if let crate::config::SessionBackend::Store(store) = &self.config.session {
+            if let Err(err) = store.delete(sid).await {
+                tracing::warn!(error = %err, "could not delete the previous session");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn user_id_rules() {
+        let claims = json!({"sub": "abc", "email": "a@x", "email_verified": false, "n": 7});
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        assert_eq!(user_id(&claims, "sub").ok().as_deref(), Some("abc"));
+        assert_eq!(user_id(&claims, "n").ok().as_deref(), Some("7"));
+        assert_eq!(user_id(&claims, "email").err().map(|f| f.status), Some(StatusCode::FORBIDDEN));
+        assert_eq!(user_id(&claims, "upn").err().map(|f| f.code), Some("missing_user_id_claim"));
+    }
+
+    #[test]
+    fn duplicate_parameters_are_refused() {
+        assert!(parse_query("state=a&state=b").is_err());
+        assert!(parse_query("state=a&code=b").is_ok());
+    }
+}

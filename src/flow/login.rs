@@ -1,0 +1,185 @@
+//! Starting a login: state, nonce and PKCE (S256) in a pending-login cookie, then the
+//! redirect to the provider's authorization endpoint.
+
+use std::borrow::Cow;
+
+use http::header::COOKIE;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope};
+
+use crate::config::RedirectUri;
+use crate::engine::{Decision, Deferred, Engine};
+use crate::provider::metadata::ProviderMetadata;
+use crate::request::RequestView;
+use crate::response::{self, ErrorReply};
+use crate::session::login_state::{self, PendingLogin};
+use crate::session::{now, random_id};
+
+/// The `next` query parameter, if it names a same-origin page.
+pub(crate) fn next_from_query(query: Option<&str>) -> Option<String> {
+    let query = query?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "next")
+        .and_then(|(_, value)| crate::redirect::safe_return_to(&value))
+}
+
+/// The request's `Cookie` headers, owned, for work that outlives the request.
+pub(crate) fn login_cookie_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::new();
+    for value in headers.get_all(COOKIE) {
+        owned.append(COOKIE, value.clone());
+    }
+    owned
+}
+
+/// A login whose pending state is made; it waits only for the provider's metadata.
+pub(crate) struct StartLogin {
+    pending: PendingLogin,
+    set_cookies: Vec<HeaderValue>,
+    wants_html: bool,
+}
+
+pub(crate) fn decide(
+    engine: &Engine,
+    request: &RequestView<'_>,
+    next: Option<String>,
+    set_cookies: Vec<HeaderValue>,
+) -> Decision {
+    let origin = request.origin(&engine.config);
+    match prepare(engine, request.headers, origin, next, request.wants_html(), set_cookies) {
+        Ok(start) => start.respond_now_or_defer(engine),
+        Err(decision) => decision,
+    }
+}
+
+/// For callers that have no request any more (store lookups, failed refreshes).
+pub(crate) async fn unauthenticated_owned(
+    engine: &Engine,
+    navigation: bool,
+    next: Option<String>,
+    origin: Option<String>,
+    cookies: &HeaderMap,
+    set_cookies: Vec<HeaderValue>,
+) -> Decision {
+    if !navigation {
+        return Decision::Respond(response::unauthorized(
+            "authentication required: sign in or send a bearer token",
+            None,
+            set_cookies,
+        ));
+    }
+    match prepare(engine, cookies, origin, next, true, set_cookies) {
+        Ok(start) => start.run(engine).await,
+        Err(decision) => decision,
+    }
+}
+
+fn prepare(
+    engine: &Engine,
+    headers: &HeaderMap,
+    origin: Option<String>,
+    next: Option<String>,
+    wants_html: bool,
+    mut set_cookies: Vec<HeaderValue>,
+) -> Result<StartLogin, Decision> {
+    let config = &engine.config;
+    let redirect_uri = match &config.redirect_uri {
+        RedirectUri::Absolute(url) => url.to_string(),
+        RedirectUri::Path(path) => match origin {
+            Some(origin) => format!("{origin}{path}"),
+            None => {
+                return Err(Decision::Respond(
+                    ErrorReply {
+                        status: StatusCode::BAD_REQUEST,
+                        code: "missing_host",
+                        message: "the request has no valid Host header to build the callback URL from",
+                        retry: None,
+                    }
+                    .render(wants_html, set_cookies),
+                ))
+            }
+        },
+    };
+    let pending = PendingLogin {
+        state: random_id(),
+        nonce: random_id(),
+        pkce_verifier: PkceCodeVerifier::new(random_id() + &random_id()).secret().clone(),
+        next,
+        redirect_uri,
+        created_at: now(),
+    };
+    set_cookies.extend(login_state::store(
+        &engine.codec,
+        headers,
+        &config.cookie_name,
+        &pending,
+        config.max_pending_logins,
+    ));
+    Ok(StartLogin {
+        pending,
+        set_cookies,
+        wants_html,
+    })
+}
+
+impl StartLogin {
+    fn respond_now_or_defer(self, engine: &Engine) -> Decision {
+        match engine.provider.cached_metadata() {
+            Some(metadata) => self.redirect(engine, &metadata),
+            None => Decision::Defer(Deferred::Login(self)),
+        }
+    }
+
+    pub(crate) async fn run(self, engine: &Engine) -> Decision {
+        match engine.provider.metadata().await {
+            Ok(metadata) => self.redirect(engine, &metadata),
+            Err(err) => {
+                tracing::warn!(reason = %err, "login refused: identity provider unavailable");
+                Decision::Respond(
+                    ErrorReply {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        code: "provider_unavailable",
+                        message: "the identity provider cannot be reached right now; try again shortly",
+                        retry: None,
+                    }
+                    .render(self.wants_html, Vec::new()),
+                )
+            }
+        }
+    }
+
+    fn redirect(self, engine: &Engine, metadata: &ProviderMetadata) -> Decision {
+        let config = &engine.config;
+        let Ok(redirect_url) = RedirectUrl::new(self.pending.redirect_uri.clone()) else {
+            return Decision::Respond(
+                ErrorReply {
+                    status: StatusCode::BAD_REQUEST,
+                    code: "invalid_redirect_uri",
+                    message: "the callback URL could not be built from this request",
+                    retry: None,
+                }
+                .render(self.wants_html, Vec::new()),
+            );
+        };
+        let verifier = PkceCodeVerifier::new(self.pending.pkce_verifier.clone());
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        let state = self.pending.state.clone();
+        let client = super::oauth::client(config, metadata);
+        let mut request = client
+            .authorize_url(move || CsrfToken::new(state))
+            .set_redirect_uri(Cow::Owned(redirect_url))
+            .set_pkce_challenge(challenge)
+            .add_extra_param("nonce", self.pending.nonce.clone())
+            .add_scopes(config.scopes.iter().cloned().map(Scope::new));
+        for (name, value) in &config.auth_params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let (url, _) = request.url();
+        tracing::debug!(provider = %metadata.issuer, "login started");
+        Decision::Respond(response::redirect(
+            StatusCode::FOUND,
+            url.as_str(),
+            self.set_cookies,
+        ))
+    }
+}

@@ -1,0 +1,106 @@
+//! Logout: end the local session (server side too), then RP-initiated logout at the
+//! provider when it offers an end-session endpoint.
+
+use std::sync::Arc;
+
+use http::{Method, StatusCode};
+use url::Url;
+
+use crate::config::SessionBackend;
+use crate::engine::{Decision, Deferred, Engine, SessionLookup};
+use crate::request::RequestView;
+use crate::response;
+use crate::session::SessionData;
+
+pub(crate) struct Logout {
+    session: Option<Arc<SessionData>>,
+    store_id: Option<String>,
+    carried: usize,
+    status: StatusCode,
+    origin: Option<String>,
+}
+
+pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
+    let (session, store_id, carried) = match engine.lookup_session(request.headers) {
+        SessionLookup::None => (None, None, 0),
+        SessionLookup::Invalid { carried } => (None, None, carried),
+        SessionLookup::Valid(session) => (
+            Some(session),
+            None,
+            engine.codec.count_chunks(request.headers, engine.session_cookie()),
+        ),
+        SessionLookup::Store(store) => (None, Some(store.id), store.carried),
+    };
+    // After a POST the browser must follow with GET.
+    let status = if request.method == Method::POST {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::FOUND
+    };
+    Decision::Defer(Deferred::Logout(Logout {
+        session,
+        store_id,
+        carried,
+        status,
+        origin: request.origin(&engine.config),
+    }))
+}
+
+impl Logout {
+    pub(crate) async fn run(self, engine: &Engine) -> Decision {
+        let mut session = self.session.clone();
+        if let (Some(id), SessionBackend::Store(store)) = (&self.store_id, &engine.config.session) {
+            session = store.load(id).await.ok().flatten().map(Arc::new);
+            if let Err(err) = store.delete(id).await {
+                tracing::warn!(error = %err, "could not delete the session from the store");
+            }
+        }
+        let removals = engine.end_session(session.as_deref(), self.carried).await;
+        if let Some(session) = &session {
+            tracing::info!(user_id = %session.user_id, "logout");
+        }
+        let target = self.target(engine, session.as_deref());
+        Decision::Respond(response::redirect(self.status, &target, removals))
+    }
+
+    /// The provider's end-session URL when it has one (with `id_token_hint`, `client_id`
+    /// and `post_logout_redirect_uri`), else the configured landing page.
+    fn target(&self, engine: &Engine, session: Option<&SessionData>) -> String {
+        let config = &engine.config;
+        let post_logout = config
+            .post_logout_redirect_uri
+            .as_deref()
+            .map(|uri| match (uri.starts_with('/'), &self.origin) {
+                (true, Some(origin)) => format!("{origin}{uri}"),
+                _ => uri.to_owned(),
+            });
+        let end_session = engine
+            .provider
+            .cached_metadata()
+            .and_then(|metadata| metadata.end_session_endpoint.clone());
+        let Some(mut url) = end_session else {
+            return config
+                .post_logout_redirect_uri
+                .clone()
+                .unwrap_or_else(|| config.routes.home.clone());
+        };
+        append_logout_params(&mut url, session, &config.client_id, post_logout.as_deref());
+        url.to_string()
+    }
+}
+
+fn append_logout_params(
+    url: &mut Url,
+    session: Option<&SessionData>,
+    client_id: &str,
+    post_logout: Option<&str>,
+) {
+    let mut query = url.query_pairs_mut();
+    if let Some(hint) = session.and_then(|s| s.id_token.as_deref()) {
+        query.append_pair("id_token_hint", hint);
+    }
+    query.append_pair("client_id", client_id);
+    if let Some(uri) = post_logout {
+        query.append_pair("post_logout_redirect_uri", uri);
+    }
+}

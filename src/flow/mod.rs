@@ -1,0 +1,8 @@
+//! The OpenID Connect flows: login, callback, logout and token refresh.
+
+pub(crate) mod callback;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod oauth;
+pub(crate) mod refresh;
+pub(crate) mod userinfo;

@@ -1,0 +1,114 @@
+//! The `oauth2` client for the token endpoint, driven by our one reqwest client.
+
+use std::fmt;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthType, AuthUrl, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RequestTokenError,
+    StandardRevocableToken, StandardTokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ClientAuth, Config};
+use crate::provider::http::{execute, HttpError};
+use crate::provider::metadata::ProviderMetadata;
+
+/// The `id_token` of an OpenID Connect token response, kept as text: it is verified with
+/// the provider's keys by our own verifier, not parsed by the OAuth layer.
+#[derive(Clone, Default, Deserialize, Serialize)]
+pub(crate) struct IdTokenField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id_token: Option<String>,
+}
+
+impl fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdTokenField([redacted])")
+    }
+}
+
+impl oauth2::ExtraTokenFields for IdTokenField {}
+
+pub(crate) type TokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+pub(crate) type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+pub(crate) fn client(config: &Config, metadata: &ProviderMetadata) -> OAuthClient {
+    let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
+        .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint.clone()))
+        .set_token_uri(TokenUrl::from_url(metadata.token_endpoint.clone()))
+        .set_auth_type(auth_type(config, metadata));
+    if let Some(secret) = &config.client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
+    }
+    client
+}
+
+fn auth_type(config: &Config, metadata: &ProviderMetadata) -> AuthType {
+    match config.client_auth {
+        Some(ClientAuth::Basic) => AuthType::BasicAuth,
+        Some(ClientAuth::Post) => AuthType::RequestBody,
+        None => {
+            let supported = metadata.token_endpoint_auth_methods_supported.as_deref();
+            let only_post = supported.is_some_and(|methods| {
+                methods.iter().any(|m| m == "client_secret_post")
+                    && !methods.iter().any(|m| m == "client_secret_basic")
+            });
+            if only_post {
+                AuthType::RequestBody
+            } else {
+                AuthType::BasicAuth
+            }
+        }
+    }
+}
+
+/// Why the token endpoint gave no tokens.
+#[derive(Debug)]
+pub(crate) enum TokenEndpointError {
+    /// The provider refused (`invalid_grant` and friends): the user must log in again.
+    Refused(String),
+    /// The provider could not be reached or answered nonsense.
+    Unavailable(String),
+}
+
+pub(crate) fn classify(err: RequestTokenError<HttpError, BasicErrorResponse>) -> TokenEndpointError {
+    match err {
+        RequestTokenError::ServerResponse(response) => {
+            TokenEndpointError::Refused(response.error().to_string())
+        }
+        RequestTokenError::Request(err) => TokenEndpointError::Unavailable(err.to_string()),
+        RequestTokenError::Parse(_, _) => {
+            TokenEndpointError::Unavailable("the token response was not valid".into())
+        }
+        RequestTokenError::Other(message) => TokenEndpointError::Unavailable(message),
+    }
+}
+
+/// An `oauth2` async HTTP client over our reqwest client.
+pub(crate) fn http_client(
+    client: &reqwest::Client,
+) -> impl Fn(
+    oauth2::HttpRequest,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send>,
+> + '_ {
+    move |request| {
+        let client = client.clone();
+        Box::pin(async move { execute(&client, request).await })
+    }
+}

@@ -1,0 +1,79 @@
+//! The signed-in user as handlers see it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::session::SessionData;
+
+/// The signed-in user of a request: user id, claims and tokens. Cheap to clone.
+///
+/// The layer puts it in the request extensions; read it with the axum extractor
+/// (`Identity` or `Option<Identity>`) or from the extensions directly.
+#[derive(Clone)]
+pub struct Identity {
+    session: Arc<SessionData>,
+}
+
+impl Identity {
+    pub(crate) fn new(session: Arc<SessionData>) -> Self {
+        Self { session }
+    }
+
+    /// The user id: the value of the configured claim (`sub` by default).
+    #[must_use]
+    pub fn user_id(&self) -> &str {
+        &self.session.user_id
+    }
+
+    /// All claims: the ID token's merged with userinfo's.
+    #[must_use]
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.session.claims
+    }
+
+    /// One claim by name.
+    #[must_use]
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.session.claims.get(name)
+    }
+
+    /// The access token, to call APIs on the user's behalf.
+    #[must_use]
+    pub fn access_token(&self) -> Option<&str> {
+        self.session.access_token.as_deref()
+    }
+
+    /// The ID token as the provider issued it.
+    #[must_use]
+    pub fn id_token(&self) -> Option<&str> {
+        self.session.id_token.as_deref()
+    }
+
+    /// Unix seconds when the access token expires, if known.
+    #[must_use]
+    pub fn access_token_expires_at(&self) -> Option<u64> {
+        self.session.access_expires_at
+    }
+
+    /// Unix seconds when the session ends.
+    #[must_use]
+    pub fn session_expires_at(&self) -> u64 {
+        self.session.expires_at
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("user_id", &self.session.user_id)
+            .field("claims", &self.session.claims.len())
+            .field("access_token", &self.session.access_token.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the layer found for a request: present on every request it handled.
+#[derive(Clone, Debug)]
+pub(crate) struct Authentication(pub(crate) Option<Identity>);

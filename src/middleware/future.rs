@@ -1,0 +1,97 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http::header::SET_COOKIE;
+use http::{HeaderValue, Response};
+use pin_project_lite::pin_project;
+
+use super::body::OidcBody;
+
+type Deferred<B, E> = Pin<Box<dyn Future<Output = Result<Response<OidcBody<B>>, E>> + Send>>;
+
+pin_project! {
+    /// The response future of [`OidcService`](super::OidcService).
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        state: State<F, B, E>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B, E> {
+        /// Passed to the application; cookies (a refreshed session) are added to its answer.
+        Inner { #[pin] future: F, set_cookies: Vec<HeaderValue> },
+        /// Answered by the layer without waiting.
+        Ready { response: Option<Response<Bytes>> },
+        /// Waiting on the provider or a session store first.
+        Deferred { future: Deferred<B, E> },
+    }
+}
+
+impl<F, B, E> ResponseFuture<F, B, E> {
+    pub(crate) fn inner(future: F, set_cookies: Vec<HeaderValue>) -> Self {
+        Self {
+            state: State::Inner {
+                future,
+                set_cookies,
+            },
+        }
+    }
+
+    pub(crate) fn ready(response: Response<Bytes>) -> Self {
+        Self {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn deferred(future: Deferred<B, E>) -> Self {
+        Self {
+            state: State::Deferred { future },
+        }
+    }
+}
+
+pub(crate) fn own_response<B>(response: Response<Bytes>) -> Response<OidcBody<B>> {
+    response.map(OidcBody::own)
+}
+
+pub(crate) fn with_cookies<B>(response: Response<B>, set_cookies: Vec<HeaderValue>) -> Response<OidcBody<B>> {
+    let mut response = response.map(OidcBody::inner);
+    for cookie in set_cookies {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    response
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<OidcBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner {
+                future,
+                set_cookies,
+            } => {
+                let response = ready!(future.poll(cx))?;
+                Poll::Ready(Ok(with_cookies(response, std::mem::take(set_cookies))))
+            }
+            StateProj::Ready { response } => {
+                let response = response.take().unwrap_or_else(|| {
+                    let mut gone = Response::new(Bytes::new());
+                    *gone.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                    gone
+                });
+                Poll::Ready(Ok(own_response(response)))
+            }
+            StateProj::Deferred { future } => future.as_mut().poll(cx),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The tower `Layer` and `Service` over the engine.
+
+mod body;
+mod future;
+mod layer;
+mod service;
+
+pub use body::OidcBody;
+pub use future::ResponseFuture;
+pub use layer::{OidcLayer, ProviderNotReady};
+pub use service::OidcService;

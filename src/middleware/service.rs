@@ -1,0 +1,103 @@
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::body::OidcBody;
+use super::future::{own_response, with_cookies, ResponseFuture};
+use crate::engine::{Decision, Engine};
+use crate::identity::{Authentication, Identity};
+use crate::request::RequestView;
+
+/// The service made by [`OidcLayer`](super::OidcLayer).
+#[derive(Clone)]
+pub struct OidcService<S> {
+    inner: S,
+    engine: Arc<Engine>,
+}
+
+impl<S> OidcService<S> {
+    pub(crate) fn new(inner: S, engine: Arc<Engine>) -> Self {
+        Self { inner, engine }
+    }
+}
+
+impl<S> std::fmt::Debug for OidcService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcService").finish_non_exhaustive()
+    }
+}
+
+fn attach<B>(request: &mut Request<B>, identity: Option<Identity>) {
+    if let Some(identity) = &identity {
+        request.extensions_mut().insert(identity.clone());
+    }
+    request.extensions_mut().insert(Authentication(identity));
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for OidcService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+    ReqBody: Send + 'static,
+    ResBody: 'static,
+{
+    type Response = Response<OidcBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let decision = {
+            let view = RequestView {
+                method: request.method(),
+                path: request.uri().path(),
+                query: request.uri().query(),
+                headers: request.headers(),
+                scheme: request.uri().scheme_str(),
+            };
+            self.engine.decide(&view)
+        };
+        match decision {
+            Decision::Continue {
+                identity,
+                set_cookies,
+            } => {
+                attach(&mut request, identity);
+                ResponseFuture::inner(self.inner.call(request), set_cookies)
+            }
+            Decision::Respond(response) => ResponseFuture::ready(response),
+            Decision::Defer(work) => {
+                // The clone that was polled ready must serve the request.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let engine = Arc::clone(&self.engine);
+                ResponseFuture::deferred(Box::pin(async move {
+                    match engine.run(work).await {
+                        Decision::Continue {
+                            identity,
+                            set_cookies,
+                        } => {
+                            attach(&mut request, identity);
+                            let response = inner.call(request).await?;
+                            Ok(with_cookies(response, set_cookies))
+                        }
+                        Decision::Respond(response) => Ok(own_response(response)),
+                        Decision::Defer(_) => Ok(own_response(internal_error())),
+                    }
+                }))
+            }
+        }
+    }
+}
+
+fn internal_error() -> Response<bytes::Bytes> {
+    let mut response = Response::new(bytes::Bytes::from_static(b"internal error"));
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}

@@ -1,0 +1,114 @@
+//! The provider's metadata: OpenID Connect Discovery 1.0, or endpoints given by hand.
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::ProviderEndpoints;
+
+/// What the relying party needs of the provider's metadata. Unknown fields are ignored, so
+/// providers that publish extra or unusual values still work.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ProviderMetadata {
+    pub(crate) issuer: String,
+    pub(crate) authorization_endpoint: Url,
+    pub(crate) token_endpoint: Url,
+    pub(crate) jwks_uri: Url,
+    #[serde(default)]
+    pub(crate) userinfo_endpoint: Option<Url>,
+    #[serde(default)]
+    pub(crate) end_session_endpoint: Option<Url>,
+    #[serde(default)]
+    pub(crate) token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+impl From<ProviderEndpoints> for ProviderMetadata {
+    fn from(endpoints: ProviderEndpoints) -> Self {
+        Self {
+            issuer: endpoints.issuer,
+            authorization_endpoint: endpoints.authorization_endpoint,
+            token_endpoint: endpoints.token_endpoint,
+            jwks_uri: endpoints.jwks_uri,
+            userinfo_endpoint: endpoints.userinfo_endpoint,
+            end_session_endpoint: endpoints.end_session_endpoint,
+            token_endpoint_auth_methods_supported: None,
+        }
+    }
+}
+
+/// Issuers compare exactly, except for one trailing slash, which operators and providers
+/// (Auth0 publishes `https://tenant.auth0.com/`) write inconsistently.
+pub(crate) fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+impl ProviderMetadata {
+    /// Parses a discovery document and checks it against what the configuration expects.
+    pub(crate) fn parse(
+        body: &[u8],
+        discovery_url: &Url,
+        expected_issuer: Option<&str>,
+    ) -> Result<Self, String> {
+        let metadata: ProviderMetadata = serde_json::from_slice(body)
+            .map_err(|err| format!("discovery document is not valid: {err}"))?;
+        if let Some(expected) = expected_issuer {
+            if !same_issuer(&metadata.issuer, expected) {
+                return Err(format!(
+                    "discovery document names issuer `{}`, expected `{expected}`",
+                    metadata.issuer
+                ));
+            }
+        }
+        // A document fetched over https must not send tokens over plain http.
+        if discovery_url.scheme() == "https" {
+            for url in metadata.endpoints() {
+                if url.scheme() != "https" {
+                    return Err(format!("endpoint `{url}` is not https"));
+                }
+            }
+        }
+        Ok(metadata)
+    }
+
+    fn endpoints(&self) -> impl Iterator<Item = &Url> {
+        [&self.authorization_endpoint, &self.token_endpoint, &self.jwks_uri]
+            .into_iter()
+            .chain(self.userinfo_endpoint.iter())
+            .chain(self.end_session_endpoint.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{
+        "issuer": "https://op.example.com/",
+        "authorization_endpoint": "https://op.example.com/authorize",
+        "token_endpoint": "https://op.example.com/token",
+        "jwks_uri": "https://op.example.com/jwks",
+        "id_token_signing_alg_values_supported": ["RS256", "XYZ999"],
+        "something_new": {"nested": true}
+    }"#;
+
+    fn url() -> Url {
+        Url::parse("https://op.example.com/.well-known/openid-configuration").expect("url")
+    }
+
+    #[test]
+    fn parses_and_checks_the_issuer() {
+        let metadata =
+            ProviderMetadata::parse(DOC.as_bytes(), &url(), Some("https://op.example.com"))
+                .expect("valid");
+        assert!(metadata.userinfo_endpoint.is_none());
+        let err = ProviderMetadata::parse(DOC.as_bytes(), &url(), Some("https://other.example"))
+            .unwrap_err();
+        assert!(err.contains("expected"), "{err}");
+    }
+
+    #[test]
+    fn refuses_garbage_and_downgrades() {
+        assert!(ProviderMetadata::parse(b"<html>", &url(), None).is_err());
+        let downgraded = DOC.replace("https://op.example.com/token", "http://op.example.com/token");
+        assert!(ProviderMetadata::parse(downgraded.as_bytes(), &url(), None).is_err());
+    }
+}

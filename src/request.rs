@@ -1,0 +1,71 @@
+//! The framework-neutral view of a request that the engine decides on.
+
+use http::header::{ACCEPT, HOST};
+use http::{HeaderMap, Method};
+
+use crate::config::Config;
+
+/// Borrowed parts of a request; adapters build it from their framework's request type.
+pub(crate) struct RequestView<'a> {
+    pub(crate) method: &'a Method,
+    /// The raw path, still percent-encoded.
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) headers: &'a HeaderMap,
+    /// The scheme the connection used, when the adapter knows it.
+    pub(crate) scheme: Option<&'a str>,
+}
+
+impl RequestView<'_> {
+    /// HTML is acceptable to the client: pages rather than JSON for errors.
+    pub(crate) fn wants_html(&self) -> bool {
+        self.headers
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .any(|accept| accept.contains("text/html"))
+    }
+
+    /// A browser loading a page: such requests are sent to log in, anything else gets 401.
+    pub(crate) fn is_navigation(&self) -> bool {
+        (self.method == Method::GET || self.method == Method::HEAD) && self.wants_html()
+    }
+
+    /// The path and query, to come back to after login.
+    pub(crate) fn path_and_query(&self) -> String {
+        match self.query {
+            Some(query) if !query.is_empty() => format!("{}?{query}", self.path),
+            _ => self.path.to_owned(),
+        }
+    }
+
+    /// `scheme://host` of the request as the client saw it, for relative redirect URIs.
+    /// Forwarded headers count only when the configuration trusts them.
+    pub(crate) fn origin(&self, config: &Config) -> Option<String> {
+        let forwarded = |name: &str| {
+            config
+                .trust_forwarded_headers
+                .then(|| self.headers.get(name)?.to_str().ok())
+                .flatten()
+                .and_then(|value| value.split(',').next())
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+        };
+        let host = forwarded("x-forwarded-host")
+            .or_else(|| self.headers.get(HOST)?.to_str().ok())?;
+        let valid_host = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
+        if !valid_host {
+            return None;
+        }
+        let scheme = config
+            .force_scheme
+            .as_deref()
+            .or_else(|| forwarded("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https")))
+            .or(self.scheme)
+            .unwrap_or("http");
+        Some(format!("{scheme}://{host}"))
+    }
+}

@@ -1,0 +1,140 @@
+//! The answers the layer gives on its own: redirects, error pages and JSON errors.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+
+/// A response produced by the engine, independent of any web framework.
+pub(crate) type CoreResponse = Response<Bytes>;
+
+fn base(status: StatusCode, set_cookies: Vec<HeaderValue>) -> http::response::Builder {
+    let mut builder = Response::builder()
+        .status(status)
+        .header(CACHE_CONTROL, "no-store");
+    for cookie in set_cookies {
+        builder = builder.header(SET_COOKIE, cookie);
+    }
+    builder
+}
+
+fn finish(builder: http::response::Builder, body: Bytes) -> CoreResponse {
+    builder.body(body).unwrap_or_else(|_| {
+        let mut response = Response::new(Bytes::from_static(b"internal error"));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response
+    })
+}
+
+/// A redirect; `303` after a POST so the browser follows with GET.
+pub(crate) fn redirect(status: StatusCode, location: &str, set_cookies: Vec<HeaderValue>) -> CoreResponse {
+    let builder = match HeaderValue::from_str(location) {
+        Ok(location) => base(status, set_cookies).header(LOCATION, location),
+        Err(_) => base(StatusCode::INTERNAL_SERVER_ERROR, set_cookies),
+    };
+    finish(builder, Bytes::new())
+}
+
+/// An error as a small HTML page for browsers or as `{"error", "message"}` JSON.
+pub(crate) struct ErrorReply<'a> {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'a str,
+    pub(crate) message: &'a str,
+    /// A link offered on the page, e.g. to try the login again.
+    pub(crate) retry: Option<&'a str>,
+}
+
+impl ErrorReply<'_> {
+    pub(crate) fn render(&self, html: bool, set_cookies: Vec<HeaderValue>) -> CoreResponse {
+        let builder = base(self.status, set_cookies);
+        if html {
+            let retry = self.retry.map_or(String::new(), |href| {
+                format!("<p><a href=\"{}\">Sign in again</a></p>", escape(href))
+            });
+            let title = self.status.canonical_reason().unwrap_or("Error");
+            let page = format!(
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+                 <body><h1>{title}</h1><p>{}</p>{retry}</body></html>",
+                escape(self.message)
+            );
+            finish(
+                builder.header(CONTENT_TYPE, "text/html; charset=utf-8"),
+                Bytes::from(page),
+            )
+        } else {
+            let body = serde_json::json!({ "error": self.code, "message": self.message });
+            finish(
+                builder.header(CONTENT_TYPE, "application/json"),
+                Bytes::from(body.to_string()),
+            )
+        }
+    }
+}
+
+/// `401` for API clients: JSON and `WWW-Authenticate: Bearer`.
+pub(crate) fn unauthorized(
+    message: &str,
+    bearer_error: Option<&str>,
+    set_cookies: Vec<HeaderValue>,
+) -> CoreResponse {
+    let challenge = match bearer_error {
+        Some(error) => format!("Bearer error=\"{error}\""),
+        None => "Bearer".to_owned(),
+    };
+    let body = serde_json::json!({ "error": bearer_error.unwrap_or("unauthorized"), "message": message });
+    let builder = base(StatusCode::UNAUTHORIZED, set_cookies)
+        .header(CONTENT_TYPE, "application/json")
+        .header(WWW_AUTHENTICATE, challenge);
+    finish(builder, Bytes::from(body.to_string()))
+}
+
+/// Minimal HTML escaping for text placed in pages.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_messages() {
+        let reply = ErrorReply {
+            status: StatusCode::BAD_REQUEST,
+            code: "x",
+            message: "<script>alert(1)</script>",
+            retry: Some("/login?next=\"x"),
+        };
+        let page = reply.render(true, vec![]);
+        let body = String::from_utf8(page.body().to_vec()).expect("utf8");
+        assert!(!body.contains("<script>"));
+        assert!(body.contains("&lt;script&gt;"));
+        assert!(!body.contains("next=\"x"));
+    }
+
+    #[test]
+    fn json_errors_and_401() {
+        let reply = ErrorReply {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_state",
+            message: "m",
+            retry: None,
+        };
+        let json = reply.render(false, vec![]);
+        assert_eq!(json.headers()[CONTENT_TYPE], "application/json");
+        let response = unauthorized("no session", None, vec![]);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
+    }
+}

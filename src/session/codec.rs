@@ -1,0 +1,256 @@
+//! Encrypted cookies: AEAD (AES-256-GCM) through the `cookie` crate's private jar, split into
+//! numbered chunks when the sealed value is larger than browsers accept in one cookie.
+
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use http::HeaderValue;
+
+use super::cookies::request_cookies;
+
+/// Browsers accept about 4096 bytes per cookie, name and attributes included.
+const CHUNK_SIZE: usize = 3800;
+/// A hard bound on chunks read: anything larger is not ours.
+pub(crate) const MAX_CHUNKS: usize = 8;
+
+/// Seals values into cookies and opens them again.
+#[derive(Clone)]
+pub(crate) struct CookieCodec {
+    key: Key,
+    secure: bool,
+    path: String,
+}
+
+/// The sealed value of a chunked cookie as the request carried it.
+pub(crate) struct SealedChunks<'a> {
+    pub(crate) parts: Vec<&'a str>,
+}
+
+impl SealedChunks<'_> {
+    pub(crate) fn len(&self) -> usize {
+        self.parts.iter().map(|part| part.len()).sum()
+    }
+
+    pub(crate) fn joined(&self) -> String {
+        self.parts.concat()
+    }
+
+    /// Compares without joining.
+    pub(crate) fn equals(&self, whole: &str) -> bool {
+        if self.len() != whole.len() {
+            return false;
+        }
+        let mut rest = whole.as_bytes();
+        for part in &self.parts {
+            let (head, tail) = rest.split_at(part.len());
+            if head != part.as_bytes() {
+                return false;
+            }
+            rest = tail;
+        }
+        true
+    }
+
+    /// The last bytes of the value: the AEAD tag, unique per sealing, so a good cache key.
+    pub(crate) fn tail(&self) -> &str {
+        let last = self.parts.last().copied().unwrap_or("");
+        let start = last.len().saturating_sub(24);
+        last.get(start..).unwrap_or(last)
+    }
+}
+
+impl CookieCodec {
+    pub(crate) fn new(key: Key, secure: bool, path: String) -> Self {
+        Self { key, secure, path }
+    }
+
+    /// Encrypts `plaintext`, authenticated together with `name`.
+    pub(crate) fn seal(&self, name: &str, plaintext: &str) -> String {
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.key)
+            .add(Cookie::new(name.to_owned(), plaintext.to_owned()));
+        jar.get(name)
+            .map(|cookie| cookie.value().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Decrypts a value sealed under `name`; `None` for anything tampered or foreign.
+    pub(crate) fn open(&self, name: &str, sealed: &str) -> Option<String> {
+        let jar = CookieJar::new();
+        jar.private(&self.key)
+            .decrypt(Cookie::new(name.to_owned(), sealed.to_owned()))
+            .map(|cookie| cookie.value().to_owned())
+    }
+
+    /// The chunks of cookie `base` in the request (`base.0`, `base.1`, ...), if complete.
+    pub(crate) fn find_chunks<'a>(
+        &self,
+        headers: &'a http::HeaderMap,
+        base: &str,
+    ) -> Option<SealedChunks<'a>> {
+        let mut parts: [Option<&'a str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+        let mut count = 0usize;
+        for (name, value) in request_cookies(headers) {
+            let Some(index) = chunk_index(name, base) else { continue };
+            let slot = parts.get_mut(index)?;
+            if slot.is_none() {
+                *slot = Some(value);
+                count = count.max(index + 1);
+            }
+        }
+        let parts: Option<Vec<&str>> = parts[..count].iter().copied().collect();
+        parts.filter(|parts| !parts.is_empty()).map(|parts| SealedChunks { parts })
+    }
+
+    /// How many chunk cookies of `base` the request carries (to delete extra ones).
+    pub(crate) fn count_chunks(&self, headers: &http::HeaderMap, base: &str) -> usize {
+        request_cookies(headers)
+            .filter_map(|(name, _)| chunk_index(name, base))
+            .map(|index| index + 1)
+            .max()
+            .unwrap_or(0)
+            .min(MAX_CHUNKS)
+    }
+
+    /// `Set-Cookie` values writing `sealed` as chunks of `base`, deleting chunks beyond them
+    /// that the request still carried.
+    pub(crate) fn write_chunks(
+        &self,
+        base: &str,
+        sealed: &str,
+        max_age_secs: u64,
+        carried: usize,
+    ) -> Vec<HeaderValue> {
+        let chunks: Vec<&str> = sealed
+            .as_bytes()
+            .chunks(CHUNK_SIZE)
+            .filter_map(|chunk| std::str::from_utf8(chunk).ok())
+            .collect();
+        let mut headers: Vec<HeaderValue> = chunks
+            .iter()
+            .enumerate()
+            .filter_map(|(index, chunk)| {
+                self.set_cookie(&format!("{base}.{index}"), chunk, Some(max_age_secs))
+            })
+            .collect();
+        headers.extend(
+            (chunks.len()..carried).filter_map(|index| self.removal(&format!("{base}.{index}"))),
+        );
+        headers
+    }
+
+    /// `Set-Cookie` values deleting `count` chunks of `base`.
+    pub(crate) fn remove_chunks(&self, base: &str, count: usize) -> Vec<HeaderValue> {
+        (0..count.max(1))
+            .filter_map(|index| self.removal(&format!("{base}.{index}")))
+            .collect()
+    }
+
+    pub(crate) fn set_cookie(
+        &self,
+        name: &str,
+        value: &str,
+        max_age_secs: Option<u64>,
+    ) -> Option<HeaderValue> {
+        let mut cookie = Cookie::new(name.to_owned(), value.to_owned());
+        cookie.set_http_only(true);
+        cookie.set_secure(self.secure);
+        cookie.set_same_site(SameSite::Lax);
+        cookie.set_path(self.path.clone());
+        if let Some(secs) = max_age_secs {
+            let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+            cookie.set_max_age(cookie::time::Duration::seconds(secs));
+        }
+        HeaderValue::from_str(&cookie.encoded().to_string()).ok()
+    }
+
+    pub(crate) fn removal(&self, name: &str) -> Option<HeaderValue> {
+        let mut cookie = Cookie::new(name.to_owned(), "");
+        cookie.set_http_only(true);
+        cookie.set_secure(self.secure);
+        cookie.set_same_site(SameSite::Lax);
+        cookie.set_path(self.path.clone());
+        cookie.make_removal();
+        HeaderValue::from_str(&cookie.encoded().to_string()).ok()
+    }
+}
+
+fn chunk_index(name: &str, base: &str) -> Option<usize> {
+    let suffix = name.strip_prefix(base)?.strip_prefix('.')?;
+    if suffix.len() != 1 {
+        return None;
+    }
+    let index = suffix.parse::<usize>().ok()?;
+    (index < MAX_CHUNKS).then_some(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::COOKIE;
+    use http::HeaderMap;
+
+    use super::*;
+
+    fn codec() -> CookieCodec {
+        CookieCodec::new(Key::generate(), true, "/".into())
+    }
+
+    fn request_with(set_cookies: &[HeaderValue]) -> HeaderMap {
+        let pairs: Vec<String> = set_cookies
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| value.split(';').next().map(str::to_owned))
+            .collect();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, pairs.join("; ").parse().expect("header"));
+        headers
+    }
+
+    #[test]
+    fn round_trip_in_chunks() {
+        let codec = codec();
+        let big = "x".repeat(9000);
+        let sealed = codec.seal("s", &big);
+        let set = codec.write_chunks("s", &sealed, 60, 0);
+        assert_eq!(set.len(), 4);
+        let attrs = set[0].to_str().expect("ascii");
+        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=60"] {
+            assert!(attrs.contains(attr), "{attrs}");
+        }
+        let headers = request_with(&set);
+        let chunks = codec.find_chunks(&headers, "s").expect("chunks");
+        assert!(chunks.equals(&sealed));
+        assert_eq!(codec.open("s", &chunks.joined()).as_deref(), Some(big.as_str()));
+    }
+
+    #[test]
+    fn tampering_and_foreign_keys_fail() {
+        let codec = codec();
+        let sealed = codec.seal("s", "hello");
+        let mut tampered = sealed.clone().into_bytes();
+        tampered[20] ^= 1;
+        let tampered = String::from_utf8(tampered).expect("ascii");
+        assert_eq!(codec.open("s", &tampered), None);
+        assert_eq!(codec.open("other-name", &sealed), None);
+        assert_eq!(self::codec().open("s", &sealed), None);
+        assert_eq!(codec.open("s", ""), None);
+        assert_eq!(codec.open("s", "%%%"), None);
+    }
+
+    #[test]
+    fn incomplete_chunks_are_no_session() {
+        let codec = codec();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, "s.0=abc; s.2=def".parse().expect("header"));
+        assert!(codec.find_chunks(&headers, "s").is_none());
+        headers.insert(COOKIE, "s.9=abc; s.x=1; s.00=1".parse().expect("header"));
+        assert!(codec.find_chunks(&headers, "s").is_none());
+    }
+
+    #[test]
+    fn shrinking_deletes_extra_chunks() {
+        let codec = codec();
+        let sealed = codec.seal("s", "small");
+        let set = codec.write_chunks("s", &sealed, 60, 3);
+        assert_eq!(set.len(), 3);
+        assert!(set[2].to_str().expect("ascii").contains("Max-Age=0"));
+    }
+}

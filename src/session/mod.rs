@@ -1,0 +1,78 @@
+//! Sessions: what a signed-in session holds, and where it is kept.
+
+pub(crate) mod cache;
+pub(crate) mod codec;
+pub(crate) mod cookies;
+pub(crate) mod login_state;
+pub(crate) mod memory;
+pub(crate) mod store;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Everything a signed-in session carries. Serialized into the encrypted cookie, or into a
+/// server-side store.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionData {
+    /// Our own session id, new at every login.
+    pub(crate) sid: String,
+    /// The user id taken from the configured claim.
+    pub(crate) user_id: String,
+    /// The ID token claims merged with userinfo claims.
+    pub(crate) claims: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_token: Option<String>,
+    /// Unix seconds when the access token expires, if the provider said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) access_expires_at: Option<u64>,
+    /// Unix seconds of the login.
+    pub(crate) created_at: u64,
+    /// Unix seconds when the session ends, whatever the tokens say.
+    pub(crate) expires_at: u64,
+}
+
+impl SessionData {
+    pub(crate) fn is_expired(&self, now: u64) -> bool {
+        now >= self.expires_at
+    }
+
+    /// The access token needs a refresh: it expires within `leeway` seconds and a refresh
+    /// token exists to renew it.
+    pub(crate) fn needs_refresh(&self, now: u64, leeway: u64) -> bool {
+        self.refresh_token.is_some()
+            && self
+                .access_expires_at
+                .is_some_and(|expires| now.saturating_add(leeway) >= expires)
+    }
+}
+
+impl std::fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionData")
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("access_expires_at", &self.access_expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// A random identifier of 256 bits, URL-safe base64 without padding.
+pub(crate) fn random_id() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,86 @@
+//! Reading a JWT's header before trusting anything in it.
+
+use base64::Engine;
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+
+use super::jwt::TokenError;
+
+/// Tokens larger than this are refused unread.
+pub(crate) const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    crit: Option<serde_json::Value>,
+}
+
+pub(crate) struct Header {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+}
+
+/// Parses the header and checks the algorithm against the allowlist. `none` and HMAC are
+/// never accepted, whatever the allowlist says.
+pub(crate) fn parse(token: &str, allowed: &[Algorithm]) -> Result<Header, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::Malformed("token too large"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed("not a signed JWT (three parts)"));
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .map_err(|_| TokenError::Malformed("header is not base64url"))?;
+    let raw: RawHeader =
+        serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed("header is not JSON"))?;
+    if raw.crit.is_some() {
+        return Err(TokenError::Malformed("unsupported critical header parameters"));
+    }
+    let alg = raw
+        .alg
+        .parse::<Algorithm>()
+        .ok()
+        .filter(|alg| !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        .filter(|alg| allowed.contains(alg))
+        .ok_or_else(|| TokenError::AlgorithmNotAllowed(raw.alg.chars().take(16).collect()))?;
+    Ok(Header { alg, kid: raw.kid })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(header: &str) -> String {
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.e30.sig", engine.encode(header))
+    }
+
+    #[test]
+    fn refuses_none_and_hmac() {
+        let allowed = [Algorithm::RS256, Algorithm::HS256];
+        for alg in ["none", "None", "HS256", "HS512", "RS1"] {
+            let header = format!(r#"{{"alg":"{alg}"}}"#);
+            assert!(
+                matches!(parse(&token(&header), &allowed), Err(TokenError::AlgorithmNotAllowed(_))),
+                "{alg}"
+            );
+        }
+        let parsed = parse(&token(r#"{"alg":"RS256","kid":"k"}"#), &allowed).expect("valid");
+        assert_eq!(parsed.kid.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn refuses_malformed() {
+        for bad in ["", "a.b", "a.b.c.d", "!!!.e30.x", &token("[]"), &token(r#"{"alg":"RS256","crit":["x"]}"#)] {
+            assert!(parse(bad, &[Algorithm::RS256]).is_err(), "{bad}");
+        }
+        assert!(parse(&"a".repeat(MAX_TOKEN_BYTES + 1), &[Algorithm::RS256]).is_err());
+    }
+}

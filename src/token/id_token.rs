@@ -1,0 +1,94 @@
+//! ID token checks of OpenID Connect Core 1.0, section 3.1.3.7.
+
+use serde_json::{Map, Value};
+
+use super::jwt::{self, Rules, TokenError};
+use crate::config::Config;
+use crate::provider::metadata::ProviderMetadata;
+use crate::provider::Provider;
+
+/// Verifies an ID token: signature and algorithm, `iss`, `aud`, `azp`, `exp`, `iat`, `sub`,
+/// and `nonce` when one was sent (at login; refresh responses carry none).
+pub(crate) async fn verify(
+    provider: &Provider,
+    metadata: &ProviderMetadata,
+    config: &Config,
+    token: &str,
+    expected_nonce: Option<&str>,
+) -> Result<Map<String, Value>, TokenError> {
+    let audiences = [config.client_id.clone()];
+    let rules = Rules {
+        issuer: &metadata.issuer,
+        audiences: &audiences,
+        algorithms: &config.allowed_algorithms,
+        leeway_secs: config.leeway.as_secs(),
+        required: &["iss", "aud", "exp", "iat", "sub"],
+    };
+    let claims = jwt::verify(provider, token, &rules).await?;
+    check_claims(&claims, &config.client_id, expected_nonce)?;
+    Ok(claims)
+}
+
+fn check_claims(
+    claims: &Map<String, Value>,
+    client_id: &str,
+    expected_nonce: Option<&str>,
+) -> Result<(), TokenError> {
+    match claims.get("sub") {
+        Some(Value::String(sub)) if !sub.is_empty() => {}
+        _ => return Err(TokenError::InvalidClaim("sub")),
+    }
+    let audience_count = match claims.get("aud") {
+        Some(Value::Array(values)) => values.len(),
+        _ => 1,
+    };
+    match claims.get("azp") {
+        Some(Value::String(azp)) if azp == client_id => {}
+        Some(_) => return Err(TokenError::InvalidClaim("azp")),
+        None if audience_count > 1 => return Err(TokenError::MissingClaim("azp".into())),
+        None => {}
+    }
+    if let Some(expected) = expected_nonce {
+        match claims.get("nonce") {
+            Some(Value::String(nonce)) if nonce == expected => {}
+            Some(_) => return Err(TokenError::InvalidClaim("nonce")),
+            None => return Err(TokenError::MissingClaim("nonce".into())),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn claims(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn azp_rules() {
+        let ok = claims(json!({"sub": "a", "aud": ["me", "other"], "azp": "me", "nonce": "n"}));
+        assert!(check_claims(&ok, "me", Some("n")).is_ok());
+        let missing = claims(json!({"sub": "a", "aud": ["me", "other"], "nonce": "n"}));
+        assert!(check_claims(&missing, "me", Some("n")).is_err());
+        let wrong = claims(json!({"sub": "a", "aud": "me", "azp": "other", "nonce": "n"}));
+        assert!(check_claims(&wrong, "me", Some("n")).is_err());
+    }
+
+    #[test]
+    fn nonce_and_sub_rules() {
+        let token = claims(json!({"sub": "a", "aud": "me", "nonce": "n"}));
+        assert!(check_claims(&token, "me", Some("n")).is_ok());
+        assert!(check_claims(&token, "me", Some("other")).is_err());
+        assert!(check_claims(&token, "me", None).is_ok());
+        let no_nonce = claims(json!({"sub": "a", "aud": "me"}));
+        assert!(check_claims(&no_nonce, "me", Some("n")).is_err());
+        let empty_sub = claims(json!({"sub": "", "aud": "me"}));
+        assert!(check_claims(&empty_sub, "me", None).is_err());
+        let numeric_sub = claims(json!({"sub": 5, "aud": "me"}));
+        assert!(check_claims(&numeric_sub, "me", None).is_err());
+    }
+}

@@ -55,7 +55,8 @@ impl IntoResponse for IdentityRejection {
             Self::LayerMissing => "layer_missing",
         };
         let body = serde_json::json!({ "error": code, "message": self.body_text() }).to_string();
-        let mut response = (self.status(), [(CONTENT_TYPE, "application/json")], body).into_response();
+        let mut response =
+            (self.status(), [(CONTENT_TYPE, "application/json")], body).into_response();
         if self == Self::NotSignedIn {
             response
                 .headers_mut()

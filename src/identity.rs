@@ -69,7 +69,10 @@ impl fmt::Debug for Identity {
         f.debug_struct("Identity")
             .field("user_id", &self.session.user_id)
             .field("claims", &self.session.claims.len())
-            .field("access_token", &self.session.access_token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "access_token",
+                &self.session.access_token.as_ref().map(|_| "[redacted]"),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -18,7 +18,10 @@ pub(crate) fn safe_return_to(next: &str) -> Option<String> {
     }
     let base = Url::parse(PROBE_ORIGIN).ok()?;
     let resolved = base.join(next).ok()?;
-    if resolved.origin() != base.origin() || resolved.username() != "" || resolved.password().is_some() {
+    if resolved.origin() != base.origin()
+        || resolved.username() != ""
+        || resolved.password().is_some()
+    {
         return None;
     }
     let path = resolved.path();
@@ -40,9 +43,15 @@ mod tests {
     #[test]
     fn keeps_same_origin_paths() {
         assert_eq!(safe_return_to("/").as_deref(), Some("/"));
-        assert_eq!(safe_return_to("/a/b?x=1&y=2").as_deref(), Some("/a/b?x=1&y=2"));
+        assert_eq!(
+            safe_return_to("/a/b?x=1&y=2").as_deref(),
+            Some("/a/b?x=1&y=2")
+        );
         assert_eq!(safe_return_to("/a/../b").as_deref(), Some("/b"));
-        assert_eq!(safe_return_to("/%2F%2Fevil").as_deref(), Some("/%2F%2Fevil"));
+        assert_eq!(
+            safe_return_to("/%2F%2Fevil").as_deref(),
+            Some("/%2F%2Fevil")
+        );
     }
 
     #[test]
@@ -66,7 +75,9 @@ mod tests {
         ] {
             let result = safe_return_to(attack);
             assert!(
-                result.as_deref().is_none_or(|path| path.starts_with('/') && !path.starts_with("//")),
+                result
+                    .as_deref()
+                    .is_none_or(|path| path.starts_with('/') && !path.starts_with("//")),
                 "{attack:?} -> {result:?}"
             );
             assert!(result.is_none(), "{attack:?} -> {result:?}");

@@ -51,8 +51,8 @@ impl RequestView<'_> {
                 .map(str::trim)
                 .filter(|value| !value.is_empty())
         };
-        let host = forwarded("x-forwarded-host")
-            .or_else(|| self.headers.get(HOST)?.to_str().ok())?;
+        let host =
+            forwarded("x-forwarded-host").or_else(|| self.headers.get(HOST)?.to_str().ok())?;
         let valid_host = !host.is_empty()
             && host
                 .bytes()

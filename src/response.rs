@@ -26,7 +26,11 @@ fn finish(builder: http::response::Builder, body: Bytes) -> CoreResponse {
 }
 
 /// A redirect; `303` after a POST so the browser follows with GET.
-pub(crate) fn redirect(status: StatusCode, location: &str, set_cookies: Vec<HeaderValue>) -> CoreResponse {
+pub(crate) fn redirect(
+    status: StatusCode,
+    location: &str,
+    set_cookies: Vec<HeaderValue>,
+) -> CoreResponse {
     let builder = match HeaderValue::from_str(location) {
         Ok(location) => base(status, set_cookies).header(LOCATION, location),
         Err(_) => base(StatusCode::INTERNAL_SERVER_ERROR, set_cookies),
@@ -80,7 +84,8 @@ pub(crate) fn unauthorized(
         Some(error) => format!("Bearer error=\"{error}\""),
         None => "Bearer".to_owned(),
     };
-    let body = serde_json::json!({ "error": bearer_error.unwrap_or("unauthorized"), "message": message });
+    let body =
+        serde_json::json!({ "error": bearer_error.unwrap_or("unauthorized"), "message": message });
     let builder = base(StatusCode::UNAUTHORIZED, set_cookies)
         .header(CONTENT_TYPE, "application/json")
         .header(WWW_AUTHENTICATE, challenge);

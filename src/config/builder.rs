@@ -7,8 +7,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    ClientAuth, Config, ConfigError, ProviderEndpoints, ProviderSource, RedirectUri,
-    SessionBackend,
+    ClientAuth, Config, ConfigError, ProviderEndpoints, ProviderSource, RedirectUri, SessionBackend,
 };
 use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
@@ -299,10 +298,24 @@ impl ConfigBuilder {
             .map_err(|problem| self.error("base_path", problem))?;
         let redirect_uri = self.parse_redirect_uri(&base_path)?;
         let routes = Routes {
-            login: self.route("login_path", self.login_path.as_deref(), "/login", &base_path)?,
-            logout: self.route("logout_path", self.logout_path.as_deref(), "/logout", &base_path)?,
+            login: self.route(
+                "login_path",
+                self.login_path.as_deref(),
+                "/login",
+                &base_path,
+            )?,
+            logout: self.route(
+                "logout_path",
+                self.logout_path.as_deref(),
+                "/logout",
+                &base_path,
+            )?,
             callback: redirect_uri.path().to_owned(),
-            home: if base_path.is_empty() { "/".to_owned() } else { base_path.clone() },
+            home: if base_path.is_empty() {
+                "/".to_owned()
+            } else {
+                base_path.clone()
+            },
         };
         let whitelist = Whitelist::parse(&self.whitelist, &base_path)
             .map_err(|problem| self.error("whitelist", problem))?;
@@ -318,7 +331,10 @@ impl ConfigBuilder {
         if user_id_claim.trim().is_empty() {
             return Err(self.error("user_id_claim", "must not be empty"));
         }
-        let cookie_name = self.cookie_name.clone().unwrap_or_else(|| "tower_oidc".into());
+        let cookie_name = self
+            .cookie_name
+            .clone()
+            .unwrap_or_else(|| "tower_oidc".into());
         if cookie_name.is_empty()
             || !cookie_name
                 .bytes()
@@ -328,7 +344,9 @@ impl ConfigBuilder {
         }
         let allowed_algorithms = self.allowed_algorithms.clone().unwrap_or_else(|| {
             use Algorithm::*;
-            vec![RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA]
+            vec![
+                RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
+            ]
         });
         if allowed_algorithms.is_empty()
             || allowed_algorithms
@@ -415,17 +433,15 @@ impl ConfigBuilder {
 
     fn provider_source(&self) -> Result<ProviderSource, ConfigError> {
         if let Some(endpoints) = &self.endpoints {
-            return Ok(ProviderSource::Manual(endpoints.clone()));
+            return Ok(ProviderSource::Manual(Box::new(endpoints.clone())));
         }
         let (setting, raw) = match (&self.discovery_url, &self.issuer) {
             (Some(url), _) if !url.trim().is_empty() => ("discovery_url", url.trim()),
             (_, Some(issuer)) if !issuer.trim().is_empty() => ("issuer", issuer.trim()),
-            _ => {
-                return Err(self.error(
-                    "issuer",
-                    "missing: set the issuer URL (OIDC_ISSUER) or the discovery URL (OIDC_CONFIG_URL)",
-                ))
-            }
+            _ => return Err(self.error(
+                "issuer",
+                "missing: set the issuer URL (OIDC_ISSUER) or the discovery URL (OIDC_CONFIG_URL)",
+            )),
         };
         let parsed = Url::parse(raw)
             .ok()
@@ -488,7 +504,11 @@ impl ConfigBuilder {
     }
 
     fn parse_redirect_uri(&self, base_path: &str) -> Result<RedirectUri, ConfigError> {
-        let raw = self.redirect_uri.as_deref().map(str::trim).unwrap_or("/auth");
+        let raw = self
+            .redirect_uri
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or("/auth");
         if raw.starts_with('/') && !raw.starts_with("//") {
             let path = raw.split(['?', '#']).next().unwrap_or(raw);
             return Ok(RedirectUri::Path(format!("{base_path}{path}")));
@@ -612,7 +632,10 @@ mod tests {
             .build()
             .expect("valid");
         assert_eq!(config.routes.callback, "/v1/auth/auth");
-        let err = minimal().redirect_uri("javascript:alert(1)").build().unwrap_err();
+        let err = minimal()
+            .redirect_uri("javascript:alert(1)")
+            .build()
+            .unwrap_err();
         assert_eq!(err.setting(), "redirect_uri");
     }
 
@@ -625,7 +648,9 @@ mod tests {
             .build()
             .expect("valid");
         match config.provider {
-            ProviderSource::Discovery { expected_issuer, .. } => {
+            ProviderSource::Discovery {
+                expected_issuer, ..
+            } => {
                 assert_eq!(expected_issuer.as_deref(), Some("https://tenant.auth0.com"));
             }
             ProviderSource::Manual(_) => panic!("expected discovery"),
@@ -640,7 +665,10 @@ mod tests {
 
     #[test]
     fn debug_hides_secrets() {
-        let config = minimal().client_secret("top-secret-value").build().expect("valid");
+        let config = minimal()
+            .client_secret("top-secret-value")
+            .build()
+            .expect("valid");
         let debug = format!("{config:?}");
         assert!(!debug.contains("top-secret-value"));
         assert!(!debug.contains("0123456789abcdef"));

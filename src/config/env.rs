@@ -13,9 +13,15 @@ const CLIENT_SECRET: &[&str] = &["OIDC_CLIENT_SECRET", "FLASK_OIDC_CLIENT_SECRET
 const REDIRECT_URI: &[&str] = &["OIDC_REDIRECT_URI", "FLASK_OIDC_REDIRECT_URI"];
 const SCOPES: &[&str] = &["OIDC_SCOPES", "FLASK_OIDC_SCOPES"];
 const USER_ID_FIELD: &[&str] = &["OIDC_USER_ID_FIELD", "FLASK_OIDC_USER_ID_FIELD"];
-const WHITELIST: &[&str] = &["OIDC_WHITELISTED_ENDPOINTS", "FLASK_OIDC_WHITELISTED_ENDPOINTS"];
+const WHITELIST: &[&str] = &[
+    "OIDC_WHITELISTED_ENDPOINTS",
+    "FLASK_OIDC_WHITELISTED_ENDPOINTS",
+];
 const SECRET_KEY: &[&str] = &["OIDC_SECRET_KEY", "FLASK_OIDC_SECRET_KEY"];
-const POST_LOGIN: &[&str] = &["OIDC_POST_LOGIN_REDIRECT", "FLASK_OIDC_OVERWRITE_REDIRECT_URI"];
+const POST_LOGIN: &[&str] = &[
+    "OIDC_POST_LOGIN_REDIRECT",
+    "FLASK_OIDC_OVERWRITE_REDIRECT_URI",
+];
 const PROVIDER_NAME: &[&str] = &["OIDC_PROVIDER_NAME", "FLASK_OIDC_PROVIDER_NAME"];
 const FORCE_SCHEME: &[&str] = &["OIDC_FORCE_SCHEME", "FLASK_OIDC_FORCE_SCHEME"];
 const AUTH_PARAMS_FILE: &[&str] = &[
@@ -128,7 +134,11 @@ pub(super) fn builder_from_lookup(
         builder = builder.redirect_uri(found.value);
     }
     if let Some(found) = find(&lookup, SCOPES)? {
-        builder = builder.scopes(split_list(&found.value).map(str::to_owned).collect::<Vec<_>>());
+        builder = builder.scopes(
+            split_list(&found.value)
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
     }
     if let Some(found) = find(&lookup, USER_ID_FIELD)? {
         note(&mut builder, "user_id_claim", &found);
@@ -219,7 +229,10 @@ pub(super) fn builder_from_lookup(
     Ok(builder)
 }
 
-fn apply_session_store(builder: ConfigBuilder, found: &Found) -> Result<ConfigBuilder, ConfigError> {
+fn apply_session_store(
+    builder: ConfigBuilder,
+    found: &Found,
+) -> Result<ConfigBuilder, ConfigError> {
     match found.value.trim() {
         "" | "cookie" => Ok(builder),
         "memory" => Ok(builder.memory_sessions()),
@@ -309,7 +322,10 @@ mod tests {
             ("FLASK_OIDC_REDIRECT_URI", "/authorization-code/callback"),
             ("FLASK_OIDC_SCOPES", "openid,email"),
             ("FLASK_OIDC_USER_ID_FIELD", "email"),
-            ("FLASK_OIDC_WHITELISTED_ENDPOINTS", "status,healthcheck,health"),
+            (
+                "FLASK_OIDC_WHITELISTED_ENDPOINTS",
+                "status,healthcheck,health",
+            ),
             ("FLASK_OIDC_PROVIDER_NAME", "auth0"),
             ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "/landing"),
             ("FLASK_OIDC_FORCE_SCHEME", "https"),

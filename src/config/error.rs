@@ -31,7 +31,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid OIDC configuration: {}: {}", self.setting, self.problem)
+        write!(
+            f,
+            "invalid OIDC configuration: {}: {}",
+            self.setting, self.problem
+        )
     }
 }
 

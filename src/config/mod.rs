@@ -55,7 +55,7 @@ pub(crate) enum ProviderSource {
         url: Url,
         expected_issuer: Option<String>,
     },
-    Manual(ProviderEndpoints),
+    Manual(Box<ProviderEndpoints>),
 }
 
 /// Where the callback URL sent to the provider comes from.
@@ -138,7 +138,6 @@ impl Config {
     /// assert_eq!(config.client_id(), "my-app");
     /// # Ok::<(), tower_oidc::ConfigError>(())
     /// ```
-    #[must_use]
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }

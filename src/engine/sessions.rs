@@ -16,7 +16,9 @@ pub(crate) enum SessionLookup {
     None,
     /// Present but tampered, foreign, expired or unreadable: treated as no session, and the
     /// cookies are deleted.
-    Invalid { carried: usize },
+    Invalid {
+        carried: usize,
+    },
     Valid(Arc<SessionData>),
     /// A server-side store must be asked for this id.
     Store(StoreId),
@@ -82,7 +84,11 @@ impl Engine {
             }
             SessionBackend::Store(store) => {
                 store
-                    .save(&session.sid, session, std::time::Duration::from_secs(max_age))
+                    .save(
+                        &session.sid,
+                        session,
+                        std::time::Duration::from_secs(max_age),
+                    )
                     .await
                     .map_err(|err| err.to_string())?;
                 session.sid.clone()

@@ -74,7 +74,10 @@ fn parse_query(query: &str) -> Result<Map<String, Value>, Failure> {
 }
 
 fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    params.get(name).and_then(Value::as_str).filter(|v| !v.is_empty())
+    params
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
@@ -85,7 +88,13 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
     };
     let now = now();
     let found = param(&params, "state").and_then(|state| {
-        login_state::find(&engine.codec, request.headers, &engine.config.cookie_name, state, now)
+        login_state::find(
+            &engine.codec,
+            request.headers,
+            &engine.config.cookie_name,
+            state,
+            now,
+        )
     });
     let mut removals = Vec::new();
     if let Some((name, _)) = &found {
@@ -110,12 +119,20 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
         .render(engine, html, removals);
     }
     let Some(state) = param(&params, "state") else {
-        return fail(StatusCode::BAD_REQUEST, "missing_state", "the callback has no `state`")
-            .render(engine, html, removals);
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "missing_state",
+            "the callback has no `state`",
+        )
+        .render(engine, html, removals);
     };
     let Some(code) = param(&params, "code") else {
-        return fail(StatusCode::BAD_REQUEST, "missing_code", "the callback has no `code`")
-            .render(engine, html, removals);
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "missing_code",
+            "the callback has no `code`",
+        )
+        .render(engine, html, removals);
     };
     let Some((login_cookie, pending)) = found else {
         return fail(
@@ -137,7 +154,9 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
         SessionLookup::None => (0, None),
         SessionLookup::Invalid { carried } => (carried, None),
         SessionLookup::Valid(session) => (
-            engine.codec.count_chunks(request.headers, engine.session_cookie()),
+            engine
+                .codec
+                .count_chunks(request.headers, engine.session_cookie()),
             Some(session.sid.clone()),
         ),
         SessionLookup::Store(store) => (store.carried, Some(store.id)),
@@ -154,7 +173,11 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
 
 impl Callback {
     pub(crate) async fn run(self, engine: &Engine) -> Decision {
-        let removal: Vec<HeaderValue> = engine.codec.removal(&self.login_cookie).into_iter().collect();
+        let removal: Vec<HeaderValue> = engine
+            .codec
+            .removal(&self.login_cookie)
+            .into_iter()
+            .collect();
         match self.complete(engine).await {
             Ok(session) => {
                 if let Some(previous) = &self.previous_sid {
@@ -189,10 +212,19 @@ impl Callback {
     async fn complete(&self, engine: &Engine) -> Result<SessionData, Failure> {
         let config = &engine.config;
         let metadata = engine.provider.metadata().await.map_err(|err| {
-            fail(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", err.0)
+            fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider_unavailable",
+                err.0,
+            )
         })?;
-        let redirect_url = RedirectUrl::new(self.pending.redirect_uri.clone())
-            .map_err(|_| fail(StatusCode::BAD_REQUEST, "invalid_redirect_uri", "bad callback URL"))?;
+        let redirect_url = RedirectUrl::new(self.pending.redirect_uri.clone()).map_err(|_| {
+            fail(
+                StatusCode::BAD_REQUEST,
+                "invalid_redirect_uri",
+                "bad callback URL",
+            )
+        })?;
         let client = oauth::client(config, &metadata);
         let http = oauth::http_client(&engine.provider.client);
         let tokens = client
@@ -214,7 +246,11 @@ impl Callback {
                 ),
             })?;
         let id_token = tokens.extra_fields().id_token.clone().ok_or_else(|| {
-            fail(StatusCode::BAD_GATEWAY, "missing_id_token", "the provider sent no ID token")
+            fail(
+                StatusCode::BAD_GATEWAY,
+                "missing_id_token",
+                "the provider sent no ID token",
+            )
         })?;
         let mut claims = id_token::verify(
             &engine.provider,
@@ -233,8 +269,13 @@ impl Callback {
         })?;
         let access_token = tokens.access_token().secret().clone();
         if config.fetch_userinfo {
-            match userinfo::merge(&engine.provider.client, &metadata, &access_token, &mut claims)
-                .await
+            match userinfo::merge(
+                &engine.provider.client,
+                &metadata,
+                &access_token,
+                &mut claims,
+            )
+            .await
             {
                 Ok(()) => {}
                 Err(UserinfoError::SubjectMismatch) => {
@@ -317,8 +358,14 @@ mod tests {
         let claims = claims.as_object().cloned().unwrap_or_default();
         assert_eq!(user_id(&claims, "sub").ok().as_deref(), Some("abc"));
         assert_eq!(user_id(&claims, "n").ok().as_deref(), Some("7"));
-        assert_eq!(user_id(&claims, "email").err().map(|f| f.status), Some(StatusCode::FORBIDDEN));
-        assert_eq!(user_id(&claims, "upn").err().map(|f| f.code), Some("missing_user_id_claim"));
+        assert_eq!(
+            user_id(&claims, "email").err().map(|f| f.status),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            user_id(&claims, "upn").err().map(|f| f.code),
+            Some("missing_user_id_claim")
+        );
     }
 
     #[test]

@@ -46,9 +46,16 @@ pub(crate) fn decide(
     set_cookies: Vec<HeaderValue>,
 ) -> Decision {
     let origin = request.origin(&engine.config);
-    match prepare(engine, request.headers, origin, next, request.wants_html(), set_cookies) {
+    match prepare(
+        engine,
+        request.headers,
+        origin,
+        next,
+        request.wants_html(),
+        set_cookies,
+    ) {
         Ok(start) => start.respond_now_or_defer(engine),
-        Err(decision) => decision,
+        Err(decision) => *decision,
     }
 }
 
@@ -70,7 +77,7 @@ pub(crate) async fn unauthenticated_owned(
     }
     match prepare(engine, cookies, origin, next, true, set_cookies) {
         Ok(start) => start.run(engine).await,
-        Err(decision) => decision,
+        Err(decision) => *decision,
     }
 }
 
@@ -81,29 +88,31 @@ fn prepare(
     next: Option<String>,
     wants_html: bool,
     mut set_cookies: Vec<HeaderValue>,
-) -> Result<StartLogin, Decision> {
+) -> Result<StartLogin, Box<Decision>> {
     let config = &engine.config;
-    let redirect_uri = match &config.redirect_uri {
-        RedirectUri::Absolute(url) => url.to_string(),
-        RedirectUri::Path(path) => match origin {
-            Some(origin) => format!("{origin}{path}"),
-            None => {
-                return Err(Decision::Respond(
+    let redirect_uri =
+        match &config.redirect_uri {
+            RedirectUri::Absolute(url) => url.to_string(),
+            RedirectUri::Path(path) => match origin {
+                Some(origin) => format!("{origin}{path}"),
+                None => return Err(Box::new(Decision::Respond(
                     ErrorReply {
                         status: StatusCode::BAD_REQUEST,
                         code: "missing_host",
-                        message: "the request has no valid Host header to build the callback URL from",
+                        message:
+                            "the request has no valid Host header to build the callback URL from",
                         retry: None,
                     }
                     .render(wants_html, set_cookies),
-                ))
-            }
-        },
-    };
+                ))),
+            },
+        };
     let pending = PendingLogin {
         state: random_id(),
         nonce: random_id(),
-        pkce_verifier: PkceCodeVerifier::new(random_id() + &random_id()).secret().clone(),
+        pkce_verifier: PkceCodeVerifier::new(random_id() + &random_id())
+            .secret()
+            .clone(),
         next,
         redirect_uri,
         created_at: now(),
@@ -139,7 +148,8 @@ impl StartLogin {
                     ErrorReply {
                         status: StatusCode::SERVICE_UNAVAILABLE,
                         code: "provider_unavailable",
-                        message: "the identity provider cannot be reached right now; try again shortly",
+                        message:
+                            "the identity provider cannot be reached right now; try again shortly",
                         retry: None,
                     }
                     .render(self.wants_html, Vec::new()),

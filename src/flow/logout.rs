@@ -27,7 +27,9 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
         SessionLookup::Valid(session) => (
             Some(session),
             None,
-            engine.codec.count_chunks(request.headers, engine.session_cookie()),
+            engine
+                .codec
+                .count_chunks(request.headers, engine.session_cookie()),
         ),
         SessionLookup::Store(store) => (None, Some(store.id), store.carried),
     };
@@ -67,13 +69,12 @@ impl Logout {
     /// and `post_logout_redirect_uri`), else the configured landing page.
     fn target(&self, engine: &Engine, session: Option<&SessionData>) -> String {
         let config = &engine.config;
-        let post_logout = config
-            .post_logout_redirect_uri
-            .as_deref()
-            .map(|uri| match (uri.starts_with('/'), &self.origin) {
+        let post_logout = config.post_logout_redirect_uri.as_deref().map(|uri| {
+            match (uri.starts_with('/'), &self.origin) {
                 (true, Some(origin)) => format!("{origin}{uri}"),
                 _ => uri.to_owned(),
-            });
+            }
+        });
         let end_session = engine
             .provider
             .cached_metadata()

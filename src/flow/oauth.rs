@@ -86,10 +86,23 @@ pub(crate) enum TokenEndpointError {
     Unavailable(String),
 }
 
-pub(crate) fn classify(err: RequestTokenError<HttpError, BasicErrorResponse>) -> TokenEndpointError {
+pub(crate) fn classify(
+    err: RequestTokenError<HttpError, BasicErrorResponse>,
+) -> TokenEndpointError {
     match err {
         RequestTokenError::ServerResponse(response) => {
-            TokenEndpointError::Refused(response.error().to_string())
+            use oauth2::basic::BasicErrorResponseType as Kind;
+            let error = response.error().to_string();
+            // Only answers about the grant itself are final; a provider that is busy,
+            // failing or rejecting our client credentials may answer differently later.
+            match response.error() {
+                Kind::InvalidGrant
+                | Kind::InvalidRequest
+                | Kind::InvalidScope
+                | Kind::UnauthorizedClient
+                | Kind::UnsupportedGrantType => TokenEndpointError::Refused(error),
+                _ => TokenEndpointError::Unavailable(format!("the provider answered `{error}`")),
+            }
         }
         RequestTokenError::Request(err) => TokenEndpointError::Unavailable(err.to_string()),
         RequestTokenError::Parse(_, _) => {

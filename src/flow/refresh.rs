@@ -67,10 +67,16 @@ pub(crate) struct Refresh {
 }
 
 impl Refresh {
-    pub(crate) fn new(engine: &Engine, request: &RequestView<'_>, session: Arc<SessionData>) -> Self {
+    pub(crate) fn new(
+        engine: &Engine,
+        request: &RequestView<'_>,
+        session: Arc<SessionData>,
+    ) -> Self {
         Self::from_parts(
             session,
-            engine.codec.count_chunks(request.headers, engine.session_cookie()),
+            engine
+                .codec
+                .count_chunks(request.headers, engine.session_cookie()),
             request.is_navigation(),
             request.wants_html(),
             crate::redirect::safe_return_to(&request.path_and_query()),
@@ -153,7 +159,11 @@ async fn refresh(engine: &Engine, session: &SessionData, carried: usize) -> Outc
     let client = oauth::client(&engine.config, &metadata);
     let http = oauth::http_client(&engine.provider.client);
     let token = RefreshToken::new(refresh_token.clone());
-    let tokens = match client.exchange_refresh_token(&token).request_async(&http).await {
+    let tokens = match client
+        .exchange_refresh_token(&token)
+        .request_async(&http)
+        .await
+    {
         Ok(tokens) => tokens,
         Err(err) => {
             return match oauth::classify(err) {
@@ -171,7 +181,15 @@ async fn refresh(engine: &Engine, session: &SessionData, carried: usize) -> Outc
     let mut renewed = session.clone();
     if let Some(new_id_token) = tokens.extra_fields().id_token.clone() {
         // A refreshed ID token must be valid and about the same user.
-        match id_token::verify(&engine.provider, &metadata, &engine.config, &new_id_token, None).await {
+        match id_token::verify(
+            &engine.provider,
+            &metadata,
+            &engine.config,
+            &new_id_token,
+            None,
+        )
+        .await
+        {
             Ok(claims) if claims.get("sub") == session.claims.get("sub") => {
                 renewed.id_token = Some(new_id_token);
             }

@@ -8,8 +8,21 @@ use crate::provider::metadata::ProviderMetadata;
 
 /// Claims about the protocol that userinfo must never override.
 const PROTOCOL_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "azp", "auth_time", "at_hash", "c_hash",
-    "sid", "acr", "amr", "jti",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "azp",
+    "auth_time",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "acr",
+    "amr",
+    "jti",
 ];
 
 pub(crate) enum UserinfoError {
@@ -33,10 +46,14 @@ pub(crate) async fn merge(
         .await
         .map_err(|err| UserinfoError::Unavailable(err.to_string()))?;
     if status != StatusCode::OK {
-        return Err(UserinfoError::Unavailable(format!("userinfo answered {status}")));
+        return Err(UserinfoError::Unavailable(format!(
+            "userinfo answered {status}"
+        )));
     }
     let info: Map<String, Value> = serde_json::from_slice(&body).map_err(|_| {
-        UserinfoError::Unavailable("userinfo is not a JSON object (signed userinfo is not supported)".into())
+        UserinfoError::Unavailable(
+            "userinfo is not a JSON object (signed userinfo is not supported)".into(),
+        )
     })?;
     if info.get("sub") != claims.get("sub") {
         return Err(UserinfoError::SubjectMismatch);

@@ -53,9 +53,9 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Own { body } => body
-                .poll_frame(cx)
-                .map(|frame| frame.map(|result| result.map_err(|never: Infallible| match never {}))),
+            KindProj::Own { body } => body.poll_frame(cx).map(|frame| {
+                frame.map(|result| result.map_err(|never: Infallible| match never {}))
+            }),
         }
     }
 

@@ -60,7 +60,10 @@ pub(crate) fn own_response<B>(response: Response<Bytes>) -> Response<OidcBody<B>
     response.map(OidcBody::own)
 }
 
-pub(crate) fn with_cookies<B>(response: Response<B>, set_cookies: Vec<HeaderValue>) -> Response<OidcBody<B>> {
+pub(crate) fn with_cookies<B>(
+    response: Response<B>,
+    set_cookies: Vec<HeaderValue>,
+) -> Response<OidcBody<B>> {
     let mut response = response.map(OidcBody::inner);
     for cookie in set_cookies {
         response.headers_mut().append(SET_COOKIE, cookie);

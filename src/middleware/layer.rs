@@ -55,7 +55,9 @@ impl OidcLayer {
             let attempt = tokio::time::timeout_at(deadline, self.engine.provider.metadata()).await;
             match attempt {
                 Ok(Ok(_)) => return Ok(()),
-                Ok(Err(err)) if tokio::time::Instant::now() + Duration::from_millis(200) >= deadline => {
+                Ok(Err(err))
+                    if tokio::time::Instant::now() + Duration::from_millis(200) >= deadline =>
+                {
                     return Err(ProviderNotReady(err.0))
                 }
                 Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,

@@ -70,10 +70,14 @@ impl ProviderMetadata {
     }
 
     fn endpoints(&self) -> impl Iterator<Item = &Url> {
-        [&self.authorization_endpoint, &self.token_endpoint, &self.jwks_uri]
-            .into_iter()
-            .chain(self.userinfo_endpoint.iter())
-            .chain(self.end_session_endpoint.iter())
+        [
+            &self.authorization_endpoint,
+            &self.token_endpoint,
+            &self.jwks_uri,
+        ]
+        .into_iter()
+        .chain(self.userinfo_endpoint.iter())
+        .chain(self.end_session_endpoint.iter())
     }
 }
 
@@ -108,7 +112,10 @@ mod tests {
     #[test]
     fn refuses_garbage_and_downgrades() {
         assert!(ProviderMetadata::parse(b"<html>", &url(), None).is_err());
-        let downgraded = DOC.replace("https://op.example.com/token", "http://op.example.com/token");
+        let downgraded = DOC.replace(
+            "https://op.example.com/token",
+            "http://op.example.com/token",
+        );
         assert!(ProviderMetadata::parse(downgraded.as_bytes(), &url(), None).is_err());
     }
 }

@@ -29,7 +29,9 @@ pub(crate) struct ProviderUnavailable(pub(crate) String);
 
 struct KeyState {
     keys: Arc<KeySet>,
-    fetched_at: Option<Instant>,
+    /// When an unknown `kid` last caused a fetch; scheduled fetches do not count, so a key
+    /// rotated right after one is still picked up.
+    unknown_kid_fetch_at: Option<Instant>,
 }
 
 struct Failure {
@@ -57,7 +59,7 @@ impl Provider {
             metadata: RwLock::new(None),
             keys: RwLock::new(KeyState {
                 keys: Arc::new(KeySet::default()),
-                fetched_at: None,
+                unknown_kid_fetch_at: None,
             }),
             failure: Mutex::new(None),
             discovery: tokio::sync::Mutex::new(()),
@@ -65,7 +67,7 @@ impl Provider {
             refresh_interval: config.jwks_refresh_interval,
         });
         if let ProviderSource::Manual(endpoints) = &provider.source {
-            let metadata = ProviderMetadata::from(endpoints.clone());
+            let metadata = ProviderMetadata::from(endpoints.as_ref().clone());
             if let Ok(mut slot) = provider.metadata.write() {
                 *slot = Some(Arc::new(metadata));
             }
@@ -84,7 +86,9 @@ impl Provider {
             let mut wait = Duration::from_millis(0);
             loop {
                 tokio::time::sleep(wait).await;
-                let Some(provider) = weak.upgrade() else { return };
+                let Some(provider) = weak.upgrade() else {
+                    return;
+                };
                 wait = match provider.maintain().await {
                     Ok(()) => provider.refresh_interval,
                     Err(_) => provider.current_backoff(),
@@ -138,7 +142,9 @@ impl Provider {
     }
 
     fn record(&self, result: &Result<(), ProviderUnavailable>) {
-        let Ok(mut failure) = self.failure.lock() else { return };
+        let Ok(mut failure) = self.failure.lock() else {
+            return;
+        };
         match result {
             Ok(()) => *failure = None,
             Err(err) => {
@@ -213,7 +219,6 @@ impl Provider {
         let keys = KeySet::parse(&body).map_err(ProviderUnavailable)?;
         if let Ok(mut state) = self.keys.write() {
             state.keys = Arc::new(keys);
-            state.fetched_at = Some(Instant::now());
         }
         Ok(())
     }
@@ -228,23 +233,18 @@ impl Provider {
     /// Re-fetches the key set because a token named a key we lack; at most once per
     /// [`KEY_REFETCH_INTERVAL`]. Returns whether new keys were loaded.
     pub(crate) async fn refetch_keys_for_unknown_kid(&self) -> bool {
-        let allowed = self.keys.read().is_ok_and(|state| {
-            state
-                .fetched_at
-                .is_none_or(|at| at.elapsed() >= KEY_REFETCH_INTERVAL)
-        });
-        if !allowed {
-            return false;
-        }
-        if let Ok(mut state) = self.keys.write() {
+        {
+            let Ok(mut state) = self.keys.write() else {
+                return false;
+            };
             // Claim the slot before fetching so concurrent tokens do not all fetch.
             if state
-                .fetched_at
+                .unknown_kid_fetch_at
                 .is_some_and(|at| at.elapsed() < KEY_REFETCH_INTERVAL)
             {
                 return false;
             }
-            state.fetched_at = Some(Instant::now());
+            state.unknown_kid_fetch_at = Some(Instant::now());
         }
         if self.cached_metadata().is_none() && self.metadata().await.is_err() {
             return false;

@@ -45,7 +45,9 @@ impl SessionCache {
 
     pub(crate) fn insert(&self, chunks: &SealedChunks<'_>, session: Arc<SessionData>) {
         let key = self.key(chunks.tail(), chunks.len());
-        let Ok(mut entries) = self.entries.write() else { return };
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
         if entries.len() >= self.capacity {
             entries.clear();
         }

@@ -89,7 +89,9 @@ impl CookieCodec {
         let mut parts: [Option<&'a str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
         let mut count = 0usize;
         for (name, value) in request_cookies(headers) {
-            let Some(index) = chunk_index(name, base) else { continue };
+            let Some(index) = chunk_index(name, base) else {
+                continue;
+            };
             let slot = parts.get_mut(index)?;
             if slot.is_none() {
                 *slot = Some(value);
@@ -97,7 +99,9 @@ impl CookieCodec {
             }
         }
         let parts: Option<Vec<&str>> = parts[..count].iter().copied().collect();
-        parts.filter(|parts| !parts.is_empty()).map(|parts| SealedChunks { parts })
+        parts
+            .filter(|parts| !parts.is_empty())
+            .map(|parts| SealedChunks { parts })
     }
 
     /// How many chunk cookies of `base` the request carries (to delete extra ones).
@@ -159,7 +163,7 @@ impl CookieCodec {
             let secs = i64::try_from(secs).unwrap_or(i64::MAX);
             cookie.set_max_age(cookie::time::Duration::seconds(secs));
         }
-        HeaderValue::from_str(&cookie.encoded().to_string()).ok()
+        HeaderValue::from_str(&cookie.to_string()).ok()
     }
 
     pub(crate) fn removal(&self, name: &str) -> Option<HeaderValue> {
@@ -169,7 +173,7 @@ impl CookieCodec {
         cookie.set_same_site(SameSite::Lax);
         cookie.set_path(self.path.clone());
         cookie.make_removal();
-        HeaderValue::from_str(&cookie.encoded().to_string()).ok()
+        HeaderValue::from_str(&cookie.to_string()).ok()
     }
 }
 
@@ -218,7 +222,10 @@ mod tests {
         let headers = request_with(&set);
         let chunks = codec.find_chunks(&headers, "s").expect("chunks");
         assert!(chunks.equals(&sealed));
-        assert_eq!(codec.open("s", &chunks.joined()).as_deref(), Some(big.as_str()));
+        assert_eq!(
+            codec.open("s", &chunks.joined()).as_deref(),
+            Some(big.as_str())
+        );
     }
 
     #[test]

@@ -21,7 +21,6 @@ pub(crate) fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str
         })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,7 +115,9 @@ impl UsedStates {
 
     /// Records `state`; `false` if it was used before.
     pub(crate) fn first_use(&self, state: &str, now: u64) -> bool {
-        let Ok(mut used) = self.used.lock() else { return false };
+        let Ok(mut used) = self.used.lock() else {
+            return false;
+        };
         if used.len() >= self.capacity {
             used.retain(|_, expires| *expires > now);
             if used.len() >= self.capacity {
@@ -181,8 +183,18 @@ mod tests {
         let set = store(&codec, &headers, "t", &second, 2);
         assert_eq!(set.len(), 1, "room for two");
         let mut both = as_request(&set);
-        let old = headers.get(COOKIE).expect("cookie").to_str().expect("ascii").to_owned();
-        let new = both.get(COOKIE).expect("cookie").to_str().expect("ascii").to_owned();
+        let old = headers
+            .get(COOKIE)
+            .expect("cookie")
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let new = both
+            .get(COOKIE)
+            .expect("cookie")
+            .to_str()
+            .expect("ascii")
+            .to_owned();
         both.insert(COOKIE, format!("{old}; {new}").parse().expect("header"));
         let third = login("cccccccccccccccccccc", now + 2);
         let set = store(&codec, &both, "t", &third, 2);

@@ -76,8 +76,7 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// [`SessionStore`] in a form that can sit behind `Arc<dyn _>`.
 pub(crate) trait DynStore: Send + Sync {
     fn name(&self) -> &'static str;
-    fn load<'a>(&'a self, id: &'a str)
-        -> BoxFuture<'a, Result<Option<SessionData>, StoreError>>;
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SessionData>, StoreError>>;
     fn save<'a>(
         &'a self,
         id: &'a str,
@@ -92,10 +91,7 @@ impl<T: SessionStore> DynStore for T {
         std::any::type_name::<T>()
     }
 
-    fn load<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<SessionData>, StoreError>> {
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SessionData>, StoreError>> {
         Box::pin(SessionStore::load(self, id))
     }
 

@@ -41,7 +41,9 @@ pub(crate) fn parse(token: &str, allowed: &[Algorithm]) -> Result<Header, TokenE
     let raw: RawHeader =
         serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed("header is not JSON"))?;
     if raw.crit.is_some() {
-        return Err(TokenError::Malformed("unsupported critical header parameters"));
+        return Err(TokenError::Malformed(
+            "unsupported critical header parameters",
+        ));
     }
     let alg = raw
         .alg
@@ -68,7 +70,10 @@ mod tests {
         for alg in ["none", "None", "HS256", "HS512", "RS1"] {
             let header = format!(r#"{{"alg":"{alg}"}}"#);
             assert!(
-                matches!(parse(&token(&header), &allowed), Err(TokenError::AlgorithmNotAllowed(_))),
+                matches!(
+                    parse(&token(&header), &allowed),
+                    Err(TokenError::AlgorithmNotAllowed(_))
+                ),
                 "{alg}"
             );
         }
@@ -78,7 +83,14 @@ mod tests {
 
     #[test]
     fn refuses_malformed() {
-        for bad in ["", "a.b", "a.b.c.d", "!!!.e30.x", &token("[]"), &token(r#"{"alg":"RS256","crit":["x"]}"#)] {
+        for bad in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!!.e30.x",
+            &token("[]"),
+            &token(r#"{"alg":"RS256","crit":["x"]}"#),
+        ] {
             assert!(parse(bad, &[Algorithm::RS256]).is_err(), "{bad}");
         }
         assert!(parse(&"a".repeat(MAX_TOKEN_BYTES + 1), &[Algorithm::RS256]).is_err());

@@ -1,0 +1,71 @@
+//! The example-app contract: configured only from the environment (`OIDC_*`, or flaskoidc's
+//! `FLASK_OIDC_*` names), serving `/`, `/me`, `/api/data` and `/health`.
+//!
+//! ```sh
+//! OIDC_ISSUER=https://accounts.example.com OIDC_CLIENT_ID=app OIDC_CLIENT_SECRET=... \
+//! OIDC_SECRET_KEY="$(openssl rand -base64 48)" OIDC_WHITELISTED_ENDPOINTS=health \
+//!   cargo run --example axum_app
+//! ```
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tower_oidc::{Identity, OidcLayer};
+
+/// The application's view of a user, built from the identity's claims.
+fn user_record(identity: &Identity) -> Value {
+    let claim = |name: &str| identity.claim(name).cloned().unwrap_or(Value::Null);
+    json!({
+        "user_id": identity.user_id(),
+        "email": claim("email"),
+        "display_name": claim("name"),
+    })
+}
+
+fn app(oidc: OidcLayer) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|identity: Identity| async move { format!("Hello, {}!\n", identity.user_id()) }),
+        )
+        .route(
+            "/me",
+            get(|identity: Identity| async move {
+                Json(json!({
+                    "user_id": identity.user_id(),
+                    "claims": identity.claims(),
+                    "user": user_record(&identity),
+                }))
+            }),
+        )
+        .route(
+            "/api/data",
+            get(|identity: Identity| async move {
+                Json(json!({ "user_id": identity.user_id(), "data": [1, 2, 3] }))
+            }),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .layer(oidc)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_oidc=info".into()),
+        )
+        .init();
+    let oidc = match OidcLayer::from_env() {
+        Ok(layer) => layer,
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(2);
+        }
+    };
+    let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:5000".into());
+    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app(oidc)).await?;
+    Ok(())
+}

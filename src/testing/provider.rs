@@ -1,0 +1,310 @@
+//! The running mock provider and its knobs.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::keys::{key_ring, EC_KID};
+use super::state::{State, CLIENT_ID, CLIENT_SECRET};
+use super::tokens::{self, SigningSetup};
+use super::{routes, Misbehavior, MockAlg, MockClientAuth, MockUser};
+
+/// Request counters of a [`MockProvider`], from [`MockProvider::stats`].
+///
+/// Requests turned away by [`MockProvider::set_available(false)`](MockProvider::set_available)
+/// are not counted; everything else is, whether it succeeded or not.
+#[derive(Clone, Debug, Default)]
+pub struct MockStats {
+    /// Discovery document requests.
+    pub discovery: u64,
+    /// JWKS requests.
+    pub jwks: u64,
+    /// Authorization requests.
+    pub authorize: u64,
+    /// Token requests with `grant_type=authorization_code`.
+    pub token_code: u64,
+    /// Token requests with `grant_type=refresh_token`.
+    pub token_refresh: u64,
+    /// Userinfo requests.
+    pub userinfo: u64,
+    /// End-session (logout) requests.
+    pub end_session: u64,
+    /// Token requests that presented HTTP Basic client credentials.
+    pub client_auth_basic: u64,
+    /// Token requests that presented client credentials as form fields.
+    pub client_auth_post: u64,
+    /// Code grants that presented an already redeemed code (the mock then
+    /// revokes the tokens that code issued).
+    pub code_replays: u64,
+    /// Refresh grants that presented an already rotated refresh token.
+    pub refresh_replays: u64,
+}
+
+/// One request the end-session endpoint received.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndSessionRequest {
+    /// `id_token_hint` parameter.
+    pub id_token_hint: Option<String>,
+    /// `client_id` parameter.
+    pub client_id: Option<String>,
+    /// `post_logout_redirect_uri` parameter.
+    pub post_logout_redirect_uri: Option<String>,
+    /// `state` parameter.
+    pub state: Option<String>,
+}
+
+/// State shared by the [`MockProvider`] handle and the server's handlers.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    /// The provider's state. Never hold the guard across an `.await`.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not take every later request down.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// An OpenID Provider running in-process on a loopback port, for tests.
+///
+/// It knows one confidential client ([`client_id`](Self::client_id),
+/// [`client_secret`](Self::client_secret)), approves every authorization
+/// request for the current [`MockUser`] without showing a page, and can be
+/// told to misbehave in the ways an RP has to survive. Dropping it shuts the
+/// server down.
+pub struct MockProvider {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    issuer: String,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl MockProvider {
+    /// Starts a provider on a free port of 127.0.0.1.
+    pub async fn start() -> io::Result<MockProvider> {
+        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+    }
+
+    /// Starts a provider listening on `addr` (port 0 picks a free port).
+    ///
+    /// Must be called within a Tokio runtime, which then runs the server.
+    pub async fn start_on(addr: SocketAddr) -> io::Result<MockProvider> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let issuer = issuer_url(addr);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(issuer.clone())),
+        });
+        let app = routes::router(Arc::clone(&shared));
+        let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            // A dropped sender is the shutdown signal too.
+            let signal = async {
+                let _ = shutdown_signal.await;
+            };
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(signal)
+                .await;
+        });
+        Ok(MockProvider {
+            shared,
+            addr,
+            issuer,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// The issuer identifier, `http://127.0.0.1:PORT` without a trailing slash.
+    pub fn issuer(&self) -> String {
+        self.issuer.clone()
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The one registered client's id: `tower-oidc-test-client`.
+    pub fn client_id(&self) -> &str {
+        CLIENT_ID
+    }
+
+    /// The one registered client's secret.
+    pub fn client_secret(&self) -> &str {
+        CLIENT_SECRET
+    }
+
+    /// Sets the user the authorize endpoint approves from now on.
+    pub fn set_user(&self, user: MockUser) {
+        self.shared.lock().user = user;
+    }
+
+    /// Makes every later response commit `m` (`None` restores correct behaviour).
+    pub fn set_misbehavior(&self, m: Option<Misbehavior>) {
+        self.shared.lock().misbehavior = m;
+    }
+
+    /// Chooses the algorithm, and so the key, tokens are signed with
+    /// (default [`MockAlg::Rs256`]).
+    pub fn set_signing_alg(&self, alg: MockAlg) {
+        self.shared.lock().signing_alg = alg;
+    }
+
+    /// Switches the active RSA key (`rsa-1` → `rsa-2` → `rsa-1` …). The JWKS
+    /// then publishes only the new RSA key (and `ec-1`), so tokens signed by
+    /// the old one stop verifying, as after a real key roll-over.
+    pub fn rotate_signing_key(&self) {
+        let mut state = self.shared.lock();
+        state.active_rsa = 1 - state.active_rsa;
+    }
+
+    /// Sets the lifetime of issued access tokens (default 300 s).
+    pub fn set_access_token_ttl(&self, ttl: Duration) {
+        self.shared.lock().access_token_ttl = ttl;
+    }
+
+    /// Sets the lifetime of issued ID tokens (default 300 s).
+    pub fn set_id_token_ttl(&self, ttl: Duration) {
+        self.shared.lock().id_token_ttl = ttl;
+    }
+
+    /// Whether code grants return a refresh token (default `true`). Refresh
+    /// grants always return a new one, because refresh tokens are rotated.
+    pub fn set_issue_refresh_tokens(&self, on: bool) {
+        self.shared.lock().issue_refresh_tokens = on;
+    }
+
+    /// With `on`, ID tokens carry only the protocol claims and `sub`; the
+    /// profile (email, names, extra claims) is only available from userinfo,
+    /// as with node oidc-provider.
+    pub fn set_minimal_id_token(&self, on: bool) {
+        self.shared.lock().minimal_id_token = on;
+    }
+
+    /// Chooses which client authentication the token endpoint accepts
+    /// (default [`MockClientAuth::Any`]); discovery advertises the same.
+    pub fn set_client_auth(&self, m: MockClientAuth) {
+        self.shared.lock().client_auth = m;
+    }
+
+    /// With `false`, every endpoint answers 503, as in an outage.
+    pub fn set_available(&self, up: bool) {
+        self.shared.lock().available = up;
+    }
+
+    /// Makes every endpoint wait `d` before answering (zero: no wait).
+    pub fn set_delay(&self, d: Duration) {
+        self.shared.lock().delay = d;
+    }
+
+    /// The request counters so far.
+    pub fn stats(&self) -> MockStats {
+        self.shared.lock().stats.clone()
+    }
+
+    /// Every request the end-session endpoint received, oldest first.
+    pub fn end_session_requests(&self) -> Vec<EndSessionRequest> {
+        self.shared.lock().end_session_requests.clone()
+    }
+
+    /// An access token for `sub`, signed like the token endpoint's, that
+    /// userinfo honours (for the current user if `sub` is theirs, else for
+    /// [`MockUser::new(sub)`](MockUser::new)).
+    ///
+    /// `extra_claims` (a JSON object, or `null` for none) is merged over the
+    /// defaults `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id` and
+    /// `scope`; a `null` member removes that claim.
+    ///
+    /// # Panics
+    ///
+    /// If `extra_claims` is neither an object nor `null`.
+    pub fn mint_access_token(&self, sub: &str, extra_claims: Value) -> String {
+        let mut state = self.shared.lock();
+        let mut claims = tokens::access_token_claims(
+            &state.issuer,
+            CLIENT_ID,
+            sub,
+            "openid profile email",
+            state.access_token_ttl,
+            tokens::now_unix(),
+        );
+        match extra_claims {
+            Value::Null => {}
+            Value::Object(extra) => {
+                for (key, value) in extra {
+                    if value.is_null() {
+                        claims.remove(&key);
+                    } else {
+                        claims.insert(key, value);
+                    }
+                }
+            }
+            other => panic!("mint_access_token: extra_claims must be a JSON object, got {other}"),
+        }
+        let user = if state.user.sub == sub {
+            state.user.clone()
+        } else {
+            MockUser::new(sub)
+        };
+        state.sign_access_token(None, user, claims)
+    }
+
+    /// Signs `claims` as they are, with header `typ: JWT` and the kid of the
+    /// active key for `header_alg`. No misbehavior is applied.
+    pub fn mint_jwt(&self, header_alg: MockAlg, claims: Value) -> String {
+        let setup = SigningSetup {
+            alg: header_alg,
+            active_rsa: self.shared.lock().active_rsa,
+            misbehavior: None,
+        };
+        tokens::sign(&setup, "JWT", &claims)
+    }
+
+    /// The state behind the server, for tests that need to reach past HTTP.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The kid tokens are currently signed with (under correct behaviour).
+    pub fn active_kid(&self) -> &'static str {
+        let state = self.shared.lock();
+        match state.signing_alg {
+            MockAlg::Rs256 => key_ring().rsa[state.active_rsa].kid,
+            MockAlg::Es256 => EC_KID,
+        }
+    }
+}
+
+impl Drop for MockProvider {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+impl std::fmt::Debug for MockProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockProvider")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A loopback URL for the address, because clients cannot reach `0.0.0.0`.
+fn issuer_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}

@@ -1,0 +1,242 @@
+//! The provider's mutable state: knobs, outstanding codes and tokens, and
+//! the bookkeeping of what each grant issued.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+use super::tokens::{self, IdTokenFacts, SigningSetup};
+use super::{EndSessionRequest, Misbehavior, MockAlg, MockClientAuth, MockStats, MockUser};
+
+/// The client the mock knows.
+pub(crate) const CLIENT_ID: &str = "tower-oidc-test-client";
+/// That client's secret.
+pub(crate) const CLIENT_SECRET: &str = "tower-oidc-test-secret-0123456789";
+/// How long an authorization code can be redeemed.
+pub(crate) const CODE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// One login: what the authorize endpoint approved, shared by every token
+/// issued from it (through the code and every refresh).
+#[derive(Clone, Debug)]
+pub(crate) struct Grant {
+    /// Identifies the grant so a code replay can revoke what it issued.
+    pub(crate) id: String,
+    pub(crate) user: MockUser,
+    pub(crate) scope: String,
+    /// OP session id (`sid`), fixed for the login.
+    pub(crate) sid: String,
+    pub(crate) auth_time: u64,
+}
+
+/// An authorization code waiting to be redeemed (or already redeemed, kept
+/// so that a replay is recognised).
+pub(crate) struct PendingCode {
+    pub(crate) grant: Grant,
+    pub(crate) nonce: Option<String>,
+    pub(crate) redirect_uri: String,
+    pub(crate) code_challenge: String,
+    pub(crate) expires_at: Instant,
+    pub(crate) used: bool,
+}
+
+/// A refresh token; rotated ones stay, inactive, so reuse is recognised.
+pub(crate) struct RefreshEntry {
+    pub(crate) grant: Grant,
+    pub(crate) active: bool,
+}
+
+/// What userinfo answers for an access token.
+pub(crate) struct AccessEntry {
+    pub(crate) grant_id: Option<String>,
+    pub(crate) user: MockUser,
+    /// Unix seconds; `None` when the token has no `exp`.
+    pub(crate) expires_at: Option<u64>,
+}
+
+/// Everything behind the provider's mutex.
+pub(crate) struct State {
+    pub(crate) issuer: String,
+    pub(crate) user: MockUser,
+    pub(crate) misbehavior: Option<Misbehavior>,
+    pub(crate) signing_alg: MockAlg,
+    pub(crate) active_rsa: usize,
+    pub(crate) access_token_ttl: Duration,
+    pub(crate) id_token_ttl: Duration,
+    pub(crate) issue_refresh_tokens: bool,
+    pub(crate) minimal_id_token: bool,
+    pub(crate) client_auth: MockClientAuth,
+    pub(crate) available: bool,
+    pub(crate) delay: Duration,
+    pub(crate) stats: MockStats,
+    pub(crate) end_session_requests: Vec<EndSessionRequest>,
+    pub(crate) codes: HashMap<String, PendingCode>,
+    pub(crate) refresh_tokens: HashMap<String, RefreshEntry>,
+    pub(crate) access_tokens: HashMap<String, AccessEntry>,
+}
+
+impl State {
+    pub(crate) fn new(issuer: String) -> Self {
+        State {
+            issuer,
+            user: MockUser::default(),
+            misbehavior: None,
+            signing_alg: MockAlg::Rs256,
+            active_rsa: 0,
+            access_token_ttl: Duration::from_secs(300),
+            id_token_ttl: Duration::from_secs(300),
+            issue_refresh_tokens: true,
+            minimal_id_token: false,
+            client_auth: MockClientAuth::Any,
+            available: true,
+            delay: Duration::ZERO,
+            stats: MockStats::default(),
+            end_session_requests: Vec::new(),
+            codes: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            access_tokens: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn signing(&self) -> SigningSetup {
+        SigningSetup {
+            alg: self.signing_alg,
+            active_rsa: self.active_rsa,
+            misbehavior: self.misbehavior,
+        }
+    }
+
+    /// Starts a login for the current user and returns its authorization code.
+    pub(crate) fn new_code(
+        &mut self,
+        scope: &str,
+        nonce: Option<&str>,
+        redirect_uri: &str,
+        code_challenge: &str,
+    ) -> String {
+        let now = Instant::now();
+        self.codes.retain(|_, pending| pending.expires_at > now);
+        let grant = Grant {
+            id: tokens::random_token(),
+            user: self.user.clone(),
+            scope: scope.to_owned(),
+            sid: tokens::random_token(),
+            auth_time: tokens::now_unix(),
+        };
+        let code = tokens::random_token();
+        self.codes.insert(
+            code.clone(),
+            PendingCode {
+                grant,
+                nonce: nonce.map(str::to_owned),
+                redirect_uri: redirect_uri.to_owned(),
+                code_challenge: code_challenge.to_owned(),
+                expires_at: now + CODE_LIFETIME,
+                used: false,
+            },
+        );
+        code
+    }
+
+    /// RFC 6749 §4.1.2: a replayed code revokes what the code issued.
+    pub(crate) fn revoke_grant(&mut self, grant_id: &str) {
+        self.access_tokens
+            .retain(|_, entry| entry.grant_id.as_deref() != Some(grant_id));
+        for entry in self.refresh_tokens.values_mut() {
+            if entry.grant.id == grant_id {
+                entry.active = false;
+            }
+        }
+    }
+
+    /// The token endpoint's JSON answer for `grant`.
+    pub(crate) fn token_response(
+        &mut self,
+        grant: &Grant,
+        nonce: Option<&str>,
+        scope: &str,
+        with_refresh_token: bool,
+    ) -> Value {
+        let access_token = self.issue_access_token(grant, scope);
+        let mut response = Map::new();
+        response.insert("access_token".into(), json!(access_token));
+        response.insert("token_type".into(), json!("Bearer"));
+        response.insert("expires_in".into(), json!(self.access_token_ttl.as_secs()));
+        if self.misbehavior != Some(Misbehavior::OmitIdToken) {
+            response.insert("id_token".into(), json!(self.issue_id_token(grant, nonce)));
+        }
+        if with_refresh_token {
+            let refresh_token = tokens::random_token();
+            self.refresh_tokens.insert(
+                refresh_token.clone(),
+                RefreshEntry {
+                    grant: grant.clone(),
+                    active: true,
+                },
+            );
+            response.insert("refresh_token".into(), json!(refresh_token));
+        }
+        response.insert("scope".into(), json!(scope));
+        Value::Object(response)
+    }
+
+    fn issue_id_token(&self, grant: &Grant, nonce: Option<&str>) -> String {
+        let facts = IdTokenFacts {
+            issuer: &self.issuer,
+            client_id: CLIENT_ID,
+            user: &grant.user,
+            nonce,
+            sid: &grant.sid,
+            auth_time: grant.auth_time,
+            ttl: self.id_token_ttl,
+            minimal: self.minimal_id_token,
+        };
+        let claims = tokens::id_token_claims(&facts, self.misbehavior, tokens::now_unix());
+        tokens::sign(&self.signing(), "JWT", &claims)
+    }
+
+    fn issue_access_token(&mut self, grant: &Grant, scope: &str) -> String {
+        let claims = tokens::access_token_claims(
+            &self.issuer,
+            CLIENT_ID,
+            &grant.user.sub,
+            scope,
+            self.access_token_ttl,
+            tokens::now_unix(),
+        );
+        self.sign_access_token(Some(grant.id.clone()), grant.user.clone(), claims)
+    }
+
+    /// Signs an access token and remembers it for userinfo.
+    pub(crate) fn sign_access_token(
+        &mut self,
+        grant_id: Option<String>,
+        user: MockUser,
+        claims: Map<String, Value>,
+    ) -> String {
+        let now = tokens::now_unix();
+        self.access_tokens
+            .retain(|_, entry| entry.expires_at.is_none_or(|exp| exp > now));
+        let expires_at = claims.get("exp").and_then(Value::as_u64);
+        let token = tokens::sign(&self.signing(), "at+jwt", &Value::Object(claims));
+        self.access_tokens.insert(
+            token.clone(),
+            AccessEntry {
+                grant_id,
+                user,
+                expires_at,
+            },
+        );
+        token
+    }
+
+    /// The user a refreshed grant speaks for: the current user if it is the
+    /// same person (so profile edits show), else the one who logged in.
+    pub(crate) fn refreshed_user(&self, grant_user: &MockUser) -> MockUser {
+        if self.user.sub == grant_user.sub {
+            self.user.clone()
+        } else {
+            grant_user.clone()
+        }
+    }
+}

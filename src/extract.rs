@@ -6,6 +6,10 @@ use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::StatusCode;
 
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
 use crate::identity::{Authentication, Identity};
 
 /// Why an [`Identity`] could not be extracted.
@@ -16,6 +20,9 @@ pub enum IdentityRejection {
     NotSignedIn,
     /// No `OidcLayer` handled the request: `500`, a setup mistake.
     LayerMissing,
+    /// [`User`] was asked for, but no user-detail hook is configured or its `User` type is
+    /// not the one asked for: `500`, a setup mistake.
+    NoUserDetails,
 }
 
 impl IdentityRejection {
@@ -24,7 +31,7 @@ impl IdentityRejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotSignedIn => StatusCode::UNAUTHORIZED,
-            Self::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::LayerMissing | Self::NoUserDetails => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -35,6 +42,9 @@ impl IdentityRejection {
             Self::NotSignedIn => "authentication required",
             Self::LayerMissing => {
                 "no signed-in identity: is the tower-oidc layer installed around this route?"
+            }
+            Self::NoUserDetails => {
+                "no user details: configure a UserDetails hook whose User type is the one extracted"
             }
         }
     }
@@ -53,6 +63,7 @@ impl IntoResponse for IdentityRejection {
         let code = match self {
             Self::NotSignedIn => "unauthorized",
             Self::LayerMissing => "layer_missing",
+            Self::NoUserDetails => "no_user_details",
         };
         let body = serde_json::json!({ "error": code, "message": self.body_text() }).to_string();
         let mut response =
@@ -89,5 +100,26 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
             Some(Authentication(identity)) => Ok(identity.clone()),
             None => Err(IdentityRejection::LayerMissing),
         }
+    }
+}
+
+/// The application's user loaded by the [`UserDetails`](crate::UserDetails) hook at login,
+/// typed: `User<MyUser>` in a handler's arguments.
+#[derive(Debug, Clone)]
+pub struct User<T>(pub Arc<T>);
+
+impl<S, T> FromRequestParts<S> for User<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    type Rejection = IdentityRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let identity = <Identity as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        identity
+            .user::<T>()
+            .map(User)
+            .ok_or(IdentityRejection::NoUserDetails)
     }
 }

@@ -57,10 +57,50 @@ impl Identity {
         self.session.access_expires_at
     }
 
-    /// Unix seconds when the session ends.
+    /// Unix seconds when the session ends (for a bearer token: when the token expires).
     #[must_use]
     pub fn session_expires_at(&self) -> u64 {
         self.session.expires_at
+    }
+
+    /// Whether the identity comes from an `Authorization: Bearer` token rather than a
+    /// browser session.
+    #[must_use]
+    pub fn is_bearer(&self) -> bool {
+        self.session.bearer
+    }
+
+    /// An `Authorization` header value carrying the caller's access token, ready to call
+    /// downstream services on the user's behalf. Marked sensitive so HTTP stacks do not log it.
+    #[must_use]
+    pub fn authorization_header(&self) -> Option<http::HeaderValue> {
+        let token = self.session.access_token.as_deref()?;
+        let mut value = http::HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
+    /// The application's user loaded by the [`UserDetails`](crate::UserDetails) hook, as
+    /// the hook's `User` type. `None` without a hook, or when `T` is not that type.
+    /// Decoded once per session and shared afterwards.
+    #[must_use]
+    pub fn user<T>(&self) -> Option<Arc<T>>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let stored = self.session.user.as_ref()?;
+        let typed = self.session.typed_user.get_or_init(|| {
+            serde_json::from_value::<T>(stored.clone())
+                .ok()
+                .map(|user| Arc::new(user) as Arc<dyn std::any::Any + Send + Sync>)
+        });
+        typed.clone()?.downcast::<T>().ok()
+    }
+
+    /// The hook's user as stored, JSON.
+    #[must_use]
+    pub fn user_json(&self) -> Option<&Value> {
+        self.session.user.as_ref()
     }
 }
 

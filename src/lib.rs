@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bearer;
 mod config;
 mod engine;
 #[cfg(feature = "axum")]
@@ -56,18 +57,20 @@ mod response;
 mod secret;
 mod session;
 mod token;
+mod user;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
 #[cfg(feature = "axum")]
-pub use extract::IdentityRejection;
+pub use extract::{IdentityRejection, User};
 pub use identity::Identity;
 pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
 pub use secret::Secret;
 pub use session::memory::MemoryStore;
 pub use session::store::{SessionStore, StoreError};
 pub use session::SessionData;
+pub use user::UserDetails;
 
 pub use middleware::ProviderNotReady;

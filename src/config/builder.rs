@@ -13,6 +13,7 @@ use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
 use crate::session::memory::MemoryStore;
 use crate::session::store::{DynStore, SessionStore};
+use crate::user::{DynUserDetails, UserDetails, UserHook};
 
 /// The secret key flaskoidc documents as its example default; deployments that kept it sign
 /// their sessions with a public value.
@@ -64,6 +65,11 @@ pub struct ConfigBuilder {
     fetch_userinfo: Option<bool>,
     allowed_algorithms: Option<Vec<Algorithm>>,
     http_timeout: Option<Duration>,
+    user_hook: Option<Arc<dyn DynUserDetails>>,
+    user_ttl: Option<Duration>,
+    audiences: Option<Vec<String>>,
+    bearer_only: bool,
+    introspect_opaque_tokens: bool,
     /// Which environment variable carried each setting, so errors name what the user set.
     pub(super) sources: HashMap<&'static str, String>,
 }
@@ -272,6 +278,43 @@ impl ConfigBuilder {
         self
     }
 
+    /// The user-detail hook, called at login to load the application's user.
+    pub fn user_details(mut self, hook: impl UserDetails) -> Self {
+        self.user_hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// How long the hook's user is kept in the session before it is loaded again.
+    /// Default 1 hour.
+    pub fn user_details_ttl(mut self, ttl: Duration) -> Self {
+        self.user_ttl = Some(ttl);
+        self
+    }
+
+    /// Audiences accepted in bearer access tokens. Default: the client id.
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audiences = Some(audiences.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Accepts only bearer tokens: no login routes and no session cookies; requests without
+    /// a valid token get `401`. For API services called by other services.
+    pub fn bearer_only(mut self, bearer_only: bool) -> Self {
+        self.bearer_only = bearer_only;
+        self
+    }
+
+    /// Validates opaque (non-JWT) bearer tokens at the provider's RFC 7662 introspection
+    /// endpoint, authenticating with the client credentials.
+    pub fn introspect_opaque_tokens(mut self, introspect: bool) -> Self {
+        self.introspect_opaque_tokens = introspect;
+        self
+    }
+
     fn error(&self, setting: &'static str, problem: impl Into<String>) -> ConfigError {
         let name = self
             .sources
@@ -358,6 +401,13 @@ impl ConfigBuilder {
                 "must be non-empty and asymmetric only (HMAC with a public key is forgeable)",
             ));
         }
+        let audiences = match &self.audiences {
+            Some(list) if list.iter().any(|aud| aud.trim().is_empty()) || list.is_empty() => {
+                return Err(self.error("audiences", "must list at least one non-empty audience"))
+            }
+            Some(list) => list.clone(),
+            None => vec![client_id.clone()],
+        };
         let post_login_redirect = match self.post_login_redirect.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(target) if target.starts_with('/') && !target.starts_with("//") => {
@@ -428,6 +478,13 @@ impl ConfigBuilder {
             http_timeout: self.http_timeout.unwrap_or(Duration::from_secs(10)),
             jwks_refresh_interval: Duration::from_secs(3600),
             max_pending_logins: 4,
+            user_hook: self.user_hook.clone().map(|hook| UserHook {
+                hook,
+                ttl_secs: self.user_ttl.unwrap_or(Duration::from_secs(3600)).as_secs(),
+            }),
+            audiences,
+            bearer_only: self.bearer_only,
+            introspect_opaque_tokens: self.introspect_opaque_tokens,
         })
     }
 

@@ -42,6 +42,10 @@ const LEEWAY: &[&str] = &["OIDC_LEEWAY"];
 const TRUST_FORWARDED: &[&str] = &["OIDC_TRUST_FORWARDED_HEADERS"];
 const FETCH_USERINFO: &[&str] = &["OIDC_FETCH_USERINFO"];
 const CLIENT_AUTH: &[&str] = &["OIDC_CLIENT_AUTH"];
+const AUDIENCES: &[&str] = &["OIDC_AUDIENCES"];
+const BEARER_ONLY: &[&str] = &["OIDC_BEARER_ONLY"];
+const INTROSPECT: &[&str] = &["OIDC_INTROSPECT_TOKENS"];
+const USER_DETAILS_TTL: &[&str] = &["OIDC_USER_DETAILS_TTL"];
 
 pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     builder_from_lookup(lookup)?.build()
@@ -217,6 +221,23 @@ pub(super) fn builder_from_lookup(
     }
     if let Some(found) = find(&lookup, FETCH_USERINFO)? {
         builder = builder.fetch_userinfo(parse_bool(&found)?);
+    }
+    if let Some(found) = find(&lookup, AUDIENCES)? {
+        note(&mut builder, "audiences", &found);
+        builder = builder.audiences(
+            split_list(&found.value)
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
+    }
+    if let Some(found) = find(&lookup, BEARER_ONLY)? {
+        builder = builder.bearer_only(parse_bool(&found)?);
+    }
+    if let Some(found) = find(&lookup, INTROSPECT)? {
+        builder = builder.introspect_opaque_tokens(parse_bool(&found)?);
+    }
+    if let Some(found) = find(&lookup, USER_DETAILS_TTL)? {
+        builder = builder.user_details_ttl(parse_seconds(&found)?);
     }
     if let Some(found) = find(&lookup, CLIENT_AUTH)? {
         let auth = match found.value.trim() {

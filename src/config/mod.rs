@@ -18,6 +18,7 @@ pub use error::ConfigError;
 use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
 use crate::session::store::DynStore;
+use crate::user::UserHook;
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +123,11 @@ pub struct Config {
     pub(crate) http_timeout: Duration,
     pub(crate) jwks_refresh_interval: Duration,
     pub(crate) max_pending_logins: usize,
+    pub(crate) user_hook: Option<UserHook>,
+    /// Audiences accepted in bearer access tokens.
+    pub(crate) audiences: Vec<String>,
+    pub(crate) bearer_only: bool,
+    pub(crate) introspect_opaque_tokens: bool,
 }
 
 impl Config {
@@ -216,6 +222,10 @@ impl fmt::Debug for Config {
             .field("leeway", &self.leeway)
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)
             .field("fetch_userinfo", &self.fetch_userinfo)
+            .field("user_hook", &self.user_hook)
+            .field("audiences", &self.audiences)
+            .field("bearer_only", &self.bearer_only)
+            .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
             .finish_non_exhaustive()
     }
 }

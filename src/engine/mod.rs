@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method, StatusCode};
 
+use crate::bearer::cache::BearerCache;
+use crate::bearer::BearerHeader;
 use crate::config::Config;
 use crate::flow::refresh::RefreshGate;
 use crate::flow::{callback, login, logout, refresh};
@@ -41,6 +43,8 @@ pub(crate) enum Deferred {
     Logout(logout::Logout),
     Refresh(refresh::Refresh),
     StoreSession(sessions::StoreLookup),
+    Bearer(crate::bearer::verify::BearerCheck),
+    ReloadUser(crate::flow::reload_user::ReloadUser),
 }
 
 /// Everything the layer shares between requests.
@@ -51,6 +55,7 @@ pub(crate) struct Engine {
     pub(crate) cache: SessionCache,
     pub(crate) used_states: UsedStates,
     pub(crate) refreshes: RefreshGate,
+    pub(crate) bearer_cache: BearerCache,
 }
 
 impl Engine {
@@ -70,6 +75,7 @@ impl Engine {
             cache: SessionCache::new(10_000),
             used_states: UsedStates::new(100_000),
             refreshes: RefreshGate::default(),
+            bearer_cache: BearerCache::new(10_000),
         })
     }
 
@@ -81,7 +87,7 @@ impl Engine {
     /// no refresh, and answers to bad requests never touch the network.
     pub(crate) fn decide(&self, request: &RequestView<'_>) -> Decision {
         let normalized = normalize_path(request.path);
-        if !normalized.ambiguous {
+        if !normalized.ambiguous && !self.config.bearer_only {
             if let Some(decision) = self.own_route(request, &normalized.path) {
                 return decision;
             }
@@ -91,6 +97,24 @@ impl Engine {
                 identity: self.passive_identity(request),
                 set_cookies: Vec::new(),
             };
+        }
+        match crate::bearer::from_headers(request.headers) {
+            BearerHeader::Token(token) => return self.bearer(&token),
+            BearerHeader::Malformed(reason) => {
+                return Decision::Respond(response::unauthorized(
+                    reason,
+                    Some("invalid_request"),
+                    Vec::new(),
+                ))
+            }
+            BearerHeader::Missing => {}
+        }
+        if self.config.bearer_only {
+            return Decision::Respond(response::unauthorized(
+                "a bearer token is required",
+                None,
+                Vec::new(),
+            ));
         }
         match self.lookup_session(request.headers) {
             SessionLookup::Valid(session) => self.continue_with(request, session),
@@ -133,9 +157,25 @@ impl Engine {
         None
     }
 
+    /// An explicit bearer token wins over any session cookie.
+    fn bearer(&self, token: &str) -> Decision {
+        match self.bearer_cache.get(token, crate::session::now()) {
+            Some(session) => Decision::Continue {
+                identity: Some(Identity::new(session)),
+                set_cookies: Vec::new(),
+            },
+            None => Decision::Defer(Deferred::Bearer(crate::bearer::verify::BearerCheck {
+                token: token.to_owned(),
+            })),
+        }
+    }
+
     /// A session on a whitelisted path is offered to the handler but never refreshed,
     /// redirected or required.
     fn passive_identity(&self, request: &RequestView<'_>) -> Option<Identity> {
+        if self.config.bearer_only {
+            return None;
+        }
         match self.lookup_session(request.headers) {
             SessionLookup::Valid(session) => Some(Identity::new(session)),
             _ => None,
@@ -148,6 +188,13 @@ impl Engine {
             return Decision::Defer(Deferred::Refresh(refresh::Refresh::new(
                 self, request, session,
             )));
+        }
+        if let Some(hook) = &self.config.user_hook {
+            if session.user_is_stale(now, hook.ttl_secs) {
+                return Decision::Defer(Deferred::ReloadUser(
+                    crate::flow::reload_user::ReloadUser::new(self, request, session),
+                ));
+            }
         }
         Decision::Continue {
             identity: Some(Identity::new(session)),
@@ -180,6 +227,8 @@ impl Engine {
             Deferred::Logout(logout) => logout.run(&self).await,
             Deferred::Refresh(refresh) => refresh.run(&self).await,
             Deferred::StoreSession(lookup) => lookup.run(&self).await,
+            Deferred::Bearer(check) => check.run(&self).await,
+            Deferred::ReloadUser(reload) => reload.run(&self).await,
         }
     }
 }

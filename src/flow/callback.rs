@@ -13,6 +13,7 @@ use crate::response::{self, ErrorReply};
 use crate::session::login_state::{self, PendingLogin};
 use crate::session::{now, random_id, SessionData};
 use crate::token::id_token;
+use crate::user::Loaded;
 
 /// A callback whose request checks passed; it waits on the provider.
 pub(crate) struct Callback {
@@ -292,7 +293,7 @@ impl Callback {
         }
         let user_id = user_id(&claims, &config.user_id_claim)?;
         let now = now();
-        Ok(SessionData {
+        let mut session = SessionData {
             sid: random_id(),
             user_id,
             claims,
@@ -304,7 +305,35 @@ impl Callback {
                 .map(|lifetime| now.saturating_add(lifetime.as_secs())),
             created_at: now,
             expires_at: now.saturating_add(config.session_max_age.as_secs()),
-        })
+            user: None,
+            user_loaded_at: None,
+            bearer: false,
+            typed_user: Default::default(),
+        };
+        if let Some(hook) = &config.user_hook {
+            match crate::user::load(hook, &session).await {
+                Loaded::User(user) => {
+                    session.user = Some(user);
+                    session.user_loaded_at = Some(now);
+                }
+                Loaded::Refused => {
+                    return Err(fail(
+                        StatusCode::FORBIDDEN,
+                        "user_refused",
+                        "this account may not sign in to this application",
+                    ))
+                }
+                Loaded::Failed(reason) => {
+                    tracing::error!(%reason, user_id = %session.user_id, "user-detail hook failed");
+                    return Err(fail(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "user_details_failed",
+                        "the user's details could not be loaded; try again later",
+                    ));
+                }
+            }
+        }
+        Ok(session)
     }
 }
 

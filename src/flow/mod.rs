@@ -5,4 +5,5 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod oauth;
 pub(crate) mod refresh;
+pub(crate) mod reload_user;
 pub(crate) mod userinfo;

@@ -18,6 +18,8 @@ pub(crate) struct ProviderMetadata {
     #[serde(default)]
     pub(crate) end_session_endpoint: Option<Url>,
     #[serde(default)]
+    pub(crate) introspection_endpoint: Option<Url>,
+    #[serde(default)]
     pub(crate) token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
@@ -30,6 +32,7 @@ impl From<ProviderEndpoints> for ProviderMetadata {
             jwks_uri: endpoints.jwks_uri,
             userinfo_endpoint: endpoints.userinfo_endpoint,
             end_session_endpoint: endpoints.end_session_endpoint,
+            introspection_endpoint: None,
             token_endpoint_auth_methods_supported: None,
         }
     }

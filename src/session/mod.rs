@@ -7,12 +7,18 @@ pub(crate) mod login_state;
 pub(crate) mod memory;
 pub(crate) mod store;
 
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// The hook's user decoded into the type a handler asked for, decoded once per session.
+pub(crate) type TypedUser = OnceLock<Option<Arc<dyn Any + Send + Sync>>>;
+
 /// Everything a signed-in session carries. Serialized into the encrypted cookie, or into a
 /// server-side store.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SessionData {
     /// Our own session id, new at every login.
     pub(crate) sid: String,
@@ -33,6 +39,17 @@ pub struct SessionData {
     pub(crate) created_at: u64,
     /// Unix seconds when the session ends, whatever the tokens say.
     pub(crate) expires_at: u64,
+    /// The application's user from the user-detail hook, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<Value>,
+    /// Unix seconds when the hook last loaded `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user_loaded_at: Option<u64>,
+    /// An identity from a bearer token rather than a browser session.
+    #[serde(skip)]
+    pub(crate) bearer: bool,
+    #[serde(skip)]
+    pub(crate) typed_user: TypedUser,
 }
 
 impl SessionData {
@@ -42,6 +59,12 @@ impl SessionData {
 
     /// The access token needs a refresh: it expires within `leeway` seconds and a refresh
     /// token exists to renew it.
+    /// The hook's user is older than `ttl` seconds and must be loaded again.
+    pub(crate) fn user_is_stale(&self, now: u64, ttl: u64) -> bool {
+        self.user_loaded_at
+            .is_some_and(|loaded| now >= loaded.saturating_add(ttl))
+    }
+
     pub(crate) fn needs_refresh(&self, now: u64, leeway: u64) -> bool {
         self.refresh_token.is_some()
             && self

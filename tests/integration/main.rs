@@ -3,9 +3,11 @@
 
 mod harness;
 
+mod bearer;
 mod callback_failures;
 mod login_flow;
 mod open_redirect;
 mod outage;
 mod refresh;
 mod requests;
+mod user_details;

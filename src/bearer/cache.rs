@@ -1,0 +1,45 @@
+//! Verified bearer tokens, kept until they expire so repeat calls skip the signature check.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, RwLock};
+
+use crate::session::SessionData;
+
+pub(crate) struct BearerCache {
+    entries: RwLock<HashMap<u64, (Box<str>, Arc<SessionData>)>>,
+    hasher: RandomState,
+    capacity: usize,
+}
+
+impl BearerCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            hasher: RandomState::new(),
+            capacity,
+        }
+    }
+
+    /// A hit is confirmed by comparing the whole token, and must not have expired.
+    pub(crate) fn get(&self, token: &str, now: u64) -> Option<Arc<SessionData>> {
+        let key = self.hasher.hash_one(token);
+        let entries = self.entries.read().ok()?;
+        let (stored, session) = entries.get(&key)?;
+        (**stored == *token && !session.is_expired(now)).then(|| Arc::clone(session))
+    }
+
+    pub(crate) fn insert(&self, token: &str, session: Arc<SessionData>, now: u64) {
+        let key = self.hasher.hash_one(token);
+        let Ok(mut entries) = self.entries.write() else {
+            return;
+        };
+        if entries.len() >= self.capacity {
+            entries.retain(|_, (_, session)| !session.is_expired(now));
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (token.into(), session));
+    }
+}

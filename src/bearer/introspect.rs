@@ -1,0 +1,88 @@
+//! RFC 7662 token introspection for opaque access tokens.
+
+use serde_json::{Map, Value};
+
+use super::verify::BearerError;
+use crate::config::Config;
+use crate::provider::metadata::ProviderMetadata;
+use crate::provider::Provider;
+
+/// Asks the provider whether `token` is active; its answer becomes the token's claims.
+pub(crate) async fn introspect(
+    provider: &Provider,
+    metadata: &ProviderMetadata,
+    config: &Config,
+    token: &str,
+) -> Result<Map<String, Value>, BearerError> {
+    let Some(endpoint) = &metadata.introspection_endpoint else {
+        return Err(BearerError::Unavailable(
+            "the provider has no introspection endpoint".into(),
+        ));
+    };
+    let body = {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("token", token);
+        form.append_pair("token_type_hint", "access_token");
+        if config.client_secret.is_none() {
+            form.append_pair("client_id", &config.client_id);
+        }
+        form.finish()
+    };
+    let mut request = provider
+        .client
+        .post(endpoint.as_str())
+        .header(http::header::ACCEPT, "application/json")
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body);
+    if let Some(secret) = &config.client_secret {
+        request = request.basic_auth(&config.client_id, Some(secret.expose()));
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|err| BearerError::Unavailable(err.without_url().to_string()))?;
+    if !response.status().is_success() {
+        return Err(BearerError::Unavailable(format!(
+            "introspection answered {}",
+            response.status()
+        )));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|err| BearerError::Unavailable(err.without_url().to_string()))?;
+    let claims: Map<String, Value> = serde_json::from_slice(&body)
+        .map_err(|_| BearerError::Unavailable("introspection answer is not JSON".into()))?;
+    if claims.get("active") != Some(&Value::Bool(true)) {
+        return Err(BearerError::Invalid("the token is not active".into()));
+    }
+    let now = crate::session::now();
+    if claims
+        .get("exp")
+        .and_then(Value::as_u64)
+        .is_some_and(|exp| exp + config.leeway.as_secs() <= now)
+    {
+        return Err(BearerError::Invalid("token expired".into()));
+    }
+    if let Some(iss) = claims.get("iss").and_then(Value::as_str) {
+        if !crate::provider::metadata::same_issuer(iss, &metadata.issuer) {
+            return Err(BearerError::Invalid("wrong issuer".into()));
+        }
+    }
+    let audience_ok = match claims.get("aud") {
+        None => true,
+        Some(Value::String(aud)) => config.audiences.contains(aud),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|aud| config.audiences.iter().any(|ours| ours == aud)),
+        Some(_) => false,
+    };
+    if !audience_ok {
+        return Err(BearerError::Invalid("wrong audience".into()));
+    }
+    Ok(claims)
+}

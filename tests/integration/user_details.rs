@@ -1,0 +1,185 @@
+//! The user-detail hook: called once per login, cached in the session, errors and refusals.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Json;
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tower_oidc::testing::MockProvider;
+use tower_oidc::{Identity, OidcLayer, User, UserDetails};
+
+use crate::harness::{base_config, routes, Browser, TestApp};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct AppUser {
+    user_id: String,
+    email: Option<String>,
+    display_name: String,
+    is_active: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Load,
+    Refuse,
+    Fail,
+}
+
+#[derive(Clone)]
+struct Directory {
+    calls: Arc<AtomicUsize>,
+    mode: Mode,
+}
+
+impl UserDetails for Directory {
+    type User = AppUser;
+    type Error = String;
+
+    async fn load_user(&self, identity: &Identity) -> Result<Option<AppUser>, String> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        match self.mode {
+            Mode::Refuse => Ok(None),
+            Mode::Fail => Err("directory down".into()),
+            Mode::Load => Ok(Some(AppUser {
+                user_id: identity.user_id().to_owned(),
+                email: identity
+                    .claim("email")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                display_name: "Alice Example".into(),
+                is_active: true,
+            })),
+        }
+    }
+}
+
+async fn app(provider: &MockProvider, mode: Mode, ttl: Duration) -> (TestApp, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let hook = Directory {
+        calls: Arc::clone(&calls),
+        mode,
+    };
+    let config = base_config(provider)
+        .user_details(hook)
+        .user_details_ttl(ttl)
+        .build()
+        .expect("config");
+    let app = TestApp::serve_router(config, |routes| {
+        routes.route(
+            "/user",
+            get(|User(user): User<AppUser>| async move { Json((*user).clone()) }),
+        )
+    })
+    .await;
+    (app, calls)
+}
+
+#[tokio::test]
+async fn called_once_per_login_and_cached() {
+    let provider = MockProvider::start().await.expect("provider");
+    let (app, calls) = app(&provider, Mode::Load, Duration::from_secs(3600)).await;
+    let browser = Browser::default();
+    browser.login(&app).await;
+    for _ in 0..5 {
+        let user: AppUser = browser
+            .api(app.at("/user"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(user.user_id, "alice");
+        assert_eq!(user.email.as_deref(), Some("alice@example.com"));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn reloaded_after_its_time_to_live() {
+    let provider = MockProvider::start().await.expect("provider");
+    let (app, calls) = app(&provider, Mode::Load, Duration::from_secs(1)).await;
+    let browser = Browser::default();
+    browser.login(&app).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(browser.api(app.at("/user")).await.status(), StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(browser.api(app.at("/user")).await.status(), StatusCode::OK);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the reloaded user is stored"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_hook_fails_the_login_without_a_session() {
+    let provider = MockProvider::start().await.expect("provider");
+    let (app, calls) = app(&provider, Mode::Fail, Duration::from_secs(3600)).await;
+    let browser = Browser::default();
+    let landed = browser.login(&app).await;
+    assert_eq!(landed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = landed.text().await.expect("body");
+    assert!(
+        !body.contains("directory down"),
+        "internals stay out of the page"
+    );
+    assert!(!browser.has_session(&app));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_refusing_hook_answers_403() {
+    let provider = MockProvider::start().await.expect("provider");
+    let (app, _) = app(&provider, Mode::Refuse, Duration::from_secs(3600)).await;
+    let browser = Browser::default();
+    let landed = browser.login(&app).await;
+    assert_eq!(landed.status(), StatusCode::FORBIDDEN);
+    assert!(!browser.has_session(&app));
+}
+
+#[tokio::test]
+async fn bearer_tokens_load_the_user_once_per_token() {
+    let provider = MockProvider::start().await.expect("provider");
+    let (app, calls) = app(&provider, Mode::Load, Duration::from_secs(3600)).await;
+    let token = provider.mint_access_token("alice", json!({}));
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let user: AppUser = client
+            .get(app.at("/user"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(user.user_id, "alice");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn the_user_extractor_without_a_hook_is_a_clear_500() {
+    let provider = MockProvider::start().await.expect("provider");
+    let config = base_config(&provider).build().expect("config");
+    let layer = OidcLayer::new(config);
+    let app = routes()
+        .route(
+            "/user",
+            get(|User(user): User<AppUser>| async move { Json((*user).clone()) }),
+        )
+        .layer(layer);
+    let token = provider.mint_access_token("alice", json!({}));
+    let request = http::Request::get("/user")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(app, request)
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+}

@@ -6,8 +6,11 @@ use std::sync::{Arc, RwLock};
 
 use crate::session::SessionData;
 
+/// The token itself (to confirm a hit) and what it proved.
+type Entry = (Box<str>, Arc<SessionData>);
+
 pub(crate) struct BearerCache {
-    entries: RwLock<HashMap<u64, (Box<str>, Arc<SessionData>)>>,
+    entries: RwLock<HashMap<u64, Entry>>,
     hasher: RandomState,
     capacity: usize,
 }

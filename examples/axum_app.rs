@@ -10,16 +10,24 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tower_oidc::{Identity, OidcLayer};
+use tower_oidc::{Config, Identity, OidcLayer, UserDetails};
 
-/// The application's view of a user, built from the identity's claims.
-fn user_record(identity: &Identity) -> Value {
-    let claim = |name: &str| identity.claim(name).cloned().unwrap_or(Value::Null);
-    json!({
-        "user_id": identity.user_id(),
-        "email": claim("email"),
-        "display_name": claim("name"),
-    })
+/// The example's user-detail hook: the application's view of a user, built from the
+/// identity's claims at login and kept in the session.
+struct ExampleUsers;
+
+impl UserDetails for ExampleUsers {
+    type User = Value;
+    type Error = std::convert::Infallible;
+
+    async fn load_user(&self, identity: &Identity) -> Result<Option<Value>, Self::Error> {
+        let claim = |name: &str| identity.claim(name).cloned().unwrap_or(Value::Null);
+        Ok(Some(json!({
+            "user_id": identity.user_id(),
+            "email": claim("email"),
+            "display_name": claim("name"),
+        })))
+    }
 }
 
 fn app(oidc: OidcLayer) -> Router {
@@ -34,7 +42,7 @@ fn app(oidc: OidcLayer) -> Router {
                 Json(json!({
                     "user_id": identity.user_id(),
                     "claims": identity.claims(),
-                    "user": user_record(&identity),
+                    "user": identity.user_json(),
                 }))
             }),
         )
@@ -56,8 +64,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "info,tower_oidc=info".into()),
         )
         .init();
-    let oidc = match OidcLayer::from_env() {
-        Ok(layer) => layer,
+    let config =
+        Config::builder_from_env().and_then(|builder| builder.user_details(ExampleUsers).build());
+    let oidc = match config {
+        Ok(config) => OidcLayer::new(config),
         Err(err) => {
             eprintln!("{err}");
             std::process::exit(2);

@@ -10,4 +10,5 @@ mod open_redirect;
 mod outage;
 mod refresh;
 mod requests;
+mod two_services;
 mod user_details;

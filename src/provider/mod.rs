@@ -170,12 +170,12 @@ impl Provider {
         let result = match result {
             Ok(metadata) => {
                 let metadata = Arc::new(metadata);
+                // Keys first, so nobody sees metadata without them. Their failure does not
+                // undo discovery: verification fetches again when it meets a key it lacks.
+                let _ = self.fetch_keys_from(&metadata).await;
                 if let Ok(mut slot) = self.metadata.write() {
                     *slot = Some(Arc::clone(&metadata));
                 }
-                // Keys are fetched right away but their failure does not undo discovery:
-                // verification retries the fetch when it meets a key it lacks.
-                let _ = self.fetch_keys().await;
                 Ok(metadata)
             }
             Err(err) => Err(err),
@@ -208,6 +208,13 @@ impl Provider {
         let Some(metadata) = self.cached_metadata() else {
             return Err(ProviderUnavailable("provider not discovered yet".into()));
         };
+        self.fetch_keys_from(&metadata).await
+    }
+
+    async fn fetch_keys_from(
+        &self,
+        metadata: &ProviderMetadata,
+    ) -> Result<(), ProviderUnavailable> {
         let _one_at_a_time = self.key_fetch.lock().await;
         let (status, body) = http::get(&self.client, &metadata.jwks_uri, None)
             .await

@@ -33,6 +33,8 @@ pub struct MockStats {
     pub userinfo: u64,
     /// End-session (logout) requests.
     pub end_session: u64,
+    /// Introspection requests.
+    pub introspection: u64,
     /// Token requests that presented HTTP Basic client credentials.
     pub client_auth_basic: u64,
     /// Token requests that presented client credentials as form fields.
@@ -212,6 +214,29 @@ impl MockProvider {
     /// Every request the end-session endpoint received, oldest first.
     pub fn end_session_requests(&self) -> Vec<EndSessionRequest> {
         self.shared.lock().end_session_requests.clone()
+    }
+
+    /// An opaque (non-JWT) access token for `sub`, valid for the access-token TTL and known
+    /// to the introspection and userinfo endpoints.
+    pub fn mint_opaque_access_token(&self, sub: &str) -> String {
+        let mut state = self.shared.lock();
+        let claims = tokens::access_token_claims(
+            &state.issuer,
+            CLIENT_ID,
+            sub,
+            "openid profile email",
+            state.access_token_ttl,
+            tokens::now_unix(),
+        );
+        let expires_at = claims.get("exp").and_then(Value::as_u64);
+        let token = format!("opaque-{}", crate::session::random_id());
+        let user = if state.user.sub == sub {
+            state.user.clone()
+        } else {
+            MockUser::new(sub)
+        };
+        state.remember_access_token(token.clone(), None, user, claims, expires_at);
+        token
     }
 
     /// An access token for `sub`, signed like the token endpoint's, that

@@ -29,6 +29,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/token", post(token))
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/end_session", get(end_session).post(end_session))
+        .route("/introspect", post(super::token_endpoint::introspect))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))
         .with_state(shared)
 }
@@ -67,6 +68,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "userinfo_endpoint": format!("{base}/userinfo"),
         "jwks_uri": format!("{base}/jwks"),
         "end_session_endpoint": format!("{base}/end_session"),
+        "introspection_endpoint": format!("{base}/introspect"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],

@@ -52,6 +52,8 @@ pub(crate) struct AccessEntry {
     pub(crate) user: MockUser,
     /// Unix seconds; `None` when the token has no `exp`.
     pub(crate) expires_at: Option<u64>,
+    /// What introspection answers about the token.
+    pub(crate) claims: Map<String, Value>,
 }
 
 /// Everything behind the provider's mutex.
@@ -218,16 +220,29 @@ impl State {
         self.access_tokens
             .retain(|_, entry| entry.expires_at.is_none_or(|exp| exp > now));
         let expires_at = claims.get("exp").and_then(Value::as_u64);
-        let token = tokens::sign(&self.signing(), "at+jwt", &Value::Object(claims));
+        let token = tokens::sign(&self.signing(), "at+jwt", &Value::Object(claims.clone()));
+        self.remember_access_token(token.clone(), grant_id, user, claims, expires_at);
+        token
+    }
+
+    /// Records an issued access token for userinfo and introspection.
+    pub(crate) fn remember_access_token(
+        &mut self,
+        token: String,
+        grant_id: Option<String>,
+        user: MockUser,
+        claims: Map<String, Value>,
+        expires_at: Option<u64>,
+    ) {
         self.access_tokens.insert(
-            token.clone(),
+            token,
             AccessEntry {
                 grant_id,
                 user,
                 expires_at,
+                claims,
             },
         );
-        token
     }
 
     /// The user a refreshed grant speaks for: the current user if it is the

@@ -224,3 +224,26 @@ fn refresh_grant(shared: &Shared, params: &Params) -> Result<Response, OAuthErro
 fn token_json(body: serde_json::Value) -> Response {
     (no_store(), Json(body)).into_response()
 }
+
+/// RFC 7662 introspection: the client authenticates as at the token endpoint.
+pub(crate) async fn introspect(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    shared.lock().stats.introspection += 1;
+    let params = Params::parse(&body)?;
+    authenticate_client(&shared, &headers, &params)?;
+    let token = params.require("token")?;
+    let state = shared.lock();
+    let now = super::tokens::now_unix();
+    let answer = match state.access_tokens.get(token) {
+        Some(entry) if entry.expires_at.is_none_or(|exp| exp > now) => {
+            let mut claims = entry.claims.clone();
+            claims.insert("active".into(), serde_json::Value::Bool(true));
+            serde_json::Value::Object(claims)
+        }
+        _ => serde_json::json!({ "active": false }),
+    };
+    Ok(Json(answer).into_response())
+}

@@ -242,3 +242,33 @@ async fn es256_tokens_verify() {
     let token = provider.mint_access_token("u", json!({}));
     assert_eq!(bearer(&layer, &token).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn opaque_tokens_through_introspection() {
+    let provider = MockProvider::start().await.expect("provider");
+    let without = OidcLayer::new(base_config(&provider).build().expect("config"));
+    let with = OidcLayer::new(
+        base_config(&provider)
+            .introspect_opaque_tokens(true)
+            .build()
+            .expect("config"),
+    );
+    let token = provider.mint_opaque_access_token("opaque-user");
+    let (status, _, body) = bearer(&without, &token).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "opaque tokens need introspection: {body}"
+    );
+    let (status, _, body) = bearer(&with, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("opaque-user"));
+    assert_eq!(bearer(&with, &token).await.0, StatusCode::OK);
+    assert_eq!(
+        provider.stats().introspection,
+        1,
+        "cached after the first introspection"
+    );
+    let (status, _, _) = bearer(&with, "opaque-never-issued").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -82,8 +82,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Authentication>() {
-            Some(Authentication(Some(identity))) => Ok(identity.clone()),
-            Some(Authentication(None)) => Err(IdentityRejection::NotSignedIn),
+            Some(Authentication {
+                identity: Some(identity),
+                ..
+            }) => Ok(identity.clone()),
+            Some(_) => Err(IdentityRejection::NotSignedIn),
             None => Err(IdentityRejection::LayerMissing),
         }
     }
@@ -97,7 +100,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         match parts.extensions.get::<Authentication>() {
-            Some(Authentication(identity)) => Ok(identity.clone()),
+            Some(authentication) => Ok(authentication.identity.clone()),
             None => Err(IdentityRejection::LayerMissing),
         }
     }

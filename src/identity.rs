@@ -119,4 +119,31 @@ impl fmt::Debug for Identity {
 
 /// What the layer found for a request: present on every request it handled.
 #[derive(Clone, Debug)]
-pub(crate) struct Authentication(pub(crate) Option<Identity>);
+pub(crate) struct Authentication {
+    pub(crate) identity: Option<Identity>,
+    pub(crate) context: Arc<AuthContext>,
+}
+
+/// What per-route checks need from the layer's configuration.
+#[derive(Debug)]
+pub(crate) struct AuthContext {
+    pub(crate) logout_path: String,
+    pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
+}
+
+impl AuthContext {
+    pub(crate) fn denied(
+        &self,
+        identity: &Identity,
+        html: bool,
+        set_cookies: Vec<http::HeaderValue>,
+    ) -> crate::response::CoreResponse {
+        crate::authz::render_denied(
+            identity,
+            html,
+            &self.logout_path,
+            self.denied_page.as_ref(),
+            set_cookies,
+        )
+    }
+}

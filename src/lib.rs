@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod authz;
 mod bearer;
 mod config;
 mod engine;
@@ -62,6 +63,7 @@ mod user;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use authz::{AccessDeniedPage, Require, RequireLayer, RequireService};
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
 #[cfg(feature = "axum")]
 pub use extract::{IdentityRejection, User};

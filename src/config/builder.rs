@@ -9,6 +9,7 @@ use url::Url;
 use super::{
     ClientAuth, Config, ConfigError, ProviderEndpoints, ProviderSource, RedirectUri, SessionBackend,
 };
+use crate::authz::{AccessDeniedPage, Require};
 use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
 use crate::session::memory::MemoryStore;
@@ -70,6 +71,8 @@ pub struct ConfigBuilder {
     audiences: Option<Vec<String>>,
     bearer_only: bool,
     introspect_opaque_tokens: bool,
+    require: Require,
+    denied_page: Option<AccessDeniedPage>,
     /// Which environment variable carried each setting, so errors name what the user set.
     pub(super) sources: HashMap<&'static str, String>,
 }
@@ -315,6 +318,19 @@ impl ConfigBuilder {
         self
     }
 
+    /// Requirements every protected route enforces (added to those already set). A
+    /// signed-in user who fails them gets `403`.
+    pub fn require(mut self, require: Require) -> Self {
+        self.require = std::mem::take(&mut self.require).and(require);
+        self
+    }
+
+    /// Replaces the HTML of the `403` page.
+    pub fn access_denied_page(mut self, page: AccessDeniedPage) -> Self {
+        self.denied_page = Some(page);
+        self
+    }
+
     fn error(&self, setting: &'static str, problem: impl Into<String>) -> ConfigError {
         let name = self
             .sources
@@ -485,6 +501,8 @@ impl ConfigBuilder {
             audiences,
             bearer_only: self.bearer_only,
             introspect_opaque_tokens: self.introspect_opaque_tokens,
+            require: self.require.clone(),
+            denied_page: self.denied_page.clone(),
         })
     }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::client_secrets::ClientSecrets;
 use super::{ClientAuth, Config, ConfigBuilder, ConfigError};
+use crate::authz::Require;
 
 /// Each setting with its canonical variable first and its flaskoidc aliases after.
 const ISSUER: &[&str] = &["OIDC_ISSUER"];
@@ -46,6 +47,8 @@ const AUDIENCES: &[&str] = &["OIDC_AUDIENCES"];
 const BEARER_ONLY: &[&str] = &["OIDC_BEARER_ONLY"];
 const INTROSPECT: &[&str] = &["OIDC_INTROSPECT_TOKENS"];
 const USER_DETAILS_TTL: &[&str] = &["OIDC_USER_DETAILS_TTL"];
+const ALLOWED_EMAIL_DOMAINS: &[&str] = &["OIDC_ALLOWED_EMAIL_DOMAINS"];
+const REQUIRED_CLAIMS: &[&str] = &["OIDC_REQUIRED_CLAIMS"];
 
 pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     builder_from_lookup(lookup)?.build()
@@ -239,6 +242,16 @@ pub(super) fn builder_from_lookup(
     if let Some(found) = find(&lookup, USER_DETAILS_TTL)? {
         builder = builder.user_details_ttl(parse_seconds(&found)?);
     }
+    if let Some(found) = find(&lookup, ALLOWED_EMAIL_DOMAINS)? {
+        let domains: Vec<String> = split_list(&found.value).map(str::to_owned).collect();
+        if domains.is_empty() {
+            return Err(ConfigError::new(found.name, "lists no domain"));
+        }
+        builder = builder.require(Require::new().email_domain(domains));
+    }
+    if let Some(found) = find(&lookup, REQUIRED_CLAIMS)? {
+        builder = builder.require(parse_required_claims(&found)?);
+    }
     if let Some(found) = find(&lookup, CLIENT_AUTH)? {
         let auth = match found.value.trim() {
             "basic" | "client_secret_basic" => ClientAuth::Basic,
@@ -248,6 +261,37 @@ pub(super) fn builder_from_lookup(
         builder = builder.client_auth(auth);
     }
     Ok(builder)
+}
+
+/// `groups=admins,realm_access.roles=admin`: each claim (a dotted path for nested claims)
+/// must contain its value.
+fn parse_required_claims(found: &Found) -> Result<Require, ConfigError> {
+    let mut require = Require::new();
+    for entry in found
+        .value
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let Some((path, value)) = entry.split_once('=') else {
+            return Err(ConfigError::new(
+                found.name,
+                format!("`{entry}` must be `claim=value`"),
+            ));
+        };
+        let (path, value) = (path.trim(), value.trim());
+        if path.is_empty() || value.is_empty() {
+            return Err(ConfigError::new(
+                found.name,
+                format!("`{entry}` must be `claim=value`"),
+            ));
+        }
+        require = require.claim_contains(path, value);
+    }
+    if require.is_empty() {
+        return Err(ConfigError::new(found.name, "lists no requirement"));
+    }
+    Ok(require)
 }
 
 fn apply_session_store(
@@ -405,6 +449,31 @@ mod tests {
         let mut vars = base.to_vec();
         vars.push(("OIDC_SESSION_STORE", "mongodb://x"));
         assert_eq!(config(&vars).unwrap_err().setting(), "OIDC_SESSION_STORE");
+    }
+
+    #[test]
+    fn required_claims_syntax() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        for bad in ["groups", "=x", "groups=", ",", ""] {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_REQUIRED_CLAIMS", bad));
+            assert_eq!(
+                config(&vars).unwrap_err().setting(),
+                "OIDC_REQUIRED_CLAIMS",
+                "{bad:?}"
+            );
+        }
+        let mut vars = base.to_vec();
+        vars.push((
+            "OIDC_REQUIRED_CLAIMS",
+            "groups=admins, realm_access.roles=admin",
+        ));
+        let config = config(&vars).expect("valid");
+        assert!(!config.require.is_empty());
     }
 
     #[test]

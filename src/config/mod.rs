@@ -128,6 +128,8 @@ pub struct Config {
     pub(crate) audiences: Vec<String>,
     pub(crate) bearer_only: bool,
     pub(crate) introspect_opaque_tokens: bool,
+    pub(crate) require: crate::authz::Require,
+    pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
 }
 
 impl Config {
@@ -226,6 +228,7 @@ impl fmt::Debug for Config {
             .field("audiences", &self.audiences)
             .field("bearer_only", &self.bearer_only)
             .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
+            .field("require", &self.require)
             .finish_non_exhaustive()
     }
 }

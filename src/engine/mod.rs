@@ -11,7 +11,7 @@ use crate::bearer::BearerHeader;
 use crate::config::Config;
 use crate::flow::refresh::RefreshGate;
 use crate::flow::{callback, login, logout, refresh};
-use crate::identity::Identity;
+use crate::identity::{AuthContext, Identity};
 use crate::paths::normalize_path;
 use crate::provider::Provider;
 use crate::request::RequestView;
@@ -33,7 +33,20 @@ pub(crate) enum Decision {
     /// Answer it directly.
     Respond(CoreResponse),
     /// Needs the provider or a store first: run [`Engine::run`] on it.
-    Defer(Deferred),
+    Defer(Pending),
+}
+
+impl Decision {
+    pub(crate) fn defer(work: Deferred) -> Self {
+        Decision::Defer(Pending { work, html: false })
+    }
+}
+
+/// Deferred work and what the answer must look like.
+pub(crate) struct Pending {
+    work: Deferred,
+    /// The client accepts HTML, for an access-denied answer after the work.
+    html: bool,
 }
 
 /// Work that needs to wait on the network. Owns everything it needs.
@@ -56,6 +69,7 @@ pub(crate) struct Engine {
     pub(crate) used_states: UsedStates,
     pub(crate) refreshes: RefreshGate,
     pub(crate) bearer_cache: BearerCache,
+    pub(crate) auth_context: Arc<AuthContext>,
 }
 
 impl Engine {
@@ -68,6 +82,10 @@ impl Engine {
             config.routes.home.clone()
         };
         let codec = CookieCodec::new(config.cookie_key.clone(), config.cookie_secure, cookie_path);
+        let auth_context = Arc::new(AuthContext {
+            logout_path: config.routes.logout.clone(),
+            denied_page: config.denied_page.clone(),
+        });
         Arc::new(Self {
             config,
             provider,
@@ -76,6 +94,7 @@ impl Engine {
             used_states: UsedStates::new(100_000),
             refreshes: RefreshGate::default(),
             bearer_cache: BearerCache::new(10_000),
+            auth_context,
         })
     }
 
@@ -98,6 +117,38 @@ impl Engine {
                 set_cookies: Vec::new(),
             };
         }
+        let html = request.wants_html();
+        match self.decide_protected(request) {
+            Decision::Defer(mut pending) => {
+                pending.html = html;
+                Decision::Defer(pending)
+            }
+            decision => self.authorize(decision, html),
+        }
+    }
+
+    /// The global requirements, on an identity about to reach a protected route.
+    fn authorize(&self, decision: Decision, html: bool) -> Decision {
+        let Decision::Continue {
+            identity: Some(identity),
+            set_cookies,
+        } = decision
+        else {
+            return decision;
+        };
+        match self.config.require.check(&identity) {
+            Ok(()) => Decision::Continue {
+                identity: Some(identity),
+                set_cookies,
+            },
+            Err(rule) => {
+                tracing::info!(user_id = %identity.user_id(), %rule, "access denied");
+                Decision::Respond(self.auth_context.denied(&identity, html, set_cookies))
+            }
+        }
+    }
+
+    fn decide_protected(&self, request: &RequestView<'_>) -> Decision {
         match crate::bearer::from_headers(request.headers) {
             BearerHeader::Token(token) => return self.bearer(&token),
             BearerHeader::Malformed(reason) => {
@@ -118,7 +169,7 @@ impl Engine {
         }
         match self.lookup_session(request.headers) {
             SessionLookup::Valid(session) => self.continue_with(request, session),
-            SessionLookup::Store(lookup) => Decision::Defer(Deferred::StoreSession(
+            SessionLookup::Store(lookup) => Decision::defer(Deferred::StoreSession(
                 sessions::StoreLookup::new(lookup, request, self),
             )),
             SessionLookup::Invalid { carried } => {
@@ -164,7 +215,7 @@ impl Engine {
                 identity: Some(Identity::new(session)),
                 set_cookies: Vec::new(),
             },
-            None => Decision::Defer(Deferred::Bearer(crate::bearer::verify::BearerCheck {
+            None => Decision::defer(Deferred::Bearer(crate::bearer::verify::BearerCheck {
                 token: token.to_owned(),
             })),
         }
@@ -185,13 +236,13 @@ impl Engine {
     fn continue_with(&self, request: &RequestView<'_>, session: Arc<SessionData>) -> Decision {
         let now = crate::session::now();
         if session.needs_refresh(now, self.config.leeway.as_secs()) {
-            return Decision::Defer(Deferred::Refresh(refresh::Refresh::new(
+            return Decision::defer(Deferred::Refresh(refresh::Refresh::new(
                 self, request, session,
             )));
         }
         if let Some(hook) = &self.config.user_hook {
             if session.user_is_stale(now, hook.ttl_secs) {
-                return Decision::Defer(Deferred::ReloadUser(
+                return Decision::defer(Deferred::ReloadUser(
                     crate::flow::reload_user::ReloadUser::new(self, request, session),
                 ));
             }
@@ -220,8 +271,8 @@ impl Engine {
     }
 
     /// Completes deferred work.
-    pub(crate) async fn run(self: Arc<Self>, work: Deferred) -> Decision {
-        match work {
+    pub(crate) async fn run(self: Arc<Self>, pending: Pending) -> Decision {
+        let decision = match pending.work {
             Deferred::Login(start) => start.run(&self).await,
             Deferred::Callback(callback) => callback.run(&self).await,
             Deferred::Logout(logout) => logout.run(&self).await,
@@ -229,7 +280,8 @@ impl Engine {
             Deferred::StoreSession(lookup) => lookup.run(&self).await,
             Deferred::Bearer(check) => check.run(&self).await,
             Deferred::ReloadUser(reload) => reload.run(&self).await,
-        }
+        };
+        self.authorize(decision, pending.html)
     }
 }
 

@@ -162,7 +162,7 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
         ),
         SessionLookup::Store(store) => (store.carried, Some(store.id)),
     };
-    Decision::Defer(Deferred::Callback(Callback {
+    Decision::defer(Deferred::Callback(Callback {
         code: code.to_owned(),
         pending,
         login_cookie,

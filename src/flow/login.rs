@@ -135,7 +135,7 @@ impl StartLogin {
     fn respond_now_or_defer(self, engine: &Engine) -> Decision {
         match engine.provider.cached_metadata() {
             Some(metadata) => self.redirect(engine, &metadata),
-            None => Decision::Defer(Deferred::Login(self)),
+            None => Decision::defer(Deferred::Login(self)),
         }
     }
 

@@ -39,7 +39,7 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
     } else {
         StatusCode::FOUND
     };
-    Decision::Defer(Deferred::Logout(Logout {
+    Decision::defer(Deferred::Logout(Logout {
         session,
         store_id,
         carried,

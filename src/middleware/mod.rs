@@ -1,7 +1,7 @@
 //! The tower `Layer` and `Service` over the engine.
 
 mod body;
-mod future;
+pub(crate) mod future;
 mod layer;
 mod service;
 

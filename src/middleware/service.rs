@@ -29,11 +29,14 @@ impl<S> std::fmt::Debug for OidcService<S> {
     }
 }
 
-fn attach<B>(request: &mut Request<B>, identity: Option<Identity>) {
+fn attach<B>(request: &mut Request<B>, engine: &Engine, identity: Option<Identity>) {
     if let Some(identity) = &identity {
         request.extensions_mut().insert(identity.clone());
     }
-    request.extensions_mut().insert(Authentication(identity));
+    request.extensions_mut().insert(Authentication {
+        identity,
+        context: Arc::clone(&engine.auth_context),
+    });
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for OidcService<S>
@@ -68,7 +71,7 @@ where
                 identity,
                 set_cookies,
             } => {
-                attach(&mut request, identity);
+                attach(&mut request, &self.engine, identity);
                 ResponseFuture::inner(self.inner.call(request), set_cookies)
             }
             Decision::Respond(response) => ResponseFuture::ready(response),
@@ -78,12 +81,12 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 let engine = Arc::clone(&self.engine);
                 ResponseFuture::deferred(Box::pin(async move {
-                    match engine.run(work).await {
+                    match Arc::clone(&engine).run(work).await {
                         Decision::Continue {
                             identity,
                             set_cookies,
                         } => {
-                            attach(&mut request, identity);
+                            attach(&mut request, &engine, identity);
                             let response = inner.call(request).await?;
                             Ok(with_cookies(response, set_cookies))
                         }

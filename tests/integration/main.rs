@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod authorization;
 mod bearer;
 mod callback_failures;
 mod login_flow;

@@ -1,0 +1,95 @@
+//! Requirements on a group of routes: a tower layer placed inside the `OidcLayer`.
+
+use std::task::{Context, Poll};
+
+use http::header::ACCEPT;
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::Require;
+use crate::identity::Authentication;
+use crate::middleware::{OidcBody, ResponseFuture};
+use crate::response::{self, ErrorReply};
+
+impl Require {
+    /// A layer enforcing these requirements on the routes it wraps, e.g. an axum sub-router:
+    /// `Router::new().route("/admin", ...).layer(Require::new().claim_contains("groups",
+    /// "admins").layer())`, itself inside the [`OidcLayer`](crate::OidcLayer).
+    pub fn layer(self) -> RequireLayer {
+        RequireLayer { require: self }
+    }
+}
+
+/// Enforces a [`Require`] on the routes it wraps. See [`Require::layer`].
+#[derive(Clone, Debug)]
+pub struct RequireLayer {
+    require: Require,
+}
+
+impl<S> Layer<S> for RequireLayer {
+    type Service = RequireService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireService {
+            inner,
+            require: self.require.clone(),
+        }
+    }
+}
+
+/// The service made by [`RequireLayer`].
+#[derive(Clone, Debug)]
+pub struct RequireService<S> {
+    inner: S,
+    require: Require,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<OidcBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let html = request
+            .headers()
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .any(|accept| accept.contains("text/html"));
+        let Some(authentication) = request.extensions().get::<Authentication>() else {
+            return ResponseFuture::ready(
+                ErrorReply {
+                    status: http::StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "layer_missing",
+                    message: "requirements need the tower-oidc layer installed around them",
+                    retry: None,
+                }
+                .render(html, Vec::new()),
+            );
+        };
+        let Some(identity) = &authentication.identity else {
+            return ResponseFuture::ready(response::unauthorized(
+                "authentication required",
+                None,
+                Vec::new(),
+            ));
+        };
+        if let Err(rule) = self.require.check(identity) {
+            tracing::info!(user_id = %identity.user_id(), %rule, "access denied");
+            return ResponseFuture::ready(authentication.context.denied(
+                identity,
+                html,
+                Vec::new(),
+            ));
+        }
+        ResponseFuture::inner(self.inner.call(request), Vec::new())
+    }
+}

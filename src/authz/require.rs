@@ -1,0 +1,186 @@
+//! Composable requirements on the signed-in identity.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::claims::{contains, lookup};
+use crate::identity::Identity;
+
+type Predicate = Arc<dyn Fn(&Identity) -> bool + Send + Sync>;
+
+#[derive(Clone)]
+enum Rule {
+    ClaimEquals(String, Value),
+    ClaimContains(String, String),
+    EmailDomain(Vec<String>),
+    Scope(String),
+    Predicate(String, Predicate),
+    AnyOf(Vec<Require>),
+}
+
+/// Requirements a signed-in identity must meet; every rule added must hold.
+///
+/// Checked on the merged claims (ID token and userinfo) of a session, or on a bearer
+/// token's claims. Apply them to every protected route with
+/// [`ConfigBuilder::require`](crate::ConfigBuilder::require), or to some routes with
+/// [`Require::layer`]. A signed-in user who fails gets `403`, never a login loop.
+///
+/// ```
+/// use tower_oidc::Require;
+///
+/// let admins = Require::new()
+///     .claim_contains("groups", "data-platform")
+///     .email_domain(["example.com"]);
+/// let keycloak_admins = Require::new().claim_contains("realm_access.roles", "admin");
+/// let readers = Require::new().scope("read:data");
+/// let either = Require::new().any_of([admins, keycloak_admins]);
+/// # let _ = (readers, either);
+/// ```
+#[derive(Clone, Default)]
+#[must_use]
+pub struct Require {
+    rules: Vec<Rule>,
+}
+
+impl Require {
+    /// No requirement yet: every signed-in identity passes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The claim at `path` (a name, or a dotted path into nested objects) equals `value`.
+    pub fn claim_equals(mut self, path: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.rules
+            .push(Rule::ClaimEquals(path.into(), value.into()));
+        self
+    }
+
+    /// The claim at `path` contains `value`: an array holding it, the string itself, or a
+    /// space-separated string with it as one word.
+    pub fn claim_contains(mut self, path: impl Into<String>, value: impl Into<String>) -> Self {
+        self.rules
+            .push(Rule::ClaimContains(path.into(), value.into()));
+        self
+    }
+
+    /// The `email` claim is at one of these domains (case-insensitive), and the provider
+    /// does not say it is unverified.
+    pub fn email_domain<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let domains = domains
+            .into_iter()
+            .map(|domain| {
+                domain
+                    .into()
+                    .trim()
+                    .trim_start_matches('@')
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        self.rules.push(Rule::EmailDomain(domains));
+        self
+    }
+
+    /// The token grants `scope`: in the `scope` claim (space separated) or `scp` (an array,
+    /// as Azure Entra and Okta write it).
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.rules.push(Rule::Scope(scope.into()));
+        self
+    }
+
+    /// A custom check; `name` says what it checks in logs.
+    pub fn predicate<F>(mut self, name: impl Into<String>, check: F) -> Self
+    where
+        F: Fn(&Identity) -> bool + Send + Sync + 'static,
+    {
+        self.rules
+            .push(Rule::Predicate(name.into(), Arc::new(check)));
+        self
+    }
+
+    /// At least one of `alternatives` must hold.
+    pub fn any_of(mut self, alternatives: impl IntoIterator<Item = Require>) -> Self {
+        self.rules
+            .push(Rule::AnyOf(alternatives.into_iter().collect()));
+        self
+    }
+
+    /// Whether no rule was added.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Checks `identity`; the error names the first rule that failed (for logs, not users).
+    pub fn check(&self, identity: &Identity) -> Result<(), String> {
+        match self.rules.iter().find(|rule| !rule.holds(identity)) {
+            None => Ok(()),
+            Some(rule) => Err(rule.to_string()),
+        }
+    }
+
+    /// Whether `identity` meets every rule.
+    #[must_use]
+    pub fn allows(&self, identity: &Identity) -> bool {
+        self.check(identity).is_ok()
+    }
+
+    pub(crate) fn and(mut self, other: Require) -> Self {
+        self.rules.extend(other.rules);
+        self
+    }
+}
+
+impl Rule {
+    fn holds(&self, identity: &Identity) -> bool {
+        let claims = identity.claims();
+        match self {
+            Rule::ClaimEquals(path, value) => lookup(claims, path) == Some(value),
+            Rule::ClaimContains(path, value) => {
+                lookup(claims, path).is_some_and(|claim| contains(claim, value))
+            }
+            Rule::EmailDomain(domains) => {
+                let verified = claims.get("email_verified") != Some(&Value::Bool(false));
+                let domain = claims
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .and_then(|email| email.rsplit_once('@'))
+                    .map(|(_, domain)| domain.to_ascii_lowercase());
+                verified && domain.is_some_and(|domain| domains.contains(&domain))
+            }
+            Rule::Scope(scope) => ["scope", "scp"].iter().any(|name| {
+                claims
+                    .get(*name)
+                    .is_some_and(|claim| contains(claim, scope))
+            }),
+            Rule::Predicate(_, check) => check(identity),
+            Rule::AnyOf(alternatives) => alternatives.iter().any(|alt| alt.allows(identity)),
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::ClaimEquals(path, value) => write!(f, "claim `{path}` equals {value}"),
+            Rule::ClaimContains(path, value) => write!(f, "claim `{path}` contains `{value}`"),
+            Rule::EmailDomain(domains) => write!(f, "verified email at {}", domains.join(", ")),
+            Rule::Scope(scope) => write!(f, "scope `{scope}`"),
+            Rule::Predicate(name, _) => write!(f, "check `{name}`"),
+            Rule::AnyOf(alternatives) => write!(f, "one of {} alternatives", alternatives.len()),
+        }
+    }
+}
+
+impl fmt::Debug for Require {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.rules.iter().map(ToString::to_string))
+            .finish()
+    }
+}

@@ -1,0 +1,238 @@
+//! Requirements on claims: global and per route, 403 versus 401 versus 302, the custom page.
+
+use axum::routing::get;
+use reqwest::StatusCode;
+use serde_json::json;
+use tower_oidc::testing::{MockProvider, MockUser};
+use tower_oidc::{AccessDeniedPage, Require};
+
+use crate::harness::{base_config, Browser, TestApp};
+
+fn user_with(sub: &str, email: &str, extra: serde_json::Value) -> MockUser {
+    let mut user = MockUser::new(sub);
+    user.email = Some(email.to_owned());
+    user.extra = extra.as_object().cloned().unwrap_or_default();
+    user
+}
+
+async fn global(provider: &MockProvider, require: Require) -> TestApp {
+    TestApp::start_with(provider, |c| c.require(require)).await
+}
+
+#[tokio::test]
+async fn email_domain_allowlist() {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = global(&provider, Require::new().email_domain(["Example.com"])).await;
+    let browser = Browser::default();
+    assert_eq!(browser.login(&app).await.status(), StatusCode::OK);
+
+    provider.set_user(user_with("eve", "eve@evil.example", json!({})));
+    let browser = Browser::default();
+    let denied = browser.login(&app).await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let page = denied.text().await.expect("body");
+    assert!(
+        page.contains("eve") && page.contains("href=\"/logout\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("email_domain") && !page.contains("evil.example"),
+        "no internals"
+    );
+    // Signed in but not allowed: 403 again, never a redirect back into the login.
+    assert!(browser.has_session(&app));
+    assert_eq!(
+        browser.get(app.at("/")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let api = browser.api(app.at("/api/data")).await;
+    assert_eq!(api.status(), StatusCode::FORBIDDEN);
+    let json: serde_json::Value = api.json().await.expect("json");
+    assert_eq!(json["error"], "forbidden");
+
+    let mut unverified = user_with("mallory", "mallory@example.com", json!({}));
+    unverified.email_verified = Some(false);
+    provider.set_user(unverified);
+    let browser = Browser::default();
+    assert_eq!(browser.login(&app).await.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn claims_flat_and_nested() {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = global(
+        &provider,
+        Require::new()
+            .claim_contains("groups", "data-platform")
+            .claim_contains("realm_access.roles", "admin")
+            .claim_equals("tenant", "acme"),
+    )
+    .await;
+    provider.set_user(user_with(
+        "ok",
+        "ok@example.com",
+        json!({"groups": ["data-platform"], "realm_access": {"roles": ["admin"]}, "tenant": "acme"}),
+    ));
+    assert_eq!(
+        Browser::default().login(&app).await.status(),
+        StatusCode::OK
+    );
+    for extra in [
+        json!({"groups": ["other"], "realm_access": {"roles": ["admin"]}, "tenant": "acme"}),
+        json!({"groups": ["data-platform"], "realm_access": {"roles": ["user"]}, "tenant": "acme"}),
+        json!({"groups": ["data-platform"], "realm_access": {"roles": ["admin"]}, "tenant": "other"}),
+        json!({"groups": ["data-platform"], "tenant": "acme"}),
+    ] {
+        provider.set_user(user_with("no", "no@example.com", extra.clone()));
+        let status = Browser::default().login(&app).await.status();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{extra}");
+    }
+}
+
+#[tokio::test]
+async fn predicates_and_alternatives() {
+    let provider = MockProvider::start().await.expect("provider");
+    let staff = Require::new().predicate("staff id", |id| id.user_id().starts_with("staff-"));
+    let admins = Require::new().claim_contains("groups", "admins");
+    let app = global(&provider, Require::new().any_of([staff, admins])).await;
+    provider.set_user(MockUser::new("staff-1"));
+    assert_eq!(
+        Browser::default().login(&app).await.status(),
+        StatusCode::OK
+    );
+    provider.set_user(user_with(
+        "x",
+        "x@example.com",
+        json!({"groups": ["admins"]}),
+    ));
+    assert_eq!(
+        Browser::default().login(&app).await.status(),
+        StatusCode::OK
+    );
+    provider.set_user(MockUser::new("guest"));
+    assert_eq!(
+        Browser::default().login(&app).await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn bearer_scopes() {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = global(&provider, Require::new().scope("read:data")).await;
+    let client = reqwest::Client::new();
+    for (claims, expected) in [
+        (json!({"scope": "openid read:data"}), StatusCode::OK),
+        (json!({"scope": null, "scp": ["read:data"]}), StatusCode::OK),
+        (json!({"scope": "openid write:data"}), StatusCode::FORBIDDEN),
+    ] {
+        let token = provider.mint_access_token("svc", claims.clone());
+        let status = client
+            .get(app.at("/api/data"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+            .status();
+        assert_eq!(status, expected, "{claims}");
+    }
+}
+
+#[tokio::test]
+async fn per_route_requirements_and_the_three_answers() {
+    let provider = MockProvider::start().await.expect("provider");
+    let config = base_config(&provider).build().expect("config");
+    let app = TestApp::serve_router(config, |routes| {
+        let admin = axum::Router::new()
+            .route("/admin", get(|| async { "admin area" }))
+            .layer(Require::new().claim_contains("groups", "admins").layer());
+        routes.merge(admin)
+    })
+    .await;
+
+    // Not signed in: browsers go to log in, API clients get 401.
+    let browser = Browser::default();
+    assert_eq!(
+        browser.get(app.at("/admin")).await.status(),
+        StatusCode::FOUND
+    );
+    assert_eq!(
+        browser.api(app.at("/admin")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Signed in without the group: the rest of the app works, /admin is 403.
+    browser.login(&app).await;
+    assert_eq!(browser.get(app.at("/")).await.status(), StatusCode::OK);
+    assert_eq!(
+        browser.get(app.at("/admin")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    provider.set_user(user_with(
+        "boss",
+        "boss@example.com",
+        json!({"groups": ["admins"]}),
+    ));
+    let admin = Browser::default();
+    admin.login(&app).await;
+    let response = admin.get(app.at("/admin")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.expect("body"), "admin area");
+}
+
+#[tokio::test]
+async fn the_page_can_be_replaced() {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_with(&provider, |c| {
+        c.require(Require::new().claim_contains("groups", "admins"))
+            .access_denied_page(AccessDeniedPage::new(|identity, logout| {
+                format!(
+                    "<p>Sorry {}, ask #data-platform. <a href=\"{logout}\">out</a></p>",
+                    identity.user_id()
+                )
+            }))
+    })
+    .await;
+    let page = Browser::default().login(&app).await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        page.text().await.expect("body"),
+        "<p>Sorry alice, ask #data-platform. <a href=\"/logout\">out</a></p>"
+    );
+}
+
+#[tokio::test]
+async fn requirements_from_the_environment() {
+    let provider = MockProvider::start().await.expect("provider");
+    let issuer = provider.issuer();
+    let vars = [
+        ("OIDC_ISSUER", issuer.as_str()),
+        ("OIDC_CLIENT_ID", provider.client_id()),
+        ("OIDC_CLIENT_SECRET", provider.client_secret()),
+        ("OIDC_SECRET_KEY", "environment-test-key-0123456789abcdef"),
+        ("OIDC_COOKIE_SECURE", "false"),
+        ("OIDC_ALLOWED_EMAIL_DOMAINS", "example.com, example.org"),
+        ("OIDC_REQUIRED_CLAIMS", "groups=admins"),
+    ];
+    let config = tower_oidc::Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("config");
+    let app = TestApp::serve(config).await;
+    assert_eq!(
+        Browser::default().login(&app).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    provider.set_user(user_with(
+        "a",
+        "a@example.org",
+        json!({"groups": ["admins"]}),
+    ));
+    assert_eq!(
+        Browser::default().login(&app).await.status(),
+        StatusCode::OK
+    );
+}

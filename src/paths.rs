@@ -8,6 +8,8 @@ pub(crate) struct Routes {
     pub(crate) login: String,
     pub(crate) logout: String,
     pub(crate) callback: String,
+    /// OpenID Connect Back-Channel Logout: the provider POSTs logout tokens here.
+    pub(crate) backchannel_logout: String,
     /// Where logins land by default.
     pub(crate) home: String,
 }

@@ -59,6 +59,7 @@ pub struct ConfigBuilder {
     auth_params: Vec<(String, String)>,
     login_path: Option<String>,
     logout_path: Option<String>,
+    backchannel_logout_path: Option<String>,
     base_path: Option<String>,
     leeway: Option<Duration>,
     trust_forwarded_headers: bool,
@@ -237,6 +238,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// The OpenID Connect Back-Channel Logout route (register it at the provider as the
+    /// `backchannel_logout_uri`). Default `/backchannel_logout` (under the base path).
+    pub fn backchannel_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.backchannel_logout_path = Some(path.into());
+        self
+    }
+
     /// A prefix for the routes, for apps mounted under a sub-path, e.g. `/my_app`.
     pub fn base_path(mut self, path: impl Into<String>) -> Self {
         self.base_path = Some(path.into());
@@ -370,6 +378,12 @@ impl ConfigBuilder {
                 &base_path,
             )?,
             callback: redirect_uri.path().to_owned(),
+            backchannel_logout: self.route(
+                "backchannel_logout_path",
+                self.backchannel_logout_path.as_deref(),
+                "/backchannel_logout",
+                &base_path,
+            )?,
             home: if base_path.is_empty() {
                 "/".to_owned()
             } else {

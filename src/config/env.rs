@@ -39,6 +39,7 @@ const POST_LOGOUT: &[&str] = &["OIDC_POST_LOGOUT_REDIRECT_URI"];
 const LOGIN_PATH: &[&str] = &["OIDC_LOGIN_PATH"];
 const LOGOUT_PATH: &[&str] = &["OIDC_LOGOUT_PATH"];
 const BASE_PATH: &[&str] = &["OIDC_BASE_PATH"];
+const BACKCHANNEL_LOGOUT_PATH: &[&str] = &["OIDC_BACKCHANNEL_LOGOUT_PATH"];
 const LEEWAY: &[&str] = &["OIDC_LEEWAY"];
 const TRUST_FORWARDED: &[&str] = &["OIDC_TRUST_FORWARDED_HEADERS"];
 const FETCH_USERINFO: &[&str] = &["OIDC_FETCH_USERINFO"];
@@ -211,6 +212,10 @@ pub(super) fn builder_from_lookup(
     if let Some(found) = find(&lookup, LOGOUT_PATH)? {
         note(&mut builder, "logout_path", &found);
         builder = builder.logout_path(found.value);
+    }
+    if let Some(found) = find(&lookup, BACKCHANNEL_LOGOUT_PATH)? {
+        note(&mut builder, "backchannel_logout_path", &found);
+        builder = builder.backchannel_logout_path(found.value);
     }
     if let Some(found) = find(&lookup, BASE_PATH)? {
         note(&mut builder, "base_path", &found);

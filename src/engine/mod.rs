@@ -34,6 +34,9 @@ pub(crate) enum Decision {
     Respond(CoreResponse),
     /// Needs the provider or a store first: run [`Engine::run`] on it.
     Defer(Pending),
+    /// Needs the request body (at most `limit` bytes): hand it to [`Engine::run_with_body`].
+    /// A body over the limit, or unreadable, is answered `413`/`400` by the adapter.
+    ReadBody { limit: usize },
 }
 
 impl Decision {
@@ -69,6 +72,8 @@ pub(crate) struct Engine {
     pub(crate) used_states: UsedStates,
     pub(crate) refreshes: RefreshGate,
     pub(crate) bearer_cache: BearerCache,
+    /// `jti`s of logout tokens already used.
+    pub(crate) used_logout_tokens: UsedStates,
     pub(crate) auth_context: Arc<AuthContext>,
 }
 
@@ -94,6 +99,7 @@ impl Engine {
             used_states: UsedStates::new(100_000),
             refreshes: RefreshGate::default(),
             bearer_cache: BearerCache::new(10_000),
+            used_logout_tokens: UsedStates::with_ttl(100_000, 3600),
             auth_context,
         })
     }
@@ -198,6 +204,15 @@ impl Engine {
                 method_not_allowed(request, "GET")
             });
         }
+        if path == routes.backchannel_logout {
+            return Some(if request.method == Method::POST {
+                Decision::ReadBody {
+                    limit: crate::flow::backchannel::MAX_BODY_BYTES,
+                }
+            } else {
+                method_not_allowed(request, "POST")
+            });
+        }
         if path == routes.logout {
             return Some(if is_get || request.method == Method::POST {
                 logout::decide(self, request)
@@ -268,6 +283,11 @@ impl Engine {
             None,
             set_cookies,
         ))
+    }
+
+    /// Completes a [`Decision::ReadBody`]: today only back-channel logout reads a body.
+    pub(crate) async fn run_with_body(self: Arc<Self>, body: bytes::Bytes) -> Decision {
+        Decision::Respond(crate::flow::backchannel::handle(&self, &body).await)
     }
 
     /// Completes deferred work.

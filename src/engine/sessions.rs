@@ -83,12 +83,13 @@ impl Engine {
                 serde_json::to_string(session).map_err(|err| format!("session encoding: {err}"))?
             }
             SessionBackend::Store(store) => {
+                let ttl = std::time::Duration::from_secs(max_age);
                 store
-                    .save(
-                        &session.sid,
-                        session,
-                        std::time::Duration::from_secs(max_age),
-                    )
+                    .save(&session.sid, session, ttl)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                store
+                    .index(&session.sid, &logout_keys(session), ttl)
                     .await
                     .map_err(|err| err.to_string())?;
                 session.sid.clone()
@@ -111,6 +112,18 @@ impl Engine {
         }
         self.codec.remove_chunks(self.session_cookie(), carried)
     }
+}
+
+/// The keys a back-channel logout may name this session by: the provider's session id and
+/// the subject.
+pub(crate) fn logout_keys(session: &SessionData) -> Vec<String> {
+    ["sid", "sub"]
+        .iter()
+        .filter_map(|claim| {
+            let value = session.claims.get(*claim)?.as_str()?;
+            Some(format!("{claim}:{value}"))
+        })
+        .collect()
 }
 
 /// A request whose session lives in a server-side store.

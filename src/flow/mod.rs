@@ -1,5 +1,6 @@
 //! The OpenID Connect flows: login, callback, logout and token refresh.
 
+pub(crate) mod backchannel;
 pub(crate) mod callback;
 pub(crate) mod login;
 pub(crate) mod logout;

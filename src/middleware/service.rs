@@ -44,7 +44,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: 'static,
-    ReqBody: Send + 'static,
+    ReqBody: http_body::Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     ResBody: 'static,
 {
     type Response = Response<OidcBody<ResBody>>;
@@ -75,6 +77,21 @@ where
                 ResponseFuture::inner(self.inner.call(request), set_cookies)
             }
             Decision::Respond(response) => ResponseFuture::ready(response),
+            Decision::ReadBody { limit } => {
+                let engine = Arc::clone(&self.engine);
+                ResponseFuture::deferred(Box::pin(async move {
+                    use http_body_util::BodyExt;
+                    let limited = http_body_util::Limited::new(request.into_body(), limit);
+                    let response = match limited.collect().await {
+                        Ok(collected) => match engine.run_with_body(collected.to_bytes()).await {
+                            Decision::Respond(response) => response,
+                            _ => internal_error(),
+                        },
+                        Err(_) => body_refused(limit),
+                    };
+                    Ok(own_response(response))
+                }))
+            }
             Decision::Defer(work) => {
                 // The clone that was polled ready must serve the request.
                 let clone = self.inner.clone();
@@ -91,7 +108,9 @@ where
                             Ok(with_cookies(response, set_cookies))
                         }
                         Decision::Respond(response) => Ok(own_response(response)),
-                        Decision::Defer(_) => Ok(own_response(internal_error())),
+                        Decision::Defer(_) | Decision::ReadBody { .. } => {
+                            Ok(own_response(internal_error()))
+                        }
                     }
                 }))
             }
@@ -102,5 +121,17 @@ where
 fn internal_error() -> Response<bytes::Bytes> {
     let mut response = Response::new(bytes::Bytes::from_static(b"internal error"));
     *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+/// A body that could not be read within `limit` bytes.
+fn body_refused(limit: usize) -> Response<bytes::Bytes> {
+    let message = format!("{{\"error\":\"invalid_request\",\"error_description\":\"the body is unreadable or larger than {limit} bytes\"}}");
+    let mut response = Response::new(bytes::Bytes::from(message));
+    *response.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     response
 }

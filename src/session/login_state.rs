@@ -103,13 +103,19 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub(crate) struct UsedStates {
     used: Mutex<HashMap<String, u64>>,
     capacity: usize,
+    ttl_secs: u64,
 }
 
 impl UsedStates {
     pub(crate) fn new(capacity: usize) -> Self {
+        Self::with_ttl(capacity, LOGIN_TTL_SECS)
+    }
+
+    pub(crate) fn with_ttl(capacity: usize, ttl_secs: u64) -> Self {
         Self {
             used: Mutex::new(HashMap::new()),
             capacity,
+            ttl_secs,
         }
     }
 
@@ -129,7 +135,7 @@ impl UsedStates {
         match used.get(state) {
             Some(expires) if *expires > now => false,
             _ => {
-                used.insert(state.to_owned(), now + LOGIN_TTL_SECS);
+                used.insert(state.to_owned(), now + self.ttl_secs);
                 true
             }
         }

@@ -1,6 +1,6 @@
 //! A bounded in-process session store.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,8 @@ use super::SessionData;
 #[derive(Debug)]
 pub struct MemoryStore {
     sessions: Mutex<HashMap<String, (SessionData, Instant)>>,
+    /// Back-channel logout keys to session ids.
+    index: Mutex<HashMap<String, HashSet<String>>>,
     max_sessions: usize,
 }
 
@@ -28,6 +30,7 @@ impl MemoryStore {
     pub fn new(max_sessions: usize) -> Self {
         Self {
             sessions: Mutex::new(HashMap::new()),
+            index: Mutex::new(HashMap::new()),
             max_sessions: max_sessions.max(1),
         }
     }
@@ -84,5 +87,37 @@ impl SessionStore for MemoryStore {
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         self.sessions.lock().map_err(|_| poisoned())?.remove(id);
         Ok(())
+    }
+
+    async fn index(&self, id: &str, keys: &[String], _ttl: Duration) -> Result<(), StoreError> {
+        let live: HashSet<String> = {
+            let sessions = self.sessions.lock().map_err(|_| poisoned())?;
+            sessions.keys().cloned().collect()
+        };
+        let mut index = self.index.lock().map_err(|_| poisoned())?;
+        // Entries of sessions that are gone are dropped here, so the index stays bounded by
+        // the sessions it points to.
+        index.retain(|_, ids| {
+            ids.retain(|id| live.contains(id));
+            !ids.is_empty()
+        });
+        for key in keys {
+            index.entry(key.clone()).or_default().insert(id.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
+        let ids = self
+            .index
+            .lock()
+            .map_err(|_| poisoned())?
+            .remove(key)
+            .unwrap_or_default();
+        let mut sessions = self.sessions.lock().map_err(|_| poisoned())?;
+        Ok(ids
+            .iter()
+            .filter(|id| sessions.remove(*id).is_some())
+            .count())
     }
 }

@@ -23,6 +23,24 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// The store cannot do what was asked (e.g. find sessions for back-channel logout).
+    #[must_use]
+    pub fn unsupported() -> Self {
+        Self {
+            message: UNSUPPORTED.into(),
+        }
+    }
+
+    /// Whether this is [`StoreError::unsupported`].
+    #[must_use]
+    pub fn is_unsupported(&self) -> bool {
+        self.message == UNSUPPORTED
+    }
+}
+
+const UNSUPPORTED: &str = "operation not supported by this store";
+
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "session store: {}", self.message)
@@ -69,6 +87,26 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Removes the session stored under `id`; removing a missing session is not an error.
     fn delete(&self, id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that session `id` answers to each of `keys` (`sid:<provider session id>`,
+    /// `sub:<subject>`) for `ttl`, so a back-channel logout can find it. Stores that cannot
+    /// index keep the default, which records nothing.
+    fn index(
+        &self,
+        id: &str,
+        keys: &[String],
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (id, keys, ttl);
+        async { Ok(()) }
+    }
+
+    /// Deletes every session indexed under `key`, returning how many. The default refuses:
+    /// back-channel logout then answers `501 Not Implemented`.
+    fn delete_indexed(&self, key: &str) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        let _ = key;
+        async { Err(StoreError::unsupported()) }
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -84,6 +122,13 @@ pub(crate) trait DynStore: Send + Sync {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn index<'a>(
+        &'a self,
+        id: &'a str,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn delete_indexed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<usize, StoreError>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -106,5 +151,18 @@ impl<T: SessionStore> DynStore for T {
 
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(SessionStore::delete(self, id))
+    }
+
+    fn index<'a>(
+        &'a self,
+        id: &'a str,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(SessionStore::index(self, id, keys, ttl))
+    }
+
+    fn delete_indexed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(SessionStore::delete_indexed(self, key))
     }
 }

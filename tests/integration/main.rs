@@ -4,6 +4,7 @@
 mod harness;
 
 mod authorization;
+mod backchannel;
 mod bearer;
 mod callback_failures;
 mod login_flow;

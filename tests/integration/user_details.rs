@@ -100,11 +100,13 @@ async fn called_once_per_login_and_cached() {
 #[tokio::test]
 async fn reloaded_after_its_time_to_live() {
     let provider = MockProvider::start().await.expect("provider");
-    let (app, calls) = app(&provider, Mode::Load, Duration::from_secs(1)).await;
+    // Times are whole seconds: a TTL of 3 s leaves at least 2 s between the reload and the
+    // next request before that reload could count as stale.
+    let (app, calls) = app(&provider, Mode::Load, Duration::from_secs(3)).await;
     let browser = Browser::default();
     browser.login(&app).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     assert_eq!(browser.api(app.at("/user")).await.status(), StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert_eq!(browser.api(app.at("/user")).await.status(), StatusCode::OK);

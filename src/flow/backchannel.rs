@@ -1,0 +1,148 @@
+//! OpenID Connect Back-Channel Logout 1.0: the provider POSTs a signed logout token; the
+//! sessions it names are deleted from the server-side store.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::config::SessionBackend;
+use crate::engine::Engine;
+use crate::response::CoreResponse;
+use crate::token::jwt::{self, Rules};
+
+pub(crate) const MAX_BODY_BYTES: usize = 32 * 1024;
+const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+fn answer(status: StatusCode, error: Option<(&str, &str)>) -> CoreResponse {
+    let body = match error {
+        Some((code, description)) => {
+            serde_json::json!({ "error": code, "error_description": description }).to_string()
+        }
+        None => String::new(),
+    };
+    Response::builder()
+        .status(status)
+        .header(CACHE_CONTROL, "no-store")
+        .header(CONTENT_TYPE, "application/json")
+        .body(Bytes::from(body))
+        .unwrap_or_else(|_| Response::new(Bytes::new()))
+}
+
+fn bad_request(description: &str) -> CoreResponse {
+    tracing::info!(reason = description, "back-channel logout refused");
+    answer(
+        StatusCode::BAD_REQUEST,
+        Some(("invalid_request", description)),
+    )
+}
+
+pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
+    let SessionBackend::Store(store) = &engine.config.session else {
+        return answer(
+            StatusCode::NOT_IMPLEMENTED,
+            Some((
+                "unsupported",
+                "back-channel logout needs a server-side session store (memory, Redis, SQL)",
+            )),
+        );
+    };
+    let token = form_urlencoded::parse(body)
+        .find(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned());
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return bad_request("the body has no logout_token");
+    };
+    let claims = match verify(engine, &token).await {
+        Ok(claims) => claims,
+        Err(description) => return bad_request(&description),
+    };
+    let keys: Vec<String> = ["sid", "sub"]
+        .iter()
+        .filter_map(|claim| {
+            let value = claims.get(*claim)?.as_str()?;
+            Some(format!("{claim}:{value}"))
+        })
+        .collect();
+    let mut ended = 0;
+    for key in &keys {
+        match store.delete_indexed(key).await {
+            Ok(count) => ended += count,
+            Err(err) if err.is_unsupported() => {
+                return answer(
+                    StatusCode::NOT_IMPLEMENTED,
+                    Some((
+                        "unsupported",
+                        "this session store cannot find sessions to end",
+                    )),
+                )
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "back-channel logout: store unavailable");
+                return answer(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some((
+                        "temporarily_unavailable",
+                        "the session store is unavailable",
+                    )),
+                );
+            }
+        }
+    }
+    tracing::info!(sessions = ended, "back-channel logout");
+    answer(StatusCode::OK, None)
+}
+
+/// Section 2.6 of the specification: signature, `iss`, `aud`, `iat`, the logout event,
+/// `sid` and/or `sub`, no `nonce`, and a `jti` never seen before.
+async fn verify(engine: &Engine, token: &str) -> Result<Map<String, Value>, String> {
+    let metadata = engine
+        .provider
+        .metadata()
+        .await
+        .map_err(|err| format!("the provider is unavailable: {}", err.0))?;
+    let audiences = [engine.config.client_id.clone()];
+    let rules = Rules {
+        issuer: &metadata.issuer,
+        audiences: &audiences,
+        algorithms: &engine.config.allowed_algorithms,
+        leeway_secs: engine.config.leeway.as_secs(),
+        required: &["iss", "aud", "iat"],
+    };
+    let claims = jwt::verify(&engine.provider, token, &rules)
+        .await
+        .map_err(|err| format!("the logout token was refused: {err}"))?;
+    let has_event = claims
+        .get("events")
+        .and_then(Value::as_object)
+        .is_some_and(|events| events.get(LOGOUT_EVENT).is_some_and(Value::is_object));
+    if !has_event {
+        return Err("the logout token has no back-channel logout event".into());
+    }
+    if claims.contains_key("nonce") {
+        return Err("a logout token must not contain a nonce".into());
+    }
+    let names_session = ["sid", "sub"].iter().any(|claim| {
+        claims
+            .get(*claim)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    });
+    if !names_session {
+        return Err("the logout token names neither sid nor sub".into());
+    }
+    let Some(jti) = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .filter(|j| !j.is_empty())
+    else {
+        return Err("the logout token has no jti".into());
+    };
+    if !engine
+        .used_logout_tokens
+        .first_use(jti, crate::session::now())
+    {
+        return Err("this logout token was used already".into());
+    }
+    Ok(claims)
+}

@@ -457,6 +457,48 @@ mod tests {
     }
 
     #[test]
+    fn flask_oidc_client_secrets_json() {
+        let path =
+            std::env::temp_dir().join(format!("tower-oidc-secrets-{}.json", std::process::id()));
+        std::fs::write(
+            &path,
+            r#"{"web": {"issuer": "https://op.example.com", "client_id": "from-file",
+                "client_secret": "file-secret", "auth_uri": "https://op.example.com/authorize",
+                "token_uri": "https://op.example.com/token",
+                "redirect_uris": ["https://app.example.com/oidc/callback"]}}"#,
+        )
+        .expect("write");
+        let file = path.to_string_lossy().into_owned();
+        let from_file =
+            config(&[("OIDC_CLIENT_SECRETS", &file), ("OIDC_SECRET_KEY", KEY)]).expect("valid");
+        assert_eq!(from_file.client_id, "from-file");
+        assert_eq!(
+            from_file
+                .client_secret
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .as_deref(),
+            Some("file-secret")
+        );
+        assert_eq!(from_file.routes.callback, "/oidc/callback");
+        assert!(matches!(
+            from_file.provider,
+            crate::config::ProviderSource::Discovery { .. }
+        ));
+        // Variables set explicitly take precedence over the file.
+        let overridden = config(&[
+            ("OIDC_CLIENT_SECRETS", &file),
+            ("OIDC_SECRET_KEY", KEY),
+            ("OIDC_CLIENT_ID", "from-env"),
+        ])
+        .expect("valid");
+        assert_eq!(overridden.client_id, "from-env");
+        let _ = std::fs::remove_file(&path);
+        let missing = config(&[("OIDC_CLIENT_SECRETS", "/nonexistent/secrets.json")]).unwrap_err();
+        assert_eq!(missing.setting(), "OIDC_CLIENT_SECRETS");
+    }
+
+    #[test]
     fn required_claims_syntax() {
         let base = [
             ("OIDC_ISSUER", "https://op.example.com"),

@@ -12,6 +12,11 @@ const CONFIG_URL: &[&str] = &["OIDC_CONFIG_URL", "FLASK_OIDC_CONFIG_URL"];
 const CLIENT_ID: &[&str] = &["OIDC_CLIENT_ID", "FLASK_OIDC_CLIENT_ID"];
 const CLIENT_SECRET: &[&str] = &["OIDC_CLIENT_SECRET", "FLASK_OIDC_CLIENT_SECRET"];
 const REDIRECT_URI: &[&str] = &["OIDC_REDIRECT_URI", "FLASK_OIDC_REDIRECT_URI"];
+/// flaskoidc 0.x: the absolute callback URL sent to the provider. Not the same as 1.x's
+/// `FLASK_OIDC_OVERWRITE_REDIRECT_URI`, the landing page after login.
+const OVERWRITE_REDIRECT_URI_0X: &[&str] = &["OVERWRITE_REDIRECT_URI"];
+/// flaskoidc 0.x: the callback route.
+const CALLBACK_ROUTE_0X: &[&str] = &["OIDC_CALLBACK_ROUTE"];
 const SCOPES: &[&str] = &["OIDC_SCOPES", "FLASK_OIDC_SCOPES"];
 const USER_ID_FIELD: &[&str] = &["OIDC_USER_ID_FIELD", "FLASK_OIDC_USER_ID_FIELD"];
 const WHITELIST: &[&str] = &[
@@ -84,6 +89,57 @@ fn find(
     Ok(found)
 }
 
+/// The callback URL from the 1.x name, the 0.x absolute URL and the 0.x route, which must
+/// agree where more than one is set.
+fn callback_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Found>, ConfigError> {
+    let url = find(lookup, REDIRECT_URI)?;
+    let overwrite = find(lookup, OVERWRITE_REDIRECT_URI_0X)?;
+    let route = find(lookup, CALLBACK_ROUTE_0X)?;
+    let url = match (url, overwrite) {
+        (Some(a), Some(b)) => Some(agreeing_callback(a, b)?),
+        (a, b) => a.or(b),
+    };
+    let Some(route) = route else { return Ok(url) };
+    let Some(url) = url else {
+        return Ok(Some(route));
+    };
+    let path = callback_path(&url.value);
+    if path != route.value.trim() {
+        return Err(ConfigError::new(
+            format!("{} and {}", url.name, route.name),
+            format!(
+                "the callback URL's path `{path}` differs from the callback route `{}`",
+                route.value.trim()
+            ),
+        ));
+    }
+    Ok(Some(url))
+}
+
+/// The path of a callback setting: an absolute URL's path, or the value itself.
+fn callback_path(value: &str) -> String {
+    url::Url::parse(value.trim())
+        .map(|parsed| parsed.path().to_owned())
+        .unwrap_or_else(|_| value.trim().to_owned())
+}
+
+/// Two names for the callback agree when they are equal, or when one is the path of the
+/// other (flaskoidc deployments often set `/cb` in one and `https://host/cb` in the other);
+/// the absolute URL wins.
+fn agreeing_callback(a: Found, b: Found) -> Result<Found, ConfigError> {
+    let absolute = |found: &Found| url::Url::parse(found.value.trim()).is_ok();
+    if a.value.trim() == b.value.trim() {
+        return Ok(a);
+    }
+    if callback_path(&a.value) == callback_path(&b.value) && absolute(&a) != absolute(&b) {
+        return Ok(if absolute(&a) { a } else { b });
+    }
+    Err(ConfigError::new(
+        format!("{} and {}", a.name, b.name),
+        "both set the callback URL, to different values; keep one",
+    ))
+}
+
 fn parse_bool(found: &Found) -> Result<bool, ConfigError> {
     match found.value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -137,7 +193,7 @@ pub(super) fn builder_from_lookup(
     if let Some(found) = find(&lookup, CLIENT_SECRET)? {
         builder = builder.client_secret(found.value);
     }
-    if let Some(found) = find(&lookup, REDIRECT_URI)? {
+    if let Some(found) = callback_url(&lookup)? {
         note(&mut builder, "redirect_uri", &found);
         builder = builder.redirect_uri(found.value);
     }
@@ -496,6 +552,89 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let missing = config(&[("OIDC_CLIENT_SECRETS", "/nonexistent/secrets.json")]).unwrap_err();
         assert_eq!(missing.setting(), "OIDC_CLIENT_SECRETS");
+    }
+
+    #[test]
+    fn overwrite_redirect_uri_0x_and_1x_mean_different_things() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let mut vars = base.to_vec();
+        vars.extend([
+            (
+                "OVERWRITE_REDIRECT_URI",
+                "http://192.168.1.2:5000/authorization-code/callback",
+            ),
+            ("OIDC_CALLBACK_ROUTE", "/authorization-code/callback"),
+            ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "/landing"),
+        ]);
+        let config = config(&vars).expect("valid");
+        // 0.x: the callback sent to the provider.
+        match &config.redirect_uri {
+            crate::config::RedirectUri::Absolute(url) => {
+                assert_eq!(
+                    url.as_str(),
+                    "http://192.168.1.2:5000/authorization-code/callback"
+                );
+            }
+            crate::config::RedirectUri::Path(path) => panic!("expected absolute, got {path}"),
+        }
+        assert_eq!(config.routes.callback, "/authorization-code/callback");
+        // 1.x: where the login lands.
+        assert_eq!(config.post_login_redirect.as_deref(), Some("/landing"));
+
+        // An empty 1.x value returns to the page first asked for.
+        let mut vars = base.to_vec();
+        vars.push(("FLASK_OIDC_OVERWRITE_REDIRECT_URI", ""));
+        assert_eq!(config_of(&vars).post_login_redirect, None);
+
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_CALLBACK_ROUTE", "/cb"));
+        assert_eq!(config_of(&vars).routes.callback, "/cb");
+    }
+
+    fn config_of(vars: &[(&str, &str)]) -> Config {
+        config(vars).expect("valid")
+    }
+
+    #[test]
+    fn contradictory_callback_settings_name_both_variables() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("FLASK_OIDC_REDIRECT_URI", "https://app.example.com/auth"),
+            ("OVERWRITE_REDIRECT_URI", "https://app.example.com/other"),
+        ]);
+        let err = config(&vars).unwrap_err();
+        assert_eq!(
+            err.setting(),
+            "FLASK_OIDC_REDIRECT_URI and OVERWRITE_REDIRECT_URI"
+        );
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("FLASK_OIDC_REDIRECT_URI", "/authorization-code/callback"),
+            (
+                "OVERWRITE_REDIRECT_URI",
+                "http://10.0.0.2:5000/authorization-code/callback",
+            ),
+        ]);
+        assert!(config(&vars).is_ok(), "a path and its absolute URL agree");
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("OVERWRITE_REDIRECT_URI", "https://app.example.com/auth"),
+            ("OIDC_CALLBACK_ROUTE", "/callback"),
+        ]);
+        let err = config(&vars).unwrap_err();
+        assert_eq!(
+            err.setting(),
+            "OVERWRITE_REDIRECT_URI and OIDC_CALLBACK_ROUTE"
+        );
     }
 
     #[test]

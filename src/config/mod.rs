@@ -3,6 +3,7 @@
 mod builder;
 mod client_secrets;
 mod env;
+mod env_file;
 mod error;
 
 use std::fmt;
@@ -161,6 +162,18 @@ impl Config {
     /// environment (useful for tests and for env files).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         env::from_lookup(lookup)
+    }
+
+    /// Reads a deployment's environment file (`export NAME='value'` lines, as flaskoidc
+    /// guides write them); variables missing from the file are read from the process
+    /// environment.
+    pub fn from_env_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| ConfigError::new(shown.clone(), format!("cannot read: {err}")))?;
+        let vars = env_file::parse(&shown, &text)?;
+        env::from_lookup(|name| vars.get(name).cloned().or_else(|| std::env::var(name).ok()))
     }
 
     /// Like [`Config::from_env`], starting from a builder the caller prepared (for settings

@@ -83,11 +83,22 @@ impl TestApp {
         Self::serve_router(config, |routes| routes).await
     }
 
+    pub async fn serve_on(config: Config, addr: std::net::SocketAddr) -> Self {
+        Self::serve_router_on(config, |routes| routes, addr).await
+    }
+
     pub async fn serve_router(config: Config, mount: impl FnOnce(Router) -> Router) -> Self {
+        let addr = "127.0.0.1:0".parse().expect("addr");
+        Self::serve_router_on(config, mount, addr).await
+    }
+
+    pub async fn serve_router_on(
+        config: Config,
+        mount: impl FnOnce(Router) -> Router,
+        addr: std::net::SocketAddr,
+    ) -> Self {
         let layer = OidcLayer::new(config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = mount(routes()).layer(layer.clone());
         let server = tokio::spawn(async move {

@@ -7,6 +7,7 @@ mod authorization;
 mod backchannel;
 mod bearer;
 mod callback_failures;
+mod flaskoidc_env;
 mod login_flow;
 mod open_redirect;
 mod outage;

@@ -13,8 +13,9 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Misbehavior {
-    /// Tokens are RS256-signed by a key that is never published, under the
-    /// kid of the active RSA key.
+    /// Tokens carry a signature that does not verify: RS256-signed by a key that is never
+    /// published under the kid of the active RSA key, or, when ES256 is selected, an ES256
+    /// signature with flipped bits.
     BadSignature,
     /// The ID token's `iss` is not the provider's issuer.
     WrongIssuer,

@@ -56,6 +56,14 @@ pub(crate) fn sign(setup: &SigningSetup, typ: &str, claims: &Value) -> String {
     let configured = setup.key(setup.alg);
     match setup.misbehavior {
         Some(Misbehavior::AlgNone) => unsigned(claims),
+        // ES256 has no rogue key: its valid signature is corrupted instead.
+        Some(Misbehavior::BadSignature) if setup.alg == MockAlg::Es256 => {
+            corrupt_signature(encode(
+                header(configured.alg, typ, Some(configured.kid)),
+                claims,
+                &configured.encoding,
+            ))
+        }
         Some(Misbehavior::BadSignature) => encode(
             header(Algorithm::RS256, typ, Some(active_rsa.kid)),
             claims,
@@ -85,6 +93,18 @@ pub(crate) fn sign(setup: &SigningSetup, typ: &str, claims: &Value) -> String {
             &configured.encoding,
         ),
     }
+}
+
+/// Flips bits in the middle of the signature, keeping its length and encoding valid.
+fn corrupt_signature(token: String) -> String {
+    let Some((signed, signature)) = token.rsplit_once('.') else {
+        return token;
+    };
+    let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap_or_default();
+    if let Some(byte) = bytes.get_mut(10) {
+        *byte ^= 0x5a;
+    }
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 fn header(alg: Algorithm, typ: &str, kid: Option<&str>) -> Header {

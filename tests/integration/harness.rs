@@ -208,3 +208,31 @@ pub async fn assert_status(response: Response, status: StatusCode) -> String {
     assert_eq!(actual, status, "body: {body}");
     body
 }
+
+/// Starts a provider misbehaving as told and an app; a login must fail with no session left
+/// behind and API requests still unauthenticated. Returns the callback's status.
+pub async fn login_refused_with(misbehavior: tower_oidc::testing::Misbehavior) -> StatusCode {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start(&provider).await;
+    provider.set_misbehavior(Some(misbehavior));
+    login_refused(&provider, &app, &format!("{misbehavior:?}")).await
+}
+
+/// Drives a login through `app` that must fail with no session left behind.
+pub async fn login_refused(_provider: &MockProvider, app: &TestApp, case: &str) -> StatusCode {
+    let browser = Browser::default();
+    let start = browser.get(app.at("/login")).await;
+    let (response, _) = match location(&start) {
+        Some(authorize) => browser.follow(authorize).await,
+        None => (start, Vec::new()),
+    };
+    let status = response.status();
+    assert!(
+        status.is_client_error() || status.is_server_error(),
+        "{case} was accepted with {status}"
+    );
+    assert!(!browser.has_session(app), "{case} left a session");
+    let api = browser.api(app.at("/api/data")).await;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED, "{case}");
+    status
+}

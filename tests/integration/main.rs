@@ -13,5 +13,6 @@ mod open_redirect;
 mod outage;
 mod refresh;
 mod requests;
+mod rp_certification;
 mod two_services;
 mod user_details;

@@ -35,6 +35,8 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the `actix` feature, `actix::OidcMiddleware` does the same for actix-web 4.
+//!
 //! Configuration can also come from the environment, with flaskoidc's variable names
 //! accepted as aliases: see [`Config::from_env`].
 #![forbid(unsafe_code)]
@@ -51,20 +53,24 @@ mod middleware;
 mod paths;
 mod provider;
 mod redirect;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod rejection;
 mod request;
 mod response;
 mod secret;
 mod session;
 mod token;
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
-#[cfg(feature = "axum")]
-pub use extract::IdentityRejection;
 pub use identity::Identity;
 pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub use rejection::IdentityRejection;
 pub use secret::Secret;
 pub use session::memory::MemoryStore;
 pub use session::store::{SessionStore, StoreError};

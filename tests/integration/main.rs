@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod behaviour;
 mod callback_failures;
 mod login_flow;
 mod open_redirect;

@@ -9,8 +9,8 @@ use crate::session::SessionData;
 
 /// The signed-in user of a request: user id, claims and tokens. Cheap to clone.
 ///
-/// The layer puts it in the request extensions; read it with the axum extractor
-/// (`Identity` or `Option<Identity>`) or from the extensions directly.
+/// The layer puts it in the request extensions; read it with the axum or actix-web
+/// extractor (`Identity` or `Option<Identity>`) or from the extensions directly.
 #[derive(Clone)]
 pub struct Identity {
     session: Arc<SessionData>,

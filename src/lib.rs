@@ -35,6 +35,8 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the `actix` feature, `actix::OidcMiddleware` does the same for actix-web 4.
+//!
 //! Configuration can also come from the environment, with flaskoidc's variable names
 //! accepted as aliases: see [`Config::from_env`].
 #![forbid(unsafe_code)]
@@ -53,6 +55,8 @@ mod middleware;
 mod paths;
 mod provider;
 mod redirect;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod rejection;
 mod request;
 mod response;
 mod secret;
@@ -60,15 +64,19 @@ mod session;
 mod token;
 mod user;
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use authz::{AccessDeniedPage, Require, RequireLayer, RequireService};
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
 #[cfg(feature = "axum")]
-pub use extract::{IdentityRejection, User};
+pub use extract::User;
 pub use identity::Identity;
 pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub use rejection::IdentityRejection;
 pub use secret::Secret;
 pub use session::memory::MemoryStore;
 pub use session::store::{SessionStore, StoreError};

@@ -92,6 +92,18 @@ pub(crate) fn unauthorized(
     finish(builder, Bytes::from(body.to_string()))
 }
 
+/// `413` for a body that could not be read within `limit` bytes.
+pub(crate) fn body_too_large(limit: usize) -> CoreResponse {
+    let body = serde_json::json!({
+        "error": "invalid_request",
+        "error_description": format!("the body is unreadable or larger than {limit} bytes"),
+    });
+    finish(
+        base(StatusCode::PAYLOAD_TOO_LARGE, Vec::new()).header(CONTENT_TYPE, "application/json"),
+        Bytes::from(body.to_string()),
+    )
+}
+
 /// Minimal HTML escaping for text placed in pages.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

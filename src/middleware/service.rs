@@ -87,7 +87,7 @@ where
                             Decision::Respond(response) => response,
                             _ => internal_error(),
                         },
-                        Err(_) => body_refused(limit),
+                        Err(_) => crate::response::body_too_large(limit),
                     };
                     Ok(own_response(response))
                 }))
@@ -121,17 +121,5 @@ where
 fn internal_error() -> Response<bytes::Bytes> {
     let mut response = Response::new(bytes::Bytes::from_static(b"internal error"));
     *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-    response
-}
-
-/// A body that could not be read within `limit` bytes.
-fn body_refused(limit: usize) -> Response<bytes::Bytes> {
-    let message = format!("{{\"error\":\"invalid_request\",\"error_description\":\"the body is unreadable or larger than {limit} bytes\"}}");
-    let mut response = Response::new(bytes::Bytes::from(message));
-    *response.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
     response
 }

@@ -67,7 +67,7 @@ export OIDC_COOKIE_SECURE=false
     let config = Config::from_env_file(&env_file).expect("the env file is accepted");
     assert_eq!(config.callback_path(), "/authorization-code/callback");
     assert_eq!(config.user_id_claim(), "email");
-    let app = TestApp::serve_on(config, addr).await;
+    let app = TestApp::serve_at(config, addr).await;
     let browser = Browser::default();
     let landed = browser.login(&app).await;
     assert_eq!(landed.status(), StatusCode::OK);

@@ -1,6 +1,7 @@
-//! A test app wrapped in the layer, and a browser with a cookie jar that follows redirects
-//! one hop at a time.
+//! A test app wrapped in the layer (axum) or the middleware (actix-web), and a browser with a
+//! cookie jar that follows redirects one hop at a time.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::routing::get;
@@ -8,11 +9,13 @@ use axum::{Json, Router};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower_oidc::actix::OidcMiddleware;
 use tower_oidc::testing::MockProvider;
 use tower_oidc::{Config, ConfigBuilder, Identity, OidcLayer};
 use url::Url;
 
-/// The routes of the example-app contract.
+/// The routes of the example-app contract, plus `/fail`, which answers `418`.
 pub fn routes() -> Router {
     Router::new()
         .route(
@@ -42,6 +45,115 @@ pub fn routes() -> Router {
             }),
         )
         .route("/static/{*path}", get(|| async { "static" }))
+        .route(
+            "/fail",
+            get(|| async { (axum::http::StatusCode::IM_A_TEAPOT, "teapot") }),
+        )
+}
+
+/// The same routes on actix-web. `/fail` is answered by an inner middleware with an
+/// `Err`, the way actix middlewares fail, rather than by a handler.
+mod actix_app {
+    use std::future::{ready, Future};
+    use std::pin::Pin;
+
+    use actix_web::body::BoxBody;
+    use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+    use actix_web::{error, web, App, Error, HttpResponse};
+    use serde_json::json;
+    use tower_oidc::actix::OidcMiddleware;
+    use tower_oidc::Identity;
+
+    type Reply = Pin<Box<dyn Future<Output = Result<ServiceResponse<BoxBody>, Error>>>>;
+
+    fn routes(config: &mut web::ServiceConfig) {
+        config
+            .route(
+                "/",
+                web::get().to(|id: Identity| async move { format!("hello {}", id.user_id()) }),
+            )
+            .route(
+                "/me",
+                web::get().to(|id: Identity| async move {
+                    HttpResponse::Ok().json(json!({ "user_id": id.user_id(), "claims": id.claims(),
+                                                    "access_token": id.access_token() }))
+                }),
+            )
+            .route(
+                "/api/data",
+                web::get().to(|id: Identity| async move {
+                    HttpResponse::Ok().json(json!({ "user_id": id.user_id(), "data": [1, 2, 3] }))
+                }),
+            )
+            .route(
+                "/health",
+                web::get().to(|id: Option<Identity>| async move {
+                    match id {
+                        Some(id) => format!("ok {}", id.user_id()),
+                        None => "ok".to_owned(),
+                    }
+                }),
+            )
+            .route("/static/{path:.*}", web::get().to(|| async { "static" }));
+    }
+
+    fn mounted(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {
+        move |config| {
+            if prefix.is_empty() {
+                routes(config);
+            } else {
+                config.service(web::scope(prefix).configure(routes));
+            }
+        }
+    }
+
+    fn fail<S>(request: ServiceRequest, service: &S) -> Reply
+    where
+        S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = Error>,
+        S::Future: 'static,
+    {
+        if request.path().ends_with("/fail") {
+            return Box::pin(ready(Err(error::ErrorImATeapot("teapot"))));
+        }
+        Box::pin(service.call(request))
+    }
+
+    /// Serves on `listener` until the returned handle stops it: in a thread of its own
+    /// with an actix system, two workers sharing one middleware.
+    pub async fn serve(
+        listener: std::net::TcpListener,
+        middleware: Option<OidcMiddleware>,
+        prefix: String,
+    ) -> actix_web::dev::ServerHandle {
+        let (handle_tx, handle_rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = match middleware {
+                    Some(middleware) => actix_web::HttpServer::new(move || {
+                        App::new()
+                            .wrap_fn(fail)
+                            .wrap(middleware.clone())
+                            .configure(mounted(&prefix))
+                    })
+                    .workers(2)
+                    .disable_signals()
+                    .listen(listener)
+                    .map(|server| server.run()),
+                    None => actix_web::HttpServer::new(move || {
+                        App::new().wrap_fn(fail).configure(mounted(&prefix))
+                    })
+                    .workers(2)
+                    .disable_signals()
+                    .listen(listener)
+                    .map(|server| server.run()),
+                }
+                .expect("listen");
+                let _ = handle_tx.send(server.handle());
+                let _ = server.await;
+            });
+        });
+        handle_rx.await.expect("actix server started")
+    }
 }
 
 pub fn base_config(provider: &MockProvider) -> ConfigBuilder {
@@ -54,16 +166,34 @@ pub fn base_config(provider: &MockProvider) -> ConfigBuilder {
         .whitelist(["health", "/static/*"])
 }
 
+/// The web framework a [`TestApp`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framework {
+    /// axum, wrapped in the tower [`OidcLayer`].
+    Axum,
+    /// actix-web, wrapped in [`OidcMiddleware`] sharing the layer's engine.
+    Actix,
+}
+
+enum Server {
+    Axum(tokio::task::JoinHandle<()>),
+    Actix(actix_web::dev::ServerHandle),
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        match self {
+            Self::Axum(task) => task.abort(),
+            // The stop command is sent at once; the server's thread then ends by itself.
+            Self::Actix(handle) => drop(handle.stop(false)),
+        }
+    }
+}
+
 pub struct TestApp {
     pub url: Url,
     pub layer: OidcLayer,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _server: Server,
 }
 
 impl TestApp {
@@ -75,21 +205,42 @@ impl TestApp {
         provider: &MockProvider,
         tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
     ) -> Self {
-        let config = tweak(base_config(provider)).build().expect("test config");
-        Self::serve(config).await
+        Self::start_on(Framework::Axum, provider, tweak).await
     }
 
+    /// The test app on `framework`, configured for `provider`, adjusted by `tweak`.
+    pub async fn start_on(
+        framework: Framework,
+        provider: &MockProvider,
+        tweak: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+    ) -> Self {
+        let config = tweak(base_config(provider)).build().expect("test config");
+        Self::serve_on(framework, config, "").await
+    }
+
+    /// The routes without the layer or middleware: a setup mistake.
+    pub async fn start_without_layer(framework: Framework, provider: &MockProvider) -> Self {
+        let layer = OidcLayer::new(base_config(provider).build().expect("test config"));
+        Self::launch(framework, layer, false, "").await
+    }
+
+    /// The routes under `prefix` (empty: at the root) on `framework`, wrapped.
+    pub async fn serve_on(framework: Framework, config: Config, prefix: &str) -> Self {
+        Self::launch(framework, OidcLayer::new(config), true, prefix).await
+    }
+
+    /// The axum routes, wrapped, listening on `addr`.
+    pub async fn serve_at(config: Config, addr: SocketAddr) -> Self {
+        Self::serve_router_on(config, |routes| routes, addr).await
+    }
+
+    /// The axum routes, wrapped.
     pub async fn serve(config: Config) -> Self {
         Self::serve_router(config, |routes| routes).await
     }
 
-    pub async fn serve_on(config: Config, addr: std::net::SocketAddr) -> Self {
-        Self::serve_router_on(config, |routes| routes, addr).await
-    }
-
     pub async fn serve_router(config: Config, mount: impl FnOnce(Router) -> Router) -> Self {
-        let addr = "127.0.0.1:0".parse().expect("addr");
-        Self::serve_router_on(config, mount, addr).await
+        Self::serve_router_on(config, mount, SocketAddr::from(([127, 0, 0, 1], 0))).await
     }
 
     pub async fn serve_router_on(
@@ -98,21 +249,113 @@ impl TestApp {
         addr: std::net::SocketAddr,
     ) -> Self {
         let layer = OidcLayer::new(config);
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let app = mount(routes()).layer(layer.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = serve_axum_at(app, addr).await;
+        Self::new(addr, layer, server)
+    }
+
+    async fn launch(framework: Framework, layer: OidcLayer, wrap: bool, prefix: &str) -> Self {
+        let (addr, server) = match framework {
+            Framework::Axum => {
+                let app = if prefix.is_empty() {
+                    routes()
+                } else {
+                    Router::new().nest(prefix, routes())
+                };
+                let app = if wrap { app.layer(layer.clone()) } else { app };
+                serve_axum(app).await
+            }
+            Framework::Actix => {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+                let addr = listener.local_addr().expect("addr");
+                let middleware = wrap.then(|| OidcMiddleware::from(&layer));
+                let handle = actix_app::serve(listener, middleware, prefix.to_owned()).await;
+                (addr, Server::Actix(handle))
+            }
+        };
+        Self::new(addr, layer, server)
+    }
+
+    fn new(addr: SocketAddr, layer: OidcLayer, server: Server) -> Self {
         Self {
             url: Url::parse(&format!("http://{addr}/")).expect("url"),
             layer,
-            server,
+            _server: server,
         }
     }
 
     pub fn at(&self, path: &str) -> Url {
         self.url.join(path).expect("url")
+    }
+
+    /// Sends `GET target` as written, over a fresh connection: no client-side URL
+    /// normalization of dot segments or percent-encoding.
+    pub async fn raw_get(&self, target: &str, headers: &[(&str, &str)]) -> RawResponse {
+        let host = self.url.host_str().expect("host");
+        let port = self.url.port().expect("port");
+        let mut stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .expect("connect");
+        let mut request = format!("GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("Connection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut raw = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            stream.read_to_end(&mut raw),
+        )
+        .await
+        .expect("answered in time")
+        .expect("read");
+        RawResponse::parse(&String::from_utf8_lossy(&raw))
+    }
+}
+
+async fn serve_axum(app: Router) -> (SocketAddr, Server) {
+    serve_axum_at(app, SocketAddr::from(([127, 0, 0, 1], 0))).await
+}
+
+async fn serve_axum_at(app: Router, addr: SocketAddr) -> (SocketAddr, Server) {
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, Server::Axum(server))
+}
+
+/// An answer read off the wire.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Lower-case names, in the order received.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RawResponse {
+    fn parse(raw: &str) -> Self {
+        let head = raw.split("\r\n\r\n").next().unwrap_or_default();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {raw:?}"));
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        Self { status, headers }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

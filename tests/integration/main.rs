@@ -6,6 +6,7 @@ mod harness;
 mod authorization;
 mod backchannel;
 mod bearer;
+mod behaviour;
 mod callback_failures;
 mod flaskoidc_env;
 mod login_flow;

@@ -1,0 +1,38 @@
+//! actix-web extractors for the signed-in user.
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+
+use super::convert;
+use crate::identity::{Authentication, Identity};
+use crate::rejection::{required_identity, IdentityRejection};
+
+/// `Identity` as a handler argument: the signed-in user, or a rejection answered with `401`
+/// JSON (and `WWW-Authenticate: Bearer`) when no one is signed in, `500` when the
+/// [`OidcMiddleware`](super::OidcMiddleware) did not handle the request.
+///
+/// `Option<Identity>` uses actix-web's generic `Option<T>` extractor, which turns *every*
+/// rejection into `None`: also a missing middleware, which it logs at `debug` level only.
+/// Take `Result<Identity, IdentityRejection>` to tell the two apart.
+impl FromRequest for Identity {
+    type Error = IdentityRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(required_identity(req.extensions().get::<Authentication>()))
+    }
+}
+
+/// The same answers as the axum rejection: status, JSON body and headers.
+impl ResponseError for IdentityRejection {
+    fn status_code(&self) -> StatusCode {
+        convert::status(self.status())
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        convert::response(self.to_response())
+    }
+}

@@ -1,0 +1,98 @@
+//! The response future of the middleware's service.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use actix_web::body::EitherBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::Error;
+use pin_project_lite::pin_project;
+
+use super::convert;
+use super::error::WithCookies;
+
+type Reply<B> = Result<ServiceResponse<EitherBody<B>>, Error>;
+type Deferred<B> = Pin<Box<dyn Future<Output = Reply<B>>>>;
+
+pin_project! {
+    /// The response future of [`OidcMiddlewareService`](super::OidcMiddlewareService).
+    pub struct OidcMiddlewareFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B> {
+        /// Passed to the application; cookies (a refreshed session) are added to its answer.
+        Inner {
+            #[pin]
+            future: F,
+            set_cookies: Vec<http::HeaderValue>,
+        },
+        /// Answered by the middleware without waiting.
+        Ready { reply: Option<Reply<B>> },
+        /// Waiting on the provider or a session store first.
+        Deferred { future: Deferred<B> },
+    }
+}
+
+impl<F, B> OidcMiddlewareFuture<F, B> {
+    pub(super) fn inner(future: F, set_cookies: Vec<http::HeaderValue>) -> Self {
+        Self {
+            state: State::Inner {
+                future,
+                set_cookies,
+            },
+        }
+    }
+
+    pub(super) fn ready(response: ServiceResponse<EitherBody<B>>) -> Self {
+        Self {
+            state: State::Ready {
+                reply: Some(Ok(response)),
+            },
+        }
+    }
+
+    pub(super) fn deferred(future: Deferred<B>) -> Self {
+        Self {
+            state: State::Deferred { future },
+        }
+    }
+}
+
+impl<F, B> Future for OidcMiddlewareFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    type Output = Reply<B>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner {
+                future,
+                set_cookies,
+            } => {
+                let result = ready!(future.poll(cx));
+                let set_cookies = std::mem::take(set_cookies);
+                Poll::Ready(match result {
+                    Ok(response) => {
+                        let mut response = response.map_into_left_body();
+                        convert::append_cookies(response.headers_mut(), set_cookies);
+                        Ok(response)
+                    }
+                    Err(err) => Err(WithCookies::wrap(err, set_cookies)),
+                })
+            }
+            StateProj::Ready { reply } => Poll::Ready(reply.take().unwrap_or_else(|| {
+                Err(actix_web::error::ErrorInternalServerError(
+                    "tower-oidc: response future polled after completion",
+                ))
+            })),
+            StateProj::Deferred { future } => future.as_mut().poll(cx),
+        }
+    }
+}

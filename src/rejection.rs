@@ -1,0 +1,99 @@
+//! Why the signed-in identity could not be extracted, shared by the framework adapters.
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+
+use crate::identity::{Authentication, Identity};
+use crate::response::CoreResponse;
+
+/// The identity a handler asked for, from what the layer left in the request extensions.
+pub(crate) fn required_identity(
+    found: Option<&Authentication>,
+) -> Result<Identity, IdentityRejection> {
+    match found {
+        Some(Authentication {
+            identity: Some(identity),
+            ..
+        }) => Ok(identity.clone()),
+        Some(_) => Err(IdentityRejection::NotSignedIn),
+        None => Err(IdentityRejection::LayerMissing),
+    }
+}
+
+/// Like [`required_identity`], but no one signed in is `None` rather than an error.
+#[cfg(feature = "axum")]
+pub(crate) fn optional_identity(
+    found: Option<&Authentication>,
+) -> Result<Option<Identity>, IdentityRejection> {
+    match found {
+        Some(authentication) => Ok(authentication.identity.clone()),
+        None => Err(IdentityRejection::LayerMissing),
+    }
+}
+
+/// Why an [`Identity`](crate::Identity) could not be extracted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdentityRejection {
+    /// The request has no signed-in user (a whitelisted path without session): `401`.
+    NotSignedIn,
+    /// No `OidcLayer` (or actix-web `OidcMiddleware`) handled the request: `500`, a setup
+    /// mistake.
+    LayerMissing,
+    /// The hook's user was asked for, but no user-detail hook is configured or its `User`
+    /// type is not the one asked for: `500`, a setup mistake.
+    NoUserDetails,
+}
+
+impl IdentityRejection {
+    /// The HTTP status of this rejection.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotSignedIn => StatusCode::UNAUTHORIZED,
+            Self::LayerMissing | Self::NoUserDetails => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message sent in the body.
+    #[must_use]
+    pub fn body_text(&self) -> &'static str {
+        match self {
+            Self::NotSignedIn => "authentication required",
+            Self::LayerMissing => {
+                "no signed-in identity: is the tower-oidc layer installed around this route?"
+            }
+            Self::NoUserDetails => {
+                "no user details: configure a UserDetails hook whose User type is the one extracted"
+            }
+        }
+    }
+
+    /// The answer every adapter gives: `{"error", "message"}` JSON, and
+    /// `WWW-Authenticate: Bearer` when no one is signed in.
+    pub(crate) fn to_response(self) -> CoreResponse {
+        let code = match self {
+            Self::NotSignedIn => "unauthorized",
+            Self::LayerMissing => "layer_missing",
+            Self::NoUserDetails => "no_user_details",
+        };
+        let body = serde_json::json!({ "error": code, "message": self.body_text() }).to_string();
+        let mut response = Response::new(Bytes::from(body));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if self == Self::NotSignedIn {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for IdentityRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.body_text())
+    }
+}
+
+impl std::error::Error for IdentityRejection {}

@@ -5,12 +5,11 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use std::sync::Arc;
-
 use serde::de::DeserializeOwned;
 
 use crate::identity::{Authentication, Identity};
-use crate::rejection::{optional_identity, required_identity, IdentityRejection};
+use crate::rejection::{optional_identity, required_identity, required_user, IdentityRejection};
+use crate::user::User;
 
 impl IntoResponse for IdentityRejection {
     fn into_response(self) -> Response {
@@ -37,11 +36,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
     }
 }
 
-/// The application's user loaded by the [`UserDetails`](crate::UserDetails) hook at login,
-/// typed: `User<MyUser>` in a handler's arguments.
-#[derive(Debug, Clone)]
-pub struct User<T>(pub Arc<T>);
-
 impl<S, T> FromRequestParts<S> for User<T>
 where
     S: Send + Sync,
@@ -49,11 +43,7 @@ where
 {
     type Rejection = IdentityRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let identity = <Identity as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        identity
-            .user::<T>()
-            .map(User)
-            .ok_or(IdentityRejection::NoUserDetails)
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        required_user(parts.extensions.get::<Authentication>())
     }
 }

@@ -71,8 +71,6 @@ pub mod testing;
 
 pub use authz::{AccessDeniedPage, Require, RequireLayer, RequireService};
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
-#[cfg(feature = "axum")]
-pub use extract::User;
 pub use identity::Identity;
 pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
 #[cfg(any(feature = "axum", feature = "actix"))]
@@ -81,6 +79,6 @@ pub use secret::Secret;
 pub use session::memory::MemoryStore;
 pub use session::store::{SessionStore, StoreError};
 pub use session::SessionData;
-pub use user::UserDetails;
+pub use user::{User, UserDetails};
 
 pub use middleware::ProviderNotReady;

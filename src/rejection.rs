@@ -21,6 +21,20 @@ pub(crate) fn required_identity(
     }
 }
 
+/// The user-detail hook's user, typed, for the `User<T>` extractors.
+pub(crate) fn required_user<T>(
+    found: Option<&Authentication>,
+) -> Result<crate::user::User<T>, IdentityRejection>
+where
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let identity = required_identity(found)?;
+    identity
+        .user::<T>()
+        .map(crate::user::User)
+        .ok_or(IdentityRejection::NoUserDetails)
+}
+
 /// Like [`required_identity`], but no one signed in is `None` rather than an error.
 #[cfg(feature = "axum")]
 pub(crate) fn optional_identity(

@@ -55,6 +55,12 @@ pub trait UserDetails: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Self::User>, Self::Error>> + Send;
 }
 
+/// The application's user loaded by the [`UserDetails`] hook, typed: `User<MyUser>` as a
+/// handler argument (axum and actix-web). Answers `500` when no hook is configured or its
+/// `User` type is another one, and like [`Identity`] when no one is signed in.
+#[derive(Debug, Clone)]
+pub struct User<T>(pub Arc<T>);
+
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What the hook said, in the form the session keeps.

@@ -8,7 +8,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 
 use super::convert;
 use crate::identity::{Authentication, Identity};
-use crate::rejection::{required_identity, IdentityRejection};
+use crate::rejection::{required_identity, required_user, IdentityRejection};
+use crate::user::User;
 
 /// `Identity` as a handler argument: the signed-in user, or a rejection answered with `401`
 /// JSON (and `WWW-Authenticate: Bearer`) when no one is signed in, `500` when the
@@ -23,6 +24,19 @@ impl FromRequest for Identity {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         ready(required_identity(req.extensions().get::<Authentication>()))
+    }
+}
+
+/// `User<T>` as a handler argument: the user-detail hook's user, typed.
+impl<T> FromRequest for User<T>
+where
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    type Error = IdentityRejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(required_user(req.extensions().get::<Authentication>()))
     }
 }
 

@@ -1,5 +1,6 @@
-//! actix-web 4 support (feature `actix`): [`OidcMiddleware`] and the
-//! [`Identity`](crate::Identity) extractor.
+//! actix-web 4 support (feature `actix`): [`OidcMiddleware`], the
+//! [`Identity`](crate::Identity) and [`User`](crate::User) extractors, and
+//! [`Require`](crate::Require) as a middleware for scopes.
 //!
 //! The middleware runs the same engine as [`OidcLayer`](crate::OidcLayer) and behaves the
 //! same way, answer for answer. Handlers take `Identity` as an argument: a request without
@@ -37,8 +38,10 @@ mod error;
 mod extract;
 mod future;
 mod middleware;
+mod require;
 mod service;
 
 pub use future::OidcMiddlewareFuture;
 pub use middleware::OidcMiddleware;
+pub use require::RequireMiddlewareService;
 pub use service::OidcMiddlewareService;

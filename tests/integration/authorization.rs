@@ -1,6 +1,5 @@
 //! Requirements on claims: global and per route, 403 versus 401 versus 302, the custom page.
 
-use axum::routing::get;
 use reqwest::StatusCode;
 use serde_json::json;
 use tower_oidc::testing::{MockProvider, MockUser};
@@ -141,14 +140,8 @@ async fn bearer_scopes() {
 #[tokio::test]
 async fn per_route_requirements_and_the_three_answers() {
     let provider = MockProvider::start().await.expect("provider");
-    let config = base_config(&provider).build().expect("config");
-    let app = TestApp::serve_router(config, |routes| {
-        let admin = axum::Router::new()
-            .route("/admin", get(|| async { "admin area" }))
-            .layer(Require::new().claim_contains("groups", "admins").layer());
-        routes.merge(admin)
-    })
-    .await;
+    // The harness's `/admin` carries `Require::new().claim_contains("groups", "admins")`.
+    let app = TestApp::serve(base_config(&provider).build().expect("config")).await;
 
     // Not signed in: browsers go to log in, API clients get 401.
     let browser = Browser::default();

@@ -46,6 +46,10 @@ both!(
     routes_under_a_base_path,
     a_bad_callback_is_a_client_error,
     the_extractor_explains_a_missing_layer,
+    bearer_tokens_are_verified,
+    authorization_answers_403_401_or_302,
+    the_user_detail_hook_reaches_handlers,
+    backchannel_logout_ends_the_session,
 );
 
 async fn login_round_trip(framework: Framework) {
@@ -498,4 +502,167 @@ async fn the_extractor_explains_a_missing_layer(framework: Framework) {
         Framework::Axum => assert_eq!(health.status(), StatusCode::INTERNAL_SERVER_ERROR),
         Framework::Actix => assert_eq!(assert_status(health, StatusCode::OK).await, "ok"),
     }
+}
+
+async fn bearer_tokens_are_verified(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c).await;
+    let client = reqwest::Client::new();
+    let call = |authorization: String, accept: &'static str| {
+        client
+            .get(app.at("/api/data"))
+            .header("authorization", authorization)
+            .header("accept", accept)
+            .send()
+    };
+    let token = provider.mint_access_token("svc", serde_json::json!({}));
+    let ok = call(format!("Bearer {token}"), "application/json")
+        .await
+        .expect("request");
+    assert_eq!(
+        assert_status(ok, StatusCode::OK).await.contains("svc"),
+        true
+    );
+    let dict = serde_json::json!({ "access_token": token, "expires_at": 1 });
+    let flaskoidc = call(format!("Bearer {dict}"), "application/json")
+        .await
+        .expect("request");
+    assert_eq!(flaskoidc.status(), StatusCode::OK);
+    let expired = provider.mint_access_token("svc", serde_json::json!({ "exp": 1_000_000 }));
+    let refused = call(format!("Bearer {expired}"), "text/html")
+        .await
+        .expect("request");
+    assert_eq!(
+        refused.status(),
+        StatusCode::UNAUTHORIZED,
+        "never a redirect"
+    );
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+}
+
+async fn authorization_answers_403_401_or_302(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| {
+        c.require(tower_oidc::Require::new().email_domain(["example.com"]))
+    })
+    .await;
+    let browser = Browser::default();
+    assert_eq!(
+        browser.get(app.at("/admin")).await.status(),
+        StatusCode::FOUND
+    );
+    assert_eq!(
+        browser.api(app.at("/admin")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    browser.login(&app).await;
+    assert_eq!(browser.get(app.at("/")).await.status(), StatusCode::OK);
+    let denied = browser.get(app.at("/admin")).await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let page = denied.text().await.expect("body");
+    assert!(page.contains("alice") && page.contains("/logout"), "{page}");
+    let json = browser.api(app.at("/admin")).await;
+    assert_eq!(json.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json.headers()["content-type"], "application/json");
+
+    let mut boss = MockUser::new("boss");
+    boss.extra = serde_json::json!({ "groups": ["admins"] })
+        .as_object()
+        .cloned()
+        .expect("object");
+    provider.set_user(boss);
+    let admin = Browser::default();
+    admin.login(&app).await;
+    assert_eq!(admin.get(app.at("/admin")).await.status(), StatusCode::OK);
+
+    let mut outsider = MockUser::new("eve");
+    outsider.email = Some("eve@elsewhere.example".into());
+    provider.set_user(outsider);
+    let stranger = Browser::default();
+    assert_eq!(
+        stranger.login(&app).await.status(),
+        StatusCode::FORBIDDEN,
+        "global requirement"
+    );
+    assert_eq!(
+        stranger.get(app.at("/")).await.status(),
+        StatusCode::FORBIDDEN,
+        "no login loop"
+    );
+}
+
+struct JsonUsers;
+
+impl tower_oidc::UserDetails for JsonUsers {
+    type User = serde_json::Value;
+    type Error = std::convert::Infallible;
+
+    async fn load_user(
+        &self,
+        identity: &tower_oidc::Identity,
+    ) -> Result<Option<serde_json::Value>, Self::Error> {
+        Ok(Some(
+            serde_json::json!({ "user_id": identity.user_id(), "is_active": true }),
+        ))
+    }
+}
+
+async fn the_user_detail_hook_reaches_handlers(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c.user_details(JsonUsers)).await;
+    let browser = Browser::default();
+    browser.login(&app).await;
+    let user: serde_json::Value = browser
+        .api(app.at("/user"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        user,
+        serde_json::json!({ "user_id": "alice", "is_active": true })
+    );
+
+    let without = TestApp::start_on(framework, &provider, |c| c).await;
+    let browser = Browser::default();
+    browser.login(&without).await;
+    let response = browser.api(without.at("/user")).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+async fn backchannel_logout_ends_the_session(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c.memory_sessions()).await;
+    let browser = Browser::default();
+    browser.login(&app).await;
+    assert_eq!(
+        browser.api(app.at("/api/data")).await.status(),
+        StatusCode::OK
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let token = provider.mint_jwt(
+        tower_oidc::testing::MockAlg::Rs256,
+        serde_json::json!({
+            "iss": provider.issuer(), "aud": provider.client_id(), "iat": now,
+            "jti": format!("jti-{framework:?}"), "sub": "alice",
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        }),
+    );
+    let response = reqwest::Client::new()
+        .post(app.at("/backchannel_logout"))
+        .form(&[("logout_token", token.as_str())])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        browser.api(app.at("/api/data")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -49,6 +49,24 @@ pub fn routes() -> Router {
             "/fail",
             get(|| async { (axum::http::StatusCode::IM_A_TEAPOT, "teapot") }),
         )
+        .route(
+            "/user",
+            get(
+                |tower_oidc::User(user): tower_oidc::User<serde_json::Value>| async move {
+                    Json((*user).clone())
+                },
+            ),
+        )
+        .merge(
+            Router::new()
+                .route("/admin", get(|| async { "admin area" }))
+                .layer(admins().layer()),
+        )
+}
+
+/// The per-route requirement of `/admin` in both route sets.
+pub fn admins() -> tower_oidc::Require {
+    tower_oidc::Require::new().claim_contains("groups", "admins")
 }
 
 /// The same routes on actix-web. `/fail` is answered by an inner middleware with an
@@ -94,7 +112,20 @@ mod actix_app {
                     }
                 }),
             )
-            .route("/static/{path:.*}", web::get().to(|| async { "static" }));
+            .route("/static/{path:.*}", web::get().to(|| async { "static" }))
+            .route(
+                "/user",
+                web::get().to(
+                    |tower_oidc::User(user): tower_oidc::User<serde_json::Value>| async move {
+                        HttpResponse::Ok().json(&*user)
+                    },
+                ),
+            )
+            .service(
+                web::resource("/admin")
+                    .wrap(super::admins())
+                    .route(web::get().to(|| async { "admin area" })),
+            );
     }
 
     fn mounted(prefix: &str) -> impl FnOnce(&mut web::ServiceConfig) + '_ {

@@ -13,9 +13,18 @@ use crate::middleware::{OidcBody, ResponseFuture};
 use crate::response::{self, ErrorReply};
 
 impl Require {
-    /// A layer enforcing these requirements on the routes it wraps, e.g. an axum sub-router:
-    /// `Router::new().route("/admin", ...).layer(Require::new().claim_contains("groups",
-    /// "admins").layer())`, itself inside the [`OidcLayer`](crate::OidcLayer).
+    /// A layer enforcing these requirements on the routes it wraps, inside the
+    /// [`OidcLayer`](crate::OidcLayer). On an axum sub-router use `route_layer`, so the
+    /// router's 404 fallback (which `layer` would also wrap) stays unguarded:
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use tower_oidc::Require;
+    ///
+    /// let admin: Router = Router::new()
+    ///     .route("/admin", get(|| async { "admin area" }))
+    ///     .route_layer(Require::new().claim_contains("groups", "admins").layer());
+    /// ```
     pub fn layer(self) -> RequireLayer {
         RequireLayer { require: self }
     }

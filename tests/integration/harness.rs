@@ -60,7 +60,7 @@ pub fn routes() -> Router {
         .merge(
             Router::new()
                 .route("/admin", get(|| async { "admin area" }))
-                .layer(admins().layer()),
+                .route_layer(admins().layer()),
         )
 }
 

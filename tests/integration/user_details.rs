@@ -70,7 +70,7 @@ async fn app(provider: &MockProvider, mode: Mode, ttl: Duration) -> (TestApp, Ar
         .expect("config");
     let app = TestApp::serve_router(config, |routes| {
         routes.route(
-            "/user",
+            "/app-user",
             get(|User(user): User<AppUser>| async move { Json((*user).clone()) }),
         )
     })
@@ -86,7 +86,7 @@ async fn called_once_per_login_and_cached() {
     browser.login(&app).await;
     for _ in 0..5 {
         let user: AppUser = browser
-            .api(app.at("/user"))
+            .api(app.at("/app-user"))
             .await
             .json()
             .await
@@ -107,9 +107,9 @@ async fn reloaded_after_its_time_to_live() {
     browser.login(&app).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     tokio::time::sleep(Duration::from_millis(4100)).await;
-    assert_eq!(browser.api(app.at("/user")).await.status(), StatusCode::OK);
+    assert_eq!(browser.api(app.at("/app-user")).await.status(), StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert_eq!(browser.api(app.at("/user")).await.status(), StatusCode::OK);
+    assert_eq!(browser.api(app.at("/app-user")).await.status(), StatusCode::OK);
     assert_eq!(
         calls.load(Ordering::SeqCst),
         2,
@@ -151,7 +151,7 @@ async fn bearer_tokens_load_the_user_once_per_token() {
     let client = reqwest::Client::new();
     for _ in 0..3 {
         let user: AppUser = client
-            .get(app.at("/user"))
+            .get(app.at("/app-user"))
             .bearer_auth(&token)
             .send()
             .await
@@ -171,12 +171,12 @@ async fn the_user_extractor_without_a_hook_is_a_clear_500() {
     let layer = OidcLayer::new(config);
     let app = routes()
         .route(
-            "/user",
+            "/app-user",
             get(|User(user): User<AppUser>| async move { Json((*user).clone()) }),
         )
         .layer(layer);
     let token = provider.mint_access_token("alice", json!({}));
-    let request = http::Request::get("/user")
+    let request = http::Request::get("/app-user")
         .header("authorization", format!("Bearer {token}"))
         .body(axum::body::Body::empty())
         .expect("request");

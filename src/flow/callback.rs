@@ -18,6 +18,8 @@ use crate::user::Loaded;
 /// A callback whose request checks passed; it waits on the provider.
 pub(crate) struct Callback {
     code: String,
+    /// RFC 9207: the issuer the authorization response says it came from.
+    iss: Option<String>,
     pending: PendingLogin,
     login_cookie: String,
     carried: usize,
@@ -164,6 +166,7 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
     };
     Decision::defer(Deferred::Callback(Callback {
         code: code.to_owned(),
+        iss: param(&params, "iss").map(str::to_owned),
         pending,
         login_cookie,
         carried,
@@ -219,6 +222,16 @@ impl Callback {
                 err.0,
             )
         })?;
+        // Mix-up defence (RFC 9207): a response naming another issuer is not ours to redeem.
+        if let Some(iss) = &self.iss {
+            if !crate::provider::metadata::same_issuer(iss, &metadata.issuer) {
+                return Err(fail(
+                    StatusCode::BAD_REQUEST,
+                    "issuer_mismatch",
+                    "the authorization response comes from another issuer",
+                ));
+            }
+        }
         let redirect_url = RedirectUrl::new(self.pending.redirect_uri.clone()).map_err(|_| {
             fail(
                 StatusCode::BAD_REQUEST,

@@ -89,3 +89,19 @@ async fn a_callback_from_another_browser_is_refused() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(!victim.has_session(&app));
 }
+
+#[tokio::test]
+async fn an_authorization_response_from_another_issuer_is_refused() {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start(&provider).await;
+    let browser = Browser::default();
+    let start = browser.get(app.at("/login")).await;
+    let authorize = browser.get(location(&start).expect("authorize")).await;
+    let mut callback = location(&authorize).expect("callback");
+    callback
+        .query_pairs_mut()
+        .append_pair("iss", "https://attacker.example");
+    let response = browser.get(callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(!browser.has_session(&app));
+}

@@ -107,9 +107,15 @@ async fn reloaded_after_its_time_to_live() {
     browser.login(&app).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     tokio::time::sleep(Duration::from_millis(4100)).await;
-    assert_eq!(browser.api(app.at("/app-user")).await.status(), StatusCode::OK);
+    assert_eq!(
+        browser.api(app.at("/app-user")).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert_eq!(browser.api(app.at("/app-user")).await.status(), StatusCode::OK);
+    assert_eq!(
+        browser.api(app.at("/app-user")).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(
         calls.load(Ordering::SeqCst),
         2,

@@ -5,7 +5,8 @@
 //! cargo run --example quickstart --features testing
 //! ```
 //!
-//! With `--self-test` it signs in by itself over HTTP, prints what it saw and exits.
+//! With `--self-test` it signs in by itself over HTTP, prints what it saw and exits. The
+//! layer's tracing spans (login, callback, logout, with user id and outcome) are printed too.
 
 use axum::routing::get;
 use axum::Router;
@@ -14,6 +15,15 @@ use tower_oidc::{Config, Identity, OidcLayer};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The layer's spans (login, callback, refresh, logout, bearer) with user id and outcome,
+    // printed when each closes; `RUST_LOG=tower_oidc=debug` shows more.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "tower_oidc=info".into()),
+        )
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .init();
     let provider = MockProvider::start().await?;
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:5000".into());
     let listener = tokio::net::TcpListener::bind(&bind).await?;

@@ -292,16 +292,70 @@ impl Engine {
 
     /// Completes deferred work.
     pub(crate) async fn run(self: Arc<Self>, pending: Pending) -> Decision {
-        let decision = match pending.work {
-            Deferred::Login(start) => start.run(&self).await,
-            Deferred::Callback(callback) => callback.run(&self).await,
-            Deferred::Logout(logout) => logout.run(&self).await,
-            Deferred::Refresh(refresh) => refresh.run(&self).await,
-            Deferred::StoreSession(lookup) => lookup.run(&self).await,
-            Deferred::Bearer(check) => check.run(&self).await,
-            Deferred::ReloadUser(reload) => reload.run(&self).await,
+        use tracing::field::Empty;
+        use tracing::Instrument;
+        // One span per flow, recording who and how it ended; never tokens or secrets.
+        let span = match &pending.work {
+            Deferred::Login(_) => {
+                tracing::info_span!("oidc.login", user_id = Empty, outcome = Empty)
+            }
+            Deferred::Callback(_) => {
+                tracing::info_span!("oidc.callback", user_id = Empty, outcome = Empty)
+            }
+            Deferred::Logout(_) => {
+                tracing::info_span!("oidc.logout", user_id = Empty, outcome = Empty)
+            }
+            Deferred::Refresh(_) => {
+                tracing::info_span!("oidc.refresh", user_id = Empty, outcome = Empty)
+            }
+            Deferred::StoreSession(_) => {
+                tracing::debug_span!("oidc.session_store", user_id = Empty, outcome = Empty)
+            }
+            Deferred::Bearer(_) => {
+                tracing::info_span!("oidc.bearer", user_id = Empty, outcome = Empty)
+            }
+            Deferred::ReloadUser(_) => {
+                tracing::info_span!("oidc.user_details", user_id = Empty, outcome = Empty)
+            }
         };
-        self.authorize(decision, pending.html)
+        let engine = Arc::clone(&self);
+        let decision = async move {
+            match pending.work {
+                Deferred::Login(start) => start.run(&engine).await,
+                Deferred::Callback(callback) => callback.run(&engine).await,
+                Deferred::Logout(logout) => logout.run(&engine).await,
+                Deferred::Refresh(refresh) => refresh.run(&engine).await,
+                Deferred::StoreSession(lookup) => lookup.run(&engine).await,
+                Deferred::Bearer(check) => check.run(&engine).await,
+                Deferred::ReloadUser(reload) => reload.run(&engine).await,
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        record_outcome(&span, &decision);
+        if let Decision::Respond(response) = &decision {
+            if response.status() == http::StatusCode::FORBIDDEN {
+                span.record("outcome", "forbidden");
+            }
+        }
+        decision
+    }
+}
+
+/// `outcome` is `continue` or the status answered; `user_id` when the decision carries one
+/// and the flow did not record it already.
+fn record_outcome(span: &tracing::Span, decision: &Decision) {
+    match decision {
+        Decision::Continue { identity, .. } => {
+            span.record("outcome", "continue");
+            if let Some(identity) = identity {
+                span.record("user_id", identity.user_id());
+            }
+        }
+        Decision::Respond(response) => {
+            span.record("outcome", response.status().as_u16());
+        }
+        Decision::Defer(_) | Decision::ReadBody { .. } => {}
     }
 }
 

@@ -206,6 +206,7 @@ impl Callback {
                     .clone()
                     .or(self.pending.next.clone())
                     .unwrap_or_else(|| engine.config.routes.home.clone());
+                tracing::Span::current().record("user_id", session.user_id.as_str());
                 tracing::info!(user_id = %session.user_id, "login succeeded");
                 Decision::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
             }

@@ -45,6 +45,8 @@ pub(crate) fn decide(
     next: Option<String>,
     set_cookies: Vec<HeaderValue>,
 ) -> Decision {
+    let span = tracing::info_span!("oidc.login", outcome = tracing::field::Empty);
+    let _entered = span.enter();
     let origin = request.origin(&engine.config);
     match prepare(
         engine,

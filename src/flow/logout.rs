@@ -59,6 +59,7 @@ impl Logout {
         }
         let removals = engine.end_session(session.as_deref(), self.carried).await;
         if let Some(session) = &session {
+            tracing::Span::current().record("user_id", session.user_id.as_str());
             tracing::info!(user_id = %session.user_id, "logout");
         }
         let target = self.target(engine, session.as_deref());

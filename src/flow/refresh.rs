@@ -114,6 +114,7 @@ impl Refresh {
             self.session.sid,
             Sha256::digest(refresh_token.as_bytes())
         );
+        tracing::Span::current().record("user_id", self.session.user_id.as_str());
         let cell = engine.refreshes.cell(key);
         let outcome = cell
             .get_or_init(|| refresh(engine, &self.session, self.carried))

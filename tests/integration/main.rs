@@ -15,5 +15,6 @@ mod outage;
 mod refresh;
 mod requests;
 mod rp_certification;
+mod secrets;
 mod two_services;
 mod user_details;

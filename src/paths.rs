@@ -228,4 +228,26 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn normalized_paths_are_absolute_and_resolved(raw in "/[a-zA-Z0-9%./;\\\\_~-]{0,48}") {
+            let normalized = normalize_path(&raw);
+            proptest::prop_assert!(normalized.path.starts_with('/'));
+            for segment in normalized.path.split('/').skip(1) {
+                proptest::prop_assert!(segment != "." && segment != "..", "{raw} -> {}", normalized.path);
+            }
+            proptest::prop_assert!(!normalized.path.contains("//"), "{raw} -> {}", normalized.path);
+        }
+
+        #[test]
+        fn only_unambiguous_paths_are_whitelisted(raw in "/[a-z%./;\\\\]{0,32}") {
+            let whitelist = list(&["health", "/static/*"]);
+            let normalized = normalize_path(&raw);
+            if whitelist.matches(&normalized) {
+                proptest::prop_assert!(!normalized.ambiguous);
+                proptest::prop_assert_eq!(normalized.path.as_ref(), raw.as_str());
+            }
+        }
+    }
 }

@@ -83,4 +83,25 @@ mod tests {
             assert!(result.is_none(), "{attack:?} -> {result:?}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn accepted_targets_stay_on_the_origin(next in "\\PC{0,40}") {
+            if let Some(target) = safe_return_to(&next) {
+                proptest::prop_assert!(target.starts_with('/'));
+                proptest::prop_assert!(!target.starts_with("//") && !target.starts_with("/\\"));
+                let base = url::Url::parse("http://app.invalid/").expect("base");
+                let resolved = base.join(&target).expect("joins");
+                proptest::prop_assert_eq!(resolved.origin(), base.origin());
+            }
+        }
+
+        #[test]
+        fn slash_led_attacks_never_pass(host in "[a-z]{1,10}", sep in "(//|/\\\\|\\\\\\\\|/\t/|/%09/)") {
+            let attack = format!("{sep}{host}.example");
+            if let Some(target) = safe_return_to(&attack) {
+                proptest::prop_assert!(!target.starts_with("//"), "{attack} -> {target}");
+            }
+        }
+    }
 }

@@ -45,4 +45,9 @@ impl BearerCache {
         }
         entries.insert(key, (token.into(), session));
     }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.read().map_or(0, |entries| entries.len())
+    }
 }

@@ -99,4 +99,15 @@ mod tests {
             BearerHeader::Missing
         ));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_authorization_header_is_classified(value in "[ -~]{0,200}") {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                let mut headers = HeaderMap::new();
+                headers.insert(AUTHORIZATION, value);
+                let _ = from_headers(&headers);
+            }
+        }
+    }
 }

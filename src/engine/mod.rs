@@ -1,5 +1,7 @@
 //! The framework-neutral engine: a request view in, a decision out.
 
+#[cfg(all(test, feature = "testing"))]
+mod flood_tests;
 mod sessions;
 
 use std::sync::Arc;

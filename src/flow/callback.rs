@@ -416,4 +416,11 @@ mod tests {
         assert!(parse_query("state=a&state=b").is_err());
         assert!(parse_query("state=a&code=b").is_ok());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_callback_query_parses_or_is_refused(query in "\\PC{0,120}") {
+            let _ = parse_query(&query);
+        }
+    }
 }

@@ -59,4 +59,9 @@ impl SessionCache {
             },
         );
     }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.read().map_or(0, |entries| entries.len())
+    }
 }

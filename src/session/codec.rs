@@ -260,4 +260,19 @@ mod tests {
         assert_eq!(set.len(), 3);
         assert!(set[2].to_str().expect("ascii").contains("Max-Age=0"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn foreign_values_never_open(value in "\\PC{0,200}") {
+            let codec = codec();
+            proptest::prop_assert_eq!(codec.open("s", &value), None);
+        }
+
+        #[test]
+        fn sealed_values_round_trip(value in "\\PC{0,500}") {
+            let codec = codec();
+            let sealed = codec.seal("s", &value);
+            proptest::prop_assert_eq!(codec.open("s", &sealed), Some(value));
+        }
+    }
 }

@@ -119,6 +119,11 @@ impl UsedStates {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.used.lock().map_or(0, |used| used.len())
+    }
+
     /// Records `state`; `false` if it was used before.
     pub(crate) fn first_use(&self, state: &str, now: u64) -> bool {
         let Ok(mut used) = self.used.lock() else {

@@ -95,4 +95,16 @@ mod tests {
         }
         assert!(parse(&"a".repeat(MAX_TOKEN_BYTES + 1), &[Algorithm::RS256]).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_parsed_or_refused(token in "\\PC{0,300}") {
+            let _ = parse(&token, &[Algorithm::RS256, Algorithm::ES256]);
+        }
+
+        #[test]
+        fn any_json_header_is_parsed_or_refused(header in "\\PC{0,120}") {
+            let _ = parse(&token(&header), &[Algorithm::RS256]);
+        }
+    }
 }

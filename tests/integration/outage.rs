@@ -70,3 +70,42 @@ async fn garbage_jwks_fails_logins_cleanly() {
     assert_eq!(landed.status(), StatusCode::UNAUTHORIZED);
     assert!(!browser.has_session(&app));
 }
+
+#[tokio::test]
+async fn a_slow_provider_cannot_hang_requests() {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_with(&provider, |c| c.http_timeout(Duration::from_secs(1))).await;
+    let browser = Browser::default();
+    let start = browser.get(app.at("/login")).await;
+    let authorize = browser
+        .get(crate::harness::location(&start).expect("authorize"))
+        .await;
+    let callback = crate::harness::location(&authorize).expect("callback");
+
+    // The provider now takes 6 s per answer; the configured timeout is 1 s.
+    provider.set_delay(Duration::from_secs(6));
+    let started = Instant::now();
+    let response = browser.get(callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!browser.has_session(&app));
+
+    // A fresh instance that cannot discover the provider answers logins 503, not never.
+    let fresh = TestApp::start_with(&provider, |c| c.http_timeout(Duration::from_secs(1))).await;
+    let started = Instant::now();
+    let login = Browser::default().get(fresh.at("/login")).await;
+    assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        Browser::default().get(fresh.at("/health")).await.status(),
+        StatusCode::OK
+    );
+}

@@ -66,6 +66,9 @@ mod user;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "testing")]
 pub mod testing;
 

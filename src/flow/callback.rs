@@ -28,7 +28,7 @@ pub(crate) struct Callback {
 }
 
 /// A failed login, answered with a page (browsers) or JSON.
-struct Failure {
+pub(crate) struct Failure {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -59,7 +59,7 @@ impl Failure {
 
 /// Query parameters of the callback; a parameter given twice is refused, since which copy
 /// counts would be ambiguous.
-fn parse_query(query: &str) -> Result<Map<String, Value>, Failure> {
+pub(crate) fn parse_query(query: &str) -> Result<Map<String, Value>, Failure> {
     let mut params = Map::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if params

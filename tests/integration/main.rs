@@ -11,5 +11,6 @@ mod open_redirect;
 mod outage;
 mod refresh;
 mod requests;
+mod stores;
 mod two_services;
 mod user_details;

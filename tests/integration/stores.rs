@@ -71,14 +71,25 @@ async fn redis_store() -> Option<RedisStore> {
     Some(RedisStore::connect(&url).await.expect("redis reachable"))
 }
 
-/// A SQLite file of its own in the target's temporary directory, written SQLAlchemy-style
-/// (`sqlite:////absolute/path`, four slashes).
+/// A SQLite file of its own in the target's temporary directory; remove it with
+/// [`remove_sqlite`].
 fn sqlite_path() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sessions-{}.db", nonce()))
 }
 
+fn remove_sqlite(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// The SQLite file the conformance cases share (reused by later runs, whose ids differ),
+/// written SQLAlchemy-style: `sqlite:////absolute/path`, four slashes.
 async fn sqlite_store() -> Option<SqlStore> {
-    let url = format!("sqlite:///{}", sqlite_path().display());
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sessions-shared.db");
+    let url = format!("sqlite:///{}", path.display());
     Some(SqlStore::connect(&url).await.expect("sqlite opens"))
 }
 
@@ -631,6 +642,8 @@ async fn env_sqlite_store_sqlalchemy_url() {
         .await
         .expect("count");
     assert_eq!(rows.0, 0, "logout deleted the only session");
+    pool.close().await;
+    remove_sqlite(&path);
 }
 
 #[tokio::test]
@@ -857,6 +870,8 @@ async fn sqlite_purge_removes_expired_rows() {
         .await
         .expect("count");
     assert_eq!(rows.0, 0);
+    pool.close().await;
+    remove_sqlite(&path);
 }
 
 #[tokio::test]

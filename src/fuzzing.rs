@@ -18,7 +18,10 @@ pub fn session_cookie(data: &[u8]) {
     let key = cookie::Key::derive_from(&[7u8; 32]);
     let codec = crate::session::codec::CookieCodec::new(key, true, "/".into());
     if let Some(chunks) = codec.find_chunks(&headers, "tower_oidc") {
-        assert!(codec.open("tower_oidc", &chunks.joined()).is_none(), "forged cookie opened");
+        assert!(
+            codec.open("tower_oidc", &chunks.joined()).is_none(),
+            "forged cookie opened"
+        );
     }
     let _ = codec.count_chunks(&headers, "tower_oidc");
     let _ = crate::session::login_state::find(&codec, &headers, "tower_oidc", &text(data), 0);

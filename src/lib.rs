@@ -80,6 +80,12 @@ pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
 pub use rejection::IdentityRejection;
 pub use secret::Secret;
 pub use session::memory::MemoryStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use session::redis_store::RedisStore;
+#[cfg(feature = "sql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+pub use session::sql_store::SqlStore;
 pub use session::store::{SessionStore, StoreError};
 pub use session::SessionData;
 pub use user::{User, UserDetails};

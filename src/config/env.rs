@@ -359,20 +359,71 @@ fn apply_session_store(
     builder: ConfigBuilder,
     found: &Found,
 ) -> Result<ConfigBuilder, ConfigError> {
-    match found.value.trim() {
+    let value = found.value.trim();
+    match value {
         "" | "cookie" => Ok(builder),
         "memory" => Ok(builder.memory_sessions()),
-        other if other.starts_with("redis://") || other.starts_with("rediss://") => {
-            Err(ConfigError::new(
-                found.name,
-                "the Redis store needs the `redis` feature of tower-oidc",
-            ))
-        }
+        url if is_redis_url(url) => redis_store(builder, found, url),
+        url if is_sql_url(url) => sql_store(builder, found, url),
         _ => Err(ConfigError::new(
             found.name,
-            "must be `cookie`, `memory` or a `redis://` URL",
+            "must be `cookie`, `memory`, a `redis://` URL, a `sqlite:///` path or a \
+             `postgres://` URL",
         )),
     }
+}
+
+fn is_redis_url(url: &str) -> bool {
+    ["redis://", "rediss://", "redis+unix://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+}
+
+fn is_sql_url(url: &str) -> bool {
+    ["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+}
+
+/// A Redis store that connects on first use: no network at configuration time.
+#[cfg(feature = "redis")]
+fn redis_store(
+    builder: ConfigBuilder,
+    found: &Found,
+    url: &str,
+) -> Result<ConfigBuilder, ConfigError> {
+    let store = crate::session::redis_store::RedisStore::new(url)
+        .map_err(|err| ConfigError::new(found.name, err.to_string()))?;
+    Ok(builder.session_store(store))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_store(_: ConfigBuilder, found: &Found, _: &str) -> Result<ConfigBuilder, ConfigError> {
+    Err(ConfigError::new(
+        found.name,
+        "the Redis store needs the `redis` feature of tower-oidc",
+    ))
+}
+
+/// A SQL store that connects (and creates its table) on first use, so configuration stays
+/// synchronous and free of network calls.
+#[cfg(feature = "sql")]
+fn sql_store(
+    builder: ConfigBuilder,
+    found: &Found,
+    url: &str,
+) -> Result<ConfigBuilder, ConfigError> {
+    let store = crate::session::sql_store::SqlStore::new(url)
+        .map_err(|err| ConfigError::new(found.name, err.to_string()))?;
+    Ok(builder.session_store(store))
+}
+
+#[cfg(not(feature = "sql"))]
+fn sql_store(_: ConfigBuilder, found: &Found, _: &str) -> Result<ConfigBuilder, ConfigError> {
+    Err(ConfigError::new(
+        found.name,
+        "the SQL store (SQLite, PostgreSQL) needs the `sql` feature of tower-oidc",
+    ))
 }
 
 fn read_auth_params_file(found: &Found) -> Result<Vec<(String, String)>, ConfigError> {
@@ -510,6 +561,62 @@ mod tests {
         let mut vars = base.to_vec();
         vars.push(("OIDC_SESSION_STORE", "mongodb://x"));
         assert_eq!(config(&vars).unwrap_err().setting(), "OIDC_SESSION_STORE");
+    }
+
+    /// Store URLs build lazily-connecting stores: no runtime and no server needed here
+    /// (port 1 has nothing listening). Without the feature, the error says which one.
+    #[test]
+    fn session_store_urls() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let cases = [
+            (
+                "redis://127.0.0.1:1/0",
+                "RedisStore",
+                cfg!(feature = "redis"),
+            ),
+            (
+                "rediss://:pw@127.0.0.1:1",
+                "RedisStore",
+                cfg!(feature = "redis"),
+            ),
+            ("sqlite:///sessions.db", "SqlStore", cfg!(feature = "sql")),
+            ("sqlite::memory:", "SqlStore", cfg!(feature = "sql")),
+            (
+                "postgres://u:pw@127.0.0.1:1/db",
+                "SqlStore",
+                cfg!(feature = "sql"),
+            ),
+            (
+                "postgresql://127.0.0.1:1/db",
+                "SqlStore",
+                cfg!(feature = "sql"),
+            ),
+        ];
+        for (url, store, enabled) in cases {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_SESSION_STORE", url));
+            match config(&vars) {
+                Ok(config) => {
+                    assert!(enabled, "{url}");
+                    let debug = format!("{:?}", config.session);
+                    assert!(debug.contains(store), "{url}: {debug}");
+                }
+                Err(err) => {
+                    assert!(!enabled, "{url}: {err}");
+                    assert_eq!(err.setting(), "OIDC_SESSION_STORE");
+                    assert!(err.problem().contains("feature"), "{err}");
+                }
+            }
+        }
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_SESSION_STORE", "sqlite:x.db?bogus=1"));
+        if cfg!(feature = "sql") {
+            assert_eq!(config(&vars).unwrap_err().setting(), "OIDC_SESSION_STORE");
+        }
     }
 
     #[test]

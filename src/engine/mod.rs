@@ -334,12 +334,8 @@ impl Engine {
         }
         .instrument(span.clone())
         .await;
+        let decision = self.authorize(decision, pending.html);
         record_outcome(&span, &decision);
-        if let Decision::Respond(response) = &decision {
-            if response.status() == http::StatusCode::FORBIDDEN {
-                span.record("outcome", "forbidden");
-            }
-        }
         decision
     }
 }

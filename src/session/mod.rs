@@ -5,6 +5,10 @@ pub(crate) mod codec;
 pub(crate) mod cookies;
 pub(crate) mod login_state;
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_store;
+#[cfg(feature = "sql")]
+pub(crate) mod sql_store;
 pub(crate) mod store;
 
 use std::any::Any;
@@ -81,6 +85,20 @@ impl std::fmt::Debug for SessionData {
             .field("expires_at", &self.expires_at)
             .field("access_expires_at", &self.access_expires_at)
             .finish_non_exhaustive()
+    }
+}
+
+/// A session read back from a server-side store. A record this version cannot read (left
+/// by an incompatible version, or damaged) counts as no session: the user signs in again
+/// rather than being refused until the record expires.
+#[cfg(any(feature = "redis", feature = "sql"))]
+pub(crate) fn decode_stored(json: &str) -> Option<SessionData> {
+    match serde_json::from_str(json) {
+        Ok(session) => Some(session),
+        Err(err) => {
+            tracing::warn!(error = %err, "unreadable session record ignored");
+            None
+        }
     }
 }
 

@@ -16,5 +16,6 @@ mod refresh;
 mod requests;
 mod rp_certification;
 mod secrets;
+mod stores;
 mod two_services;
 mod user_details;

@@ -37,8 +37,10 @@ impl Captured {
 
 const SECRET_KEY: &str = "integration-test-key-0123456789abcdef";
 
-// A current-thread runtime: the thread-local subscriber then sees every task of the test.
-#[tokio::test(flavor = "current_thread")]
+// The subscriber is the process-wide default: a thread-local one loses events whose
+// callsites other tests, running in parallel without it, registered first. Other tests' log
+// lines then land here too; they must not hold these secrets either.
+#[tokio::test]
 async fn no_secret_in_logs_or_debug_output() {
     let captured = Captured::default();
     let writer = captured.clone();
@@ -50,7 +52,7 @@ async fn no_secret_in_logs_or_debug_output() {
                 .with_span_events(FmtSpan::FULL)
                 .with_ansi(false),
         );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
 
     let provider = MockProvider::start().await.expect("provider");
     provider.set_access_token_ttl(Duration::from_secs(30));

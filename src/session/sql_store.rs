@@ -1,0 +1,531 @@
+//! A session store in SQLite or PostgreSQL (feature `sql`).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tokio::sync::OnceCell;
+
+use super::store::{SessionStore, StoreError};
+use super::SessionData;
+
+/// The table; created at start when missing.
+const TABLE: &str = "tower_oidc_sessions";
+/// How long a request waits for a database connection before it is answered `503`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often saves also remove expired rows (in the background).
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+/// The most expired rows one purge removes, so it never holds locks for long; a full
+/// batch lets the next save purge again right away.
+const PURGE_BATCH: i64 = 1000;
+
+/// Sessions in a SQL database: SQLite (a file, or memory) or PostgreSQL. PostgreSQL is
+/// shared by every instance that uses it; a SQLite file by the processes of one machine.
+///
+/// The table `tower_oidc_sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at
+/// BIGINT NOT NULL)` is created when missing; `data` is the session as JSON and
+/// `expires_at` Unix time in milliseconds. Expired rows are never returned; saves remove
+/// them in bounded batches in the background about once a minute, and
+/// [`SqlStore::purge_expired`] removes them on demand.
+///
+/// URLs:
+///
+/// * `sqlite:///sessions.db`: SQLAlchemy's form, as flaskoidc deployments write it: three
+///   slashes then a path relative to the working directory (`sqlite:////var/lib/app/s.db`,
+///   four slashes, for an absolute path);
+/// * `sqlite://sessions.db`, `sqlite:sessions.db`: sqlx's form, the same relative path;
+/// * `sqlite::memory:` (or `sqlite://`): a database in this process's memory;
+/// * `postgres://user:password@host:5432/db` or `postgresql://…`, with libpq's options
+///   such as `?sslmode=require`.
+///
+/// A file database is created when missing (unless the URL sets `mode=`).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use tower_oidc::{Config, SqlStore};
+///
+/// let store = SqlStore::connect("postgres://app@db.internal/app").await?;
+/// let config = Config::builder_from_env()?.session_store(store).build()?;
+/// # let _ = config; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqlStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    target: Target,
+    /// Made on first use, inside the runtime.
+    pool: std::sync::OnceLock<Pool>,
+    /// Set once the table exists.
+    schema: OnceCell<()>,
+    /// Milliseconds since the epoch of the last background purge.
+    last_purge: AtomicU64,
+}
+
+enum Target {
+    Sqlite {
+        options: SqliteConnectOptions,
+        in_memory: bool,
+    },
+    Postgres(PgConnectOptions),
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Connection options may carry a password: name only the database kind.
+        f.debug_struct("SqlStore")
+            .field("database", &self.database())
+            .field("table", &TABLE)
+            .finish_non_exhaustive()
+    }
+}
+
+fn sql_error(err: &sqlx::Error) -> StoreError {
+    StoreError::new(format!("sql: {err}"))
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Reads a SQLite URL. SQLAlchemy writes `sqlite:///relative.db` and
+/// `sqlite:////absolute.db`; sqlx writes `sqlite://relative.db`, `sqlite:relative.db` and
+/// `sqlite::memory:`. Returns the options and whether the database lives in memory.
+fn sqlite_options(url: &str) -> Result<(SqliteConnectOptions, bool), String> {
+    let rest = url
+        .strip_prefix("sqlite:")
+        .ok_or_else(|| "not a sqlite: URL".to_owned())?;
+    let database = rest
+        .strip_prefix("///")
+        .or_else(|| rest.strip_prefix("//"))
+        .unwrap_or(rest);
+    let (path, params) = match database.split_once('?') {
+        Some((path, params)) => (path, Some(params)),
+        None => (database, None),
+    };
+    let in_memory = path.is_empty()
+        || path == ":memory:"
+        || params.is_some_and(|params| params.split('&').any(|p| p == "mode=memory"));
+    if in_memory {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|err| format!("invalid SQLite URL: {err}"))?;
+        return Ok((options, true));
+    }
+    // One leading slash for an absolute path: sqlx would read `sqlite://x` as relative.
+    let path = if path.starts_with('/') {
+        format!("/{}", path.trim_start_matches('/'))
+    } else {
+        path.to_owned()
+    };
+    let native = match params {
+        Some(params) => format!("sqlite:{path}?{params}"),
+        None => format!("sqlite:{path}"),
+    };
+    let mut options = SqliteConnectOptions::from_str(&native)
+        .map_err(|err| format!("invalid SQLite URL: {err}"))?
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5));
+    if !params.is_some_and(|params| params.split('&').any(|p| p.starts_with("mode="))) {
+        options = options.create_if_missing(true);
+    }
+    Ok((options, false))
+}
+
+impl SqlStore {
+    /// A store for the database at `url` that connects (and creates its table) on first
+    /// use: the service can start while the database is down. Only the URL is checked here.
+    ///
+    /// # Errors
+    ///
+    /// The URL is neither a SQLite nor a PostgreSQL URL, or is malformed.
+    pub fn new(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        let target = if url.starts_with("sqlite:") {
+            let (options, in_memory) = sqlite_options(url).map_err(StoreError::new)?;
+            Target::Sqlite { options, in_memory }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|err| StoreError::new(format!("invalid PostgreSQL URL: {err}")))?;
+            Target::Postgres(options)
+        } else {
+            return Err(StoreError::new(
+                "the SQL store takes `sqlite:` or `postgres://` URLs",
+            ));
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                target,
+                pool: std::sync::OnceLock::new(),
+                schema: OnceCell::new(),
+                last_purge: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Connects to the database at `url` and creates the table when missing.
+    ///
+    /// # Errors
+    ///
+    /// The URL is invalid, the database cannot be reached, or the table cannot be created.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = Self::new(url)?;
+        store.ready().await?;
+        Ok(store)
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    #[must_use]
+    pub fn database(&self) -> &'static str {
+        match self.inner.target {
+            Target::Sqlite { .. } => "sqlite",
+            Target::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Removes up to 1000 expired rows and returns how many it removed.
+    ///
+    /// # Errors
+    ///
+    /// The database cannot be reached.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let pool = self.ready().await?;
+        purge(&pool).await
+    }
+
+    fn pool(&self) -> Pool {
+        self.inner
+            .pool
+            .get_or_init(|| match &self.inner.target {
+                Target::Sqlite { options, in_memory } => {
+                    let pool = if *in_memory {
+                        // An in-memory database lives as long as a connection to it: keep
+                        // exactly one, for ever.
+                        SqlitePoolOptions::new()
+                            .max_connections(1)
+                            .min_connections(1)
+                            .idle_timeout(None)
+                            .max_lifetime(None)
+                    } else {
+                        SqlitePoolOptions::new()
+                    };
+                    Pool::Sqlite(
+                        pool.acquire_timeout(ACQUIRE_TIMEOUT)
+                            .connect_lazy_with(options.clone()),
+                    )
+                }
+                Target::Postgres(options) => Pool::Postgres(
+                    PgPoolOptions::new()
+                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .connect_lazy_with(options.clone()),
+                ),
+            })
+            .clone()
+    }
+
+    /// The pool, once the table exists.
+    async fn ready(&self) -> Result<Pool, StoreError> {
+        let pool = self.pool();
+        let schema = self.inner.schema.get_or_try_init(|| async {
+            // Instances starting together may race to create the table (PostgreSQL can
+            // then fail one `IF NOT EXISTS`): a second try sees the winner's table.
+            match create_schema(&pool).await {
+                Err(sqlx::Error::Database(_)) => create_schema(&pool).await,
+                done => done,
+            }
+            .map_err(|err| sql_error(&err))
+        });
+        // Waiting behind another request's attempt must not add up to more than that.
+        tokio::time::timeout(ACQUIRE_TIMEOUT * 2, schema)
+            .await
+            .map_err(|_| StoreError::new("sql: timed out connecting to the database"))??;
+        Ok(pool)
+    }
+
+    /// Starts a background purge when the last one is old enough.
+    fn maybe_purge(&self, pool: &Pool) {
+        let now = u64::try_from(now_millis()).unwrap_or(0);
+        let last = self.inner.last_purge.load(Ordering::Relaxed);
+        let interval = u64::try_from(PURGE_INTERVAL.as_millis()).unwrap_or(u64::MAX);
+        if now.saturating_sub(last) < interval
+            || self
+                .inner
+                .last_purge
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let pool = pool.clone();
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            match purge(&pool).await {
+                // A full batch: there may be more, so let the next save go on.
+                Ok(removed) if removed >= PURGE_BATCH.unsigned_abs() => {
+                    inner.last_purge.store(0, Ordering::Relaxed);
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "could not purge expired sessions"),
+            }
+        });
+    }
+}
+
+async fn create_schema(pool: &Pool) -> Result<(), sqlx::Error> {
+    let table = format!(
+        "CREATE TABLE IF NOT EXISTS {TABLE} \
+         (id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at BIGINT NOT NULL)"
+    );
+    let index = format!("CREATE INDEX IF NOT EXISTS {TABLE}_expires_at ON {TABLE} (expires_at)");
+    // Back-channel logout keys (`sid:…`, `sub:…`) to session ids.
+    let logout_keys = format!(
+        "CREATE TABLE IF NOT EXISTS {TABLE}_logout_keys \
+         (logout_key TEXT NOT NULL, id TEXT NOT NULL, expires_at BIGINT NOT NULL, \
+         PRIMARY KEY (logout_key, id))"
+    );
+    for statement in [&table, &index, &logout_keys] {
+        match pool {
+            Pool::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop)?,
+            Pool::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop)?,
+        }
+    }
+    Ok(())
+}
+
+async fn purge(pool: &Pool) -> Result<u64, StoreError> {
+    let keys = format!(
+        "DELETE FROM {TABLE}_logout_keys WHERE (logout_key, id) IN \
+         (SELECT logout_key, id FROM {TABLE}_logout_keys WHERE expires_at <= $1 LIMIT $2)"
+    );
+    let now = now_millis();
+    let purged_keys = match pool {
+        Pool::Sqlite(pool) => sqlx::query(&keys)
+            .bind(now)
+            .bind(PURGE_BATCH)
+            .execute(pool)
+            .await
+            .map(drop),
+        Pool::Postgres(pool) => sqlx::query(&keys)
+            .bind(now)
+            .bind(PURGE_BATCH)
+            .execute(pool)
+            .await
+            .map(drop),
+    };
+    if let Err(err) = purged_keys {
+        tracing::warn!(error = %sql_error(&err), "could not purge expired logout keys");
+    }
+    let sql = format!(
+        "DELETE FROM {TABLE} WHERE id IN \
+         (SELECT id FROM {TABLE} WHERE expires_at <= $1 LIMIT $2)"
+    );
+    let now = now_millis();
+    let result = match pool {
+        Pool::Sqlite(pool) => sqlx::query(&sql)
+            .bind(now)
+            .bind(PURGE_BATCH)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()),
+        Pool::Postgres(pool) => sqlx::query(&sql)
+            .bind(now)
+            .bind(PURGE_BATCH)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()),
+    };
+    result.map_err(|err| sql_error(&err))
+}
+
+impl SessionStore for SqlStore {
+    async fn load(&self, id: &str) -> Result<Option<SessionData>, StoreError> {
+        let pool = self.ready().await?;
+        let sql = format!("SELECT data FROM {TABLE} WHERE id = $1 AND expires_at > $2");
+        let now = now_millis();
+        let row: Option<(String,)> = match &pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+        .map_err(|err| sql_error(&err))?;
+        Ok(row.and_then(|(json,)| super::decode_stored(&json)))
+    }
+
+    async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
+        let json = serde_json::to_string(session)
+            .map_err(|err| StoreError::new(format!("session encoding: {err}")))?;
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_at = now_millis().saturating_add(ttl);
+        let pool = self.ready().await?;
+        let sql = format!(
+            "INSERT INTO {TABLE} (id, data, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at"
+        );
+        match &pool {
+            Pool::Sqlite(pool) => sqlx::query(&sql)
+                .bind(id)
+                .bind(&json)
+                .bind(expires_at)
+                .execute(pool)
+                .await
+                .map(drop),
+            Pool::Postgres(pool) => sqlx::query(&sql)
+                .bind(id)
+                .bind(&json)
+                .bind(expires_at)
+                .execute(pool)
+                .await
+                .map(drop),
+        }
+        .map_err(|err| sql_error(&err))?;
+        self.maybe_purge(&pool);
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let pool = self.ready().await?;
+        let sql = format!("DELETE FROM {TABLE} WHERE id = $1");
+        match &pool {
+            Pool::Sqlite(pool) => sqlx::query(&sql).bind(id).execute(pool).await.map(drop),
+            Pool::Postgres(pool) => sqlx::query(&sql).bind(id).execute(pool).await.map(drop),
+        }
+        .map_err(|err| sql_error(&err))?;
+        Ok(())
+    }
+
+    async fn index(&self, id: &str, keys: &[String], ttl: Duration) -> Result<(), StoreError> {
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_at = now_millis().saturating_add(ttl);
+        let pool = self.ready().await?;
+        let sql = format!(
+            "INSERT INTO {TABLE}_logout_keys (logout_key, id, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (logout_key, id) DO UPDATE SET expires_at = excluded.expires_at"
+        );
+        for key in keys {
+            match &pool {
+                Pool::Sqlite(pool) => sqlx::query(&sql)
+                    .bind(key)
+                    .bind(id)
+                    .bind(expires_at)
+                    .execute(pool)
+                    .await
+                    .map(drop),
+                Pool::Postgres(pool) => sqlx::query(&sql)
+                    .bind(key)
+                    .bind(id)
+                    .bind(expires_at)
+                    .execute(pool)
+                    .await
+                    .map(drop),
+            }
+            .map_err(|err| sql_error(&err))?;
+        }
+        Ok(())
+    }
+
+    async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
+        let pool = self.ready().await?;
+        let sessions = format!(
+            "DELETE FROM {TABLE} WHERE id IN \
+             (SELECT id FROM {TABLE}_logout_keys WHERE logout_key = $1)"
+        );
+        let keys = format!("DELETE FROM {TABLE}_logout_keys WHERE logout_key = $1");
+        let deleted = match &pool {
+            Pool::Sqlite(pool) => {
+                let done = sqlx::query(&sessions).bind(key).execute(pool).await;
+                sqlx::query(&keys)
+                    .bind(key)
+                    .execute(pool)
+                    .await
+                    .and(done)
+                    .map(|d| d.rows_affected())
+            }
+            Pool::Postgres(pool) => {
+                let done = sqlx::query(&sessions).bind(key).execute(pool).await;
+                sqlx::query(&keys)
+                    .bind(key)
+                    .execute(pool)
+                    .await
+                    .and(done)
+                    .map(|d| d.rows_affected())
+            }
+        }
+        .map_err(|err| sql_error(&err))?;
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(url: &str) -> String {
+        let (options, in_memory) = sqlite_options(url).expect("valid");
+        assert!(!in_memory, "{url}");
+        options.get_filename().to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn sqlite_urls_in_both_styles() {
+        // SQLAlchemy (flaskoidc): three slashes, then a relative path.
+        assert_eq!(file("sqlite:///sessions.db"), "sessions.db");
+        assert_eq!(file("sqlite:///data/sessions.db"), "data/sessions.db");
+        // Four slashes: absolute.
+        assert_eq!(file("sqlite:////var/lib/app/s.db"), "/var/lib/app/s.db");
+        // sqlx.
+        assert_eq!(file("sqlite://sessions.db"), "sessions.db");
+        assert_eq!(file("sqlite:sessions.db"), "sessions.db");
+        assert_eq!(file("sqlite:sessions.db?mode=rwc"), "sessions.db");
+        for memory in [
+            "sqlite::memory:",
+            "sqlite://",
+            "sqlite:///:memory:",
+            "sqlite://?mode=memory",
+        ] {
+            assert!(sqlite_options(memory).expect("valid").1, "{memory}");
+        }
+        assert!(sqlite_options("sqlite:x.db?bogus=1").is_err());
+    }
+
+    #[test]
+    fn urls_are_checked_without_connecting() {
+        let store = SqlStore::new("postgresql://app:hunter2@127.0.0.1:1/app").expect("valid");
+        assert_eq!(store.database(), "postgres");
+        assert!(!format!("{store:?}").contains("hunter2"));
+        assert_eq!(
+            SqlStore::new("sqlite:///sessions.db")
+                .expect("valid")
+                .database(),
+            "sqlite"
+        );
+        assert!(SqlStore::new("mysql://localhost/app").is_err());
+    }
+}

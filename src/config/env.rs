@@ -39,6 +39,10 @@ const CLIENT_SECRETS: &[&str] = &["OIDC_CLIENT_SECRETS"];
 const COOKIE_SECURE: &[&str] = &["OIDC_COOKIE_SECURE"];
 const COOKIE_NAME: &[&str] = &["OIDC_COOKIE_NAME"];
 const SESSION_STORE: &[&str] = &["OIDC_SESSION_STORE"];
+/// flask-session's store type and Flask-SQLAlchemy's database, as flaskoidc deployments set
+/// them.
+const SESSION_TYPE: &[&str] = &["SESSION_TYPE"];
+const SQLALCHEMY_DATABASE_URI: &[&str] = &["SQLALCHEMY_DATABASE_URI"];
 const SESSION_MAX_AGE: &[&str] = &["OIDC_SESSION_MAX_AGE"];
 const POST_LOGOUT: &[&str] = &["OIDC_POST_LOGOUT_REDIRECT_URI"];
 const LOGIN_PATH: &[&str] = &["OIDC_LOGIN_PATH"];
@@ -251,7 +255,7 @@ pub(super) fn builder_from_lookup(
         note(&mut builder, "cookie_name", &found);
         builder = builder.cookie_name(found.value);
     }
-    if let Some(found) = find(&lookup, SESSION_STORE)? {
+    if let Some(found) = session_store_setting(&lookup)? {
         builder = apply_session_store(builder, &found)?;
     }
     if let Some(found) = find(&lookup, SESSION_MAX_AGE)? {
@@ -353,6 +357,69 @@ fn parse_required_claims(found: &Found) -> Result<Require, ConfigError> {
         return Err(ConfigError::new(found.name, "lists no requirement"));
     }
     Ok(require)
+}
+
+/// The session store from `OIDC_SESSION_STORE`, or from flask-session's `SESSION_TYPE` with
+/// `SQLALCHEMY_DATABASE_URI`; the two ways must not contradict each other.
+fn session_store_setting(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<Found>, ConfigError> {
+    let ours = find(lookup, SESSION_STORE)?;
+    let session_type = find(lookup, SESSION_TYPE)?;
+    let database = find(lookup, SQLALCHEMY_DATABASE_URI)?;
+    let flask = match (&session_type, &database) {
+        (None, None) => None,
+        // flaskoidc's own default session type is `sqlalchemy`.
+        (None, Some(database)) => Some(sqlalchemy_store(database)?),
+        (Some(kind), database) => match kind.value.trim().to_ascii_lowercase().as_str() {
+            "sqlalchemy" => match database {
+                Some(database) => Some(sqlalchemy_store(database)?),
+                None => {
+                    return Err(ConfigError::new(
+                        format!("{} and {}", kind.name, SQLALCHEMY_DATABASE_URI[0]),
+                        "`sqlalchemy` sessions need the database URI",
+                    ))
+                }
+            },
+            "null" | "" => None,
+            other => {
+                return Err(ConfigError::new(
+                    kind.name,
+                    format!(
+                        "`{other}` sessions are not supported: use `sqlalchemy`, or set \
+                         OIDC_SESSION_STORE to `cookie`, `memory`, `redis://…`, `sqlite:///…` \
+                         or `postgres://…`"
+                    ),
+                ))
+            }
+        },
+    };
+    match (ours, flask) {
+        (Some(ours), Some(flask)) if ours.value.trim() != flask.value => Err(ConfigError::new(
+            format!("{} and {}", ours.name, flask.name),
+            "both choose the session store, differently; keep one",
+        )),
+        (ours, flask) => Ok(ours.or(flask)),
+    }
+}
+
+/// An SQLAlchemy URL as a store URL: `postgresql+psycopg2://` is `postgresql://`.
+fn sqlalchemy_store(database: &Found) -> Result<Found, ConfigError> {
+    let value = database.value.trim();
+    let (scheme, rest) = value.split_once("://").unwrap_or((value, ""));
+    let scheme = scheme.split('+').next().unwrap_or(scheme);
+    if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+        return Err(ConfigError::new(
+            database.name,
+            format!(
+                "`{scheme}` databases are not supported for sessions: use SQLite or PostgreSQL"
+            ),
+        ));
+    }
+    Ok(Found {
+        name: database.name,
+        value: format!("{scheme}://{rest}"),
+    })
 }
 
 fn apply_session_store(
@@ -742,6 +809,52 @@ mod tests {
             err.setting(),
             "OVERWRITE_REDIRECT_URI and OIDC_CALLBACK_ROUTE"
         );
+    }
+
+    #[test]
+    fn flask_session_settings_choose_the_store() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let err = with(&[("SESSION_TYPE", "filesystem")]).unwrap_err();
+        assert_eq!(err.setting(), "SESSION_TYPE");
+        let err = with(&[("SESSION_TYPE", "sqlalchemy")]).unwrap_err();
+        assert_eq!(err.setting(), "SESSION_TYPE and SQLALCHEMY_DATABASE_URI");
+        let err = with(&[("SQLALCHEMY_DATABASE_URI", "mysql://x/y")]).unwrap_err();
+        assert_eq!(err.setting(), "SQLALCHEMY_DATABASE_URI");
+        let err = with(&[
+            ("SESSION_TYPE", "sqlalchemy"),
+            ("SQLALCHEMY_DATABASE_URI", "sqlite:///sessions.db"),
+            ("OIDC_SESSION_STORE", "memory"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.setting(),
+            "OIDC_SESSION_STORE and SQLALCHEMY_DATABASE_URI"
+        );
+        assert!(with(&[("SESSION_TYPE", "null")]).is_ok());
+        #[cfg(feature = "sql")]
+        {
+            let config = with(&[
+                ("SESSION_TYPE", "sqlalchemy"),
+                (
+                    "SQLALCHEMY_DATABASE_URI",
+                    "postgresql+psycopg2://u:p@127.0.0.1/db",
+                ),
+            ])
+            .expect("valid");
+            assert!(matches!(
+                config.session,
+                crate::config::SessionBackend::Store(_)
+            ));
+        }
     }
 
     #[test]

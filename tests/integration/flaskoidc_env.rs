@@ -35,6 +35,8 @@ async fn an_amundsen_env_file_completes_a_login() {
         format!(
             r#"export FLASK_APP_MODULE_NAME=flaskoidc
 export FLASK_APP_CLASS_NAME=FlaskOIDC
+export SQLALCHEMY_DATABASE_URI='sqlite:///sessions.db'
+export SESSION_TYPE='sqlalchemy'
 export FRONTEND_SVC_CONFIG_MODULE_CLASS='amundsen_application.oidc_config.OidcConfig'
 export APP_WRAPPER=flaskoidc
 export APP_WRAPPER_CLASS=FlaskOIDC
@@ -79,6 +81,12 @@ export OIDC_COOKIE_SECURE=false
         browser.get(app.at("/healthcheck")).await.status(),
         StatusCode::NOT_FOUND,
         "whitelisted: reaches the app, which has no such route"
+    );
+    // The sessions went to `sessions.db` in the working directory, as flaskoidc's did.
+    let cookie = browser.cookies(&app.url);
+    assert!(
+        cookie.len() < 300,
+        "the cookie holds only a session id: {cookie}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

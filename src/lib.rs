@@ -39,6 +39,55 @@
 //!
 //! Configuration can also come from the environment, with flaskoidc's variable names
 //! accepted as aliases: see [`Config::from_env`].
+//!
+//! ## What a request gets
+//!
+//! Runnable with the `testing` feature, against the in-process mock provider: an API client
+//! without a session gets `401` JSON, a browser is sent to the provider, a whitelisted path
+//! passes, and a verified bearer token reaches the handler.
+//!
+//! ```
+//! # #[cfg(feature = "testing")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{body::Body, routing::get, Router};
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_oidc::{testing::MockProvider, Config, Identity, OidcLayer};
+//!
+//! let provider = MockProvider::start().await?;
+//! let config = Config::builder()
+//!     .issuer(provider.issuer())
+//!     .client_id(provider.client_id())
+//!     .client_secret(provider.client_secret())
+//!     .generate_secret_key()
+//!     .whitelist(["health"])
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/api/data", get(|user: Identity| async move { format!("data for {}", user.user_id()) }))
+//!     .route("/health", get(|| async { "ok" }))
+//!     .layer(OidcLayer::new(config));
+//! let get = |path: &str, accept: &str| {
+//!     Request::get(path).header("host", "app.test").header("accept", accept).body(Body::empty())
+//! };
+//!
+//! let api = app.clone().oneshot(get("/api/data", "application/json")?).await?;
+//! assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+//! let browser = app.clone().oneshot(get("/api/data", "text/html")?).await?;
+//! assert_eq!(browser.status(), StatusCode::FOUND);
+//! assert!(browser.headers()["location"].to_str()?.starts_with(&provider.issuer()));
+//! let health = app.clone().oneshot(get("/health", "text/html")?).await?;
+//! assert_eq!(health.status(), StatusCode::OK);
+//!
+//! let token = provider.mint_access_token("service-a", serde_json::json!({}));
+//! let mut request = get("/api/data", "application/json")?;
+//! request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+//! assert_eq!(app.oneshot(request).await?.status(), StatusCode::OK);
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "testing"))]
+//! # fn main() {}
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -169,10 +169,55 @@ fn split_list(value: &str) -> impl Iterator<Item = &str> {
         .filter(|item| !item.is_empty())
 }
 
+/// Every flaskoidc 1.x name: when any is set, the deployment is a flaskoidc one and gets
+/// flaskoidc's defaults where it left a setting out.
+const FLASKOIDC_NAMES: &[&str] = &[
+    "FLASK_OIDC_CONFIG_URL",
+    "FLASK_OIDC_CLIENT_ID",
+    "FLASK_OIDC_CLIENT_SECRET",
+    "FLASK_OIDC_REDIRECT_URI",
+    "FLASK_OIDC_SCOPES",
+    "FLASK_OIDC_USER_ID_FIELD",
+    "FLASK_OIDC_WHITELISTED_ENDPOINTS",
+    "FLASK_OIDC_SECRET_KEY",
+    "FLASK_OIDC_OVERWRITE_REDIRECT_URI",
+    "FLASK_OIDC_PROVIDER_NAME",
+    "FLASK_OIDC_FORCE_SCHEME",
+    "FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH",
+];
+const FLASKOIDC_DEFAULT_USER_ID_FIELD: &str = "email";
+const FLASKOIDC_DEFAULT_WHITELIST: [&str; 3] = ["status", "healthcheck", "health"];
+
+/// flaskoidc's defaults for what a flaskoidc deployment left unset, so user ids and public
+/// paths stay what they were: the user id is the `email`, `status`, `healthcheck` and
+/// `health` are public, and Google logins ask for refresh tokens.
+fn flaskoidc_defaults(
+    lookup: &impl Fn(&str) -> Option<String>,
+    mut builder: ConfigBuilder,
+) -> Result<ConfigBuilder, ConfigError> {
+    if !FLASKOIDC_NAMES.iter().any(|name| lookup(name).is_some()) {
+        return Ok(builder);
+    }
+    if find(lookup, USER_ID_FIELD)?.is_none() {
+        builder = builder.user_id_claim(FLASKOIDC_DEFAULT_USER_ID_FIELD);
+    }
+    if find(lookup, WHITELIST)?.is_none() {
+        builder = builder.whitelist(FLASKOIDC_DEFAULT_WHITELIST);
+    }
+    let google = find(lookup, PROVIDER_NAME)?
+        .is_some_and(|found| found.value.trim().eq_ignore_ascii_case("google"));
+    if google && find(lookup, AUTH_PARAMS)?.is_none() && find(lookup, AUTH_PARAMS_FILE)?.is_none() {
+        builder = builder
+            .auth_param("access_type", "offline")
+            .auth_param("prompt", "consent");
+    }
+    Ok(builder)
+}
+
 pub(super) fn builder_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<ConfigBuilder, ConfigError> {
-    let mut builder = Config::builder();
+    let mut builder = flaskoidc_defaults(&lookup, Config::builder())?;
     let note = |builder: &mut ConfigBuilder, setting: &'static str, found: &Found| {
         builder.sources.insert(setting, found.name.to_owned());
     };
@@ -501,8 +546,21 @@ fn read_auth_params_file(found: &Found) -> Result<Vec<(String, String)>, ConfigE
     let object = value
         .as_object()
         .ok_or_else(|| ConfigError::new(found.name, "must hold a JSON object"))?;
+    // flaskoidc hands this file to Authlib's client registration, where authorization
+    // parameters sit under `authorize_params`; other registration settings do not apply here.
+    let object = match object.get("authorize_params") {
+        Some(serde_json::Value::Object(params)) => params,
+        _ => object,
+    };
     object
         .iter()
+        .filter(|(name, value)| {
+            let nested = value.is_object() || value.is_array();
+            if nested {
+                tracing::warn!(parameter = %name, "ignored: not an authorization parameter");
+            }
+            !nested
+        })
         .map(|(name, value)| match value {
             serde_json::Value::String(text) => Ok((name.clone(), text.clone())),
             serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
@@ -855,6 +913,71 @@ mod tests {
                 crate::config::SessionBackend::Store(_)
             ));
         }
+    }
+
+    #[test]
+    fn a_flaskoidc_deployment_keeps_flaskoidc_defaults() {
+        let flask = config(&[
+            (
+                "FLASK_OIDC_CONFIG_URL",
+                "https://accounts.google.com/.well-known/openid-configuration",
+            ),
+            ("FLASK_OIDC_CLIENT_ID", "app"),
+            ("FLASK_OIDC_SECRET_KEY", KEY),
+            ("FLASK_OIDC_PROVIDER_NAME", "google"),
+        ])
+        .expect("valid");
+        assert_eq!(flask.user_id_claim, "email");
+        assert!(flask.whitelist.matches_clean("/healthcheck"));
+        assert!(flask
+            .auth_params
+            .contains(&("access_type".to_owned(), "offline".to_owned())));
+        let ours = config(&[
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", KEY),
+        ])
+        .expect("valid");
+        assert_eq!(ours.user_id_claim, "sub");
+        assert!(!ours.whitelist.matches_clean("/health"));
+        let explicit = config(&[
+            (
+                "FLASK_OIDC_CONFIG_URL",
+                "https://op.example.com/.well-known/openid-configuration",
+            ),
+            ("FLASK_OIDC_CLIENT_ID", "app"),
+            ("FLASK_OIDC_SECRET_KEY", KEY),
+            ("FLASK_OIDC_USER_ID_FIELD", "sub"),
+            ("FLASK_OIDC_WHITELISTED_ENDPOINTS", "ping"),
+        ])
+        .expect("valid");
+        assert_eq!(explicit.user_id_claim, "sub");
+        assert!(!explicit.whitelist.matches_clean("/health"));
+        assert!(explicit.whitelist.matches_clean("/ping"));
+    }
+
+    #[test]
+    fn authlib_style_parameter_files() {
+        let path =
+            std::env::temp_dir().join(format!("tower-oidc-authlib-{}.json", std::process::id()));
+        std::fs::write(
+            &path,
+            r#"{"authorize_params": {"audience": "api"}, "client_kwargs": {"scope": "x"}}"#,
+        )
+        .expect("write");
+        let file = path.to_string_lossy().into_owned();
+        let config = config(&[
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+            ("OIDC_AUTH_PARAMS_FILE", &file),
+        ])
+        .expect("valid");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(
+            config.auth_params,
+            [("audience".to_owned(), "api".to_owned())]
+        );
     }
 
     #[test]

@@ -168,12 +168,22 @@ impl Config {
     /// guides write them); variables missing from the file are read from the process
     /// environment.
     pub fn from_env_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        Self::builder_from_env_file(path)?.build()
+    }
+
+    /// Like [`Config::from_env_file`], returning the builder so settings the file cannot
+    /// carry (a user-detail hook, a custom store) can be added before `build()`.
+    pub fn builder_from_env_file(
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<ConfigBuilder, ConfigError> {
         let path = path.as_ref();
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|err| ConfigError::new(shown.clone(), format!("cannot read: {err}")))?;
         let vars = env_file::parse(&shown, &text)?;
-        env::from_lookup(|name| vars.get(name).cloned().or_else(|| std::env::var(name).ok()))
+        env::builder_from_lookup(|name| {
+            vars.get(name).cloned().or_else(|| std::env::var(name).ok())
+        })
     }
 
     /// Like [`Config::from_env`], starting from a builder the caller prepared (for settings

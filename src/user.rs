@@ -105,6 +105,30 @@ impl fmt::Debug for UserHook {
     }
 }
 
+/// Why the hook gave no user.
+pub(crate) enum NoUser {
+    Refused,
+    Failed(String),
+}
+
+/// Runs the configured hook (if any) for a new session and stores its user in it.
+pub(crate) async fn attach(
+    hook: Option<&UserHook>,
+    session: &mut crate::session::SessionData,
+    now: u64,
+) -> Result<(), NoUser> {
+    let Some(hook) = hook else { return Ok(()) };
+    match load(hook, session).await {
+        Loaded::User(user) => {
+            session.user = Some(user);
+            session.user_loaded_at = Some(now);
+            Ok(())
+        }
+        Loaded::Refused => Err(NoUser::Refused),
+        Loaded::Failed(reason) => Err(NoUser::Failed(reason)),
+    }
+}
+
 /// Calls the hook for a session's identity.
 pub(crate) async fn load(hook: &UserHook, session: &crate::session::SessionData) -> Loaded {
     let identity = Identity::new(Arc::new(session.clone()));

@@ -10,7 +10,7 @@ use crate::identity::Identity;
 use crate::response::{self, ErrorReply};
 use crate::session::SessionData;
 use crate::token::jwt::{self, Rules};
-use crate::user::Loaded;
+use crate::user::NoUser;
 
 /// Why a bearer token was not accepted.
 #[derive(Debug)]
@@ -141,16 +141,12 @@ async fn verify(engine: &Engine, token: &str) -> Result<SessionData, BearerError
         bearer: true,
         typed_user: Default::default(),
     };
-    if let Some(hook) = &config.user_hook {
-        match crate::user::load(hook, &session).await {
-            Loaded::User(user) => {
-                session.user = Some(user);
-                session.user_loaded_at = Some(now);
-            }
-            Loaded::Refused => return Err(BearerError::Refused),
-            Loaded::Failed(reason) => return Err(BearerError::HookFailed(reason)),
-        }
-    }
+    crate::user::attach(config.user_hook.as_ref(), &mut session, now)
+        .await
+        .map_err(|no_user| match no_user {
+            NoUser::Refused => BearerError::Refused,
+            NoUser::Failed(reason) => BearerError::HookFailed(reason),
+        })?;
     Ok(session)
 }
 

@@ -13,7 +13,7 @@ use crate::response::{self, ErrorReply};
 use crate::session::login_state::{self, PendingLogin};
 use crate::session::{now, random_id, SessionData};
 use crate::token::id_token;
-use crate::user::Loaded;
+use crate::user::NoUser;
 
 /// A callback whose request checks passed; it waits on the provider.
 pub(crate) struct Callback {
@@ -324,27 +324,22 @@ impl Callback {
             bearer: false,
             typed_user: Default::default(),
         };
-        if let Some(hook) = &config.user_hook {
-            match crate::user::load(hook, &session).await {
-                Loaded::User(user) => {
-                    session.user = Some(user);
-                    session.user_loaded_at = Some(now);
-                }
-                Loaded::Refused => {
-                    return Err(fail(
-                        StatusCode::FORBIDDEN,
-                        "user_refused",
-                        "this account may not sign in to this application",
-                    ))
-                }
-                Loaded::Failed(reason) => {
-                    tracing::error!(%reason, user_id = %session.user_id, "user-detail hook failed");
-                    return Err(fail(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "user_details_failed",
-                        "the user's details could not be loaded; try again later",
-                    ));
-                }
+        match crate::user::attach(config.user_hook.as_ref(), &mut session, now).await {
+            Ok(()) => {}
+            Err(NoUser::Refused) => {
+                return Err(fail(
+                    StatusCode::FORBIDDEN,
+                    "user_refused",
+                    "this account may not sign in to this application",
+                ))
+            }
+            Err(NoUser::Failed(reason)) => {
+                tracing::error!(%reason, user_id = %session.user_id, "user-detail hook failed");
+                return Err(fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "user_details_failed",
+                    "the user's details could not be loaded; try again later",
+                ));
             }
         }
         Ok(session)

@@ -8,7 +8,7 @@ use tower::ServiceExt;
 use tower_oidc::testing::MockProvider;
 use tower_oidc::OidcLayer;
 
-use crate::harness::{base_config, routes, Browser, TestApp};
+use crate::harness::{base_config, routes};
 
 async fn send(layer: &OidcLayer, request: Request<Body>) -> http::Response<axum::body::Body> {
     routes()
@@ -63,107 +63,6 @@ async fn api_clients_get_401_json_and_browsers_a_redirect() {
     let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
     let login_cookie = cookies[0].to_str().expect("ascii");
     assert!(login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Lax"));
-}
-
-#[tokio::test]
-async fn whitelisted_paths_pass_and_bypass_attempts_do_not() {
-    let (_provider, layer) = layer().await;
-    for path in ["/health", "/static/app.js", "/static/a/b.css"] {
-        assert_eq!(
-            send(&layer, api(path)).await.status(),
-            StatusCode::OK,
-            "{path}"
-        );
-    }
-    for path in [
-        "/health/../api/data",
-        "/static/../api/data",
-        "/static/%2e%2e/api/data",
-        "/static/%2E%2E/api/data",
-        "/static%2F..%2Fapi%2Fdata",
-        "/static/..%2fapi/data",
-        "/static/..%5capi/data",
-        "/static/..;/api/data",
-        "/health;/../api/data",
-        "/health/..;/api/data",
-        "//api/data",
-        "/api/data?x=/health",
-        "/api/data#/health",
-        "/%68ealth",
-        "/api/data/..%2f..%2fhealth",
-        "/static//../api/data",
-    ] {
-        let status = send(&layer, api(path)).await.status();
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} got {status}");
-    }
-}
-
-#[tokio::test]
-async fn tampered_and_foreign_cookies_are_no_session() {
-    let provider = MockProvider::start().await.expect("provider");
-    let app = TestApp::start(&provider).await;
-    let browser = Browser::default();
-    browser.login(&app).await;
-    let cookie = browser.cookies(&app.url);
-    let session = cookie
-        .split("; ")
-        .find(|c| c.starts_with("tower_oidc.0="))
-        .expect("session cookie")
-        .to_owned();
-    let value = session.trim_start_matches("tower_oidc.0=");
-    let mut flipped = value.as_bytes().to_vec();
-    let middle = flipped.len() / 2;
-    flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
-    let flipped = String::from_utf8(flipped).expect("ascii");
-    let other_key = OidcLayer::new(
-        base_config(&provider)
-            .secret_key("a-completely-different-key-0123456789")
-            .build()
-            .expect("config"),
-    );
-    for bad in [
-        format!("tower_oidc.0={flipped}"),
-        format!("tower_oidc.0={}", &value[..value.len() / 2]),
-        "tower_oidc.0=".to_owned(),
-        "tower_oidc.0=%%%%".to_owned(),
-        "tower_oidc.1=abc".to_owned(),
-        format!("tower_oidc.0={}", "A".repeat(5000)),
-        format!("tower_oidc.0={value}; tower_oidc.0=garbage"),
-    ] {
-        let request = Request::get("/api/data")
-            .header("host", "app.test")
-            .header("cookie", &bad)
-            .body(Body::empty())
-            .expect("request");
-        let response = send(&app.layer, request).await;
-        let status = response.status();
-        if bad.starts_with(&format!("tower_oidc.0={value};")) {
-            assert_eq!(status, StatusCode::OK, "the first copy of a cookie counts");
-            continue;
-        }
-        assert_eq!(
-            status,
-            StatusCode::UNAUTHORIZED,
-            "{}",
-            &bad[..bad.len().min(40)]
-        );
-        let removal = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.starts_with("tower_oidc.") && v.contains("Max-Age=0"));
-        assert!(removal, "bad cookies are deleted");
-    }
-    let request = Request::get("/api/data")
-        .header("host", "app.test")
-        .header("cookie", &session)
-        .body(Body::empty())
-        .expect("request");
-    assert_eq!(
-        send(&other_key, request).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
 }
 
 #[tokio::test]

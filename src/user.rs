@@ -58,6 +58,21 @@ pub trait UserDetails: Send + Sync + 'static {
 /// The application's user loaded by the [`UserDetails`] hook, typed: `User<MyUser>` as a
 /// handler argument (axum and actix-web). Answers `500` when no hook is configured or its
 /// `User` type is another one, and like [`Identity`] when no one is signed in.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use serde::{Deserialize, Serialize};
+/// use tower_oidc::User;
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct CatalogUser { user_id: String, display_name: Option<String> }
+///
+/// async fn profile(User(user): User<CatalogUser>) -> String {
+///     user.display_name.clone().unwrap_or_else(|| user.user_id.clone())
+/// }
+///
+/// let app: Router = Router::new().route("/profile", get(profile));
+/// ```
 #[derive(Debug, Clone)]
 pub struct User<T>(pub Arc<T>);
 

@@ -13,9 +13,25 @@ use super::SessionData;
 pub struct MemoryStore {
     sessions: Mutex<HashMap<String, (SessionData, Instant)>>,
     /// Back-channel logout keys to session ids.
-    index: Mutex<HashMap<String, HashSet<String>>>,
+    index: Mutex<Index>,
     max_sessions: usize,
 }
+
+/// Ids of sessions that are gone stay in the index until a sweep, which runs once the
+/// index has grown to twice its size after the previous one: the index stays bounded by a
+/// small multiple of the sessions it points to, and each login pays a constant share of the
+/// sweeps instead of a walk over every session.
+#[derive(Debug, Default)]
+struct Index {
+    keys: HashMap<String, HashSet<String>>,
+    /// Ids held, over all keys.
+    entries: usize,
+    /// `entries` at which the next sweep runs.
+    sweep_at: usize,
+}
+
+/// The smallest index that is swept.
+const MIN_SWEEP: usize = 1024;
 
 impl Default for MemoryStore {
     fn default() -> Self {
@@ -30,7 +46,10 @@ impl MemoryStore {
     pub fn new(max_sessions: usize) -> Self {
         Self {
             sessions: Mutex::new(HashMap::new()),
-            index: Mutex::new(HashMap::new()),
+            index: Mutex::new(Index {
+                sweep_at: MIN_SWEEP,
+                ..Index::default()
+            }),
             max_sessions: max_sessions.max(1),
         }
     }
@@ -90,34 +109,78 @@ impl SessionStore for MemoryStore {
     }
 
     async fn index(&self, id: &str, keys: &[String], _ttl: Duration) -> Result<(), StoreError> {
-        let live: HashSet<String> = {
-            let sessions = self.sessions.lock().map_err(|_| poisoned())?;
-            sessions.keys().cloned().collect()
-        };
         let mut index = self.index.lock().map_err(|_| poisoned())?;
-        // Entries of sessions that are gone are dropped here, so the index stays bounded by
-        // the sessions it points to.
-        index.retain(|_, ids| {
-            ids.retain(|id| live.contains(id));
-            !ids.is_empty()
-        });
+        if index.entries >= index.sweep_at {
+            // Lock order: `index`, then `sessions`; nothing takes them the other way round.
+            let sessions = self.sessions.lock().map_err(|_| poisoned())?;
+            index.keys.retain(|_, ids| {
+                ids.retain(|id| sessions.contains_key(id));
+                !ids.is_empty()
+            });
+            drop(sessions);
+            index.entries = index.keys.values().map(HashSet::len).sum();
+            index.sweep_at = (2 * index.entries).max(MIN_SWEEP);
+        }
         for key in keys {
-            index.entry(key.clone()).or_default().insert(id.to_owned());
+            if index
+                .keys
+                .entry(key.clone())
+                .or_default()
+                .insert(id.to_owned())
+            {
+                index.entries += 1;
+            }
         }
         Ok(())
     }
 
     async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
-        let ids = self
-            .index
-            .lock()
-            .map_err(|_| poisoned())?
-            .remove(key)
-            .unwrap_or_default();
+        let ids = {
+            let mut index = self.index.lock().map_err(|_| poisoned())?;
+            let ids = index.keys.remove(key).unwrap_or_default();
+            index.entries = index.entries.saturating_sub(ids.len());
+            ids
+        };
         let mut sessions = self.sessions.lock().map_err(|_| poisoned())?;
         Ok(ids
             .iter()
             .filter(|id| sessions.remove(*id).is_some())
             .count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> SessionData {
+        serde_json::from_value(serde_json::json!({
+            "sid": "s", "user_id": "u", "claims": {}, "created_at": 0, "expires_at": u64::MAX,
+        }))
+        .expect("session")
+    }
+
+    #[tokio::test]
+    async fn the_index_forgets_deleted_sessions_and_still_finds_live_ones() {
+        let store = MemoryStore::new(100_000);
+        let ttl = Duration::from_secs(60);
+        for round in 0..10 {
+            for n in 0..1000 {
+                let id = format!("{round}-{n}");
+                store.save(&id, &session(), ttl).await.expect("save");
+                let keys = [format!("sid:{id}"), "sub:alice".to_owned()];
+                store.index(&id, &keys, ttl).await.expect("index");
+                if n % 10 != 0 {
+                    store.delete(&id).await.expect("delete");
+                }
+            }
+        }
+        let entries = store.index.lock().expect("lock").entries;
+        // 1,000 live sessions with two keys each, plus at most one sweep interval of dead ids.
+        assert!(entries <= 2 * (2 * 1000) + MIN_SWEEP, "{entries}");
+        assert_eq!(store.delete_indexed("sid:9-990").await, Ok(1));
+        assert_eq!(store.delete_indexed("sid:9-991").await, Ok(0));
+        assert_eq!(store.delete_indexed("sub:alice").await, Ok(999));
+        assert!(store.is_empty());
     }
 }

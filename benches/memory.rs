@@ -237,7 +237,7 @@ async fn memory_store_growth(provider: &MockProvider, http: &reqwest::Client, n:
     let window = (n / 10).clamp(1, 1000);
     let mean = |slice: &[u64]| slice.iter().sum::<u64>() as f64 / slice.len() as f64;
     println!(
-        "  save + index per login: {:.1} µs for the first {window}, {:.1} µs for the last {window} (index() walks every live session)",
+        "  save + index per login: {:.1} µs for the first {window}, {:.1} µs for the last {window}",
         mean(&times[..window]) / 1000.0,
         mean(&times[times.len() - window..]) / 1000.0
     );

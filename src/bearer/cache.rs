@@ -24,16 +24,25 @@ impl BearerCache {
         }
     }
 
+    /// Keyed by the token's last bytes (a JWT's signature) and its length: hashing a whole
+    /// token, often a kilobyte, would cost more than the rest of a hit. Only verified tokens
+    /// are inserted, and a hit is confirmed by comparing the whole token.
+    fn key(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        let tail = bytes.get(bytes.len().saturating_sub(64)..).unwrap_or(bytes);
+        self.hasher.hash_one((tail, bytes.len()))
+    }
+
     /// A hit is confirmed by comparing the whole token, and must not have expired.
     pub(crate) fn get(&self, token: &str, now: u64) -> Option<Arc<SessionData>> {
-        let key = self.hasher.hash_one(token);
+        let key = self.key(token);
         let entries = self.entries.read().ok()?;
         let (stored, session) = entries.get(&key)?;
         (**stored == *token && !session.is_expired(now)).then(|| Arc::clone(session))
     }
 
     pub(crate) fn insert(&self, token: &str, session: Arc<SessionData>, now: u64) {
-        let key = self.hasher.hash_one(token);
+        let key = self.key(token);
         let Ok(mut entries) = self.entries.write() else {
             return;
         };

@@ -40,7 +40,7 @@ impl Engine {
                 SessionLookup::Invalid { carried }
             };
         };
-        let carried = chunks.parts.len();
+        let carried = chunks.parts().len();
         let now = crate::session::now();
         if let SessionBackend::Store(_) = self.config.session {
             return match self.codec.open(name, &chunks.joined()) {

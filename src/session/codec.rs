@@ -19,18 +19,25 @@ pub(crate) struct CookieCodec {
     path: String,
 }
 
-/// The sealed value of a chunked cookie as the request carried it.
+/// The sealed value of a chunked cookie as the request carried it. The parts live inline,
+/// since finding them is on every request's path.
 pub(crate) struct SealedChunks<'a> {
-    pub(crate) parts: Vec<&'a str>,
+    parts: [&'a str; MAX_CHUNKS],
+    count: usize,
 }
 
-impl SealedChunks<'_> {
+impl<'a> SealedChunks<'a> {
+    /// The chunks in order, at least one.
+    pub(crate) fn parts(&self) -> &[&'a str] {
+        self.parts.get(..self.count).unwrap_or(&[])
+    }
+
     pub(crate) fn len(&self) -> usize {
-        self.parts.iter().map(|part| part.len()).sum()
+        self.parts().iter().map(|part| part.len()).sum()
     }
 
     pub(crate) fn joined(&self) -> String {
-        self.parts.concat()
+        self.parts().concat()
     }
 
     /// Compares without joining.
@@ -39,7 +46,7 @@ impl SealedChunks<'_> {
             return false;
         }
         let mut rest = whole.as_bytes();
-        for part in &self.parts {
+        for part in self.parts() {
             let (head, tail) = rest.split_at(part.len());
             if head != part.as_bytes() {
                 return false;
@@ -51,7 +58,7 @@ impl SealedChunks<'_> {
 
     /// The last bytes of the value: the AEAD tag, unique per sealing, so a good cache key.
     pub(crate) fn tail(&self) -> &str {
-        let last = self.parts.last().copied().unwrap_or("");
+        let last = self.parts().last().copied().unwrap_or("");
         let start = last.len().saturating_sub(24);
         last.get(start..).unwrap_or(last)
     }
@@ -98,10 +105,18 @@ impl CookieCodec {
                 count = count.max(index + 1);
             }
         }
-        let parts: Option<Vec<&str>> = parts[..count].iter().copied().collect();
-        parts
-            .filter(|parts| !parts.is_empty())
-            .map(|parts| SealedChunks { parts })
+        if count == 0 {
+            return None;
+        }
+        // Complete: every chunk up to the last one seen is there.
+        let mut found = [""; MAX_CHUNKS];
+        for (slot, part) in found.iter_mut().zip(&parts[..count]) {
+            *slot = (*part)?;
+        }
+        Some(SealedChunks {
+            parts: found,
+            count,
+        })
     }
 
     /// How many chunk cookies of `base` the request carries (to delete extra ones).

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Loopback load test of the layer: the routes of examples/axum_app, bare and wrapped in
+# OidcLayer, served side by side by examples/bench_app (which starts the mock provider
+# in-process and signs in once), driven with wrk on 127.0.0.1 only.
+#
+#   benches/load.sh                      # 3 rounds of 3 s per run, 2 wrk threads, 64 connections
+#   ROUNDS=5 DURATION=5 CONNECTIONS=128 benches/load.sh
+#
+# Prints requests/s and p50/p99 latency for /health (whitelisted), / (cookie session) and
+# /api/data (bearer token, cached after its first use), bare vs layered, with ratios: the
+# median of ROUNDS runs, bare and layered alternating. Then floods the layered app with
+# unauthenticated, invalid-cookie and invalid-token requests (after a 1 s warm-up of each)
+# and reads its RSS from /proc before and after each flood. Everything it starts is stopped
+# on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-3}"
+ROUNDS="${ROUNDS:-3}"
+THREADS="${THREADS:-2}"
+CONNECTIONS="${CONNECTIONS:-64}"
+FLOOD_DURATION="${FLOOD_DURATION:-5}"
+HTML="Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+JSON="Accept: application/json"
+
+if ! command -v wrk >/dev/null; then
+    echo "wrk is missing (Debian/Ubuntu: apt-get install -y wrk)" >&2
+    exit 1
+fi
+
+cargo build --quiet --release --example bench_app --features testing
+
+work="$(mktemp -d)"
+app=""
+cleanup() {
+    if [[ -n "$app" ]] && kill -0 "$app" 2>/dev/null; then
+        kill "$app" 2>/dev/null || true
+        wait "$app" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+"$target_dir/release/examples/bench_app" >"$work/app.out" 2>"$work/app.err" &
+app=$!
+for _ in $(seq 1 300); do
+    grep -q '^READY$' "$work/app.out" 2>/dev/null && break
+    if ! kill -0 "$app" 2>/dev/null; then
+        echo "bench_app stopped:" >&2
+        cat "$work/app.err" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+grep -q '^READY$' "$work/app.out" || { echo "bench_app did not start in 30 s" >&2; exit 1; }
+value() { sed -n "s/^$1=//p" "$work/app.out"; }
+LAYERED="$(value LAYERED)"
+BARE="$(value BARE)"
+COOKIE="$(value COOKIE)"
+BEARER="$(value BEARER)"
+case "$LAYERED$BARE" in
+    *127.0.0.1*127.0.0.1*) ;;
+    *) echo "unexpected addresses: $LAYERED $BARE" >&2; exit 1 ;;
+esac
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$app/status"; }
+
+# Converts wrk's latency ("635.21us", "2.15ms", "1.02s") to microseconds.
+to_us() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000;
+        else if (v ~ /s$/) print n * 1000000; else print n
+    }'
+}
+
+# run NAME URL [HEADER...]: one wrk run; writes NAME.rps, NAME.p50, NAME.p99, NAME.bad.
+run() {
+    local name="$1" url="$2"
+    shift 2
+    local args=()
+    for header in "$@"; do args+=(-H "$header"); done
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}" "$url" \
+        >"$work/$name.wrk"
+    awk '/^Requests\/sec:/ { print $2 }' "$work/$name.wrk" >"$work/$name.rps"
+    to_us "$(awk '$1 == "50%" { print $2 }' "$work/$name.wrk")" >"$work/$name.p50"
+    to_us "$(awk '$1 == "99%" { print $2 }' "$work/$name.wrk")" >"$work/$name.p99"
+    awk '/Non-2xx or 3xx responses:/ { print $5 }' "$work/$name.wrk" >"$work/$name.bad"
+    if [[ -s "$work/$name.bad" ]]; then
+        echo "warning: $name had $(cat "$work/$name.bad") non-2xx/3xx answers" >&2
+    fi
+}
+# get NAME FIELD: the median over the rounds.
+get() {
+    cat "$work/$1".r*."$2" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "tower-oidc load test: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, loopback, median of $ROUNDS rounds"
+echo "layered $LAYERED, bare $BARE (pid $app, $(nproc) cores); RSS at start $(rss_kib) KiB"
+
+# Bare and layered alternate, so drift in the machine's load hits both alike.
+for round in $(seq 1 "$ROUNDS"); do
+    run "health_bare.r$round" "$BARE/health" "$HTML"
+    run "health_layered.r$round" "$LAYERED/health" "$HTML"
+    run "session_bare.r$round" "$BARE/" "$HTML" "Cookie: $COOKIE"
+    run "session_layered.r$round" "$LAYERED/" "$HTML" "Cookie: $COOKIE"
+    run "bearer_bare.r$round" "$BARE/api/data" "$JSON" "Authorization: Bearer $BEARER"
+    run "bearer_layered.r$round" "$LAYERED/api/data" "$JSON" "Authorization: Bearer $BEARER"
+done
+for name in health_bare health_layered session_bare session_layered bearer_bare bearer_layered; do
+    printf '%-16s req/s by round:' "$name"
+    for round in $(seq 1 "$ROUNDS"); do printf ' %8.0f' "$(cat "$work/$name.r$round.rps")"; done
+    echo
+done
+
+echo
+printf '%-28s %12s %12s %7s %10s %10s %10s %10s\n' \
+    case "bare req/s" "layered" ratio "bare p50" "layr p50" "bare p99" "layr p99"
+for row in "health:/health (whitelisted)" "session:/ (cookie session)" "bearer:/api/data (bearer)"; do
+    key="${row%%:*}"
+    label="${row#*:}"
+    awk -v label="$label" \
+        -v br="$(get "${key}_bare" rps)" -v lr="$(get "${key}_layered" rps)" \
+        -v b50="$(get "${key}_bare" p50)" -v l50="$(get "${key}_layered" p50)" \
+        -v b99="$(get "${key}_bare" p99)" -v l99="$(get "${key}_layered" p99)" \
+        'BEGIN { printf "%-28s %12.0f %12.0f %6.1f%% %8.0fus %8.0fus %8.0fus %8.0fus\n",
+                 label, br, lr, 100 * lr / br, b50, l50, b99, l99 }'
+done
+# The session requests carry a 2.4 KB cookie, which costs the HTTP stack something with or
+# without the layer: the bare app's ratio for the same requests shows how much.
+awk -v s="$(get session_layered rps)" -v h="$(get health_layered rps)" \
+    -v sb="$(get session_bare rps)" -v hb="$(get health_bare rps)" \
+    'BEGIN { printf "\nsession / whitelisted throughput: layered %.1f%%, bare (same requests) %.1f%%; the layer'"'"'s share: %.1f%%\n",
+             100 * s / h, 100 * sb / hb, 100 * (s / h) / (sb / hb) }'
+
+echo
+echo "floods of the layered app (${FLOOD_DURATION}s each after 1 s of warm-up), RSS of the app process:"
+flood() {
+    local label="$1" url="$2"
+    shift 2
+    local args=()
+    for header in "$@"; do args+=(-H "$header"); done
+    local before after
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d1s "${args[@]}" "$url" >/dev/null
+    before="$(rss_kib)"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${FLOOD_DURATION}s" "${args[@]}" "$url" >"$work/flood.wrk"
+    after="$(rss_kib)"
+    awk -v label="$label" -v before="$before" -v after="$after" \
+        -v n="$(awk '/requests in/ { print $1 }' "$work/flood.wrk")" \
+        -v rps="$(awk '/^Requests\/sec:/ { print $2 }' "$work/flood.wrk")" \
+        'BEGIN { printf "  %-40s %9d requests (%6.0f/s)  RSS %7d -> %7d KiB (%+d)\n",
+                 label, n, rps, before, after, after - before }'
+}
+flood "no session, API client (401)" "$LAYERED/api/data" "$JSON"
+flood "no session, browser (302 to /login)" "$LAYERED/" "$HTML"
+flood "invalid session cookie (401)" "$LAYERED/api/data" "$JSON" \
+    "Cookie: tower_oidc.0=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+flood "invalid bearer token (401)" "$LAYERED/api/data" "$JSON" \
+    "Authorization: Bearer ${BEARER%?????}AAAAA"
+echo "RSS at the end: $(rss_kib) KiB"

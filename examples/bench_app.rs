@@ -1,0 +1,137 @@
+//! The load-test target of `benches/load.sh`: the mock OpenID Provider, the routes of
+//! `axum_app` (with its user-detail hook) wrapped in the layer, and the same routes bare,
+//! each on its own loopback port, in one process.
+//!
+//! ```sh
+//! cargo run --release --example bench_app --features testing
+//! ```
+//!
+//! It signs in once through the mock provider, then prints, one per line:
+//!
+//! ```text
+//! LAYERED=http://127.0.0.1:PORT
+//! BARE=http://127.0.0.1:PORT
+//! COOKIE=tower_oidc.0=...          (a valid session, for the Cookie header)
+//! BEARER=eyJ...                    (a valid access token, valid for an hour)
+//! READY
+//! ```
+//!
+//! and serves until it is stopped. No log output: the numbers are the layer's, not a
+//! logger's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use reqwest::cookie::{CookieStore, Jar};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tower_oidc::testing::MockProvider;
+use tower_oidc::{Config, Identity, OidcLayer, UserDetails};
+
+/// `axum_app`'s user-detail hook.
+struct ExampleUsers;
+
+impl UserDetails for ExampleUsers {
+    type User = Value;
+    type Error = std::convert::Infallible;
+
+    async fn load_user(&self, identity: &Identity) -> Result<Option<Value>, Self::Error> {
+        let claim = |name: &str| identity.claim(name).cloned().unwrap_or(Value::Null);
+        Ok(Some(json!({
+            "user_id": identity.user_id(),
+            "email": claim("email"),
+            "display_name": claim("name"),
+        })))
+    }
+}
+
+/// `axum_app`'s routes, wrapped.
+fn layered(oidc: OidcLayer) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|identity: Identity| async move { format!("Hello, {}!\n", identity.user_id()) }),
+        )
+        .route(
+            "/api/data",
+            get(|identity: Identity| async move {
+                Json(json!({ "user_id": identity.user_id(), "data": [1, 2, 3] }))
+            }),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .layer(oidc)
+}
+
+/// The same routes without the layer, doing the same work with a fixed user id.
+fn bare() -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { format!("Hello, {}!\n", std::hint::black_box("alice")) }),
+        )
+        .route(
+            "/api/data",
+            get(|| async {
+                Json(json!({ "user_id": std::hint::black_box("svc-user"), "data": [1, 2, 3] }))
+            }),
+        )
+        .route("/health", get(|| async { "ok" }))
+}
+
+async fn serve(app: Router) -> std::io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(url)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let provider = MockProvider::start().await?;
+    provider.set_access_token_ttl(Duration::from_secs(3600));
+    let config = Config::builder()
+        .issuer(provider.issuer())
+        .client_id(provider.client_id())
+        .client_secret(provider.client_secret())
+        .generate_secret_key()
+        .cookie_secure(false)
+        .whitelist(["health"])
+        .user_details(ExampleUsers)
+        .build()?;
+    let oidc = OidcLayer::new(config);
+    oidc.ready(Duration::from_secs(10)).await?;
+    let layered_url = serve(layered(oidc)).await?;
+    let bare_url = serve(bare()).await?;
+
+    // Sign in as a browser would: follow the redirects with a cookie jar.
+    let jar = Arc::new(Jar::default());
+    let browser = reqwest::Client::builder()
+        .cookie_provider(Arc::clone(&jar))
+        .build()?;
+    let page = browser
+        .get(format!("{layered_url}/"))
+        .header("accept", "text/html")
+        .send()
+        .await?;
+    if !page.status().is_success() {
+        return Err(format!("sign-in failed: {}", page.status()).into());
+    }
+    let cookie = jar
+        .cookies(&layered_url.parse()?)
+        .ok_or("no session cookie")?
+        .to_str()?
+        .to_owned();
+    let token = provider.mint_access_token("svc-user", json!({}));
+
+    println!("LAYERED={layered_url}");
+    println!("BARE={bare_url}");
+    println!("COOKIE={cookie}");
+    println!("BEARER={token}");
+    println!("READY");
+    std::future::pending::<()>().await;
+    Ok(())
+}

@@ -14,7 +14,7 @@ use tower_oidc::{Config, Identity, OidcLayer, UserDetails};
 
 /// The example's user-detail hook: the application's view of a user, built from the
 /// identity's claims at login and kept in the session.
-struct ExampleUsers;
+pub(crate) struct ExampleUsers;
 
 impl UserDetails for ExampleUsers {
     type User = Value;
@@ -30,7 +30,8 @@ impl UserDetails for ExampleUsers {
     }
 }
 
-fn app(oidc: OidcLayer) -> Router {
+/// The contract's routes wrapped in `oidc` (also served by `bench_app` for load tests).
+pub(crate) fn app(oidc: OidcLayer) -> Router {
     Router::new()
         .route(
             "/",

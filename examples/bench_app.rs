@@ -1,5 +1,5 @@
-//! The load-test target of `benches/load.sh`: the mock OpenID Provider, the routes of
-//! `axum_app` (with its user-detail hook) wrapped in the layer, and the same routes bare,
+//! The load-test target of `benches/load.sh`: the mock OpenID Provider, `axum_app`'s own
+//! `app()` (routes and user-detail hook) wrapped in the layer, and the same routes bare,
 //! each on its own loopback port, in one process.
 //!
 //! ```sh
@@ -25,47 +25,20 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::{Json, Router};
 use reqwest::cookie::{CookieStore, Jar};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tower_oidc::testing::MockProvider;
-use tower_oidc::{Config, Identity, OidcLayer, UserDetails};
+use tower_oidc::{Config, OidcLayer};
 
-/// `axum_app`'s user-detail hook.
-struct ExampleUsers;
+/// `axum_app` itself, so the load test measures exactly the example's routes and hook.
+#[allow(dead_code)]
+#[path = "axum_app.rs"]
+pub(crate) mod axum_app;
 
-impl UserDetails for ExampleUsers {
-    type User = Value;
-    type Error = std::convert::Infallible;
-
-    async fn load_user(&self, identity: &Identity) -> Result<Option<Value>, Self::Error> {
-        let claim = |name: &str| identity.claim(name).cloned().unwrap_or(Value::Null);
-        Ok(Some(json!({
-            "user_id": identity.user_id(),
-            "email": claim("email"),
-            "display_name": claim("name"),
-        })))
-    }
-}
-
-/// `axum_app`'s routes, wrapped.
-fn layered(oidc: OidcLayer) -> Router {
-    Router::new()
-        .route(
-            "/",
-            get(|identity: Identity| async move { format!("Hello, {}!\n", identity.user_id()) }),
-        )
-        .route(
-            "/api/data",
-            get(|identity: Identity| async move {
-                Json(json!({ "user_id": identity.user_id(), "data": [1, 2, 3] }))
-            }),
-        )
-        .route("/health", get(|| async { "ok" }))
-        .layer(oidc)
-}
+use axum_app::ExampleUsers;
 
 /// The same routes without the layer, doing the same work with a fixed user id.
-fn bare() -> Router {
+pub(crate) fn bare() -> Router {
     Router::new()
         .route(
             "/",
@@ -104,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let oidc = OidcLayer::new(config);
     oidc.ready(Duration::from_secs(10)).await?;
-    let layered_url = serve(layered(oidc)).await?;
+    let layered_url = serve(axum_app::app(oidc)).await?;
     let bare_url = serve(bare()).await?;
 
     // Sign in as a browser would: follow the redirects with a cookie jar.

@@ -8,49 +8,31 @@
 use axum::body::Body;
 use axum::response::Redirect;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use http::header::{ACCEPT, AUTHORIZATION, COOKIE, HOST, LOCATION, SET_COOKIE};
 use http::{HeaderValue, Request, Response, StatusCode};
-use serde_json::json;
 use tower::ServiceExt;
 use tower_oidc::testing::MockProvider;
-use tower_oidc::{Config, ConfigBuilder, Identity, OidcLayer};
+use tower_oidc::{Config, ConfigBuilder, OidcLayer};
 
 /// The `Host` every in-process request carries; the callback URL is built from it.
 pub const HOST_NAME: &str = "app.bench";
 
+/// The load-test app, whose `axum_app` is the example itself: the benches measure the same
+/// routes as `benches/load.sh`.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/bench_app.rs"]
+mod bench_app;
+
 /// The application of `examples/axum_app.rs`, wrapped in the layer.
 pub fn layered(layer: OidcLayer) -> Router {
-    Router::new()
-        .route(
-            "/",
-            get(|identity: Identity| async move { format!("Hello, {}!\n", identity.user_id()) }),
-        )
-        .route(
-            "/api/data",
-            get(|identity: Identity| async move {
-                Json(json!({ "user_id": identity.user_id(), "data": [1, 2, 3] }))
-            }),
-        )
-        .route("/health", get(|| async { "ok" }))
-        .layer(layer)
+    bench_app::axum_app::app(layer)
 }
 
-/// The same routes without the layer: the handlers do the same work with a fixed user id.
-/// `/login` and `/auth` answer a fixed redirect, the least a handler of those routes does.
+/// The same routes without the layer (`bench_app`'s bare app); `/login` and `/auth` answer a
+/// fixed redirect, the least a handler of those routes does.
 pub fn bare() -> Router {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { format!("Hello, {}!\n", std::hint::black_box("alice")) }),
-        )
-        .route(
-            "/api/data",
-            get(|| async {
-                Json(json!({ "user_id": std::hint::black_box("svc-user"), "data": [1, 2, 3] }))
-            }),
-        )
-        .route("/health", get(|| async { "ok" }))
+    bench_app::bare()
         .route(
             "/login",
             get(|| async { Redirect::to("http://127.0.0.1:1/authorize?client_id=bench") }),

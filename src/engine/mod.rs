@@ -71,6 +71,8 @@ pub(crate) struct Engine {
     pub(crate) provider: Arc<Provider>,
     pub(crate) codec: CookieCodec,
     pub(crate) cache: SessionCache,
+    /// Session ids opened from cookies, for server-side stores.
+    pub(crate) store_ids: SessionCache<Arc<str>>,
     pub(crate) used_states: UsedStates,
     pub(crate) refreshes: RefreshGate,
     pub(crate) bearer_cache: BearerCache,
@@ -98,6 +100,7 @@ impl Engine {
             provider,
             codec,
             cache: SessionCache::new(10_000),
+            store_ids: SessionCache::new(10_000),
             used_states: UsedStates::new(100_000),
             refreshes: RefreshGate::default(),
             bearer_cache: BearerCache::new(10_000),
@@ -125,18 +128,18 @@ impl Engine {
                 set_cookies: Vec::new(),
             };
         }
-        let html = request.wants_html();
         match self.decide_protected(request) {
             Decision::Defer(mut pending) => {
-                pending.html = html;
+                pending.html = request.wants_html();
                 Decision::Defer(pending)
             }
-            decision => self.authorize(decision, html),
+            decision => self.authorize(decision, || request.wants_html()),
         }
     }
 
-    /// The global requirements, on an identity about to reach a protected route.
-    fn authorize(&self, decision: Decision, html: bool) -> Decision {
+    /// The global requirements, on an identity about to reach a protected route. `html`
+    /// reads the `Accept` header only when access is denied.
+    fn authorize(&self, decision: Decision, html: impl FnOnce() -> bool) -> Decision {
         let Decision::Continue {
             identity: Some(identity),
             set_cookies,
@@ -151,7 +154,7 @@ impl Engine {
             },
             Err(rule) => {
                 tracing::info!(user_id = %identity.user_id(), %rule, "access denied");
-                Decision::Respond(self.auth_context.denied(&identity, html, set_cookies))
+                Decision::Respond(self.auth_context.denied(&identity, html(), set_cookies))
             }
         }
     }
@@ -185,6 +188,9 @@ impl Engine {
                 self.unauthenticated(request, removals)
             }
             SessionLookup::None => self.unauthenticated(request, Vec::new()),
+            SessionLookup::StoreFailed(_) => {
+                Decision::Respond(sessions::store_unavailable(request.wants_html()))
+            }
         }
     }
 
@@ -321,6 +327,7 @@ impl Engine {
             }
         };
         let engine = Arc::clone(&self);
+        let html = pending.html;
         let decision = async move {
             match pending.work {
                 Deferred::Login(start) => start.run(&engine).await,
@@ -334,7 +341,7 @@ impl Engine {
         }
         .instrument(span.clone())
         .await;
-        let decision = self.authorize(decision, pending.html);
+        let decision = self.authorize(decision, || html);
         record_outcome(&span, &decision);
         decision
     }

@@ -22,10 +22,12 @@ pub(crate) enum SessionLookup {
     Valid(Arc<SessionData>),
     /// A server-side store must be asked for this id.
     Store(StoreId),
+    /// The server-side store failed to answer for this id.
+    StoreFailed(StoreId),
 }
 
 pub(crate) struct StoreId {
-    pub(crate) id: String,
+    pub(crate) id: Arc<str>,
     pub(crate) carried: usize,
 }
 
@@ -42,10 +44,28 @@ impl Engine {
         };
         let carried = chunks.parts().len();
         let now = crate::session::now();
-        if let SessionBackend::Store(_) = self.config.session {
-            return match self.codec.open(name, &chunks.joined()) {
-                Some(id) => SessionLookup::Store(StoreId { id, carried }),
-                None => SessionLookup::Invalid { carried },
+        if let SessionBackend::Store(store) = &self.config.session {
+            let id = match self.store_ids.get(&chunks) {
+                Some(id) => id,
+                None => {
+                    let Some(id) = self.open(&chunks) else {
+                        return SessionLookup::Invalid { carried };
+                    };
+                    let id: Arc<str> = Arc::from(id);
+                    self.store_ids.insert(&chunks, Arc::clone(&id));
+                    id
+                }
+            };
+            return match store.load_now(&id) {
+                None => SessionLookup::Store(StoreId { id, carried }),
+                Some(Ok(Some(session))) if !session.is_expired(now) => {
+                    SessionLookup::Valid(session)
+                }
+                Some(Ok(_)) => SessionLookup::Invalid { carried },
+                Some(Err(err)) => {
+                    tracing::error!(error = %err, "session store unavailable");
+                    SessionLookup::StoreFailed(StoreId { id, carried })
+                }
             };
         }
         if let Some(session) = self.cache.get(&chunks) {
@@ -55,7 +75,7 @@ impl Engine {
                 SessionLookup::Valid(session)
             };
         }
-        let Some(json) = self.codec.open(name, &chunks.joined()) else {
+        let Some(json) = self.open(&chunks) else {
             return SessionLookup::Invalid { carried };
         };
         let Ok(session) = serde_json::from_str::<SessionData>(&json) else {
@@ -67,6 +87,10 @@ impl Engine {
         let session = Arc::new(session);
         self.cache.insert(&chunks, Arc::clone(&session));
         SessionLookup::Valid(session)
+    }
+
+    fn open(&self, chunks: &crate::session::codec::SealedChunks<'_>) -> Option<String> {
+        self.codec.open(self.session_cookie(), &chunks.joined()?)
     }
 
     /// Persists `session` and returns the cookies that carry it, replacing `carried` chunks.
@@ -159,15 +183,7 @@ impl StoreLookup {
             Ok(loaded) => loaded,
             Err(err) => {
                 tracing::error!(error = %err, "session store unavailable");
-                return Decision::Respond(
-                    ErrorReply {
-                        status: http::StatusCode::SERVICE_UNAVAILABLE,
-                        code: "session_store_unavailable",
-                        message: "sessions are unavailable right now; try again shortly",
-                        retry: None,
-                    }
-                    .render(self.wants_html, Vec::new()),
-                );
+                return Decision::Respond(store_unavailable(self.wants_html));
             }
         };
         let now = crate::session::now();
@@ -185,6 +201,16 @@ impl StoreLookup {
                         self.login_cookies,
                     );
                     return refresh.run(engine).await;
+                }
+                if let Some(hook) = &engine.config.user_hook {
+                    if session.user_is_stale(now, hook.ttl_secs) {
+                        let reload = crate::flow::reload_user::ReloadUser::from_parts(
+                            session,
+                            self.id.carried,
+                            self.wants_html,
+                        );
+                        return reload.run(engine).await;
+                    }
                 }
                 Decision::Continue {
                     identity: Some(crate::identity::Identity::new(session)),
@@ -207,4 +233,15 @@ impl StoreLookup {
             }
         }
     }
+}
+
+/// The answer when the server-side store cannot be reached.
+pub(crate) fn store_unavailable(html: bool) -> crate::response::CoreResponse {
+    ErrorReply {
+        status: http::StatusCode::SERVICE_UNAVAILABLE,
+        code: "session_store_unavailable",
+        message: "sessions are unavailable right now; try again shortly",
+        retry: None,
+    }
+    .render(html, Vec::new())
 }

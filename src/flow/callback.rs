@@ -162,7 +162,9 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
                 .count_chunks(request.headers, engine.session_cookie()),
             Some(session.sid.clone()),
         ),
-        SessionLookup::Store(store) => (store.carried, Some(store.id)),
+        SessionLookup::Store(store) | SessionLookup::StoreFailed(store) => {
+            (store.carried, Some(store.id.to_string()))
+        }
     };
     Decision::defer(Deferred::Callback(Callback {
         code: code.to_owned(),

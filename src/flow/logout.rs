@@ -14,7 +14,7 @@ use crate::session::SessionData;
 
 pub(crate) struct Logout {
     session: Option<Arc<SessionData>>,
-    store_id: Option<String>,
+    store_id: Option<Arc<str>>,
     carried: usize,
     status: StatusCode,
     origin: Option<String>,
@@ -31,7 +31,9 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
                 .codec
                 .count_chunks(request.headers, engine.session_cookie()),
         ),
-        SessionLookup::Store(store) => (None, Some(store.id), store.carried),
+        SessionLookup::Store(store) | SessionLookup::StoreFailed(store) => {
+            (None, Some(store.id), store.carried)
+        }
     };
     // After a POST the browser must follow with GET.
     let status = if request.method == Method::POST {

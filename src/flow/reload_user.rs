@@ -23,12 +23,20 @@ impl ReloadUser {
         request: &RequestView<'_>,
         session: Arc<SessionData>,
     ) -> Self {
-        Self {
+        Self::from_parts(
             session,
-            carried: engine
+            engine
                 .codec
                 .count_chunks(request.headers, engine.session_cookie()),
-            wants_html: request.wants_html(),
+            request.wants_html(),
+        )
+    }
+
+    pub(crate) fn from_parts(session: Arc<SessionData>, carried: usize, wants_html: bool) -> Self {
+        Self {
+            session,
+            carried,
+            wants_html,
         }
     }
 

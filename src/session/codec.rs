@@ -4,7 +4,7 @@
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use http::HeaderValue;
 
-use super::cookies::request_cookies;
+use super::cookies::request_cookie_bytes;
 
 /// Browsers accept about 4096 bytes per cookie, name and attributes included.
 const CHUNK_SIZE: usize = 3800;
@@ -19,16 +19,17 @@ pub(crate) struct CookieCodec {
     path: String,
 }
 
-/// The sealed value of a chunked cookie as the request carried it. The parts live inline,
-/// since finding them is on every request's path.
+/// The sealed value of a chunked cookie as the request carried it: bytes not yet checked,
+/// which only a cache miss turns into text. The parts live inline, since finding them is on
+/// every request's path.
 pub(crate) struct SealedChunks<'a> {
-    parts: [&'a str; MAX_CHUNKS],
+    parts: [&'a [u8]; MAX_CHUNKS],
     count: usize,
 }
 
 impl<'a> SealedChunks<'a> {
     /// The chunks in order, at least one.
-    pub(crate) fn parts(&self) -> &[&'a str] {
+    pub(crate) fn parts(&self) -> &[&'a [u8]] {
         self.parts.get(..self.count).unwrap_or(&[])
     }
 
@@ -36,19 +37,20 @@ impl<'a> SealedChunks<'a> {
         self.parts().iter().map(|part| part.len()).sum()
     }
 
-    pub(crate) fn joined(&self) -> String {
-        self.parts().concat()
+    /// The whole value, if it is text at all.
+    pub(crate) fn joined(&self) -> Option<String> {
+        String::from_utf8(self.parts().concat()).ok()
     }
 
     /// Compares without joining.
-    pub(crate) fn equals(&self, whole: &str) -> bool {
+    pub(crate) fn equals(&self, whole: &[u8]) -> bool {
         if self.len() != whole.len() {
             return false;
         }
-        let mut rest = whole.as_bytes();
+        let mut rest = whole;
         for part in self.parts() {
             let (head, tail) = rest.split_at(part.len());
-            if head != part.as_bytes() {
+            if head != *part {
                 return false;
             }
             rest = tail;
@@ -57,12 +59,15 @@ impl<'a> SealedChunks<'a> {
     }
 
     /// The last bytes of the value: the AEAD tag, unique per sealing, so a good cache key.
-    pub(crate) fn tail(&self) -> &str {
-        let last = self.parts().last().copied().unwrap_or("");
-        let start = last.len().saturating_sub(24);
+    pub(crate) fn tail(&self) -> &[u8] {
+        let last = self.parts().last().copied().unwrap_or(&[]);
+        let start = last.len().saturating_sub(TAIL_LEN);
         last.get(start..).unwrap_or(last)
     }
 }
+
+/// Base64 characters at the end of a sealed value that are all AEAD tag.
+const TAIL_LEN: usize = 16;
 
 impl CookieCodec {
     pub(crate) fn new(key: Key, secure: bool, path: String) -> Self {
@@ -93,9 +98,9 @@ impl CookieCodec {
         headers: &'a http::HeaderMap,
         base: &str,
     ) -> Option<SealedChunks<'a>> {
-        let mut parts: [Option<&'a str>; MAX_CHUNKS] = [None; MAX_CHUNKS];
+        let mut parts: [Option<&'a [u8]>; MAX_CHUNKS] = [None; MAX_CHUNKS];
         let mut count = 0usize;
-        for (name, value) in request_cookies(headers) {
+        for (name, value) in request_cookie_bytes(headers) {
             let Some(index) = chunk_index(name, base) else {
                 continue;
             };
@@ -109,7 +114,7 @@ impl CookieCodec {
             return None;
         }
         // Complete: every chunk up to the last one seen is there.
-        let mut found = [""; MAX_CHUNKS];
+        let mut found: [&'a [u8]; MAX_CHUNKS] = [&[]; MAX_CHUNKS];
         for (slot, part) in found.iter_mut().zip(&parts[..count]) {
             *slot = (*part)?;
         }
@@ -121,7 +126,7 @@ impl CookieCodec {
 
     /// How many chunk cookies of `base` the request carries (to delete extra ones).
     pub(crate) fn count_chunks(&self, headers: &http::HeaderMap, base: &str) -> usize {
-        request_cookies(headers)
+        request_cookie_bytes(headers)
             .filter_map(|(name, _)| chunk_index(name, base))
             .map(|index| index + 1)
             .max()
@@ -192,12 +197,12 @@ impl CookieCodec {
     }
 }
 
-fn chunk_index(name: &str, base: &str) -> Option<usize> {
-    let suffix = name.strip_prefix(base)?.strip_prefix('.')?;
-    if suffix.len() != 1 {
+fn chunk_index(name: &[u8], base: &str) -> Option<usize> {
+    let suffix = name.strip_prefix(base.as_bytes())?.strip_prefix(b".")?;
+    let [digit @ b'0'..=b'9'] = suffix else {
         return None;
-    }
-    let index = suffix.parse::<usize>().ok()?;
+    };
+    let index = usize::from(digit - b'0');
     (index < MAX_CHUNKS).then_some(index)
 }
 
@@ -236,9 +241,9 @@ mod tests {
         }
         let headers = request_with(&set);
         let chunks = codec.find_chunks(&headers, "s").expect("chunks");
-        assert!(chunks.equals(&sealed));
+        assert!(chunks.equals(sealed.as_bytes()));
         assert_eq!(
-            codec.open("s", &chunks.joined()).as_deref(),
+            codec.open("s", &chunks.joined().expect("text")).as_deref(),
             Some(big.as_str())
         );
     }

@@ -1,41 +1,54 @@
-//! Reading the `Cookie` request header without allocating.
+//! Reading the `Cookie` request header without allocating or validating more than needed:
+//! a session cookie is kilobytes long and is read on every request.
 
 use http::header::COOKIE;
 use http::HeaderMap;
 
-/// Every `name=value` pair of every `Cookie` header, in order.
+/// Every `name=value` pair of every `Cookie` header, in order, as text. Pairs that are not
+/// UTF-8 are skipped, not the header around them.
 pub(crate) fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    request_cookie_bytes(headers).filter_map(|(name, value)| {
+        Some((
+            std::str::from_utf8(name).ok()?,
+            std::str::from_utf8(value).ok()?,
+        ))
+    })
+}
+
+/// Every `name=value` pair of every `Cookie` header, in order, as the bytes sent: only the
+/// separators are looked at, so the values are checked by whoever uses them.
+pub(crate) fn request_cookie_bytes(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|header| Pairs { rest: Some(header) })
+        .flat_map(|header| Pairs {
+            rest: Some(header.as_bytes()),
+        })
         .filter_map(|pair| {
-            let (name, value) = pair.split_once('=')?;
-            let value = value.trim();
+            let at = memchr::memchr(b'=', pair)?;
+            let (name, value) = (pair.get(..at)?, pair.get(at + 1..)?);
+            let value = value.trim_ascii();
             let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
+                .strip_prefix(b"\"")
+                .and_then(|v| v.strip_suffix(b"\""))
                 .unwrap_or(value);
-            Some((name.trim(), value))
+            Some((name.trim_ascii(), value))
         })
 }
 
-/// `header.split(';')`, with a vectorized search: a session cookie is kilobytes long and is
-/// scanned on every request.
+/// `header.split(b';')`, with a vectorized search.
 struct Pairs<'a> {
-    rest: Option<&'a str>,
+    rest: Option<&'a [u8]>,
 }
 
 impl<'a> Iterator for Pairs<'a> {
-    type Item = &'a str;
+    type Item = &'a [u8];
 
-    fn next(&mut self) -> Option<&'a str> {
+    fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.rest?;
-        match memchr::memchr(b';', rest.as_bytes()) {
+        match memchr::memchr(b';', rest) {
             Some(at) => {
                 let (pair, tail) = rest.split_at(at);
-                // `;` is one byte, so the rest after it starts on a character boundary.
                 self.rest = tail.get(1..);
                 Some(pair)
             }
@@ -61,6 +74,16 @@ mod tests {
     }
 
     #[test]
+    fn a_pair_that_is_not_utf8_leaves_the_others_readable() {
+        let mut headers = HeaderMap::new();
+        let value = http::HeaderValue::from_bytes(b"a=1; junk=\xff\xfe; b=2").expect("header");
+        headers.append(COOKIE, value);
+        let pairs: Vec<_> = request_cookies(&headers).collect();
+        assert_eq!(pairs, [("a", "1"), ("b", "2")]);
+        assert_eq!(request_cookie_bytes(&headers).count(), 3);
+    }
+
+    #[test]
     fn splits_like_str_split() {
         for header in [
             "",
@@ -71,8 +94,11 @@ mod tests {
             "a=1; b=2;; c=3",
             "é=1;x=ü;",
         ] {
-            let pairs: Vec<&str> = Pairs { rest: Some(header) }.collect();
-            let split: Vec<&str> = header.split(';').collect();
+            let pairs: Vec<&[u8]> = Pairs {
+                rest: Some(header.as_bytes()),
+            }
+            .collect();
+            let split: Vec<&[u8]> = header.split(';').map(str::as_bytes).collect();
             assert_eq!(pairs, split, "{header:?}");
         }
     }

@@ -1,7 +1,7 @@
 //! A bounded in-process session store.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::store::{SessionStore, StoreError};
@@ -19,7 +19,9 @@ const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 ///
 /// Every operation costs O(log n): expired and idle sessions are found through ordered
 /// indexes (by expiry and by last use) and removed a few at a time as the store is used,
-/// and when the store is full the least recently used session makes room.
+/// and when the store is full the least recently used session makes room. Loads answer
+/// without waiting and share the stored session ([`SessionStore::load_now`]): a request
+/// on a memory-store session copies nothing.
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,14 +37,17 @@ pub struct MemoryStore {
     idle_timeout: Option<Duration>,
 }
 
+/// Ids are shared between the map and its indexes, so marking a use allocates nothing.
+type Id = Arc<str>;
+
 #[derive(Debug, Default)]
 struct Inner {
-    sessions: HashMap<String, Entry>,
+    sessions: HashMap<Id, Entry>,
     /// Session ids by last use (a counter that grows with every load and save): the
     /// first entry is the least recently used.
-    by_use: BTreeMap<u64, String>,
+    by_use: BTreeMap<u64, Id>,
     /// Session ids by expiry: the first entry expires first.
-    by_expiry: BTreeSet<(Instant, String)>,
+    by_expiry: BTreeSet<(Instant, Id)>,
     /// Back-channel logout keys (`sid:…`, `sub:…`) to the sessions they name.
     by_logout_key: HashMap<String, HashSet<String>>,
     clock: u64,
@@ -50,7 +55,8 @@ struct Inner {
 
 #[derive(Debug)]
 struct Entry {
-    session: SessionData,
+    id: Id,
+    session: Arc<SessionData>,
     /// The back-channel logout keys this session is indexed under.
     logout_keys: Vec<String>,
     expires: Instant,
@@ -119,7 +125,8 @@ impl Inner {
     fn remove(&mut self, id: &str) -> Option<Entry> {
         let entry = self.sessions.remove(id)?;
         self.by_use.remove(&entry.use_tick);
-        self.by_expiry.remove(&(entry.expires, id.to_owned()));
+        self.by_expiry
+            .remove(&(entry.expires, Arc::clone(&entry.id)));
         for key in &entry.logout_keys {
             if let Some(ids) = self.by_logout_key.get_mut(key) {
                 ids.remove(id);
@@ -132,14 +139,15 @@ impl Inner {
     }
 
     /// Marks `id` used now; returns its session.
-    fn touch(&mut self, id: &str, now: Instant) -> Option<SessionData> {
+    fn touch(&mut self, id: &str, now: Instant) -> Option<Arc<SessionData>> {
         let tick = self.tick();
         let entry = self.sessions.get_mut(id)?;
         let old = std::mem::replace(&mut entry.use_tick, tick);
         entry.last_used = now;
-        let session = entry.session.clone();
+        let session = Arc::clone(&entry.session);
+        let id = Arc::clone(&entry.id);
         self.by_use.remove(&old);
-        self.by_use.insert(tick, id.to_owned());
+        self.by_use.insert(tick, id);
         Some(session)
     }
 
@@ -169,8 +177,8 @@ impl Inner {
     }
 }
 
-impl SessionStore for MemoryStore {
-    async fn load(&self, id: &str) -> Result<Option<SessionData>, StoreError> {
+impl MemoryStore {
+    fn load_shared(&self, id: &str) -> Result<Option<Arc<SessionData>>, StoreError> {
         let now = Instant::now();
         let mut inner = self.lock()?;
         inner.purge(now, self.idle_timeout, PURGE_PER_CALL);
@@ -183,6 +191,16 @@ impl SessionStore for MemoryStore {
             return Ok(None);
         }
         Ok(inner.touch(id, now))
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn load(&self, id: &str) -> Result<Option<SessionData>, StoreError> {
+        Ok(self.load_shared(id)?.map(Arc::unwrap_or_clone))
+    }
+
+    fn load_now(&self, id: &str) -> Option<Result<Option<Arc<SessionData>>, StoreError>> {
+        Some(self.load_shared(id))
     }
 
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
@@ -198,12 +216,14 @@ impl SessionStore for MemoryStore {
             inner.remove(&oldest);
         }
         let use_tick = inner.tick();
-        inner.by_use.insert(use_tick, id.to_owned());
-        inner.by_expiry.insert((expires, id.to_owned()));
+        let id: Id = Arc::from(id);
+        inner.by_use.insert(use_tick, Arc::clone(&id));
+        inner.by_expiry.insert((expires, Arc::clone(&id)));
         inner.sessions.insert(
-            id.to_owned(),
+            Arc::clone(&id),
             Entry {
-                session: session.clone(),
+                id,
+                session: Arc::new(session.clone()),
                 logout_keys: Vec::new(),
                 expires,
                 last_used: now,

@@ -10,6 +10,7 @@ pub(crate) mod redis_store;
 #[cfg(feature = "sql")]
 pub(crate) mod sql_store;
 pub(crate) mod store;
+mod stored;
 
 use std::any::Any;
 use std::sync::{Arc, OnceLock};
@@ -21,8 +22,9 @@ use serde_json::{Map, Value};
 pub(crate) type TypedUser = OnceLock<Option<Arc<dyn Any + Send + Sync>>>;
 
 /// Everything a signed-in session carries. Serialized into the encrypted cookie, or into a
-/// server-side store.
+/// server-side store, without repeating the claims its ID token carries.
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(into = "stored::StoredSession", try_from = "stored::StoredSession")]
 pub struct SessionData {
     /// Our own session id, new at every login.
     pub(crate) sid: String,
@@ -30,29 +32,22 @@ pub struct SessionData {
     pub(crate) user_id: String,
     /// The ID token claims merged with userinfo claims.
     pub(crate) claims: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) id_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) access_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) refresh_token: Option<String>,
     /// Unix seconds when the access token expires, if the provider said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) access_expires_at: Option<u64>,
     /// Unix seconds of the login.
     pub(crate) created_at: u64,
     /// Unix seconds when the session ends, whatever the tokens say.
     pub(crate) expires_at: u64,
     /// The application's user from the user-detail hook, as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) user: Option<Value>,
     /// Unix seconds when the hook last loaded `user`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) user_loaded_at: Option<u64>,
-    /// An identity from a bearer token rather than a browser session.
-    #[serde(skip)]
+    /// An identity from a bearer token rather than a browser session; never stored.
     pub(crate) bearer: bool,
-    #[serde(skip)]
+    /// Never stored.
     pub(crate) typed_user: TypedUser,
 }
 

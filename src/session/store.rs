@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::SessionData;
@@ -77,6 +78,14 @@ pub trait SessionStore: Send + Sync + 'static {
         id: &str,
     ) -> impl Future<Output = Result<Option<SessionData>, StoreError>> + Send;
 
+    /// Answers [`load`](Self::load) at once, for stores that keep sessions in this process:
+    /// `Some` is taken as `load`'s answer, shared rather than copied, and the request is
+    /// decided without waiting. The default, `None`, makes the layer await `load`.
+    fn load_now(&self, id: &str) -> Option<Result<Option<Arc<SessionData>>, StoreError>> {
+        let _ = id;
+        None
+    }
+
     /// Stores `session` under `id` for `ttl`.
     fn save(
         &self,
@@ -115,6 +124,7 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) trait DynStore: Send + Sync {
     fn name(&self) -> &'static str;
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SessionData>, StoreError>>;
+    fn load_now(&self, id: &str) -> Option<Result<Option<Arc<SessionData>>, StoreError>>;
     fn save<'a>(
         &'a self,
         id: &'a str,
@@ -138,6 +148,10 @@ impl<T: SessionStore> DynStore for T {
 
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SessionData>, StoreError>> {
         Box::pin(SessionStore::load(self, id))
+    }
+
+    fn load_now(&self, id: &str) -> Option<Result<Option<Arc<SessionData>>, StoreError>> {
+        SessionStore::load_now(self, id)
     }
 
     fn save<'a>(

@@ -85,6 +85,10 @@ impl SessionStore for Counted {
         self.inner.load(id).await
     }
 
+    fn load_now(&self, id: &str) -> Option<Result<Option<Arc<SessionData>>, StoreError>> {
+        self.inner.load_now(id)
+    }
+
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
         let (before, started) = (heap(), Instant::now());
         let result = self.inner.save(id, session, ttl).await;

@@ -10,7 +10,9 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_oidc::testing::MockProvider;
-use tower_oidc::{Identity, OidcLayer, User, UserDetails};
+use tower_oidc::{
+    Identity, MemoryStore, OidcLayer, SessionData, SessionStore, StoreError, User, UserDetails,
+};
 
 use crate::harness::{base_config, routes, Browser, TestApp};
 
@@ -57,17 +59,57 @@ impl UserDetails for Directory {
     }
 }
 
+/// Where the sessions live.
+#[derive(Clone, Copy)]
+enum Sessions {
+    Cookie,
+    /// The memory store, which answers loads without waiting.
+    Memory,
+    /// A store that answers only by waiting, as a networked one does.
+    Remote,
+}
+
+struct Remote(MemoryStore);
+
+impl SessionStore for Remote {
+    async fn load(&self, id: &str) -> Result<Option<SessionData>, StoreError> {
+        tokio::task::yield_now().await;
+        self.0.load(id).await
+    }
+
+    async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
+        self.0.save(id, session, ttl).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        self.0.delete(id).await
+    }
+}
+
 async fn app(provider: &MockProvider, mode: Mode, ttl: Duration) -> (TestApp, Arc<AtomicUsize>) {
+    app_with(provider, mode, ttl, Sessions::Cookie).await
+}
+
+async fn app_with(
+    provider: &MockProvider,
+    mode: Mode,
+    ttl: Duration,
+    sessions: Sessions,
+) -> (TestApp, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let hook = Directory {
         calls: Arc::clone(&calls),
         mode,
     };
-    let config = base_config(provider)
+    let builder = base_config(provider)
         .user_details(hook)
-        .user_details_ttl(ttl)
-        .build()
-        .expect("config");
+        .user_details_ttl(ttl);
+    let builder = match sessions {
+        Sessions::Cookie => builder,
+        Sessions::Memory => builder.memory_sessions(),
+        Sessions::Remote => builder.session_store(Remote(MemoryStore::new(100))),
+    };
+    let config = builder.build().expect("config");
     let app = TestApp::serve_router(config, |routes| {
         routes.route(
             "/app-user",
@@ -99,10 +141,24 @@ async fn called_once_per_login_and_cached() {
 
 #[tokio::test]
 async fn reloaded_after_its_time_to_live() {
+    reloaded_after_its_time_to_live_with(Sessions::Cookie).await;
+}
+
+#[tokio::test]
+async fn reloaded_after_its_time_to_live_in_the_memory_store() {
+    reloaded_after_its_time_to_live_with(Sessions::Memory).await;
+}
+
+#[tokio::test]
+async fn reloaded_after_its_time_to_live_in_a_remote_store() {
+    reloaded_after_its_time_to_live_with(Sessions::Remote).await;
+}
+
+async fn reloaded_after_its_time_to_live_with(sessions: Sessions) {
     let provider = MockProvider::start().await.expect("provider");
     // Times are whole seconds: a TTL of 3 s leaves at least 2 s between the reload and the
     // next request before that reload could count as stale.
-    let (app, calls) = app(&provider, Mode::Load, Duration::from_secs(3)).await;
+    let (app, calls) = app_with(&provider, Mode::Load, Duration::from_secs(3), sessions).await;
     let browser = Browser::default();
     browser.login(&app).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);

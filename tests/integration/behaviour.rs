@@ -50,6 +50,7 @@ both!(
     authorization_answers_403_401_or_302,
     the_user_detail_hook_reaches_handlers,
     backchannel_logout_ends_the_session,
+    memory_store_sessions_reach_whitelisted_paths,
 );
 
 async fn login_round_trip(framework: Framework) {
@@ -661,5 +662,41 @@ async fn backchannel_logout_ends_the_session(framework: Framework) {
     assert_eq!(
         browser.api(app.at("/api/data")).await.status(),
         StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn memory_store_sessions_reach_whitelisted_paths(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c.memory_sessions()).await;
+    let browser = Browser::default();
+    assert_eq!(
+        browser
+            .api(app.at("/health"))
+            .await
+            .text()
+            .await
+            .expect("body"),
+        "ok"
+    );
+    browser.login(&app).await;
+    assert_eq!(
+        browser
+            .api(app.at("/health"))
+            .await
+            .text()
+            .await
+            .expect("body"),
+        "ok alice",
+        "the session is offered, never required"
+    );
+    assert_status(browser.get(app.at("/logout")).await, StatusCode::FOUND).await;
+    assert_eq!(
+        browser
+            .api(app.at("/health"))
+            .await
+            .text()
+            .await
+            .expect("body"),
+        "ok"
     );
 }

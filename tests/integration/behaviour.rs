@@ -669,34 +669,18 @@ async fn memory_store_sessions_reach_whitelisted_paths(framework: Framework) {
     let provider = MockProvider::start().await.expect("provider");
     let app = TestApp::start_on(framework, &provider, |c| c.memory_sessions()).await;
     let browser = Browser::default();
+    let (browser, app) = (&browser, &app);
+    let health = move || async move {
+        let response = browser.api(app.at("/health")).await;
+        response.text().await.expect("body")
+    };
+    assert_eq!(health().await, "ok");
+    browser.login(app).await;
     assert_eq!(
-        browser
-            .api(app.at("/health"))
-            .await
-            .text()
-            .await
-            .expect("body"),
-        "ok"
-    );
-    browser.login(&app).await;
-    assert_eq!(
-        browser
-            .api(app.at("/health"))
-            .await
-            .text()
-            .await
-            .expect("body"),
+        health().await,
         "ok alice",
         "the session is offered, never required"
     );
     assert_status(browser.get(app.at("/logout")).await, StatusCode::FOUND).await;
-    assert_eq!(
-        browser
-            .api(app.at("/health"))
-            .await
-            .text()
-            .await
-            .expect("body"),
-        "ok"
-    );
+    assert_eq!(health().await, "ok");
 }

@@ -9,7 +9,7 @@ use super::{Decision, Engine};
 use crate::config::SessionBackend;
 use crate::request::RequestView;
 use crate::response::ErrorReply;
-use crate::session::SessionData;
+use crate::session::{stored, SessionData};
 
 /// What the request's session cookie amounts to.
 pub(crate) enum SessionLookup {
@@ -48,7 +48,8 @@ impl Engine {
             let id = match self.store_ids.get(&chunks) {
                 Some(id) => id,
                 None => {
-                    let Some(id) = self.open(&chunks) else {
+                    let Some(id) = self.open(&chunks).and_then(|id| String::from_utf8(id).ok())
+                    else {
                         return SessionLookup::Invalid { carried };
                     };
                     let id: Arc<str> = Arc::from(id);
@@ -75,10 +76,10 @@ impl Engine {
                 SessionLookup::Valid(session)
             };
         }
-        let Some(json) = self.open(&chunks) else {
-            return SessionLookup::Invalid { carried };
-        };
-        let Ok(session) = serde_json::from_str::<SessionData>(&json) else {
+        let Some(session) = self
+            .open(&chunks)
+            .and_then(|bytes| stored::from_binary(&bytes))
+        else {
             return SessionLookup::Invalid { carried };
         };
         if session.is_expired(now) {
@@ -89,8 +90,8 @@ impl Engine {
         SessionLookup::Valid(session)
     }
 
-    fn open(&self, chunks: &crate::session::codec::SealedChunks<'_>) -> Option<String> {
-        self.codec.open(self.session_cookie(), &chunks.joined()?)
+    fn open(&self, chunks: &crate::session::codec::SealedChunks<'_>) -> Option<Vec<u8>> {
+        self.codec.open(self.session_cookie(), &chunks.joined())
     }
 
     /// Persists `session` and returns the cookies that carry it, replacing `carried` chunks.
@@ -103,9 +104,7 @@ impl Engine {
         let now = crate::session::now();
         let max_age = session.expires_at.saturating_sub(now);
         let plaintext = match &self.config.session {
-            SessionBackend::Cookie => {
-                serde_json::to_string(session).map_err(|err| format!("session encoding: {err}"))?
-            }
+            SessionBackend::Cookie => stored::to_binary(session)?,
             SessionBackend::Store(store) => {
                 let ttl = std::time::Duration::from_secs(max_age);
                 store
@@ -116,10 +115,13 @@ impl Engine {
                     .index(&session.sid, &logout_keys(session), ttl)
                     .await
                     .map_err(|err| err.to_string())?;
-                session.sid.clone()
+                session.sid.clone().into_bytes()
             }
         };
-        let sealed = self.codec.seal(name, &plaintext);
+        let sealed = self
+            .codec
+            .seal(name, &plaintext)
+            .ok_or("session too large to seal")?;
         Ok(self.codec.write_chunks(name, &sealed, max_age, carried))
     }
 

@@ -1,8 +1,10 @@
 //! Decoded sessions by sealed cookie value, so the hot path skips decryption and parsing.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
+
+use foldhash::fast::RandomState;
 
 use super::codec::SealedChunks;
 use super::SessionData;
@@ -17,7 +19,7 @@ struct Entry<V> {
 /// emptied, which costs one decryption per live session.
 pub(crate) struct SessionCache<V = Arc<SessionData>> {
     entries: RwLock<HashMap<u64, Entry<V>, BuildHasherDefault<KeyHasher>>>,
-    seed: u64,
+    hasher: RandomState,
     capacity: usize,
 }
 
@@ -28,26 +30,16 @@ impl<V: Clone> SessionCache<V> {
                 capacity.min(1024),
                 BuildHasherDefault::default(),
             )),
-            seed: rand::random::<u64>() | 1,
+            hasher: RandomState::default(),
             capacity,
         }
     }
 
     /// Keyed by the value's tail (AEAD tag bytes, which only this key's sealing produces
-    /// and nobody can choose) and length, mixed with a per-process seed; a hit is confirmed
-    /// by comparing the whole value, so a forged tail finds nothing.
+    /// and nobody can choose) and length, hashed with a per-process seed; a hit is
+    /// confirmed by comparing the whole value, so a forged tail finds nothing.
     fn key(&self, chunks: &SealedChunks<'_>) -> u64 {
-        let mut key = self.seed ^ chunks.len() as u64;
-        for word in chunks.tail().chunks(8) {
-            let mut bytes = [0u8; 8];
-            if let Some(head) = bytes.get_mut(..word.len()) {
-                head.copy_from_slice(word);
-            }
-            key = (key ^ u64::from_le_bytes(bytes))
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .rotate_left(29);
-        }
-        key
+        self.hasher.hash_one((chunks.len(), chunks.tail()))
     }
 
     pub(crate) fn get(&self, chunks: &SealedChunks<'_>) -> Option<V> {
@@ -80,7 +72,7 @@ impl<V: Clone> SessionCache<V> {
     }
 }
 
-/// The keys are mixed already: hashing them again would only cost time.
+/// The keys are hashes already: hashing them again would only cost time.
 #[derive(Default)]
 struct KeyHasher(u64);
 

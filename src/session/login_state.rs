@@ -60,8 +60,10 @@ pub(crate) fn store(
         .filter_map(|name| codec.removal(name))
         .collect();
     let name = cookie_name(base, login);
-    if let Ok(json) = serde_json::to_string(login) {
-        let sealed = codec.seal(&name, &json);
+    if let Some(sealed) = serde_json::to_vec(login)
+        .ok()
+        .and_then(|json| codec.seal(&name, &json))
+    {
         set.extend(codec.set_cookie(&name, &sealed, Some(LOGIN_TTL_SECS)));
     }
     set
@@ -85,8 +87,8 @@ pub(crate) fn find(
             name.starts_with(&prefix) && name.ends_with(&format!("_{state_prefix}"))
         })
         .find_map(|(name, value)| {
-            let json = codec.open(name, value)?;
-            let login: PendingLogin = serde_json::from_str(&json).ok()?;
+            let json = codec.open(name, value.as_bytes())?;
+            let login: PendingLogin = serde_json::from_slice(&json).ok()?;
             let fresh = now < login.created_at.saturating_add(LOGIN_TTL_SECS);
             (fresh && constant_time_eq(login.state.as_bytes(), state.as_bytes()))
                 .then(|| (name.to_owned(), login))

@@ -1,27 +1,30 @@
 //! A bounded in-process session store.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use super::store::{SessionStore, StoreError};
 use super::SessionData;
 
-/// The most stale sessions one call removes on its way, so no request pays for a large
-/// backlog; the rest go on later calls.
-const PURGE_PER_CALL: usize = 64;
-/// Longer lifetimes are cut to this, so the expiry instant cannot overflow.
+/// The most sessions one call sweeps or re-files on its way, so no request pays for a
+/// large backlog; the rest go on later calls.
+const SWEEP_PER_CALL: usize = 64;
+/// Longer lifetimes are cut to this, so expiry times cannot overflow.
 const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Sessions in this process's memory: bounded in count, each with its time to live and an
 /// optional idle timeout. Sessions end when the process stops and are not shared between
 /// instances.
 ///
-/// Every operation costs O(log n): expired and idle sessions are found through ordered
-/// indexes (by expiry and by last use) and removed a few at a time as the store is used,
-/// and when the store is full the least recently used session makes room. Loads answer
-/// without waiting and share the stored session ([`SessionStore::load_now`]): a request
-/// on a memory-store session copies nothing.
+/// Loads answer without waiting and share the stored session ([`SessionStore::load_now`]):
+/// a request on a memory-store session copies nothing, and requests on any number of
+/// threads read the store at once. A load records its use in the session itself; the
+/// ordered indexes that find expired, idle and least recently used sessions are brought up
+/// to date by the calls that change the store (saves, deletes, and loads that find
+/// something to sweep), a few sessions at a time, so every operation costs O(log n).
+/// When the store is full the least recently used session makes room.
 ///
 /// ```
 /// use std::time::Duration;
@@ -32,25 +35,32 @@ const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// ```
 #[derive(Debug)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
+    /// Times below are nanoseconds since this instant.
+    epoch: Instant,
     max_sessions: usize,
-    idle_timeout: Option<Duration>,
+    idle_timeout: Option<u64>,
 }
 
-/// Ids are shared between the map and its indexes, so marking a use allocates nothing.
+/// Ids are shared between the map and its indexes, so filing a session again allocates
+/// nothing.
 type Id = Arc<str>;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
-    sessions: HashMap<Id, Entry>,
-    /// Session ids by last use (a counter that grows with every load and save): the
-    /// first entry is the least recently used.
-    by_use: BTreeMap<u64, Id>,
-    /// Session ids by expiry: the first entry expires first.
-    by_expiry: BTreeSet<(Instant, Id)>,
+    /// Ids are ours (random, and read from sealed cookies), so a fast hasher is safe.
+    sessions: HashMap<Id, Entry, foldhash::fast::RandomState>,
+    /// Session ids by the use each was last filed under: the first is the least recently
+    /// used unless it has been used since (`Entry::last_used` is later), which whoever
+    /// looks at the front checks, filing it again under its real last use.
+    by_use: BTreeSet<(u64, Id)>,
+    /// Session ids by expiry: the first expires first.
+    by_expiry: BTreeSet<(u64, Id)>,
     /// Back-channel logout keys (`sid:…`, `sub:…`) to the sessions they name.
     by_logout_key: HashMap<String, HashSet<String>>,
-    clock: u64,
+    /// From this time on, the front of an index may hold an expired or idle session: loads
+    /// before it need no sweeping, so they only read.
+    next_sweep: u64,
 }
 
 #[derive(Debug)]
@@ -59,9 +69,11 @@ struct Entry {
     session: Arc<SessionData>,
     /// The back-channel logout keys this session is indexed under.
     logout_keys: Vec<String>,
-    expires: Instant,
-    last_used: Instant,
-    use_tick: u64,
+    expires: u64,
+    /// Written by loads, which hold only the read lock.
+    last_used: AtomicU64,
+    /// The use `by_use` files this session under: never later than `last_used`.
+    filed_use: u64,
 }
 
 impl Default for MemoryStore {
@@ -76,7 +88,14 @@ impl MemoryStore {
     #[must_use]
     pub fn new(max_sessions: usize) -> Self {
         Self {
-            inner: Mutex::new(Inner::default()),
+            inner: RwLock::new(Inner {
+                sessions: HashMap::default(),
+                by_use: BTreeSet::new(),
+                by_expiry: BTreeSet::new(),
+                by_logout_key: HashMap::new(),
+                next_sweep: u64::MAX,
+            }),
+            epoch: Instant::now(),
             max_sessions: max_sessions.max(1),
             idle_timeout: None,
         }
@@ -86,14 +105,14 @@ impl MemoryStore {
     /// Without it sessions last until their time to live ends.
     #[must_use]
     pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle_timeout = Some(idle);
+        self.idle_timeout = Some(nanos(idle));
         self
     }
 
     /// How many sessions are held, expired and idle ones included until they are swept.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.lock().map_or(0, |inner| inner.sessions.len())
+        self.inner.read().map_or(0, |inner| inner.sessions.len())
     }
 
     /// Whether no session is held.
@@ -102,29 +121,75 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
-        self.inner
-            .lock()
-            .map_err(|_| StoreError::new("memory store lock poisoned"))
+    fn read(&self) -> Result<RwLockReadGuard<'_, Inner>, StoreError> {
+        self.inner.read().map_err(|_| poisoned())
     }
 
-    fn is_stale(&self, entry: &Entry, now: Instant) -> bool {
+    fn write(&self) -> Result<RwLockWriteGuard<'_, Inner>, StoreError> {
+        self.inner.write().map_err(|_| poisoned())
+    }
+
+    fn now(&self) -> u64 {
+        nanos(self.epoch.elapsed())
+    }
+
+    fn is_stale(&self, entry: &Entry, now: u64) -> bool {
         entry.expires <= now
-            || self
-                .idle_timeout
-                .is_some_and(|idle| now.saturating_duration_since(entry.last_used) >= idle)
+            || self.idle_timeout.is_some_and(|idle| {
+                entry.last_used.load(Ordering::Relaxed).saturating_add(idle) <= now
+            })
+    }
+
+    /// Answers under the read lock when it can: a live session, or none, with nothing due
+    /// for sweeping. Otherwise sweeps, and drops the session if it has gone stale.
+    fn load_shared(&self, id: &str) -> Result<Option<Arc<SessionData>>, StoreError> {
+        let now = self.now();
+        {
+            let inner = self.read()?;
+            if now < inner.next_sweep {
+                return Ok(inner
+                    .sessions
+                    .get(id)
+                    .and_then(|entry| (!self.is_stale(entry, now)).then(|| entry.mark_used(now))));
+            }
+        }
+        let mut inner = self.write()?;
+        inner.sweep(now, self.idle_timeout);
+        let stale = match inner.sessions.get(id) {
+            None => return Ok(None),
+            Some(entry) => self.is_stale(entry, now),
+        };
+        let session = if stale {
+            inner.remove(id);
+            None
+        } else {
+            inner.sessions.get(id).map(|entry| entry.mark_used(now))
+        };
+        inner.plan_sweep(self.idle_timeout);
+        Ok(session)
+    }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn poisoned() -> StoreError {
+    StoreError::new("memory store lock poisoned")
+}
+
+impl Entry {
+    fn mark_used(&self, now: u64) -> Arc<SessionData> {
+        self.last_used.fetch_max(now, Ordering::Relaxed);
+        Arc::clone(&self.session)
     }
 }
 
 impl Inner {
-    fn tick(&mut self) -> u64 {
-        self.clock += 1;
-        self.clock
-    }
-
     fn remove(&mut self, id: &str) -> Option<Entry> {
         let entry = self.sessions.remove(id)?;
-        self.by_use.remove(&entry.use_tick);
+        self.by_use
+            .remove(&(entry.filed_use, Arc::clone(&entry.id)));
         self.by_expiry
             .remove(&(entry.expires, Arc::clone(&entry.id)));
         for key in &entry.logout_keys {
@@ -138,59 +203,80 @@ impl Inner {
         Some(entry)
     }
 
-    /// Marks `id` used now; returns its session.
-    fn touch(&mut self, id: &str, now: Instant) -> Option<Arc<SessionData>> {
-        let tick = self.tick();
-        let entry = self.sessions.get_mut(id)?;
-        let old = std::mem::replace(&mut entry.use_tick, tick);
-        entry.last_used = now;
-        let session = Arc::clone(&entry.session);
-        let id = Arc::clone(&entry.id);
-        self.by_use.remove(&old);
-        self.by_use.insert(tick, id);
-        Some(session)
+    /// Files the session at the front of `by_use` under its real last use if it has been
+    /// used since it was filed; returns whether it had to.
+    fn refile_front(&mut self) -> bool {
+        let Some((filed, id)) = self.by_use.first().cloned() else {
+            return false;
+        };
+        let Some(entry) = self.sessions.get_mut(&id) else {
+            self.by_use.remove(&(filed, id));
+            return true;
+        };
+        let used = *entry.last_used.get_mut();
+        if used <= filed {
+            return false;
+        }
+        entry.filed_use = used;
+        self.by_use.remove(&(filed, Arc::clone(&id)));
+        self.by_use.insert((used, id));
+        true
     }
 
-    /// Removes up to `budget` sessions that have expired or, with an idle timeout, have
-    /// gone unused for it. Both kinds sit at the front of their index.
-    fn purge(&mut self, now: Instant, idle: Option<Duration>, budget: usize) {
-        for _ in 0..budget {
-            let Some((expires, id)) = self.by_expiry.first().cloned() else {
-                break;
-            };
-            if expires > now {
-                break;
+    /// Removes up to a few sessions that have expired or, with an idle timeout, have gone
+    /// unused for it, re-filing the recently used ones it meets on the way.
+    fn sweep(&mut self, now: u64, idle: Option<u64>) {
+        for _ in 0..SWEEP_PER_CALL {
+            match self.by_expiry.first() {
+                Some((expires, id)) if *expires <= now => {
+                    let id = Arc::clone(id);
+                    self.remove(&id);
+                }
+                _ => break,
             }
-            self.remove(&id);
         }
         let Some(idle) = idle else { return };
-        for _ in 0..budget {
-            let Some(id) = self.by_use.first_key_value().map(|(_, id)| id.clone()) else {
-                break;
-            };
-            let idle_since = self.sessions.get(&id).map_or(now, |entry| entry.last_used);
-            if now.saturating_duration_since(idle_since) < idle {
-                break;
+        for _ in 0..SWEEP_PER_CALL {
+            match self.by_use.first() {
+                Some((filed, _)) if filed.saturating_add(idle) <= now => {}
+                _ => break,
             }
-            self.remove(&id);
+            if !self.refile_front() {
+                if let Some((_, id)) = self.by_use.first().cloned() {
+                    self.remove(&id);
+                }
+            }
         }
     }
-}
 
-impl MemoryStore {
-    fn load_shared(&self, id: &str) -> Result<Option<Arc<SessionData>>, StoreError> {
-        let now = Instant::now();
-        let mut inner = self.lock()?;
-        inner.purge(now, self.idle_timeout, PURGE_PER_CALL);
-        let stale = match inner.sessions.get(id) {
-            None => return Ok(None),
-            Some(entry) => self.is_stale(entry, now),
-        };
-        if stale {
-            inner.remove(id);
-            return Ok(None);
+    /// Makes room for one more session: the least recently used goes, after re-filing up
+    /// to a few that turn out to have been used since they were filed. Returns whether a
+    /// session went.
+    fn evict_one(&mut self) -> bool {
+        for _ in 0..SWEEP_PER_CALL {
+            if !self.refile_front() {
+                break;
+            }
         }
-        Ok(inner.touch(id, now))
+        let Some((_, id)) = self.by_use.first().cloned() else {
+            return false;
+        };
+        self.remove(&id).is_some()
+    }
+
+    /// When the front of an index may next hold a session to sweep.
+    fn plan_sweep(&mut self, idle: Option<u64>) {
+        let expiry = self
+            .by_expiry
+            .first()
+            .map_or(u64::MAX, |(expires, _)| *expires);
+        let idle = idle
+            .and_then(|idle| {
+                let (filed, _) = self.by_use.first()?;
+                Some(filed.saturating_add(idle))
+            })
+            .unwrap_or(u64::MAX);
+        self.next_sweep = expiry.min(idle);
     }
 }
 
@@ -204,42 +290,40 @@ impl SessionStore for MemoryStore {
     }
 
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
-        let now = Instant::now();
-        let expires = now.checked_add(ttl.min(CENTURY)).unwrap_or(now);
-        let mut inner = self.lock()?;
-        inner.purge(now, self.idle_timeout, PURGE_PER_CALL);
+        let now = self.now();
+        let expires = now.saturating_add(nanos(ttl.min(CENTURY)));
+        let session = Arc::new(session.clone());
+        let mut inner = self.write()?;
+        inner.sweep(now, self.idle_timeout);
         inner.remove(id);
-        while inner.sessions.len() >= self.max_sessions {
-            let Some(oldest) = inner.by_use.first_key_value().map(|(_, id)| id.clone()) else {
-                break;
-            };
-            inner.remove(&oldest);
-        }
-        let use_tick = inner.tick();
+        while inner.sessions.len() >= self.max_sessions && inner.evict_one() {}
         let id: Id = Arc::from(id);
-        inner.by_use.insert(use_tick, Arc::clone(&id));
+        inner.by_use.insert((now, Arc::clone(&id)));
         inner.by_expiry.insert((expires, Arc::clone(&id)));
         inner.sessions.insert(
             Arc::clone(&id),
             Entry {
                 id,
-                session: Arc::new(session.clone()),
+                session,
                 logout_keys: Vec::new(),
                 expires,
-                last_used: now,
-                use_tick,
+                last_used: AtomicU64::new(now),
+                filed_use: now,
             },
         );
+        inner.plan_sweep(self.idle_timeout);
         Ok(())
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
-        self.lock()?.remove(id);
+        let mut inner = self.write()?;
+        inner.remove(id);
+        inner.plan_sweep(self.idle_timeout);
         Ok(())
     }
 
     async fn index(&self, id: &str, keys: &[String], _ttl: Duration) -> Result<(), StoreError> {
-        let mut inner = self.lock()?;
+        let mut inner = self.write()?;
         let Some(entry) = inner.sessions.get_mut(id) else {
             return Ok(());
         };
@@ -260,9 +344,11 @@ impl SessionStore for MemoryStore {
     }
 
     async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
-        let mut inner = self.lock()?;
+        let mut inner = self.write()?;
         let ids = inner.by_logout_key.remove(key).unwrap_or_default();
-        Ok(ids.iter().filter(|id| inner.remove(id).is_some()).count())
+        let removed = ids.iter().filter(|id| inner.remove(id).is_some()).count();
+        inner.plan_sweep(self.idle_timeout);
+        Ok(removed)
     }
 }
 
@@ -381,15 +467,59 @@ mod tests {
                     }
                     _ => store.delete(&id).await.expect("delete"),
                 }
-                let inner = store.lock().expect("lock");
+                let inner = store.read().expect("lock");
                 assert!(inner.sessions.len() <= 8);
                 assert_eq!(inner.sessions.len(), inner.by_use.len());
                 assert_eq!(inner.sessions.len(), inner.by_expiry.len());
                 for (id, entry) in &inner.sessions {
-                    assert_eq!(inner.by_use.get(&entry.use_tick), Some(id));
+                    assert!(inner.by_use.contains(&(entry.filed_use, id.clone())));
+                    assert!(entry.filed_use <= entry.last_used.load(Ordering::Relaxed));
                     assert!(inner.by_expiry.contains(&(entry.expires, id.clone())));
                 }
             }
         });
+    }
+
+    #[test]
+    fn loads_on_many_threads_share_the_store_while_it_changes() {
+        let store = Arc::new(MemoryStore::new(64).with_idle_timeout(HOUR));
+        block(async {
+            for i in 0..16 {
+                let id = format!("kept{i}");
+                store.save(&id, &session(&id), HOUR).await.expect("save");
+            }
+        });
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || {
+                    for round in 0..2_000 {
+                        let id = format!("kept{}", round % 16);
+                        let loaded = store.load_now(&id).expect("answers at once");
+                        let loaded = loaded.expect("load").expect("kept sessions stay");
+                        assert_eq!(loaded.user_id, id);
+                    }
+                })
+            })
+            .collect();
+        block(async {
+            for round in 0..2_000 {
+                let id = format!("churn{}", round % 40);
+                store
+                    .save(&id, &session(&id), Duration::from_millis(round % 3))
+                    .await
+                    .expect("save");
+                if round % 7 == 0 {
+                    store.delete(&id).await.expect("delete");
+                }
+            }
+        });
+        for reader in readers {
+            reader.join().expect("reader");
+        }
+        let inner = store.read().expect("lock");
+        assert!(inner.sessions.len() <= 64);
+        assert_eq!(inner.sessions.len(), inner.by_use.len());
+        assert_eq!(inner.sessions.len(), inner.by_expiry.len());
     }
 }

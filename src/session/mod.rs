@@ -10,7 +10,7 @@ pub(crate) mod redis_store;
 #[cfg(feature = "sql")]
 pub(crate) mod sql_store;
 pub(crate) mod store;
-mod stored;
+pub(crate) mod stored;
 
 use std::any::Any;
 use std::sync::{Arc, OnceLock};

@@ -107,18 +107,23 @@ impl<'de> Deserialize<'de> for StoredToken {
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StoredToken, A::Error> {
-                let mut token = String::new();
-                for index in 0..3 {
-                    let part: serde_bytes::ByteBuf = seq
+                let mut parts: [serde_bytes::ByteBuf; 3] = Default::default();
+                for (index, part) in parts.iter_mut().enumerate() {
+                    *part = seq
                         .next_element()?
                         .ok_or_else(|| de::Error::invalid_length(index, &self))?;
+                }
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(4, &self));
+                }
+                let encoded_len = |part: &serde_bytes::ByteBuf| part.len().div_ceil(3) * 4;
+                let mut token =
+                    String::with_capacity(parts.iter().map(encoded_len).sum::<usize>() + 2);
+                for (index, part) in parts.iter().enumerate() {
                     if index > 0 {
                         token.push('.');
                     }
                     URL_SAFE_NO_PAD.encode_string(part, &mut token);
-                }
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::invalid_length(4, &self));
                 }
                 Ok(StoredToken(token))
             }

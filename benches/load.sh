@@ -168,7 +168,7 @@ for row in "health:/health (whitelisted)" "session:/ (cookie session)" \
 done
 # The session paths against the whitelisted one: machine noise on a shared VM moves whole
 # runs by 10 % or more, so the ratio is taken within each round (runs seconds apart) and
-# the median of those is reported. Cookie sessions carry a cookie of about 2.7 KB, which
+# the median of those is reported. Cookie sessions carry a cookie of about 2.1 KB, which
 # costs the HTTP stack something with or without the layer: the bare app's ratio for the
 # same requests shows how much.
 echo

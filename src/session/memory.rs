@@ -155,15 +155,12 @@ impl MemoryStore {
         }
         let mut inner = self.write()?;
         inner.sweep(now, self.idle_timeout);
-        let stale = match inner.sessions.get(id) {
-            None => return Ok(None),
-            Some(entry) => self.is_stale(entry, now),
-        };
-        let session = if stale {
-            inner.remove(id);
-            None
-        } else {
-            inner.sessions.get(id).map(|entry| entry.mark_used(now))
+        let session = match inner.sessions.get(id) {
+            Some(entry) if self.is_stale(entry, now) => {
+                inner.remove(id);
+                None
+            }
+            found => found.map(|entry| entry.mark_used(now)),
         };
         inner.plan_sweep(self.idle_timeout);
         Ok(session)

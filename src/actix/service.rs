@@ -11,6 +11,7 @@ use super::convert;
 use super::future::OidcMiddlewareFuture;
 use crate::engine::{Decision, Engine};
 use crate::identity::{Authentication, Identity};
+use crate::outcome::{Outcome, Pass};
 use crate::request::RequestView;
 use crate::response::{CoreResponse, ErrorReply};
 
@@ -73,7 +74,7 @@ fn attach(request: &ServiceRequest, engine: &Engine, identity: Option<Identity>)
     }
     extensions.insert(Authentication {
         identity,
-        context: Arc::clone(&engine.auth_context),
+        context: Arc::clone(&engine.context().auth_context),
     });
 }
 
@@ -114,10 +115,10 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         match decide(&self.engine, &request) {
-            Decision::Continue {
+            Decision::Continue(Pass {
                 identity,
                 set_cookies,
-            } => pass_on(&*self.service, &self.engine, request, identity, set_cookies),
+            }) => pass_on(&*self.service, &self.engine, request, identity, set_cookies),
             Decision::Respond(response) => {
                 OidcMiddlewareFuture::ready(own_response(request, response))
             }
@@ -131,13 +132,9 @@ where
                     let request = ServiceRequest::from_parts(http_request, payload);
                     let response = match body {
                         Ok(body) if body.len() <= limit => {
-                            match engine
+                            engine
                                 .run_with_body(bytes::Bytes::from(body.to_vec()))
                                 .await
-                            {
-                                Decision::Respond(response) => response,
-                                _ => internal_error(),
-                            }
                         }
                         _ => crate::response::body_too_large(limit),
                     };
@@ -149,23 +146,14 @@ where
                 let engine = Arc::clone(&self.engine);
                 OidcMiddlewareFuture::deferred(Box::pin(async move {
                     match Arc::clone(&engine).run(work).await {
-                        Decision::Continue {
+                        Outcome::Continue(Pass {
                             identity,
                             set_cookies,
-                        } => pass_on(&*service, &engine, request, identity, set_cookies).await,
-                        Decision::Respond(response) => Ok(own_response(request, response)),
-                        Decision::Defer(_) | Decision::ReadBody { .. } => {
-                            Ok(own_response(request, internal_error()))
-                        }
+                        }) => pass_on(&*service, &engine, request, identity, set_cookies).await,
+                        Outcome::Respond(response) => Ok(own_response(request, response)),
                     }
                 }))
             }
         }
     }
-}
-
-fn internal_error() -> CoreResponse {
-    let mut response = http::Response::new(bytes::Bytes::from_static(b"internal error"));
-    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-    response
 }

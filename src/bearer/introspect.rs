@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::verify::BearerError;
+use super::BearerError;
 use crate::config::Config;
 use crate::provider::metadata::ProviderMetadata;
 use crate::provider::Provider;

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use super::oauth::{self, TokenEndpointError};
 use super::userinfo::{self, UserinfoError};
-use crate::engine::{Decision, Deferred, Engine, SessionLookup};
+use crate::context::{Context, SessionLookup};
+use crate::outcome::{Outcome, Step};
 use crate::request::RequestView;
 use crate::response::{self, ErrorReply};
 use crate::session::login_state::{self, PendingLogin};
@@ -43,14 +44,14 @@ fn fail(status: StatusCode, code: &'static str, message: impl Into<String>) -> F
 }
 
 impl Failure {
-    fn render(&self, engine: &Engine, html: bool, set_cookies: Vec<HeaderValue>) -> Decision {
+    fn render(&self, ctx: &Context, html: bool, set_cookies: Vec<HeaderValue>) -> Outcome {
         tracing::warn!(status = self.status.as_u16(), reason = %self.message, "login failed");
-        Decision::Respond(
+        Outcome::Respond(
             ErrorReply {
                 status: self.status,
                 code: self.code,
                 message: &self.message,
-                retry: Some(&engine.config.routes.login),
+                retry: Some(&ctx.config.routes.login),
             }
             .render(html, set_cookies),
         )
@@ -83,25 +84,25 @@ fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
+pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback> {
     let html = request.wants_html();
     let params = match parse_query(request.query.unwrap_or("")) {
         Ok(params) => params,
-        Err(failure) => return failure.render(engine, html, Vec::new()),
+        Err(failure) => return Step::Done(failure.render(ctx, html, Vec::new())),
     };
     let now = now();
     let found = param(&params, "state").and_then(|state| {
         login_state::find(
-            &engine.codec,
+            &ctx.codec,
             request.headers,
-            &engine.config.cookie_name,
+            &ctx.config.cookie_name,
             state,
             now,
         )
     });
     let mut removals = Vec::new();
     if let Some((name, _)) = &found {
-        removals.extend(engine.codec.removal(name));
+        removals.extend(ctx.codec.removal(name));
     }
     if let Some(error) = param(&params, "error") {
         let description = param(&params, "error_description").unwrap_or("");
@@ -119,7 +120,8 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
                 .trim_end()
                 .to_owned(),
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     }
     let Some(state) = param(&params, "state") else {
         return fail(
@@ -127,7 +129,8 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
             "missing_state",
             "the callback has no `state`",
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     };
     let Some(code) = param(&params, "code") else {
         return fail(
@@ -135,7 +138,8 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
             "missing_code",
             "the callback has no `code`",
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     };
     let Some((login_cookie, pending)) = found else {
         return fail(
@@ -143,30 +147,31 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
             "invalid_state",
             "this sign-in is unknown, expired or finished already; start again",
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     };
-    if !engine.used_states.first_use(state, now) {
+    if !ctx.used_states.first_use(state, now) {
         return fail(
             StatusCode::BAD_REQUEST,
             "invalid_state",
             "this sign-in was completed already; start again",
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     }
-    let (carried, previous_sid) = match engine.lookup_session(request.headers) {
+    let (carried, previous_sid) = match ctx.lookup_session(request.headers) {
         SessionLookup::None => (0, None),
         SessionLookup::Invalid { carried } => (carried, None),
         SessionLookup::Valid(session) => (
-            engine
-                .codec
-                .count_chunks(request.headers, engine.session_cookie()),
+            ctx.codec
+                .count_chunks(request.headers, ctx.session_cookie()),
             Some(session.sid.clone()),
         ),
         SessionLookup::Store(store) | SessionLookup::StoreFailed(store) => {
             (store.carried, Some(store.id.to_string()))
         }
     };
-    Decision::defer(Deferred::Callback(Callback {
+    Step::Wait(Callback {
         code: code.to_owned(),
         iss: param(&params, "iss").map(str::to_owned),
         pending,
@@ -174,22 +179,18 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
         carried,
         previous_sid,
         wants_html: html,
-    }))
+    })
 }
 
 impl Callback {
-    pub(crate) async fn run(self, engine: &Engine) -> Decision {
-        let removal: Vec<HeaderValue> = engine
-            .codec
-            .removal(&self.login_cookie)
-            .into_iter()
-            .collect();
-        match self.complete(engine).await {
+    pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        let removal: Vec<HeaderValue> = ctx.codec.removal(&self.login_cookie).into_iter().collect();
+        match self.complete(ctx).await {
             Ok(session) => {
                 if let Some(previous) = &self.previous_sid {
-                    engine.end_previous_session(previous).await;
+                    ctx.end_previous_session(previous).await;
                 }
-                let cookies = match engine.write_session(&session, self.carried).await {
+                let cookies = match ctx.write_session(&session, self.carried).await {
                     Ok(cookies) => cookies,
                     Err(err) => {
                         return fail(
@@ -197,28 +198,28 @@ impl Callback {
                             "session_store_unavailable",
                             format!("the session could not be saved: {err}"),
                         )
-                        .render(engine, self.wants_html, removal)
+                        .render(ctx, self.wants_html, removal)
                     }
                 };
                 let mut set_cookies = removal;
                 set_cookies.extend(cookies);
-                let target = engine
+                let target = ctx
                     .config
                     .post_login_redirect
                     .clone()
                     .or(self.pending.next.clone())
-                    .unwrap_or_else(|| engine.config.routes.home.clone());
+                    .unwrap_or_else(|| ctx.config.routes.home.clone());
                 tracing::Span::current().record("user_id", session.user_id.as_str());
                 tracing::info!(user_id = %session.user_id, "login succeeded");
-                Decision::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
+                Outcome::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
             }
-            Err(failure) => failure.render(engine, self.wants_html, removal),
+            Err(failure) => failure.render(ctx, self.wants_html, removal),
         }
     }
 
-    async fn complete(&self, engine: &Engine) -> Result<SessionData, Failure> {
-        let config = &engine.config;
-        let metadata = engine.provider.metadata().await.map_err(|err| {
+    async fn complete(&self, ctx: &Context) -> Result<SessionData, Failure> {
+        let config = &ctx.config;
+        let metadata = ctx.provider.metadata().await.map_err(|err| {
             fail(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "provider_unavailable",
@@ -243,7 +244,7 @@ impl Callback {
             )
         })?;
         let client = oauth::client(config, &metadata);
-        let http = oauth::http_client(&engine.provider.client);
+        let http = oauth::http_client(&ctx.provider.client);
         let tokens = client
             .exchange_code(AuthorizationCode::new(self.code.clone()))
             .set_redirect_uri(std::borrow::Cow::Owned(redirect_url))
@@ -270,7 +271,7 @@ impl Callback {
             )
         })?;
         let mut claims = id_token::verify(
-            &engine.provider,
+            &ctx.provider,
             &metadata,
             config,
             &id_token,
@@ -286,13 +287,7 @@ impl Callback {
         })?;
         let access_token = tokens.access_token().secret().clone();
         if config.fetch_userinfo {
-            match userinfo::merge(
-                &engine.provider.client,
-                &metadata,
-                &access_token,
-                &mut claims,
-            )
-            .await
+            match userinfo::merge(&ctx.provider.client, &metadata, &access_token, &mut claims).await
             {
                 Ok(()) => {}
                 Err(UserinfoError::SubjectMismatch) => {
@@ -373,17 +368,6 @@ fn user_id(claims: &Map<String, Value>, claim: &str) -> Result<String, Failure> 
         ));
     }
     Ok(value)
-}
-
-impl Engine {
-    /// Session-id rotation: the session the browser had before this login is ended.
-    async fn end_previous_session(&self, sid: &str) {
-        if let crate::config::SessionBackend::Store(store) = &self.config.session {
-            if let Err(err) = store.delete(sid).await {
-                tracing::warn!(error = %err, "could not delete the previous session");
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use http::{Method, StatusCode};
 use url::Url;
 
 use crate::config::SessionBackend;
-use crate::engine::{Decision, Deferred, Engine, SessionLookup};
+use crate::context::{Context, SessionLookup};
+use crate::outcome::Outcome;
 use crate::request::RequestView;
 use crate::response;
 use crate::session::SessionData;
@@ -20,17 +21,12 @@ pub(crate) struct Logout {
     origin: Option<String>,
 }
 
-pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
-    let (session, store_id, carried) = match engine.lookup_session(request.headers) {
+/// The logout of this request; it always waits (the store, the provider's metadata).
+pub(crate) fn prepare(ctx: &Context, request: &RequestView<'_>) -> Logout {
+    let (session, store_id, carried) = match ctx.lookup_session(request.headers) {
         SessionLookup::None => (None, None, 0),
         SessionLookup::Invalid { carried } => (None, None, carried),
-        SessionLookup::Valid(session) => (
-            Some(session),
-            None,
-            engine
-                .codec
-                .count_chunks(request.headers, engine.session_cookie()),
-        ),
+        SessionLookup::Valid(session) => (Some(session), None, ctx.carried_chunks(request.headers)),
         SessionLookup::Store(store) | SessionLookup::StoreFailed(store) => {
             (None, Some(store.id), store.carried)
         }
@@ -41,44 +37,44 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
     } else {
         StatusCode::FOUND
     };
-    Decision::defer(Deferred::Logout(Logout {
+    Logout {
         session,
         store_id,
         carried,
         status,
-        origin: request.origin(&engine.config),
-    }))
+        origin: request.origin(&ctx.config),
+    }
 }
 
 impl Logout {
-    pub(crate) async fn run(self, engine: &Engine) -> Decision {
+    pub(crate) async fn run(self, ctx: &Context) -> Outcome {
         let mut session = self.session.clone();
-        if let (Some(id), SessionBackend::Store(store)) = (&self.store_id, &engine.config.session) {
+        if let (Some(id), SessionBackend::Store(store)) = (&self.store_id, &ctx.config.session) {
             session = store.load(id).await.ok().flatten().map(Arc::new);
             if let Err(err) = store.delete(id).await {
                 tracing::warn!(error = %err, "could not delete the session from the store");
             }
         }
-        let removals = engine.end_session(session.as_deref(), self.carried).await;
+        let removals = ctx.end_session(session.as_deref(), self.carried).await;
         if let Some(session) = &session {
             tracing::Span::current().record("user_id", session.user_id.as_str());
             tracing::info!(user_id = %session.user_id, "logout");
         }
-        let target = self.target(engine, session.as_deref());
-        Decision::Respond(response::redirect(self.status, &target, removals))
+        let target = self.target(ctx, session.as_deref());
+        Outcome::Respond(response::redirect(self.status, &target, removals))
     }
 
     /// The provider's end-session URL when it has one (with `id_token_hint`, `client_id`
     /// and `post_logout_redirect_uri`), else the configured landing page.
-    fn target(&self, engine: &Engine, session: Option<&SessionData>) -> String {
-        let config = &engine.config;
+    fn target(&self, ctx: &Context, session: Option<&SessionData>) -> String {
+        let config = &ctx.config;
         let post_logout = config.post_logout_redirect_uri.as_deref().map(|uri| {
             match (uri.starts_with('/'), &self.origin) {
                 (true, Some(origin)) => format!("{origin}{uri}"),
                 _ => uri.to_owned(),
             }
         });
-        let end_session = engine
+        let end_session = ctx
             .provider
             .cached_metadata()
             .and_then(|metadata| metadata.end_session_endpoint.clone());

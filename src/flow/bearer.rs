@@ -5,47 +5,30 @@ use std::sync::Arc;
 use http::StatusCode;
 use serde_json::{Map, Value};
 
-use crate::engine::{Decision, Engine};
+use crate::bearer::{introspect, BearerError};
+use crate::context::Context;
 use crate::identity::Identity;
+use crate::outcome::Outcome;
 use crate::response::{self, ErrorReply};
 use crate::session::SessionData;
 use crate::token::jwt::{self, Rules};
 use crate::user::NoUser;
-
-/// Why a bearer token was not accepted.
-#[derive(Debug)]
-pub(crate) enum BearerError {
-    /// `401 invalid_token`.
-    Invalid(String),
-    /// The provider (keys, introspection) cannot be asked: `503`.
-    Unavailable(String),
-    /// The user-detail hook refused this identity: `403`.
-    Refused,
-    /// The user-detail hook failed: `500`.
-    HookFailed(String),
-}
 
 pub(crate) struct BearerCheck {
     pub(crate) token: String,
 }
 
 impl BearerCheck {
-    pub(crate) async fn run(self, engine: &Engine) -> Decision {
-        match verify(engine, &self.token).await {
+    pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        match verify(ctx, &self.token).await {
             Ok(session) => {
                 let session = Arc::new(session);
-                engine.bearer_cache.insert(
-                    &self.token,
-                    Arc::clone(&session),
-                    crate::session::now(),
-                );
+                ctx.bearer_cache
+                    .insert(&self.token, Arc::clone(&session), crate::session::now());
                 tracing::debug!(user_id = %session.user_id, "bearer token accepted");
-                Decision::Continue {
-                    identity: Some(Identity::new(session)),
-                    set_cookies: Vec::new(),
-                }
+                Outcome::signed_in(Identity::new(session))
             }
-            Err(err) => Decision::Respond(reject(err)),
+            Err(err) => Outcome::Respond(reject(err)),
         }
     }
 }
@@ -93,9 +76,9 @@ pub(crate) fn reject(err: BearerError) -> response::CoreResponse {
     }
 }
 
-async fn verify(engine: &Engine, token: &str) -> Result<SessionData, BearerError> {
-    let config = &engine.config;
-    let metadata = engine
+async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> {
+    let config = &ctx.config;
+    let metadata = ctx
         .provider
         .metadata()
         .await
@@ -109,11 +92,11 @@ async fn verify(engine: &Engine, token: &str) -> Result<SessionData, BearerError
             leeway_secs: config.leeway.as_secs(),
             required: &["exp", "iss", "aud"],
         };
-        jwt::verify(&engine.provider, token, &rules)
+        jwt::verify(&ctx.provider, token, &rules)
             .await
             .map_err(|err| BearerError::Invalid(err.to_string()))?
     } else if config.introspect_opaque_tokens {
-        super::introspect::introspect(&engine.provider, &metadata, config, token).await?
+        introspect::introspect(&ctx.provider, &metadata, config, token).await?
     } else {
         return Err(BearerError::Invalid(
             "not a JWT (opaque tokens need introspection to be enabled)".into(),

@@ -114,6 +114,7 @@ mod secret;
 mod session;
 mod token;
 mod user;
+mod user_id;
 
 #[cfg(feature = "actix")]
 pub mod actix;

@@ -127,15 +127,18 @@ where
                 OidcMiddlewareFuture::deferred(Box::pin(async move {
                     use actix_web::FromRequest;
                     let (http_request, mut payload) = request.into_parts();
+                    // Our limit, not the application's PayloadConfig: the app may allow
+                    // far larger bodies, or far smaller ones, for its own routes.
                     let body =
-                        actix_web::web::Bytes::from_request(&http_request, &mut payload).await;
+                        match actix_web::web::Payload::from_request(&http_request, &mut payload)
+                            .await
+                        {
+                            Ok(stream) => stream.to_bytes_limited(limit).await,
+                            Err(_) => Ok(Err(actix_web::error::ErrorBadRequest("unreadable body"))),
+                        };
                     let request = ServiceRequest::from_parts(http_request, payload);
                     let response = match body {
-                        Ok(body) if body.len() <= limit => {
-                            engine
-                                .run_with_body(bytes::Bytes::from(body.to_vec()))
-                                .await
-                        }
+                        Ok(Ok(body)) => engine.run_with_body(body).await,
                         _ => crate::response::body_too_large(limit),
                     };
                     Ok(own_response(request, response))

@@ -3,6 +3,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod introspect;
+pub(crate) mod introspect_guard;
 
 use std::borrow::Cow;
 

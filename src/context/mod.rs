@@ -7,6 +7,7 @@ mod sessions;
 use std::sync::Arc;
 
 use crate::bearer::cache::BearerCache;
+use crate::bearer::introspect_guard::IntrospectionGuard;
 use crate::config::Config;
 use crate::identity::AuthContext;
 use crate::provider::Provider;
@@ -43,6 +44,8 @@ pub(crate) struct Context {
     /// `jti`s of logout tokens already used.
     pub(crate) used_logout_tokens: UsedStates,
     pub(crate) auth_context: Arc<AuthContext>,
+    /// Refused opaque tokens and the ceiling on introspection calls.
+    pub(crate) introspection: IntrospectionGuard,
 }
 
 impl Context {
@@ -55,7 +58,12 @@ impl Context {
         } else {
             config.routes.home.clone()
         };
-        let codec = CookieCodec::new(config.cookie_key.clone(), config.cookie_secure, cookie_path);
+        let codec = CookieCodec::new(
+            config.cookie_key.clone(),
+            &config.cookie_binding(),
+            config.cookie_secure,
+            cookie_path,
+        );
         let auth_context = Arc::new(AuthContext {
             logout_path: config.routes.logout.clone(),
             denied_page: config.denied_page.clone(),
@@ -71,6 +79,7 @@ impl Context {
             bearer_cache: BearerCache::new(BEARER_CACHE_ENTRIES),
             used_logout_tokens: UsedStates::with_ttl(USED_LOGOUT_TOKENS, USED_LOGOUT_TOKEN_SECS),
             auth_context,
+            introspection: IntrospectionGuard::default(),
         }
     }
 

@@ -179,7 +179,7 @@ impl Engine {
         }
         if path == routes.logout {
             return Some(if is_get || request.method == Method::POST {
-                defer(Deferred::Logout(logout::prepare(ctx, request)))
+                self.step(logout::decide(ctx, request), Deferred::Logout)
             } else {
                 method_not_allowed(request, "GET, POST")
             });
@@ -198,13 +198,15 @@ impl Engine {
     }
 
     /// A session on a whitelisted path is offered to the handler but never refreshed,
-    /// redirected or required.
+    /// redirected or required; an identity that fails the global requirements is not
+    /// offered at all, so no handler ever sees one.
     fn passive_identity(&self, request: &RequestView<'_>) -> Option<Identity> {
         if self.ctx.config.bearer_only {
             return None;
         }
         match self.ctx.lookup_session(request.headers) {
-            SessionLookup::Valid(session) => Some(Identity::new(session)),
+            SessionLookup::Valid(session) => Some(Identity::new(session))
+                .filter(|identity| self.ctx.config.require.check(identity).is_ok()),
             _ => None,
         }
     }

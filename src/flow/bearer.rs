@@ -13,6 +13,7 @@ use crate::response::{self, ErrorReply};
 use crate::session::SessionData;
 use crate::token::jwt::{self, Rules};
 use crate::user::NoUser;
+use crate::user_id::UserIdError;
 
 pub(crate) struct BearerCheck {
     pub(crate) token: String,
@@ -96,14 +97,29 @@ async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> 
             .await
             .map_err(|err| BearerError::Invalid(err.to_string()))?
     } else if config.introspect_opaque_tokens {
-        introspect::introspect(&ctx.provider, &metadata, config, token).await?
+        introspect::introspect(&ctx.provider, &metadata, config, &ctx.introspection, token).await?
     } else {
         return Err(BearerError::Invalid(
             "not a JWT (opaque tokens need introspection to be enabled)".into(),
         ));
     };
-    let user_id = bearer_user_id(&claims, &config.user_id_claim)
-        .ok_or_else(|| BearerError::Invalid("the token names no user".into()))?;
+    if is_jwt {
+        access_token_kind(crate::token::header::typ(token).as_deref(), &claims)
+            .map_err(|reason| BearerError::Invalid(reason.into()))?;
+    }
+    let claim = &config.user_id_claim;
+    let user_id =
+        crate::user_id::from_claims(&claims, claim, config.security.trust_unverified_email)
+            .map_err(|err| {
+                BearerError::Invalid(match err {
+                    UserIdError::Missing => {
+                        format!("the token has no `{claim}` claim to name its user")
+                    }
+                    UserIdError::EmailNotVerified => {
+                        "the token's email address is not verified".into()
+                    }
+                })
+            })?;
     let now = crate::session::now();
     let expires_at = claims
         .get("exp")
@@ -133,14 +149,61 @@ async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> 
     Ok(session)
 }
 
-/// Access tokens often lack profile claims: the configured claim, else `sub`, else the
-/// client id of a client-credentials token.
-fn bearer_user_id(claims: &Map<String, Value>, claim: &str) -> Option<String> {
-    [claim, "sub", "client_id"]
-        .iter()
-        .find_map(|name| match claims.get(*name) {
-            Some(Value::String(text)) if !text.is_empty() => Some(text.clone()),
-            Some(Value::Number(number)) => Some(number.to_string()),
-            _ => None,
-        })
+/// An ID token or a logout token is not an access token, though the provider signs all
+/// three with the same keys and an ID token's audience is the client id: an ID token
+/// travels in logout URLs (`id_token_hint`), so browser history and proxy logs hold it.
+/// RFC 9068's `at+jwt` marks an access token; any other `typ` but plain `JWT` names
+/// another kind of token.
+fn access_token_kind(typ: Option<&str>, claims: &Map<String, Value>) -> Result<(), &'static str> {
+    let typ = typ.map(|typ| typ.strip_prefix("application/").unwrap_or(typ));
+    match typ {
+        None | Some("jwt" | "at+jwt") => {}
+        Some("logout+jwt") => return Err("a logout token is not an access token"),
+        Some(_) => return Err("the token's typ says it is not an access token"),
+    }
+    if claims.contains_key("nonce") {
+        return Err("an ID token is not an access token");
+    }
+    if claims.contains_key("events") {
+        return Err("a logout token is not an access token");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn claims(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn only_access_tokens_are_bearer_tokens() {
+        let plain = claims(json!({"sub": "a", "scope": "read"}));
+        for typ in [
+            None,
+            Some("jwt"),
+            Some("at+jwt"),
+            Some("application/at+jwt"),
+        ] {
+            assert_eq!(access_token_kind(typ, &plain), Ok(()), "{typ:?}");
+        }
+        for typ in [
+            "logout+jwt",
+            "id_token+jwt",
+            "dpop+jwt",
+            "secevent+jwt",
+            "application/logout+jwt",
+        ] {
+            assert!(access_token_kind(Some(typ), &plain).is_err(), "{typ}");
+        }
+        let id_token = claims(json!({"sub": "a", "nonce": "n"}));
+        assert!(access_token_kind(None, &id_token).is_err());
+        assert!(access_token_kind(Some("at+jwt"), &id_token).is_err());
+        let logout_token = claims(json!({"sub": "a", "events": {}}));
+        assert!(access_token_kind(Some("jwt"), &logout_token).is_err());
+    }
 }

@@ -15,6 +15,7 @@ use crate::session::login_state::{self, PendingLogin};
 use crate::session::{now, random_id, SessionData};
 use crate::token::id_token;
 use crate::user::NoUser;
+use crate::user_id::UserIdError;
 
 /// A callback whose request checks passed; it waits on the provider.
 pub(crate) struct Callback {
@@ -77,6 +78,32 @@ pub(crate) fn parse_query(query: &str) -> Result<Map<String, Value>, Failure> {
     Ok(params)
 }
 
+/// The provider's `error` and `error_description`, shortened and with control characters
+/// escaped: they come from the query string, and a raw line break would let anyone who can
+/// send a user to the callback write forged lines into the logs.
+fn provider_error_text(error: &str, description: &str) -> String {
+    let shown = |text: &str, max: usize| -> String {
+        text.chars()
+            .take(max)
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_debug().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect()
+    };
+    format!(
+        "the identity provider refused the sign-in: {} {}",
+        shown(error, 64),
+        shown(description, 200)
+    )
+    .trim_end()
+    .to_owned()
+}
+
 fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     params
         .get(name)
@@ -106,19 +133,15 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
     }
     if let Some(error) = param(&params, "error") {
         let description = param(&params, "error_description").unwrap_or("");
-        let description: String = description.chars().take(200).collect();
         let status = if error == "access_denied" {
             StatusCode::FORBIDDEN
         } else {
             StatusCode::BAD_REQUEST
         };
-        let error: String = error.chars().take(64).collect();
         return fail(
             status,
             "provider_error",
-            format!("the identity provider refused the sign-in: {error} {description}")
-                .trim_end()
-                .to_owned(),
+            provider_error_text(error, description),
         )
         .render(ctx, html, removals)
         .into();
@@ -210,7 +233,18 @@ impl Callback {
                     .or(self.pending.next.clone())
                     .unwrap_or_else(|| ctx.config.routes.home.clone());
                 tracing::Span::current().record("user_id", session.user_id.as_str());
-                tracing::info!(user_id = %session.user_id, "login succeeded");
+                let identity = crate::identity::Identity::new(std::sync::Arc::new(session));
+                if let Err(rule) = ctx.config.require.check(&identity) {
+                    // Answered here, not after a redirect: the page the user asked for would
+                    // only refuse them again, and a whitelisted landing page would not.
+                    tracing::info!(user_id = %identity.user_id(), %rule, "signed in, but access denied");
+                    return Outcome::Respond(ctx.auth_context.denied(
+                        &identity,
+                        self.wants_html,
+                        set_cookies,
+                    ));
+                }
+                tracing::info!(user_id = %identity.user_id(), "login succeeded");
                 Outcome::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
             }
             Err(failure) => failure.render(ctx, self.wants_html, removal),
@@ -302,7 +336,7 @@ impl Callback {
                 }
             }
         }
-        let user_id = user_id(&claims, &config.user_id_claim)?;
+        let user_id = user_id(&claims, config)?;
         let now = now();
         let mut session = SessionData {
             sid: random_id(),
@@ -343,53 +377,44 @@ impl Callback {
     }
 }
 
-/// The user id from the configured claim. An email is accepted as id only if the provider
-/// does not say it is unverified.
-fn user_id(claims: &Map<String, Value>, claim: &str) -> Result<String, Failure> {
-    let value = match claims.get(claim) {
-        Some(Value::String(text)) if !text.is_empty() => text.clone(),
-        Some(Value::Number(number)) => number.to_string(),
-        _ => {
-            return Err(fail(
+/// The user id from the configured claim; a sign-in without it is refused.
+fn user_id(claims: &Map<String, Value>, config: &crate::config::Config) -> Result<String, Failure> {
+    let claim = &config.user_id_claim;
+    crate::user_id::from_claims(claims, claim, config.security.trust_unverified_email).map_err(
+        |err| match err {
+            UserIdError::Missing => fail(
                 StatusCode::FORBIDDEN,
                 "missing_user_id_claim",
                 format!(
                     "the identity provider sent no `{claim}` claim, which is used as the user id; \
                      request the scope that carries it"
                 ),
-            ))
-        }
-    };
-    if claim == "email" && claims.get("email_verified") == Some(&Value::Bool(false)) {
-        return Err(fail(
-            StatusCode::FORBIDDEN,
-            "email_not_verified",
-            "the email address is not verified at the identity provider",
-        ));
-    }
-    Ok(value)
+            ),
+            UserIdError::EmailNotVerified => fail(
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "the email address is not verified at the identity provider",
+            ),
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
-    fn user_id_rules() {
-        let claims = json!({"sub": "abc", "email": "a@x", "email_verified": false, "n": 7});
-        let claims = claims.as_object().cloned().unwrap_or_default();
-        assert_eq!(user_id(&claims, "sub").ok().as_deref(), Some("abc"));
-        assert_eq!(user_id(&claims, "n").ok().as_deref(), Some("7"));
-        assert_eq!(
-            user_id(&claims, "email").err().map(|f| f.status),
-            Some(StatusCode::FORBIDDEN)
-        );
-        assert_eq!(
-            user_id(&claims, "upn").err().map(|f| f.code),
-            Some("missing_user_id_claim")
-        );
+    fn provider_errors_reach_logs_without_control_characters() {
+        let forged = "bad%0A2026-01-01T00:00:00Z  INFO login succeeded user_id=admin%1B[31m";
+        let text = provider_error_text("invalid_request\r", &percent(forged));
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(text.contains("\\n2026"), "{text:?}");
+    }
+
+    fn percent(text: &str) -> String {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
     }
 
     #[test]

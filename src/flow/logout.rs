@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use http::header::ORIGIN;
 use http::{Method, StatusCode};
 use url::Url;
 
+use super::logout_confirm;
 use crate::config::SessionBackend;
 use crate::context::{Context, SessionLookup};
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Step};
 use crate::request::RequestView;
 use crate::response;
 use crate::session::SessionData;
@@ -21,8 +23,45 @@ pub(crate) struct Logout {
     origin: Option<String>,
 }
 
+/// The logout of this request, or a page asking to confirm it when another site sent the
+/// browser here: a link or a form elsewhere must not end the user's session, nor their
+/// single sign-on session at the provider.
+pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Logout> {
+    let trusted_get =
+        request.method == Method::GET && ctx.config.security.trust_cross_site_logout_get;
+    if !trusted_get && cross_site(ctx, request) {
+        tracing::info!("cross-site logout request: asking to confirm");
+        return Step::Done(Outcome::Respond(logout_confirm::page(
+            &ctx.config.routes.logout,
+            &ctx.config.routes.home,
+            request.wants_html(),
+        )));
+    }
+    Step::Wait(prepare(ctx, request))
+}
+
+/// Whether the browser says another site made this request: `Sec-Fetch-Site` other than
+/// `same-origin` or `none` (typed or bookmarked), or an `Origin` that is not the app's.
+/// Requests with neither header (older clients, scripts) are not cross-site.
+fn cross_site(ctx: &Context, request: &RequestView<'_>) -> bool {
+    let fetch_site = request
+        .headers
+        .get("sec-fetch-site")
+        .map(|value| value.as_bytes());
+    if matches!(fetch_site, Some(site) if site != b"same-origin" && site != b"none") {
+        return true;
+    }
+    match request.headers.get(ORIGIN) {
+        None => false,
+        Some(origin) => {
+            let own = request.origin(&ctx.config);
+            own.as_deref().map(str::as_bytes) != Some(origin.as_bytes())
+        }
+    }
+}
+
 /// The logout of this request; it always waits (the store, the provider's metadata).
-pub(crate) fn prepare(ctx: &Context, request: &RequestView<'_>) -> Logout {
+fn prepare(ctx: &Context, request: &RequestView<'_>) -> Logout {
     let (session, store_id, carried) = match ctx.lookup_session(request.headers) {
         SessionLookup::None => (None, None, 0),
         SessionLookup::Invalid { carried } => (None, None, carried),

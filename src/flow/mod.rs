@@ -7,6 +7,7 @@ pub(crate) mod bearer;
 pub(crate) mod callback;
 pub(crate) mod login;
 pub(crate) mod logout;
+mod logout_confirm;
 pub(crate) mod oauth;
 pub(crate) mod refresh;
 pub(crate) mod reload_user;

@@ -1,11 +1,14 @@
 //! The signed-in user as handlers see it.
 
+use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::authz::Denied;
 use crate::session::SessionData;
+use crate::user::{AnyUser, UserHook};
 
 /// The signed-in user of a request: user id, claims and tokens. Cheap to clone.
 ///
@@ -14,11 +17,23 @@ use crate::session::SessionData;
 #[derive(Clone)]
 pub struct Identity {
     session: Arc<SessionData>,
+    /// The hook whose `User` type the stored user decodes into.
+    user_hook: Option<UserHook>,
 }
 
 impl Identity {
     pub(crate) fn new(session: Arc<SessionData>) -> Self {
-        Self { session }
+        Self {
+            session,
+            user_hook: None,
+        }
+    }
+
+    /// This identity, able to decode its user with `hook`'s `User` type.
+    #[must_use]
+    pub(crate) fn with_user_hook(mut self, hook: Option<&UserHook>) -> Self {
+        self.user_hook = hook.cloned();
+        self
     }
 
     /// The user id: the value of the configured claim (`sub` by default).
@@ -80,21 +95,72 @@ impl Identity {
         Some(value)
     }
 
-    /// The application's user loaded by the [`UserDetails`](crate::UserDetails) hook, as
-    /// the hook's `User` type. `None` without a hook, or when `T` is not that type.
-    /// Decoded once per session and shared afterwards.
+    /// The application's user loaded by the [`UserDetails`](crate::UserDetails) hook: `T` is
+    /// the hook's `User` type, or `serde_json::Value` for the user as stored. Decoded at
+    /// most once per session and shared afterwards, whichever types are asked for.
+    ///
+    /// `None` without a hook or a loaded user, when `T` is another type, or when the stored
+    /// user no longer decodes as the hook's type (a session from before a change of that
+    /// type, until the hook reloads it; logged at `warn` level).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use serde::{Deserialize, Serialize};
+    /// use tower_oidc::Identity;
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct AppUser { user_id: String, is_active: bool }
+    ///
+    /// fn is_active(identity: &Identity) -> bool {
+    ///     identity.user::<AppUser>().is_some_and(|user| user.is_active)
+    /// }
+    ///
+    /// fn as_json(identity: &Identity) -> Option<Arc<serde_json::Value>> {
+    ///     identity.user::<serde_json::Value>()
+    /// }
+    /// # let _ = (is_active, as_json);
+    /// ```
     #[must_use]
     pub fn user<T>(&self) -> Option<Arc<T>>
     where
-        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+        T: Send + Sync + 'static,
     {
         let stored = self.session.user.as_ref()?;
-        let typed = self.session.typed_user.get_or_init(|| {
-            serde_json::from_value::<T>(stored.clone())
-                .ok()
-                .map(|user| Arc::new(user) as Arc<dyn std::any::Any + Send + Sync>)
-        });
-        typed.clone()?.downcast::<T>().ok()
+        if let Some(user) = self.typed_user(stored) {
+            if let Ok(user) = user.downcast::<T>() {
+                return Some(user);
+            }
+        }
+        if TypeId::of::<T>() != TypeId::of::<Value>() {
+            return None;
+        }
+        let json = self
+            .session
+            .typed_user
+            .json
+            .get_or_init(|| Arc::new(stored.clone()));
+        (Arc::clone(json) as AnyUser).downcast::<T>().ok()
+    }
+
+    /// The stored user as the hook's `User` type, decoded on first use.
+    fn typed_user(&self, stored: &Value) -> Option<AnyUser> {
+        let hook = self.user_hook.as_ref()?;
+        let typed = self
+            .session
+            .typed_user
+            .typed
+            .get_or_init(|| match hook.decode(stored) {
+                Ok(user) => Some(user),
+                Err(err) => {
+                    tracing::warn!(
+                        user_id = %self.session.user_id,
+                        error = %err,
+                        "the stored user does not decode as the user-detail hook's User type"
+                    );
+                    None
+                }
+            });
+        typed.clone()
     }
 
     /// The hook's user as stored, JSON.
@@ -132,12 +198,15 @@ pub(crate) struct AuthContext {
 }
 
 impl AuthContext {
-    pub(crate) fn denied(
+    /// `403` for a signed-in identity a requirement turned away; the log names the rule.
+    pub(crate) fn deny(
         &self,
         identity: &Identity,
+        denied: &Denied,
         html: bool,
         set_cookies: Vec<http::HeaderValue>,
     ) -> crate::response::CoreResponse {
+        tracing::info!(user_id = %identity.user_id(), rule = %denied, "access denied");
         crate::authz::render_denied(
             identity,
             html,

@@ -123,7 +123,9 @@ pub mod fuzzing;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use authz::{AccessDeniedPage, Require, RequireLayer, RequireService};
+pub use authz::{
+    AccessDeniedPage, ClaimExpectation, Denied, Require, RequireLayer, RequireService,
+};
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
 pub use identity::Identity;
 pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};

@@ -6,6 +6,7 @@ use http::{HeaderValue, Response, StatusCode};
 
 use crate::identity::{Authentication, Identity};
 use crate::response::CoreResponse;
+use crate::user::User;
 
 /// The identity a handler asked for, from what the layer left in the request extensions.
 pub(crate) fn required_identity(
@@ -22,16 +23,34 @@ pub(crate) fn required_identity(
 }
 
 /// The user-detail hook's user, typed, for the `User<T>` extractors.
-pub(crate) fn required_user<T>(
-    found: Option<&Authentication>,
-) -> Result<crate::user::User<T>, IdentityRejection>
+pub(crate) fn required_user<T>(found: Option<&Authentication>) -> Result<User<T>, IdentityRejection>
 where
-    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    T: Send + Sync + 'static,
 {
-    let identity = required_identity(found)?;
+    user_of(&required_identity(found)?)
+}
+
+/// Like [`required_user`], but no one signed in is `None` rather than an error; a missing
+/// layer or a `T` that is not the hook's type still is one.
+#[cfg(feature = "axum")]
+pub(crate) fn optional_user<T>(
+    found: Option<&Authentication>,
+) -> Result<Option<User<T>>, IdentityRejection>
+where
+    T: Send + Sync + 'static,
+{
+    optional_identity(found)?
+        .map(|identity| user_of(&identity))
+        .transpose()
+}
+
+fn user_of<T>(identity: &Identity) -> Result<User<T>, IdentityRejection>
+where
+    T: Send + Sync + 'static,
+{
     identity
         .user::<T>()
-        .map(crate::user::User)
+        .map(User)
         .ok_or(IdentityRejection::NoUserDetails)
 }
 
@@ -55,8 +74,9 @@ pub enum IdentityRejection {
     /// No `OidcLayer` (or actix-web `OidcMiddleware`) handled the request: `500`, a setup
     /// mistake.
     LayerMissing,
-    /// The hook's user was asked for, but no user-detail hook is configured or its `User`
-    /// type is not the one asked for: `500`, a setup mistake.
+    /// The hook's user was asked for, but no user-detail hook is configured, its `User`
+    /// type is not the one asked for (nor `serde_json::Value`), or the session holds no
+    /// user: `500`, a setup mistake.
     NoUserDetails,
 }
 

@@ -27,10 +27,17 @@ impl FromRequest for Identity {
     }
 }
 
-/// `User<T>` as a handler argument: the user-detail hook's user, typed.
+/// `User<T>` as a handler argument: the user-detail hook's user, as the hook's `User` type
+/// or as `serde_json::Value`; rejected like `Identity`, and with `500` when no hook is
+/// configured or `T` is another type.
+///
+/// `Option<User<T>>` is actix-web's generic `Option<T>` extractor: `None` when no one is
+/// signed in, and also (logged at `debug` level only) for a missing middleware or a wrong
+/// `T`, where axum answers `500`. Take `Result<User<T>, IdentityRejection>` to tell them
+/// apart.
 impl<T> FromRequest for User<T>
 where
-    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    T: Send + Sync + 'static,
 {
     type Error = IdentityRejection;
     type Future = Ready<Result<Self, Self::Error>>;

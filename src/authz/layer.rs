@@ -3,19 +3,22 @@
 use std::task::{Context, Poll};
 
 use http::header::ACCEPT;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::gate::gate;
 use super::Require;
 use crate::identity::Authentication;
 use crate::middleware::{OidcBody, ResponseFuture};
-use crate::response::{self, ErrorReply};
 
 impl Require {
     /// A layer enforcing these requirements on the routes it wraps, inside the
-    /// [`OidcLayer`](crate::OidcLayer). On an axum sub-router use `route_layer`, so the
-    /// router's 404 fallback (which `layer` would also wrap) stays unguarded:
+    /// [`OidcLayer`](crate::OidcLayer): `403` for a signed-in identity that fails them,
+    /// `401` when no one is signed in (a whitelisted path), and `500` JSON when the
+    /// `OidcLayer` is not around it, exactly as the actix-web middleware answers. On an
+    /// axum sub-router use `route_layer`, so the router's 404 fallback (which `layer` would
+    /// also wrap) stays unguarded:
     ///
     /// ```
     /// use axum::{routing::get, Router};
@@ -67,38 +70,18 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let html = request
-            .headers()
-            .get_all(ACCEPT)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .any(|accept| accept.contains("text/html"));
-        let Some(authentication) = request.extensions().get::<Authentication>() else {
-            return ResponseFuture::ready(
-                ErrorReply {
-                    status: http::StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "layer_missing",
-                    message: "requirements need the tower-oidc layer installed around them",
-                    retry: None,
-                }
-                .render(html, Vec::new()),
-            );
-        };
-        let Some(identity) = &authentication.identity else {
-            return ResponseFuture::ready(response::unauthorized(
-                "authentication required",
-                None,
-                Vec::new(),
-            ));
-        };
-        if let Err(rule) = self.require.check(identity) {
-            tracing::info!(user_id = %identity.user_id(), %rule, "access denied");
-            return ResponseFuture::ready(authentication.context.denied(
-                identity,
-                html,
-                Vec::new(),
-            ));
+        let verdict = gate(
+            request.extensions().get::<Authentication>(),
+            &self.require,
+            request
+                .headers()
+                .get_all(ACCEPT)
+                .iter()
+                .map(HeaderValue::as_bytes),
+        );
+        match verdict {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request), Vec::new()),
+            Err(response) => ResponseFuture::ready(response),
         }
-        ResponseFuture::inner(self.inner.call(request), Vec::new())
     }
 }

@@ -2,10 +2,13 @@
 
 mod claims;
 mod denied;
+pub(crate) mod gate;
 mod layer;
+mod page;
 mod require;
 
-pub(crate) use denied::render_denied;
-pub use denied::AccessDeniedPage;
+pub use denied::{ClaimExpectation, Denied};
 pub use layer::{RequireLayer, RequireService};
+pub(crate) use page::render_denied;
+pub use page::AccessDeniedPage;
 pub use require::Require;

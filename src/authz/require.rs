@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::claims::{contains, lookup};
+use super::denied::{ClaimExpectation, Denied};
 use crate::identity::Identity;
 
 type Predicate = Arc<dyn Fn(&Identity) -> bool + Send + Sync>;
@@ -116,12 +117,14 @@ impl Require {
         self.rules.is_empty()
     }
 
-    /// Checks `identity`; the error names the first rule that failed (for logs, not users).
-    pub fn check(&self, identity: &Identity) -> Result<(), String> {
-        match self.rules.iter().find(|rule| !rule.holds(identity)) {
-            None => Ok(()),
-            Some(rule) => Err(rule.to_string()),
-        }
+    /// Checks `identity` against every rule, in the order they were added.
+    ///
+    /// # Errors
+    ///
+    /// [`Denied`] for the first rule that fails: which one and how, for logs and for the
+    /// application's own decisions, not for users.
+    pub fn check(&self, identity: &Identity) -> Result<(), Denied> {
+        self.rules.iter().try_for_each(|rule| rule.check(identity))
     }
 
     /// Whether `identity` meets every rule.
@@ -137,29 +140,80 @@ impl Require {
 }
 
 impl Rule {
-    fn holds(&self, identity: &Identity) -> bool {
+    fn check(&self, identity: &Identity) -> Result<(), Denied> {
         let claims = identity.claims();
         match self {
-            Rule::ClaimEquals(path, value) => lookup(claims, path) == Some(value),
-            Rule::ClaimContains(path, value) => {
-                lookup(claims, path).is_some_and(|claim| contains(claim, value))
-            }
+            Rule::ClaimEquals(path, expected) => match lookup(claims, path) {
+                None => Err(Denied::ClaimMissing {
+                    path: path.clone(),
+                    expected: ClaimExpectation::Equals(expected.clone()),
+                }),
+                Some(claim) if claim == expected => Ok(()),
+                Some(_) => Err(Denied::ClaimNotEqual {
+                    path: path.clone(),
+                    expected: expected.clone(),
+                }),
+            },
+            Rule::ClaimContains(path, value) => match lookup(claims, path) {
+                None => Err(Denied::ClaimMissing {
+                    path: path.clone(),
+                    expected: ClaimExpectation::Contains(value.clone()),
+                }),
+                Some(claim) if contains(claim, value) => Ok(()),
+                Some(_) => Err(Denied::ClaimLacksValue {
+                    path: path.clone(),
+                    value: value.clone(),
+                }),
+            },
             Rule::EmailDomain(domains) => {
-                let verified = claims.get("email_verified") != Some(&Value::Bool(false));
                 let domain = claims
                     .get("email")
                     .and_then(Value::as_str)
                     .and_then(|email| email.rsplit_once('@'))
                     .map(|(_, domain)| domain.to_ascii_lowercase());
-                verified && domain.is_some_and(|domain| domains.contains(&domain))
+                if !domain.is_some_and(|domain| domains.contains(&domain)) {
+                    return Err(Denied::EmailDomain {
+                        domains: domains.clone(),
+                    });
+                }
+                if claims.get("email_verified") == Some(&Value::Bool(false)) {
+                    return Err(Denied::UnverifiedEmail {
+                        domains: domains.clone(),
+                    });
+                }
+                Ok(())
             }
-            Rule::Scope(scope) => ["scope", "scp"].iter().any(|name| {
-                claims
-                    .get(*name)
-                    .is_some_and(|claim| contains(claim, scope))
-            }),
-            Rule::Predicate(_, check) => check(identity),
-            Rule::AnyOf(alternatives) => alternatives.iter().any(|alt| alt.allows(identity)),
+            Rule::Scope(scope) => {
+                let granted = ["scope", "scp"].iter().any(|name| {
+                    claims
+                        .get(*name)
+                        .is_some_and(|claim| contains(claim, scope))
+                });
+                if granted {
+                    Ok(())
+                } else {
+                    Err(Denied::Scope {
+                        scope: scope.clone(),
+                    })
+                }
+            }
+            Rule::Predicate(name, check) => {
+                if check(identity) {
+                    Ok(())
+                } else {
+                    Err(Denied::Predicate { name: name.clone() })
+                }
+            }
+            Rule::AnyOf(alternatives) => {
+                let mut denials = Vec::with_capacity(alternatives.len());
+                for alternative in alternatives {
+                    match alternative.check(identity) {
+                        Ok(()) => return Ok(()),
+                        Err(denied) => denials.push(denied),
+                    }
+                }
+                Err(Denied::NoAlternative { denials })
+            }
         }
     }
 }

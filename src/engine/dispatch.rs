@@ -74,8 +74,9 @@ impl Engine {
         backchannel::handle(&self.ctx, &body).await
     }
 
-    /// The global requirements, on an identity about to reach a protected route. `html`
-    /// reads the `Accept` header only when access is denied.
+    /// The global requirements, on an identity about to reach a protected route, which
+    /// gets the hook that decodes its user first. `html` reads the `Accept` header only
+    /// when access is denied.
     fn authorize(&self, outcome: Outcome, html: impl FnOnce() -> bool) -> Outcome {
         let Outcome::Continue(Pass {
             identity: Some(identity),
@@ -84,15 +85,18 @@ impl Engine {
         else {
             return outcome;
         };
+        let identity = identity.with_user_hook(self.ctx.config.user_hook.as_ref());
         match self.ctx.config.require.check(&identity) {
             Ok(()) => Outcome::Continue(Pass {
                 identity: Some(identity),
                 set_cookies,
             }),
-            Err(rule) => {
-                tracing::info!(user_id = %identity.user_id(), %rule, "access denied");
-                Outcome::Respond(self.ctx.auth_context.denied(&identity, html(), set_cookies))
-            }
+            Err(denied) => Outcome::Respond(self.ctx.auth_context.deny(
+                &identity,
+                &denied,
+                html(),
+                set_cookies,
+            )),
         }
     }
 
@@ -204,7 +208,9 @@ impl Engine {
             return None;
         }
         match self.ctx.lookup_session(request.headers) {
-            SessionLookup::Valid(session) => Some(Identity::new(session)),
+            SessionLookup::Valid(session) => {
+                Some(Identity::new(session).with_user_hook(self.ctx.config.user_hook.as_ref()))
+            }
             _ => None,
         }
     }

@@ -247,3 +247,43 @@ async fn the_user_extractor_without_a_hook_is_a_clear_500() {
         .expect("infallible");
     assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+/// A handler taking the user as JSON and another taking it typed, on one session: each
+/// gets the user, whichever ran first.
+#[tokio::test]
+async fn json_and_typed_users_on_one_session() {
+    let provider = MockProvider::start().await.expect("provider");
+    for sessions in [Sessions::Cookie, Sessions::Memory] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let hook = Directory {
+            calls: Arc::clone(&calls),
+            mode: Mode::Load,
+        };
+        let builder = base_config(&provider).user_details(hook);
+        let builder = match sessions {
+            Sessions::Memory => builder.memory_sessions(),
+            _ => builder,
+        };
+        let app = TestApp::serve_router(builder.build().expect("config"), |routes| {
+            routes
+                .route(
+                    "/app-user",
+                    get(|User(user): User<AppUser>| async move { Json((*user).clone()) }),
+                )
+                .route(
+                    "/json-user",
+                    get(|User(user): User<serde_json::Value>| async move { Json((*user).clone()) }),
+                )
+        })
+        .await;
+        let browser = Browser::default();
+        browser.login(&app).await;
+        for path in ["/json-user", "/app-user", "/json-user", "/app-user"] {
+            let response = browser.api(app.at(path)).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let user: AppUser = response.json().await.expect("json");
+            assert_eq!(user.user_id, "alice", "{path}");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

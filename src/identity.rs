@@ -216,3 +216,156 @@ impl AuthContext {
         )
     }
 }
+
+#[cfg(test)]
+impl Identity {
+    /// A signed-in identity `alice` with `claims` and the hook's stored `user`.
+    pub(crate) fn for_tests(claims: Value, user: Option<Value>) -> Self {
+        let Value::Object(claims) = claims else {
+            panic!("claims must be an object");
+        };
+        Self::new(Arc::new(SessionData {
+            sid: "s".into(),
+            user_id: "alice".into(),
+            claims,
+            id_token: None,
+            access_token: Some("at".into()),
+            refresh_token: None,
+            access_expires_at: None,
+            created_at: 1,
+            expires_at: u64::MAX,
+            user,
+            user_loaded_at: Some(1),
+            bearer: false,
+            typed_user: Default::default(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    use super::*;
+    use crate::UserDetails;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct AppUser {
+        user_id: String,
+        is_active: bool,
+    }
+
+    struct Users;
+
+    impl UserDetails for Users {
+        type User = AppUser;
+        type Error = std::io::Error;
+
+        async fn load_user(&self, _: &Identity) -> Result<Option<AppUser>, Self::Error> {
+            Ok(None)
+        }
+    }
+
+    struct JsonUsers;
+
+    impl UserDetails for JsonUsers {
+        type User = Value;
+        type Error = String;
+
+        async fn load_user(&self, _: &Identity) -> Result<Option<Value>, Self::Error> {
+            Ok(None)
+        }
+    }
+
+    fn hook(details: impl UserDetails) -> UserHook {
+        UserHook {
+            hook: Arc::new(details),
+            ttl_secs: 60,
+        }
+    }
+
+    fn stored() -> Value {
+        json!({ "user_id": "alice", "is_active": true })
+    }
+
+    #[test]
+    fn json_and_the_hooks_type_in_either_order() {
+        let expected = AppUser {
+            user_id: "alice".into(),
+            is_active: true,
+        };
+        let hook = hook(Users);
+        let json_first = Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook));
+        assert_eq!(json_first.user::<Value>().as_deref(), Some(&stored()));
+        assert_eq!(json_first.user::<AppUser>().as_deref(), Some(&expected));
+        assert_eq!(json_first.user::<Value>().as_deref(), Some(&stored()));
+
+        let typed_first =
+            Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook));
+        assert_eq!(typed_first.user::<AppUser>().as_deref(), Some(&expected));
+        assert_eq!(typed_first.user::<Value>().as_deref(), Some(&stored()));
+        assert_eq!(typed_first.user::<AppUser>().as_deref(), Some(&expected));
+    }
+
+    #[test]
+    fn decoded_once_and_shared_by_clones() {
+        let identity =
+            Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook(Users)));
+        let clone = identity.clone();
+        let first = identity.user::<AppUser>().expect("typed");
+        let again = clone.user::<AppUser>().expect("typed");
+        assert!(Arc::ptr_eq(&first, &again));
+        let json = identity.user::<Value>().expect("json");
+        assert!(Arc::ptr_eq(&json, &clone.user::<Value>().expect("json")));
+    }
+
+    #[test]
+    fn only_the_hooks_type_or_json() {
+        let identity =
+            Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook(Users)));
+        // Decodes from any JSON, but is not the hook's type.
+        assert!(identity.user::<serde::de::IgnoredAny>().is_none());
+        assert!(identity.user::<String>().is_none());
+        assert!(identity.user::<AppUser>().is_some());
+    }
+
+    #[test]
+    fn a_json_hook_answers_json() {
+        let identity =
+            Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook(JsonUsers)));
+        assert_eq!(identity.user::<Value>().as_deref(), Some(&stored()));
+        assert!(identity.user::<AppUser>().is_none());
+    }
+
+    #[test]
+    fn without_a_hook_or_a_user() {
+        let no_hook = Identity::for_tests(json!({}), Some(stored()));
+        assert!(no_hook.user::<AppUser>().is_none());
+        assert_eq!(no_hook.user::<Value>().as_deref(), Some(&stored()));
+        let no_user = Identity::for_tests(json!({}), None).with_user_hook(Some(&hook(Users)));
+        assert!(no_user.user::<AppUser>().is_none());
+        assert!(no_user.user::<Value>().is_none());
+    }
+
+    #[test]
+    fn a_stored_user_of_another_shape_is_json_only() {
+        let identity = Identity::for_tests(json!({}), Some(json!({ "id": 7 })))
+            .with_user_hook(Some(&hook(Users)));
+        assert!(identity.user::<AppUser>().is_none());
+        assert_eq!(
+            identity.user::<Value>().as_deref(),
+            Some(&json!({ "id": 7 }))
+        );
+    }
+
+    #[test]
+    fn debug_hides_tokens() {
+        let identity = Identity::for_tests(json!({}), Some(stored()));
+        let debug = format!("{identity:?}");
+        assert!(
+            !debug.contains("\"at\"") && debug.contains("[redacted]"),
+            "{debug}"
+        );
+    }
+}

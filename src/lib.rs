@@ -106,7 +106,6 @@ mod outcome;
 mod paths;
 mod provider;
 mod redirect;
-#[cfg(any(feature = "axum", feature = "actix"))]
 mod rejection;
 mod request;
 mod response;
@@ -129,7 +128,6 @@ pub use authz::{
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
 pub use identity::Identity;
 pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
-#[cfg(any(feature = "axum", feature = "actix"))]
 pub use rejection::IdentityRejection;
 pub use secret::Secret;
 pub use session::memory::MemoryStore;

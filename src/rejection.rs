@@ -1,13 +1,18 @@
-//! Why the signed-in identity could not be extracted, shared by the framework adapters.
+//! Why the signed-in identity could not be extracted, shared by the framework adapters and
+//! the per-route requirements.
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 
-use crate::identity::{Authentication, Identity};
 use crate::response::CoreResponse;
-use crate::user::User;
+#[cfg(any(feature = "axum", feature = "actix"))]
+use crate::{
+    identity::{Authentication, Identity},
+    user::User,
+};
 
+#[cfg(any(feature = "axum", feature = "actix"))]
 /// The identity a handler asked for, from what the layer left in the request extensions.
 pub(crate) fn required_identity(
     found: Option<&Authentication>,
@@ -22,6 +27,7 @@ pub(crate) fn required_identity(
     }
 }
 
+#[cfg(any(feature = "axum", feature = "actix"))]
 /// The user-detail hook's user, typed, for the `User<T>` extractors.
 pub(crate) fn required_user<T>(found: Option<&Authentication>) -> Result<User<T>, IdentityRejection>
 where
@@ -44,6 +50,7 @@ where
         .transpose()
 }
 
+#[cfg(any(feature = "axum", feature = "actix"))]
 fn user_of<T>(identity: &Identity) -> Result<User<T>, IdentityRejection>
 where
     T: Send + Sync + 'static,
@@ -65,7 +72,9 @@ pub(crate) fn optional_identity(
     }
 }
 
-/// Why an [`Identity`](crate::Identity) could not be extracted.
+/// Why an [`Identity`](crate::Identity) could not be extracted, or a per-route
+/// [`Require`](crate::Require) could not check one: the same answer from the axum and
+/// actix-web extractors and from `Require` as a tower layer or actix-web middleware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IdentityRejection {

@@ -241,3 +241,69 @@ pub(crate) async fn load(hook: &UserHook, session: &crate::session::SessionData)
     let identity = Identity::new(Arc::new(session.clone())).with_user_hook(Some(hook));
     hook.hook.load(&identity).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct DirectoryDown(std::io::Error);
+
+    impl fmt::Display for DirectoryDown {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("the user directory is down")
+        }
+    }
+
+    impl StdError for DirectoryDown {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    struct Failing;
+
+    impl UserDetails for Failing {
+        type User = Value;
+        type Error = DirectoryDown;
+
+        async fn load_user(&self, _: &Identity) -> Result<Option<Value>, DirectoryDown> {
+            Err(DirectoryDown(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "connection refused",
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_keeps_its_source_chain() {
+        let identity = Identity::for_tests(serde_json::json!({}), None);
+        let Loaded::Failed(error) = Failing.load(&identity).await else {
+            panic!("the hook failed");
+        };
+        assert_eq!(
+            error.to_string(),
+            "the user directory is down: connection refused"
+        );
+        assert_eq!(
+            format!("{error:?}"),
+            "HookError(the user directory is down: connection refused)"
+        );
+    }
+
+    #[test]
+    fn strings_and_boxed_errors_are_hook_errors() {
+        assert_eq!(
+            HookError::new("directory down").to_string(),
+            "directory down"
+        );
+        assert_eq!(
+            HookError::new(String::from("directory down")).to_string(),
+            "directory down"
+        );
+        let unserializable = serde_json::from_str::<Value>("{").expect_err("broken");
+        assert!(HookError::new(Unserializable(unserializable))
+            .to_string()
+            .starts_with("the user could not be serialized: EOF"));
+    }
+}

@@ -10,7 +10,7 @@ use actix_web::http::header::ACCEPT;
 use actix_web::{Error, HttpMessage};
 
 use super::convert;
-use crate::authz::gate::gate;
+use crate::authz::gate::{gate, Verdict};
 use crate::authz::Require;
 use crate::identity::Authentication;
 
@@ -74,11 +74,11 @@ where
                 .map(|value| value.as_bytes()),
         );
         match verdict {
-            Ok(()) => {
+            Verdict::Pass => {
                 let future = self.service.call(request);
                 Box::pin(async move { Ok(future.await?.map_into_left_body()) })
             }
-            Err(response) => {
+            Verdict::Refuse(response) => {
                 let response = request
                     .into_response(convert::response(response))
                     .map_into_right_body();

@@ -7,7 +7,7 @@ use http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::gate::gate;
+use super::gate::{gate, Verdict};
 use super::Require;
 use crate::identity::Authentication;
 use crate::middleware::{OidcBody, ResponseFuture};
@@ -80,8 +80,8 @@ where
                 .map(HeaderValue::as_bytes),
         );
         match verdict {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request), Vec::new()),
-            Err(response) => ResponseFuture::ready(response),
+            Verdict::Pass => ResponseFuture::inner(self.inner.call(request), Vec::new()),
+            Verdict::Refuse(response) => ResponseFuture::ready(response),
         }
     }
 }

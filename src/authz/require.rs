@@ -238,3 +238,148 @@ impl fmt::Debug for Require {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn alice(claims: Value) -> Identity {
+        Identity::for_tests(claims, None)
+    }
+
+    fn denial(require: &Require, claims: Value) -> Denied {
+        require.check(&alice(claims)).expect_err("denied")
+    }
+
+    #[test]
+    fn claim_rules_say_missing_from_unequal() {
+        let tenant = Require::new().claim_equals("org.tenant", "acme");
+        assert_eq!(
+            denial(&tenant, json!({})),
+            Denied::ClaimMissing {
+                path: "org.tenant".into(),
+                expected: ClaimExpectation::Equals(json!("acme")),
+            }
+        );
+        let other = denial(&tenant, json!({"org": {"tenant": "other"}}));
+        assert_eq!(
+            other,
+            Denied::ClaimNotEqual {
+                path: "org.tenant".into(),
+                expected: json!("acme"),
+            }
+        );
+        assert_eq!(other.to_string(), "claim `org.tenant` equals \"acme\"");
+        assert!(tenant.allows(&alice(json!({"org": {"tenant": "acme"}}))));
+
+        let admins = Require::new().claim_contains("groups", "admins");
+        let missing = denial(&admins, json!({}));
+        assert_eq!(
+            missing,
+            Denied::ClaimMissing {
+                path: "groups".into(),
+                expected: ClaimExpectation::Contains("admins".into()),
+            }
+        );
+        assert_eq!(missing.to_string(), "claim `groups` contains `admins`");
+        assert_eq!(
+            denial(&admins, json!({"groups": ["users"]})),
+            Denied::ClaimLacksValue {
+                path: "groups".into(),
+                value: "admins".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn email_domain_says_wrong_domain_from_unverified() {
+        let staff = Require::new().email_domain(["@Example.com", "example.org"]);
+        let domains = vec!["example.com".to_owned(), "example.org".to_owned()];
+        for claims in [
+            json!({}),
+            json!({"email": "eve@evil.example"}),
+            json!({"email": "eve@evil.example", "email_verified": false}),
+        ] {
+            assert_eq!(
+                denial(&staff, claims.clone()),
+                Denied::EmailDomain {
+                    domains: domains.clone()
+                },
+                "{claims}"
+            );
+        }
+        let unverified = denial(
+            &staff,
+            json!({"email": "bob@EXAMPLE.org", "email_verified": false}),
+        );
+        assert_eq!(
+            unverified,
+            Denied::UnverifiedEmail {
+                domains: domains.clone()
+            }
+        );
+        assert_eq!(
+            unverified.to_string(),
+            "verified email at example.com, example.org"
+        );
+        assert!(staff.allows(&alice(json!({"email": "bob@example.com"}))));
+    }
+
+    #[test]
+    fn scope_predicate_and_alternatives() {
+        let readers = Require::new().scope("read:data");
+        let denied = denial(&readers, json!({"scope": "openid read"}));
+        assert_eq!(
+            denied,
+            Denied::Scope {
+                scope: "read:data".into()
+            }
+        );
+        assert_eq!(denied.to_string(), "scope `read:data`");
+        assert!(readers.allows(&alice(json!({"scp": ["read:data"]}))));
+
+        let staff = Require::new().predicate("staff id", |id| id.user_id().starts_with("staff-"));
+        let denied = denial(&staff, json!({}));
+        assert_eq!(
+            denied,
+            Denied::Predicate {
+                name: "staff id".into()
+            }
+        );
+        assert_eq!(denied.to_string(), "check `staff id`");
+
+        let either = Require::new().any_of([staff, readers.clone()]);
+        let denied = denial(&either, json!({}));
+        assert_eq!(
+            denied,
+            Denied::NoAlternative {
+                denials: vec![
+                    Denied::Predicate {
+                        name: "staff id".into()
+                    },
+                    Denied::Scope {
+                        scope: "read:data".into()
+                    },
+                ]
+            }
+        );
+        assert_eq!(denied.to_string(), "one of 2 alternatives");
+        assert!(either.allows(&alice(json!({"scope": "read:data"}))));
+    }
+
+    #[test]
+    fn the_first_failing_rule_is_reported() {
+        let require = Require::new()
+            .claim_contains("groups", "admins")
+            .scope("write:data");
+        assert_eq!(
+            denial(&require, json!({"groups": ["admins"]})),
+            Denied::Scope {
+                scope: "write:data".into()
+            }
+        );
+        assert!(Require::new().check(&alice(json!({}))).is_ok());
+    }
+}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::authz::Denied;
 use crate::session::SessionData;
-use crate::user::{AnyUser, UserHook};
+use crate::user::{AnyUser, DynUserDetails, UserHook};
 
 /// The signed-in user of a request: user id, claims and tokens. Cheap to clone.
 ///
@@ -18,21 +18,21 @@ use crate::user::{AnyUser, UserHook};
 pub struct Identity {
     session: Arc<SessionData>,
     /// The hook whose `User` type the stored user decodes into.
-    user_hook: Option<UserHook>,
+    user_details: Option<Arc<dyn DynUserDetails>>,
 }
 
 impl Identity {
     pub(crate) fn new(session: Arc<SessionData>) -> Self {
         Self {
             session,
-            user_hook: None,
+            user_details: None,
         }
     }
 
     /// This identity, able to decode its user with `hook`'s `User` type.
     #[must_use]
     pub(crate) fn with_user_hook(mut self, hook: Option<&UserHook>) -> Self {
-        self.user_hook = hook.cloned();
+        self.user_details = hook.map(|hook| Arc::clone(&hook.hook));
         self
     }
 
@@ -144,7 +144,7 @@ impl Identity {
 
     /// The stored user as the hook's `User` type, decoded on first use.
     fn typed_user(&self, stored: &Value) -> Option<AnyUser> {
-        let hook = self.user_hook.as_ref()?;
+        let hook = self.user_details.as_ref()?;
         let typed = self
             .session
             .typed_user

@@ -205,13 +205,6 @@ impl fmt::Debug for UserHook {
     }
 }
 
-impl UserHook {
-    /// The stored JSON as the hook's `User`, for [`Identity::user`].
-    pub(crate) fn decode(&self, stored: &Value) -> Result<AnyUser, serde_json::Error> {
-        self.hook.decode(stored)
-    }
-}
-
 /// Why the hook gave no user.
 pub(crate) enum NoUser {
     Refused,

@@ -5,10 +5,10 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::identity::{Authentication, Identity};
-use crate::rejection::{
-    optional_identity, optional_user, required_identity, required_user, IdentityRejection,
-};
+use crate::authz::found::{optional_identity, optional_user, required_identity, required_user};
+use crate::authz::Authentication;
+use crate::identity::Identity;
+use crate::rejection::IdentityRejection;
 use crate::user::User;
 
 impl IntoResponse for IdentityRejection {

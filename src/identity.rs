@@ -1,14 +1,20 @@
 //! The signed-in user as handlers see it.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::authz::Denied;
 use crate::session::SessionData;
-use crate::user::{AnyUser, DynUserDetails, UserHook};
+
+/// The user as handlers downcast it: the user-detail hook's own `User` type behind `dyn Any`.
+pub(crate) type AnyUser = Arc<dyn Any + Send + Sync>;
+
+/// Decodes the stored JSON user into the user-detail hook's own `User` type.
+pub(crate) trait DecodeUser: Send + Sync {
+    fn decode(&self, stored: &Value) -> Result<AnyUser, serde_json::Error>;
+}
 
 /// The signed-in user of a request: user id, claims and tokens. Cheap to clone.
 ///
@@ -17,22 +23,22 @@ use crate::user::{AnyUser, DynUserDetails, UserHook};
 #[derive(Clone)]
 pub struct Identity {
     session: Arc<SessionData>,
-    /// The hook whose `User` type the stored user decodes into.
-    user_details: Option<Arc<dyn DynUserDetails>>,
+    /// Decodes the stored user into the hook's `User` type.
+    user_decoder: Option<Arc<dyn DecodeUser>>,
 }
 
 impl Identity {
     pub(crate) fn new(session: Arc<SessionData>) -> Self {
         Self {
             session,
-            user_details: None,
+            user_decoder: None,
         }
     }
 
-    /// This identity, able to decode its user with `hook`'s `User` type.
+    /// This identity, able to decode its user into the hook's `User` type.
     #[must_use]
-    pub(crate) fn with_user_hook(mut self, hook: Option<&UserHook>) -> Self {
-        self.user_details = hook.map(|hook| Arc::clone(&hook.hook));
+    pub(crate) fn with_user_decoder(mut self, decoder: Option<Arc<dyn DecodeUser>>) -> Self {
+        self.user_decoder = decoder;
         self
     }
 
@@ -144,12 +150,12 @@ impl Identity {
 
     /// The stored user as the hook's `User` type, decoded on first use.
     fn typed_user(&self, stored: &Value) -> Option<AnyUser> {
-        let hook = self.user_details.as_ref()?;
+        let decoder = self.user_decoder.as_ref()?;
         let typed = self
             .session
             .typed_user
             .typed
-            .get_or_init(|| match hook.decode(stored) {
+            .get_or_init(|| match decoder.decode(stored) {
                 Ok(user) => Some(user),
                 Err(err) => {
                     tracing::warn!(
@@ -180,40 +186,6 @@ impl fmt::Debug for Identity {
                 &self.session.access_token.as_ref().map(|_| "[redacted]"),
             )
             .finish_non_exhaustive()
-    }
-}
-
-/// What the layer found for a request: present on every request it handled.
-#[derive(Clone, Debug)]
-pub(crate) struct Authentication {
-    pub(crate) identity: Option<Identity>,
-    pub(crate) context: Arc<AuthContext>,
-}
-
-/// What per-route checks need from the layer's configuration.
-#[derive(Debug)]
-pub(crate) struct AuthContext {
-    pub(crate) logout_path: String,
-    pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
-}
-
-impl AuthContext {
-    /// `403` for a signed-in identity a requirement turned away; the log names the rule.
-    pub(crate) fn deny(
-        &self,
-        identity: &Identity,
-        denied: &Denied,
-        html: bool,
-        set_cookies: Vec<http::HeaderValue>,
-    ) -> crate::response::CoreResponse {
-        tracing::info!(user_id = %identity.user_id(), rule = %denied, "access denied");
-        crate::authz::render_denied(
-            identity,
-            html,
-            &self.logout_path,
-            self.denied_page.as_ref(),
-            set_cookies,
-        )
     }
 }
 
@@ -278,11 +250,8 @@ mod tests {
         }
     }
 
-    fn hook(details: impl UserDetails) -> UserHook {
-        UserHook {
-            hook: Arc::new(details),
-            ttl_secs: 60,
-        }
+    fn hook(details: impl UserDetails) -> Option<Arc<dyn DecodeUser>> {
+        Some(Arc::new(details))
     }
 
     fn stored() -> Value {
@@ -296,13 +265,14 @@ mod tests {
             is_active: true,
         };
         let hook = hook(Users);
-        let json_first = Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook));
+        let json_first =
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook.clone());
         assert_eq!(json_first.user::<Value>().as_deref(), Some(&stored()));
         assert_eq!(json_first.user::<AppUser>().as_deref(), Some(&expected));
         assert_eq!(json_first.user::<Value>().as_deref(), Some(&stored()));
 
         let typed_first =
-            Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook));
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook.clone());
         assert_eq!(typed_first.user::<AppUser>().as_deref(), Some(&expected));
         assert_eq!(typed_first.user::<Value>().as_deref(), Some(&stored()));
         assert_eq!(typed_first.user::<AppUser>().as_deref(), Some(&expected));
@@ -311,7 +281,7 @@ mod tests {
     #[test]
     fn decoded_once_and_shared_by_clones() {
         let identity =
-            Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook(Users)));
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook(Users));
         let clone = identity.clone();
         let first = identity.user::<AppUser>().expect("typed");
         let again = clone.user::<AppUser>().expect("typed");
@@ -323,7 +293,7 @@ mod tests {
     #[test]
     fn only_the_hooks_type_or_json() {
         let identity =
-            Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook(Users)));
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook(Users));
         // Decodes from any JSON, but is not the hook's type.
         assert!(identity.user::<serde::de::IgnoredAny>().is_none());
         assert!(identity.user::<String>().is_none());
@@ -333,7 +303,7 @@ mod tests {
     #[test]
     fn a_json_hook_answers_json() {
         let identity =
-            Identity::for_tests(json!({}), Some(stored())).with_user_hook(Some(&hook(JsonUsers)));
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook(JsonUsers));
         assert_eq!(identity.user::<Value>().as_deref(), Some(&stored()));
         assert!(identity.user::<AppUser>().is_none());
     }
@@ -343,15 +313,15 @@ mod tests {
         let no_hook = Identity::for_tests(json!({}), Some(stored()));
         assert!(no_hook.user::<AppUser>().is_none());
         assert_eq!(no_hook.user::<Value>().as_deref(), Some(&stored()));
-        let no_user = Identity::for_tests(json!({}), None).with_user_hook(Some(&hook(Users)));
+        let no_user = Identity::for_tests(json!({}), None).with_user_decoder(hook(Users));
         assert!(no_user.user::<AppUser>().is_none());
         assert!(no_user.user::<Value>().is_none());
     }
 
     #[test]
     fn a_stored_user_of_another_shape_is_json_only() {
-        let identity = Identity::for_tests(json!({}), Some(json!({ "id": 7 })))
-            .with_user_hook(Some(&hook(Users)));
+        let identity =
+            Identity::for_tests(json!({}), Some(json!({ "id": 7 }))).with_user_decoder(hook(Users));
         assert!(identity.user::<AppUser>().is_none());
         assert_eq!(
             identity.user::<Value>().as_deref(),

@@ -122,12 +122,12 @@ pub mod fuzzing;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use authz::{
-    AccessDeniedPage, ClaimExpectation, Denied, Require, RequireLayer, RequireService,
-};
+pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
 pub use identity::Identity;
-pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
+pub use middleware::{
+    OidcBody, OidcLayer, OidcService, RequireLayer, RequireService, ResponseFuture,
+};
 pub use rejection::IdentityRejection;
 pub use secret::Secret;
 pub use session::memory::MemoryStore;

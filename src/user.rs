@@ -1,7 +1,6 @@
 //! The user-detail hook: load or create the application's own user record for a signed-in
 //! identity (flaskoidc's `USER_DETAIL_METHOD`).
 
-use std::any::Any;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
@@ -12,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::identity::Identity;
+use crate::identity::{AnyUser, DecodeUser, Identity};
 
 /// Loads the application's user for a signed-in identity.
 ///
@@ -107,9 +106,6 @@ pub struct User<T>(pub Arc<T>);
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The user as handlers downcast it: the hook's own `User` type behind `dyn Any`.
-pub(crate) type AnyUser = Arc<dyn Any + Send + Sync>;
-
 /// What the hook said, in the form the session keeps.
 pub(crate) enum Loaded {
     User(Value),
@@ -163,11 +159,8 @@ impl StdError for Unserializable {
 
 /// [`UserDetails`] behind `Arc<dyn _>`, storing users as JSON and decoding them back into
 /// the hook's own type.
-pub(crate) trait DynUserDetails: Send + Sync {
+pub(crate) trait DynUserDetails: DecodeUser {
     fn load<'a>(&'a self, identity: &'a Identity) -> BoxFuture<'a, Loaded>;
-
-    /// The stored JSON as the hook's `User`.
-    fn decode(&self, stored: &Value) -> Result<AnyUser, serde_json::Error>;
 }
 
 impl<T: UserDetails> DynUserDetails for T {
@@ -183,7 +176,9 @@ impl<T: UserDetails> DynUserDetails for T {
             }
         })
     }
+}
 
+impl<T: UserDetails> DecodeUser for T {
     fn decode(&self, stored: &Value) -> Result<AnyUser, serde_json::Error> {
         let user = T::User::deserialize(stored)?;
         Ok(Arc::new(user))
@@ -202,6 +197,13 @@ impl fmt::Debug for UserHook {
         f.debug_struct("UserHook")
             .field("ttl_secs", &self.ttl_secs)
             .finish()
+    }
+}
+
+impl UserHook {
+    /// What decodes the stored user into the hook's `User` type, for [`Identity::user`].
+    pub(crate) fn decoder(&self) -> Arc<dyn DecodeUser> {
+        Arc::clone(&self.hook) as Arc<dyn DecodeUser>
     }
 }
 
@@ -231,7 +233,7 @@ pub(crate) async fn attach(
 
 /// Calls the hook for a session's identity.
 pub(crate) async fn load(hook: &UserHook, session: &crate::session::SessionData) -> Loaded {
-    let identity = Identity::new(Arc::new(session.clone())).with_user_hook(Some(hook));
+    let identity = Identity::new(Arc::new(session.clone())).with_user_decoder(Some(hook.decoder()));
     hook.hook.load(&identity).await
 }
 

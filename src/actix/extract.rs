@@ -7,8 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use super::convert;
-use crate::identity::{Authentication, Identity};
-use crate::rejection::{required_identity, required_user, IdentityRejection};
+use crate::authz::found::{required_identity, required_user};
+use crate::authz::Authentication;
+use crate::identity::Identity;
+use crate::rejection::IdentityRejection;
 use crate::user::User;
 
 /// `Identity` as a handler argument: the signed-in user, or a rejection answered with `401`

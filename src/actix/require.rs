@@ -11,8 +11,7 @@ use actix_web::{Error, HttpMessage};
 
 use super::convert;
 use crate::authz::gate::{gate, Verdict};
-use crate::authz::Require;
-use crate::identity::Authentication;
+use crate::authz::{Authentication, Require};
 
 /// `web::scope("/admin").wrap(Require::new().claim_contains("groups", "admins"))`: a
 /// signed-in user who fails gets `403`, no one signed in `401`, and a request the

@@ -1,6 +1,6 @@
 //! The per-route check both framework adapters run: the same answers on axum and actix-web.
 
-use crate::identity::Authentication;
+use super::found::Authentication;
 use crate::rejection::IdentityRejection;
 use crate::request::accepts_html;
 use crate::response::CoreResponse;
@@ -51,7 +51,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::identity::{AuthContext, Identity};
+    use crate::authz::found::AuthContext;
+    use crate::identity::Identity;
 
     fn found(identity: Option<Identity>) -> Authentication {
         Authentication {

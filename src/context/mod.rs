@@ -6,9 +6,9 @@ mod sessions;
 
 use std::sync::Arc;
 
+use crate::authz::AuthContext;
 use crate::bearer::cache::BearerCache;
 use crate::config::Config;
-use crate::identity::AuthContext;
 use crate::provider::Provider;
 use crate::session::cache::SessionCache;
 use crate::session::codec::CookieCodec;

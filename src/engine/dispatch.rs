@@ -9,11 +9,12 @@ use crate::bearer::BearerHeader;
 use crate::config::Config;
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::flow::{backchannel, bearer, callback, login, logout, resume, store_session};
-use crate::identity::Identity;
+use crate::identity::{DecodeUser, Identity};
 use crate::outcome::{Outcome, Pass, Step};
 use crate::paths::normalize_path;
 use crate::request::RequestView;
 use crate::response::{self, CoreResponse, ErrorReply};
+use crate::user::UserHook;
 
 /// The layer's shared state and the dispatcher over it.
 pub(crate) struct Engine {
@@ -85,7 +86,7 @@ impl Engine {
         else {
             return outcome;
         };
-        let identity = identity.with_user_hook(self.ctx.config.user_hook.as_ref());
+        let identity = identity.with_user_decoder(self.user_decoder());
         match self.ctx.config.require.check(&identity) {
             Ok(()) => Outcome::Continue(Pass {
                 identity: Some(identity),
@@ -209,10 +210,15 @@ impl Engine {
         }
         match self.ctx.lookup_session(request.headers) {
             SessionLookup::Valid(session) => {
-                Some(Identity::new(session).with_user_hook(self.ctx.config.user_hook.as_ref()))
+                Some(Identity::new(session).with_user_decoder(self.user_decoder()))
             }
             _ => None,
         }
+    }
+
+    /// What decodes a session's stored user into the user-detail hook's `User` type.
+    fn user_decoder(&self) -> Option<Arc<dyn DecodeUser>> {
+        self.ctx.config.user_hook.as_ref().map(UserHook::decoder)
     }
 
     /// No usable session: browsers go to log in, everything else gets `401`.

@@ -1,4 +1,4 @@
-//! Requirements on a group of routes: a tower layer placed inside the `OidcLayer`.
+//! Requirements on a group of routes: `Require` as a tower layer inside the `OidcLayer`.
 
 use std::task::{Context, Poll};
 
@@ -7,10 +7,9 @@ use http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::gate::{gate, Verdict};
-use super::Require;
-use crate::identity::Authentication;
-use crate::middleware::{OidcBody, ResponseFuture};
+use super::{OidcBody, ResponseFuture};
+use crate::authz::gate::{gate, Verdict};
+use crate::authz::{Authentication, Require};
 
 impl Require {
     /// A layer enforcing these requirements on the routes it wraps, inside the

@@ -2,7 +2,7 @@
 //! the per-route requirements.
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 
 use crate::response::CoreResponse;
@@ -48,7 +48,7 @@ impl IdentityRejection {
         }
     }
 
-    /// The answer every adapter gives: `{"error", "message"}` JSON, and
+    /// The answer every adapter gives: `{"error", "message"}` JSON, never cached, and
     /// `WWW-Authenticate: Bearer` when no one is signed in.
     pub(crate) fn to_response(self) -> CoreResponse {
         let code = match self {
@@ -60,6 +60,7 @@ impl IdentityRejection {
         let mut response = Response::new(Bytes::from(body));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if self == Self::NotSignedIn {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -1,11 +1,10 @@
 //! The per-route check both framework adapters run: the same answers on axum and actix-web.
 
 use super::found::Authentication;
+use super::Require;
 use crate::rejection::IdentityRejection;
 use crate::request::accepts_html;
 use crate::response::CoreResponse;
-
-use super::Require;
 
 /// What the gate decided about a request.
 pub(crate) enum Verdict {
@@ -90,6 +89,7 @@ mod tests {
         let response = refused(gate(Some(&found(None)), &Require::new(), [HTML]));
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(response.headers()["cache-control"], "no-store");
     }
 
     #[test]

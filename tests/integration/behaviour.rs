@@ -682,6 +682,7 @@ async fn a_route_requirement_explains_a_missing_layer(framework: Framework) {
     ] {
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(response.headers()["cache-control"], "no-store");
         assert!(!response.headers().contains_key("www-authenticate"));
         let json: serde_json::Value = response.json().await.expect("json");
         assert_eq!(json["error"], "layer_missing");

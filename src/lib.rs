@@ -106,7 +106,6 @@ mod outcome;
 mod paths;
 mod provider;
 mod redirect;
-#[cfg(any(feature = "axum", feature = "actix"))]
 mod rejection;
 mod request;
 mod response;
@@ -124,11 +123,12 @@ pub mod fuzzing;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use authz::{AccessDeniedPage, Require, RequireLayer, RequireService};
+pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
 pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
 pub use identity::Identity;
-pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
-#[cfg(any(feature = "axum", feature = "actix"))]
+pub use middleware::{
+    OidcBody, OidcLayer, OidcService, RequireLayer, RequireService, ResponseFuture,
+};
 pub use rejection::IdentityRejection;
 pub use secret::Secret;
 pub use session::memory::MemoryStore;

@@ -1,9 +1,18 @@
 //! The framework-neutral view of a request that the engine decides on.
 
 use http::header::{ACCEPT, COOKIE, HOST};
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method};
 
 use crate::config::Config;
+
+/// Whether `Accept` header values (every one the request carries, as bytes) take HTML:
+/// pages rather than JSON for errors. Adapters without a [`RequestView`] ask the same way.
+pub(crate) fn accepts_html<'a>(accept: impl IntoIterator<Item = &'a [u8]>) -> bool {
+    accept
+        .into_iter()
+        .filter_map(|value| std::str::from_utf8(value).ok())
+        .any(|value| value.contains("text/html"))
+}
 
 /// Borrowed parts of a request; adapters build it from their framework's request type.
 pub(crate) struct RequestView<'a> {
@@ -36,11 +45,12 @@ impl RequestView<'_> {
 
     /// HTML is acceptable to the client: pages rather than JSON for errors.
     pub(crate) fn wants_html(&self) -> bool {
-        self.headers
-            .get_all(ACCEPT)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .any(|accept| accept.contains("text/html"))
+        accepts_html(
+            self.headers
+                .get_all(ACCEPT)
+                .iter()
+                .map(HeaderValue::as_bytes),
+        )
     }
 
     /// A browser loading a page: such requests are sent to log in, anything else gets 401.

@@ -9,8 +9,9 @@ use actix_web::{Error, HttpMessage};
 
 use super::convert;
 use super::future::OidcMiddlewareFuture;
+use crate::authz::Authentication;
 use crate::engine::{Decision, Engine};
-use crate::identity::{Authentication, Identity};
+use crate::identity::Identity;
 use crate::outcome::{Outcome, Pass};
 use crate::request::RequestView;
 use crate::response::{CoreResponse, ErrorReply};

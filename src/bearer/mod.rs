@@ -22,7 +22,7 @@ pub(crate) enum BearerError {
     /// The user-detail hook refused this identity: `403`.
     Refused,
     /// The user-detail hook failed: `500`.
-    HookFailed(String),
+    HookFailed(crate::user::HookError),
 }
 
 /// The bearer credential of a request.

@@ -6,10 +6,10 @@ mod sessions;
 
 use std::sync::Arc;
 
+use crate::authz::AuthContext;
 use crate::bearer::cache::BearerCache;
 use crate::bearer::introspect_guard::IntrospectionGuard;
 use crate::config::Config;
-use crate::identity::AuthContext;
 use crate::provider::Provider;
 use crate::session::cache::SessionCache;
 use crate::session::codec::CookieCodec;
@@ -85,6 +85,19 @@ impl Context {
 
     pub(crate) fn session_cookie(&self) -> &str {
         &self.config.cookie_name
+    }
+
+    /// The identity of `session`, able to decode the hook's user.
+    pub(crate) fn identity(
+        &self,
+        session: Arc<crate::session::SessionData>,
+    ) -> crate::identity::Identity {
+        crate::identity::Identity::new(session).with_user_decoder(
+            self.config
+                .user_hook
+                .as_ref()
+                .map(crate::user::UserHook::decoder),
+        )
     }
 
     /// How many chunks of the session cookie the request carries.

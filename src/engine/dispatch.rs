@@ -9,11 +9,12 @@ use crate::bearer::BearerHeader;
 use crate::config::Config;
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::flow::{backchannel, bearer, callback, login, logout, resume, store_session};
-use crate::identity::Identity;
+use crate::identity::{DecodeUser, Identity};
 use crate::outcome::{Outcome, Pass, Step};
 use crate::paths::normalize_path;
 use crate::request::RequestView;
 use crate::response::{self, CoreResponse, ErrorReply};
+use crate::user::UserHook;
 
 /// The layer's shared state and the dispatcher over it.
 pub(crate) struct Engine {
@@ -74,8 +75,9 @@ impl Engine {
         backchannel::handle(&self.ctx, &body).await
     }
 
-    /// The global requirements, on an identity about to reach a protected route. `html`
-    /// reads the `Accept` header only when access is denied.
+    /// The global requirements, on an identity about to reach a protected route, which
+    /// gets the hook that decodes its user first. `html` reads the `Accept` header only
+    /// when access is denied.
     fn authorize(&self, outcome: Outcome, html: impl FnOnce() -> bool) -> Outcome {
         let Outcome::Continue(Pass {
             identity: Some(identity),
@@ -84,15 +86,18 @@ impl Engine {
         else {
             return outcome;
         };
+        let identity = identity.with_user_decoder(self.user_decoder());
         match self.ctx.config.require.check(&identity) {
             Ok(()) => Outcome::Continue(Pass {
                 identity: Some(identity),
                 set_cookies,
             }),
-            Err(rule) => {
-                tracing::info!(user_id = %identity.user_id(), %rule, "access denied");
-                Outcome::Respond(self.ctx.auth_context.denied(&identity, html(), set_cookies))
-            }
+            Err(denied) => Outcome::Respond(self.ctx.auth_context.deny(
+                &identity,
+                &denied,
+                html(),
+                set_cookies,
+            )),
         }
     }
 
@@ -205,10 +210,15 @@ impl Engine {
             return None;
         }
         match self.ctx.lookup_session(request.headers) {
-            SessionLookup::Valid(session) => Some(Identity::new(session))
+            SessionLookup::Valid(session) => Some(self.ctx.identity(session))
                 .filter(|identity| self.ctx.config.require.check(identity).is_ok()),
             _ => None,
         }
+    }
+
+    /// What decodes a session's stored user into the user-detail hook's `User` type.
+    fn user_decoder(&self) -> Option<Arc<dyn DecodeUser>> {
+        self.ctx.config.user_hook.as_ref().map(UserHook::decoder)
     }
 
     /// No usable session: browsers go to log in, everything else gets `401`.

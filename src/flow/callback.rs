@@ -233,13 +233,13 @@ impl Callback {
                     .or(self.pending.next.clone())
                     .unwrap_or_else(|| ctx.config.routes.home.clone());
                 tracing::Span::current().record("user_id", session.user_id.as_str());
-                let identity = crate::identity::Identity::new(std::sync::Arc::new(session));
-                if let Err(rule) = ctx.config.require.check(&identity) {
+                let identity = ctx.identity(std::sync::Arc::new(session));
+                if let Err(denied) = ctx.config.require.check(&identity) {
                     // Answered here, not after a redirect: the page the user asked for would
                     // only refuse them again, and a whitelisted landing page would not.
-                    tracing::info!(user_id = %identity.user_id(), %rule, "signed in, but access denied");
-                    return Outcome::Respond(ctx.auth_context.denied(
+                    return Outcome::Respond(ctx.auth_context.deny(
                         &identity,
+                        &denied,
                         self.wants_html,
                         set_cookies,
                     ));

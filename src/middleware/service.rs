@@ -6,8 +6,9 @@ use tower_service::Service;
 
 use super::body::OidcBody;
 use super::future::{own_response, with_cookies, ResponseFuture};
+use crate::authz::Authentication;
 use crate::engine::{Decision, Engine};
-use crate::identity::{Authentication, Identity};
+use crate::identity::Identity;
 use crate::outcome::{Outcome, Pass};
 use crate::request::RequestView;
 

@@ -18,8 +18,13 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The hook's user decoded into the type a handler asked for, decoded once per session.
-pub(crate) type TypedUser = OnceLock<Option<Arc<dyn Any + Send + Sync>>>;
+/// The hook's user as handlers take it, decoded at most once per session: as the hook's own
+/// `User` type (`None` when the stored JSON does not decode as it), and as JSON.
+#[derive(Clone, Default)]
+pub(crate) struct TypedUser {
+    pub(crate) typed: OnceLock<Option<Arc<dyn Any + Send + Sync>>>,
+    pub(crate) json: OnceLock<Arc<Value>>,
+}
 
 /// Everything a signed-in session carries. Serialized into the encrypted cookie, or into a
 /// server-side store, without repeating the claims its ID token carries.

@@ -66,11 +66,26 @@ pub fn routes() -> Router {
                 },
             ),
         )
+        .route(
+            "/profile",
+            get(
+                |tower_oidc::User(profile): tower_oidc::User<Profile>| async move {
+                    Json((*profile).clone())
+                },
+            ),
+        )
         .merge(
             Router::new()
                 .route("/admin", get(|| async { "admin area" }))
                 .route_layer(admins().layer()),
         )
+}
+
+/// The application's user that `/profile` extracts, typed.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    pub user_id: String,
+    pub is_active: bool,
 }
 
 /// The per-route requirement of `/admin` in both route sets.
@@ -135,6 +150,14 @@ mod actix_app {
                 web::get().to(
                     |tower_oidc::User(user): tower_oidc::User<serde_json::Value>| async move {
                         HttpResponse::Ok().json(&*user)
+                    },
+                ),
+            )
+            .route(
+                "/profile",
+                web::get().to(
+                    |tower_oidc::User(profile): tower_oidc::User<super::Profile>| async move {
+                        HttpResponse::Ok().json(&*profile)
                     },
                 ),
             )

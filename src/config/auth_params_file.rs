@@ -5,7 +5,12 @@
 use super::env::Found;
 use super::ConfigError;
 
-/// The parameters in the file `found` names; errors name the variable.
+/// The parameters in the file `found` names.
+///
+/// # Errors
+///
+/// The file cannot be read, is not a JSON object, or holds a parameter that is not a
+/// string, number or boolean; the error names the variable.
 pub(super) fn read(found: &Found) -> Result<Vec<(String, String)>, ConfigError> {
     let text = std::fs::read_to_string(found.value.trim())
         .map_err(|err| found.error(format!("cannot read the file: {err}")))?;

@@ -40,7 +40,12 @@ impl ConfigBuilder {
         let base_path = self.checked_base_path()?;
         let redirect_uri = self.parse_redirect_uri(&base_path)?;
         let routes = Routes {
-            login: route(&self.login_path, "login_path", defaults::LOGIN_PATH, &base_path)?,
+            login: route(
+                &self.login_path,
+                "login_path",
+                defaults::LOGIN_PATH,
+                &base_path,
+            )?,
             logout: route(
                 &self.logout_path,
                 "logout_path",
@@ -101,7 +106,10 @@ impl ConfigBuilder {
             max_pending_logins: defaults::MAX_PENDING_LOGINS,
             user_hook: self.user_hook.clone().map(|hook| UserHook {
                 hook,
-                ttl_secs: self.user_ttl.unwrap_or(defaults::USER_DETAILS_TTL).as_secs(),
+                ttl_secs: self
+                    .user_ttl
+                    .unwrap_or(defaults::USER_DETAILS_TTL)
+                    .as_secs(),
             }),
             audiences,
             bearer_only: self.bearer_only,
@@ -164,7 +172,9 @@ impl ConfigBuilder {
         if trimmed.is_empty() {
             return Ok(String::new());
         }
-        if !trimmed.starts_with('/') || trimmed.starts_with("//") || trimmed.contains(['?', '#', ' '])
+        if !trimmed.starts_with('/')
+            || trimmed.starts_with("//")
+            || trimmed.contains(['?', '#', ' '])
         {
             return Err(error(
                 &self.base_path,
@@ -339,7 +349,10 @@ impl ConfigBuilder {
                 None => params.push(param),
             }
         }
-        Ok(params.into_iter().map(|param| param.value.clone()).collect())
+        Ok(params
+            .into_iter()
+            .map(|param| param.value.clone())
+            .collect())
     }
 
     fn checked_force_scheme(&self) -> Result<Option<String>, ConfigError> {
@@ -517,5 +530,98 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("top-secret-value"));
         assert!(!debug.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn auth_params_repeated_with_another_value_are_refused_in_either_order() {
+        let first = minimal()
+            .auth_param("audience", "a")
+            .auth_param("prompt", "consent")
+            .auth_param("audience", "b")
+            .build();
+        let second = minimal()
+            .auth_param("audience", "b")
+            .auth_param("audience", "a")
+            .build();
+        for result in [first, second] {
+            let err = result.unwrap_err();
+            assert_eq!(err.setting(), "auth_params");
+            assert!(err.problem().contains("`audience`"), "{err}");
+        }
+        let config = minimal()
+            .auth_param("audience", "a")
+            .auth_param("audience", "a")
+            .build()
+            .expect("valid");
+        assert_eq!(
+            config.auth_params,
+            [("audience".to_owned(), "a".to_owned())]
+        );
+        let err = minimal().auth_param("nonce", "x").build().unwrap_err();
+        assert_eq!(err.setting(), "auth_params");
+    }
+
+    #[test]
+    fn an_explicit_secret_key_wins_over_a_generated_one_in_either_order() {
+        let key = "0123456789abcdef0123456789abcdef";
+        let first = minimal().secret_key(key).generate_secret_key().build();
+        let second = minimal().generate_secret_key().secret_key(key).build();
+        let expected = minimal().build().expect("valid").cookie_key;
+        for result in [first, second] {
+            assert_eq!(
+                result.expect("valid").cookie_key.master(),
+                expected.master()
+            );
+        }
+        let generated = Config::builder()
+            .issuer("https://op.example.com")
+            .client_id("c")
+            .generate_secret_key()
+            .build()
+            .expect("valid");
+        assert_ne!(generated.cookie_key.master(), expected.master());
+    }
+
+    #[test]
+    fn defaults_are_the_named_constants() {
+        let config = minimal().build().expect("valid");
+        assert_eq!(config.cookie_name, defaults::COOKIE_NAME);
+        assert_eq!(config.session_max_age, defaults::SESSION_MAX_AGE);
+        assert_eq!(config.leeway, defaults::LEEWAY);
+        assert_eq!(config.http_timeout, defaults::HTTP_TIMEOUT);
+        assert_eq!(
+            config.jwks_refresh_interval,
+            defaults::JWKS_REFRESH_INTERVAL
+        );
+        assert_eq!(config.max_pending_logins, defaults::MAX_PENDING_LOGINS);
+        assert_eq!(config.allowed_algorithms, defaults::ALLOWED_ALGORITHMS);
+        assert_eq!(config.audiences, ["client"]);
+        assert!(config.fetch_userinfo);
+        assert_eq!(config.routes.backchannel_logout, "/backchannel_logout");
+        assert_eq!(config.routes.home, "/");
+    }
+
+    #[test]
+    fn builder_debug_redacts_secrets() {
+        let builder =
+            minimal()
+                .client_secret("top-secret-value")
+                .endpoints(crate::ProviderEndpoints {
+                    issuer: "https://op.example.com".to_owned(),
+                    authorization_endpoint: Url::parse("https://op.example.com/a").expect("url"),
+                    token_endpoint: Url::parse("https://op.example.com/t").expect("url"),
+                    jwks_uri: Url::parse("https://op.example.com/j").expect("url"),
+                    userinfo_endpoint: None,
+                    end_session_endpoint: None,
+                });
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("top-secret-value"), "{debug}");
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
+        assert!(debug.contains("client_secret: Some([redacted])"), "{debug}");
+        assert!(debug.contains("secret_key: Some([redacted])"), "{debug}");
+        assert!(debug.contains("client_id: Some(\"client\")"), "{debug}");
+        let config = format!("{:?}", builder.build().expect("valid"));
+        assert!(!config.contains("top-secret-value"), "{config}");
+        assert!(config.contains("cookie_key: [redacted]"), "{config}");
     }
 }

@@ -187,10 +187,11 @@ impl ConfigBuilder {
         S: Into<String>,
     {
         let origin = self.applying;
-        self.whitelist.extend(entries.into_iter().map(|entry| Sourced {
-            value: entry.into(),
-            origin,
-        }));
+        self.whitelist
+            .extend(entries.into_iter().map(|entry| Sourced {
+                value: entry.into(),
+                origin,
+            }));
         self
     }
 
@@ -398,7 +399,7 @@ impl ConfigBuilder {
     }
 
     /// Runs `set` with every value it sets attributed to the environment `variable`.
-    pub(super) fn from_variable<E>(
+    pub(super) fn set_by_variable<E>(
         mut self,
         variable: &'static str,
         set: impl FnOnce(Self) -> Result<Self, E>,
@@ -438,7 +439,10 @@ impl fmt::Debug for ConfigBuilder {
             .field("endpoints", &self.endpoints)
             .field("provider_name", &self.provider_name)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| Redacted))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| Redacted),
+            )
             .field("client_auth", &self.client_auth)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)

@@ -71,13 +71,20 @@ static SETTINGS: &[Setting] = &[
         .alias(&[flaskoidc::REDIRECT_URI])
         .legacy(flaskoidc::callback),
     Setting::new("OIDC_SCOPES", |b, v| Ok(b.scopes(v.list()))).alias(&[flaskoidc::SCOPES]),
-    Setting::new("OIDC_USER_ID_FIELD", |b, v| Ok(b.user_id_claim(v.value.trim())))
-        .alias(&[flaskoidc::USER_ID_FIELD]),
-    Setting::new("OIDC_WHITELISTED_ENDPOINTS", |b, v| Ok(b.whitelist(v.comma_list())))
-        .alias(&[flaskoidc::WHITELISTED_ENDPOINTS]),
-    Setting::new("OIDC_SECRET_KEY", |b, v| Ok(b.secret_key(v.value))).alias(&[flaskoidc::SECRET_KEY]),
-    Setting::new("OIDC_POST_LOGIN_REDIRECT", |b, v| Ok(b.post_login_redirect(v.value)))
-        .alias(&[flaskoidc::OVERWRITE_REDIRECT_URI]),
+    Setting::new("OIDC_USER_ID_FIELD", |b, v| {
+        Ok(b.user_id_claim(v.value.trim()))
+    })
+    .alias(&[flaskoidc::USER_ID_FIELD]),
+    Setting::new("OIDC_WHITELISTED_ENDPOINTS", |b, v| {
+        Ok(b.whitelist(v.comma_list()))
+    })
+    .alias(&[flaskoidc::WHITELISTED_ENDPOINTS]),
+    Setting::new("OIDC_SECRET_KEY", |b, v| Ok(b.secret_key(v.value)))
+        .alias(&[flaskoidc::SECRET_KEY]),
+    Setting::new("OIDC_POST_LOGIN_REDIRECT", |b, v| {
+        Ok(b.post_login_redirect(v.value))
+    })
+    .alias(&[flaskoidc::OVERWRITE_REDIRECT_URI]),
     Setting::new("OIDC_PROVIDER_NAME", |b, v| Ok(b.provider_name(v.value)))
         .alias(&[flaskoidc::PROVIDER_NAME]),
     Setting::new("OIDC_FORCE_SCHEME", |b, v| {
@@ -86,7 +93,9 @@ static SETTINGS: &[Setting] = &[
     .alias(&[flaskoidc::FORCE_SCHEME]),
     Setting::new("OIDC_AUTH_PARAMS_FILE", |b, v| {
         let params = auth_params_file::read(&v)?;
-        Ok(params.into_iter().fold(b, |b, (name, value)| b.auth_param(name, value)))
+        Ok(params
+            .into_iter()
+            .fold(b, |b, (name, value)| b.auth_param(name, value)))
     })
     .alias(&[flaskoidc::ADDITIONAL_PARAMETERS_FILE_PATH]),
     Setting::new("OIDC_AUTH_PARAMS", |b, v| {
@@ -96,7 +105,9 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_COOKIE_SECURE", |b, v| Ok(b.cookie_secure(v.bool()?))),
     Setting::new("OIDC_COOKIE_NAME", |b, v| Ok(b.cookie_name(v.value))),
     Setting::new("OIDC_SESSION_STORE", session_store).legacy(flaskoidc::session_store),
-    Setting::new("OIDC_SESSION_MAX_AGE", |b, v| Ok(b.session_max_age(v.seconds()?))),
+    Setting::new("OIDC_SESSION_MAX_AGE", |b, v| {
+        Ok(b.session_max_age(v.seconds()?))
+    }),
     Setting::new("OIDC_POST_LOGOUT_REDIRECT_URI", |b, v| {
         Ok(b.post_logout_redirect_uri(v.value))
     }),
@@ -110,13 +121,18 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_TRUST_FORWARDED_HEADERS", |b, v| {
         Ok(b.trust_forwarded_headers(v.bool()?))
     }),
-    Setting::new("OIDC_FETCH_USERINFO", |b, v| Ok(b.fetch_userinfo(v.bool()?))),
+    Setting::new(
+        "OIDC_FETCH_USERINFO",
+        |b, v| Ok(b.fetch_userinfo(v.bool()?)),
+    ),
     Setting::new("OIDC_AUDIENCES", |b, v| Ok(b.audiences(v.list()))),
     Setting::new("OIDC_BEARER_ONLY", |b, v| Ok(b.bearer_only(v.bool()?))),
     Setting::new("OIDC_INTROSPECT_TOKENS", |b, v| {
         Ok(b.introspect_opaque_tokens(v.bool()?))
     }),
-    Setting::new("OIDC_USER_DETAILS_TTL", |b, v| Ok(b.user_details_ttl(v.seconds()?))),
+    Setting::new("OIDC_USER_DETAILS_TTL", |b, v| {
+        Ok(b.user_details_ttl(v.seconds()?))
+    }),
     Setting::new("OIDC_ALLOWED_EMAIL_DOMAINS", |b, v| {
         let domains = v.list();
         if domains.is_empty() {
@@ -124,7 +140,9 @@ static SETTINGS: &[Setting] = &[
         }
         Ok(b.require(Require::new().email_domain(domains)))
     }),
-    Setting::new("OIDC_REQUIRED_CLAIMS", |b, v| Ok(b.require(required_claims(&v)?))),
+    Setting::new("OIDC_REQUIRED_CLAIMS", |b, v| {
+        Ok(b.require(required_claims(&v)?))
+    }),
     Setting::new("OIDC_CLIENT_AUTH", |b, v| {
         let auth = match v.value.trim() {
             "basic" | "client_secret_basic" => ClientAuth::Basic,
@@ -168,7 +186,7 @@ pub(super) fn builder_from_lookup(
         });
     }
     for (setting, found) in set {
-        builder = builder.from_variable(found.name, |builder| (setting.apply)(builder, found))?;
+        builder = builder.set_by_variable(found.name, |builder| (setting.apply)(builder, found))?;
     }
     Ok(builder)
 }
@@ -535,5 +553,244 @@ mod tests {
         assert!(config
             .auth_params
             .contains(&("access_type".to_owned(), "offline".to_owned())));
+    }
+
+    /// A bad value for every variable that can have one (canonical names, flaskoidc
+    /// aliases, 0.x and flask-session names), whether the problem shows when it is read or
+    /// in `build()`.
+    const BAD_VALUES: &[(&str, &str)] = &[
+        ("OIDC_ISSUER", "op.example.com"),
+        ("OIDC_CONFIG_URL", "ftp://op.example.com/x"),
+        ("FLASK_OIDC_CONFIG_URL", "ftp://op.example.com/x"),
+        ("OIDC_CLIENT_ID", " "),
+        ("FLASK_OIDC_CLIENT_ID", " "),
+        ("OIDC_REDIRECT_URI", "javascript:alert(1)"),
+        ("FLASK_OIDC_REDIRECT_URI", "javascript:alert(1)"),
+        ("OVERWRITE_REDIRECT_URI", "javascript:alert(1)"),
+        ("OIDC_CALLBACK_ROUTE", "callback"),
+        ("OIDC_USER_ID_FIELD", " "),
+        ("FLASK_OIDC_USER_ID_FIELD", " "),
+        ("OIDC_WHITELISTED_ENDPOINTS", "health,/a?b"),
+        ("FLASK_OIDC_WHITELISTED_ENDPOINTS", "health,/a?b"),
+        ("OIDC_SECRET_KEY", "short"),
+        ("FLASK_OIDC_SECRET_KEY", "base-flask-oidc-secret-key"),
+        ("OIDC_POST_LOGIN_REDIRECT", "javascript:alert(1)"),
+        ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "//evil.example.com"),
+        ("OIDC_FORCE_SCHEME", "ftp"),
+        ("FLASK_OIDC_FORCE_SCHEME", "ftp"),
+        ("OIDC_AUTH_PARAMS_FILE", "/nonexistent/params.json"),
+        (
+            "FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH",
+            "/nonexistent/params.json",
+        ),
+        ("OIDC_AUTH_PARAMS", "audience=api&scope=admin"),
+        ("OIDC_COOKIE_SECURE", "maybe"),
+        ("OIDC_COOKIE_NAME", "my cookie"),
+        ("OIDC_SESSION_STORE", "mongodb://x"),
+        ("SESSION_TYPE", "filesystem"),
+        ("SQLALCHEMY_DATABASE_URI", "mysql://x/y"),
+        ("OIDC_SESSION_MAX_AGE", "8h"),
+        ("OIDC_POST_LOGOUT_REDIRECT_URI", "not a url"),
+        ("OIDC_LOGIN_PATH", "login"),
+        ("OIDC_LOGOUT_PATH", "/log out"),
+        ("OIDC_BACKCHANNEL_LOGOUT_PATH", "//x"),
+        ("OIDC_BASE_PATH", "app"),
+        ("OIDC_LEEWAY", "-1"),
+        ("OIDC_TRUST_FORWARDED_HEADERS", "maybe"),
+        ("OIDC_FETCH_USERINFO", "2"),
+        ("OIDC_AUDIENCES", ","),
+        ("OIDC_BEARER_ONLY", "maybe"),
+        ("OIDC_INTROSPECT_TOKENS", "maybe"),
+        ("OIDC_USER_DETAILS_TTL", "1h"),
+        ("OIDC_ALLOWED_EMAIL_DOMAINS", ","),
+        ("OIDC_REQUIRED_CLAIMS", "groups"),
+        ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+        ("OIDC_CLIENT_SECRETS", "/nonexistent/secrets.json"),
+    ];
+
+    /// Variables every value of which is accepted.
+    const ALWAYS_VALID: &[&str] = &[
+        "OIDC_CLIENT_SECRET",
+        "FLASK_OIDC_CLIENT_SECRET",
+        "OIDC_SCOPES",
+        "FLASK_OIDC_SCOPES",
+        "OIDC_PROVIDER_NAME",
+        "FLASK_OIDC_PROVIDER_NAME",
+    ];
+
+    #[test]
+    fn every_error_names_the_variable_set() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        for &(name, bad) in BAD_VALUES {
+            // The base names the same setting under its canonical name: leave it out.
+            let setting = SETTINGS
+                .iter()
+                .find(|setting| setting.name == name || setting.aliases.contains(&name));
+            let mut vars: Vec<(&str, &str)> = base
+                .iter()
+                .copied()
+                .filter(|(base_name, _)| setting.is_none_or(|s| s.name != *base_name))
+                .collect();
+            vars.push((name, bad));
+            let err = config(&vars).expect_err(name);
+            assert_eq!(err.setting(), name, "{name}={bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_variable_is_covered_by_the_error_test() {
+        for setting in SETTINGS {
+            for name in std::iter::once(setting.name).chain(setting.aliases.iter().copied()) {
+                assert!(
+                    BAD_VALUES.iter().any(|(bad, _)| *bad == name) || ALWAYS_VALID.contains(&name),
+                    "{name} has no bad value in BAD_VALUES"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn each_name_belongs_to_one_setting_and_every_flaskoidc_name_is_an_alias() {
+        let mut names: Vec<&str> = SETTINGS
+            .iter()
+            .flat_map(|setting| {
+                std::iter::once(setting.name).chain(setting.aliases.iter().copied())
+            })
+            .collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "a variable names two settings");
+        let mut aliases: Vec<&str> = SETTINGS
+            .iter()
+            .flat_map(|setting| setting.aliases.iter().copied())
+            .collect();
+        aliases.sort_unstable();
+        let mut flaskoidc_names = flaskoidc::NAMES.to_vec();
+        flaskoidc_names.sort_unstable();
+        assert_eq!(aliases, flaskoidc_names);
+    }
+
+    #[test]
+    fn values_from_client_secrets_json_name_the_file_variable() {
+        let path = std::env::temp_dir().join(format!(
+            "tower-oidc-bad-secrets-{}.json",
+            std::process::id()
+        ));
+        let file = path.to_string_lossy().into_owned();
+        let cases = [
+            r#"{"web": {"issuer": "op.example.com", "client_id": "app"}}"#,
+            r#"{"web": {"issuer": "https://op.example.com", "client_id": " "}}"#,
+            r#"{"issuer": "https://op.example.com", "client_id": "app",
+                "redirect_uris": ["javascript:alert(1)"]}"#,
+        ];
+        for json in cases {
+            std::fs::write(&path, json).expect("write");
+            let err = config(&[("OIDC_CLIENT_SECRETS", &file), ("OIDC_SECRET_KEY", KEY)])
+                .expect_err(json);
+            assert_eq!(err.setting(), "OIDC_CLIENT_SECRETS", "{json}: {err}");
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// The file's endpoints give way to a provider variable read before the file.
+    #[test]
+    fn variables_take_precedence_over_the_client_secrets_provider() {
+        let path = std::env::temp_dir().join(format!(
+            "tower-oidc-endpoint-secrets-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(
+            &path,
+            r#"{"issuer": "https://file.example.com", "client_id": "from-file",
+                "authorization_endpoint": "https://file.example.com/authorize",
+                "token_endpoint": "https://file.example.com/token",
+                "jwks_uri": "https://file.example.com/jwks"}"#,
+        )
+        .expect("write");
+        let file = path.to_string_lossy().into_owned();
+        let from_file =
+            config(&[("OIDC_CLIENT_SECRETS", &file), ("OIDC_SECRET_KEY", KEY)]).expect("valid");
+        assert!(matches!(
+            from_file.provider,
+            crate::config::ProviderSource::Manual(_)
+        ));
+        let overridden = config(&[
+            ("OIDC_CLIENT_SECRETS", &file),
+            ("OIDC_SECRET_KEY", KEY),
+            ("OIDC_ISSUER", "https://env.example.com"),
+        ])
+        .expect("valid");
+        let _ = std::fs::remove_file(&path);
+        match overridden.provider {
+            crate::config::ProviderSource::Discovery { url, .. } => assert_eq!(
+                url.as_str(),
+                "https://env.example.com/.well-known/openid-configuration"
+            ),
+            crate::config::ProviderSource::Manual(_) => panic!("the variable should win"),
+        }
+    }
+
+    /// A builder method called after `builder_from_env` owns the value it sets: errors
+    /// about it name the method, not the variable it replaced.
+    #[test]
+    fn builder_calls_after_the_environment_are_named_as_methods() {
+        let lookup = |name: &str| match name {
+            "OIDC_ISSUER" => Some("https://op.example.com".to_owned()),
+            "OIDC_CLIENT_ID" => Some("app".to_owned()),
+            "OIDC_SECRET_KEY" => Some(KEY.to_owned()),
+            "OIDC_WHITELISTED_ENDPOINTS" => Some("health".to_owned()),
+            "OIDC_AUTH_PARAMS" => Some("audience=api".to_owned()),
+            _ => None,
+        };
+        let builder = || builder_from_lookup(lookup).expect("valid");
+        assert_eq!(
+            builder().client_id(" ").build().unwrap_err().setting(),
+            "client_id"
+        );
+        assert_eq!(
+            builder().whitelist(["/a?b"]).build().unwrap_err().setting(),
+            "whitelist"
+        );
+        let err = builder()
+            .auth_param("audience", "other")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "OIDC_AUTH_PARAMS and auth_params");
+        assert!(builder().auth_param("audience", "api").build().is_ok());
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut vars = vec![
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_CLIENT_SECRET", "client-secret-value"),
+            ("OIDC_SECRET_KEY", "secret-key-value-0123456789abcdef"),
+        ];
+        if cfg!(feature = "redis") {
+            vars.push((
+                "OIDC_SESSION_STORE",
+                "redis://:redis-password@127.0.0.1:1/0",
+            ));
+        }
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let builder = builder_from_lookup(|name| map.get(name).cloned()).expect("valid");
+        let builder_debug = format!("{builder:?}");
+        let config_debug = format!("{:?}", builder.build().expect("valid"));
+        for debug in [builder_debug, config_debug] {
+            for secret in ["client-secret-value", "secret-key-value", "redis-password"] {
+                assert!(!debug.contains(secret), "{secret} in {debug}");
+            }
+            assert!(debug.contains("client_secret: Some([redacted])"), "{debug}");
+            assert!(debug.contains("app"), "{debug}");
+        }
     }
 }

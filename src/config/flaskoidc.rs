@@ -79,7 +79,8 @@ pub(super) fn defaults<'a>(
     if set("OIDC_WHITELISTED_ENDPOINTS").is_none() {
         builder = builder.whitelist(DEFAULT_WHITELIST);
     }
-    let google = set("OIDC_PROVIDER_NAME").is_some_and(|name| name.trim().eq_ignore_ascii_case("google"));
+    let google =
+        set("OIDC_PROVIDER_NAME").is_some_and(|name| name.trim().eq_ignore_ascii_case("google"));
     if google && set("OIDC_AUTH_PARAMS").is_none() && set("OIDC_AUTH_PARAMS_FILE").is_none() {
         for (name, value) in GOOGLE_AUTH_PARAMS {
             builder = builder.auth_param(name, value);
@@ -182,7 +183,8 @@ pub(super) fn session_store(
 
 /// The database URL as a store URL, still attributed to `SQLALCHEMY_DATABASE_URI`.
 fn sqlalchemy_store(database: &Found) -> Result<Found, ConfigError> {
-    let value = store_url::from_sqlalchemy(&database.value).map_err(|problem| database.error(problem))?;
+    let value =
+        store_url::from_sqlalchemy(&database.value).map_err(|problem| database.error(problem))?;
     Ok(Found {
         name: database.name,
         value,

@@ -21,11 +21,11 @@ use url::Url;
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
 
-use builder::Redacted;
 use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
 use crate::session::store::DynStore;
 use crate::user::UserHook;
+use builder::Redacted;
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,7 +277,10 @@ impl fmt::Debug for Config {
             .field("provider", &self.provider)
             .field("provider_name", &self.provider_name)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| Redacted))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| Redacted),
+            )
             .field("client_auth", &self.client_auth)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)

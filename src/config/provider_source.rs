@@ -25,7 +25,9 @@ const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
 impl ConfigBuilder {
     /// Whether an issuer, a discovery URL or endpoints are given.
     pub(super) fn has_provider(&self) -> bool {
-        self.endpoints.is_some() || given(&self.issuer).is_some() || given(&self.discovery_url).is_some()
+        self.endpoints.is_some()
+            || given(&self.issuer).is_some()
+            || given(&self.discovery_url).is_some()
     }
 
     pub(super) fn provider_source(&self) -> Result<ProviderSource, ConfigError> {
@@ -68,7 +70,10 @@ impl ConfigBuilder {
             }
             (None, None, Some(url)) => {
                 let url = http_url(url, "discovery_url")?;
-                let expected_issuer = url.as_str().strip_suffix(DISCOVERY_SUFFIX).map(str::to_owned);
+                let expected_issuer = url
+                    .as_str()
+                    .strip_suffix(DISCOVERY_SUFFIX)
+                    .map(str::to_owned);
                 Ok(ProviderSource::Discovery {
                     url,
                     expected_issuer,
@@ -147,9 +152,14 @@ mod tests {
     #[test]
     fn endpoints_with_a_discovery_url_are_refused_in_either_order() {
         let url = "https://op.example.com/.well-known/openid-configuration";
-        let first = source(|b| b.endpoints(endpoints("https://op.example.com")).discovery_url(url));
-        let second =
-            source(|b| b.discovery_url(url).endpoints(endpoints("https://op.example.com")));
+        let first = source(|b| {
+            b.endpoints(endpoints("https://op.example.com"))
+                .discovery_url(url)
+        });
+        let second = source(|b| {
+            b.discovery_url(url)
+                .endpoints(endpoints("https://op.example.com"))
+        });
         for result in [first, second] {
             let err = result.expect_err("contradiction");
             assert_eq!(err.setting(), "endpoints and discovery_url");
@@ -201,16 +211,24 @@ mod tests {
 
     #[test]
     fn an_issuer_alone_discovers_under_it() {
-        let (url, expected) = discovery(source(|b| b.issuer(" https://op.example.com/ ")).expect("valid"));
-        assert_eq!(url, "https://op.example.com/.well-known/openid-configuration");
+        let (url, expected) =
+            discovery(source(|b| b.issuer(" https://op.example.com/ ")).expect("valid"));
+        assert_eq!(
+            url,
+            "https://op.example.com/.well-known/openid-configuration"
+        );
         assert_eq!(expected.as_deref(), Some("https://op.example.com/"));
     }
 
     #[test]
     fn blank_settings_count_as_missing() {
-        let (url, _) =
-            discovery(source(|b| b.discovery_url(" ").issuer("https://op.example.com")).expect("valid"));
-        assert_eq!(url, "https://op.example.com/.well-known/openid-configuration");
+        let (url, _) = discovery(
+            source(|b| b.discovery_url(" ").issuer("https://op.example.com")).expect("valid"),
+        );
+        assert_eq!(
+            url,
+            "https://op.example.com/.well-known/openid-configuration"
+        );
         let manual = source(|b| b.issuer("").endpoints(endpoints("https://op.example.com")));
         assert!(matches!(manual, Ok(ProviderSource::Manual(_))));
         let err = source(|b| b.issuer("  ")).expect_err("missing");
@@ -223,8 +241,11 @@ mod tests {
         assert_eq!(err.setting(), "issuer");
         let err = source(|b| b.discovery_url("ftp://op.example.com/x")).expect_err("ftp");
         assert_eq!(err.setting(), "discovery_url");
-        let err = source(|b| b.issuer("not a url").discovery_url("https://op.example.com/d"))
-            .expect_err("bad issuer");
+        let err = source(|b| {
+            b.issuer("not a url")
+                .discovery_url("https://op.example.com/d")
+        })
+        .expect_err("bad issuer");
         assert_eq!(err.setting(), "issuer");
     }
 }

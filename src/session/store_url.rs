@@ -35,9 +35,11 @@ pub(crate) fn parse(url: &str) -> Result<StoreUrl, String> {
         "memory" => Ok(StoreUrl::Memory),
         _ if has_scheme(REDIS_SCHEMES) => redis(url),
         _ if has_scheme(SQL_SCHEMES) => sql(url),
-        _ => Err("must be `cookie`, `memory`, a `redis://` URL, a `sqlite:///` path or a \
+        _ => Err(
+            "must be `cookie`, `memory`, a `redis://` URL, a `sqlite:///` path or a \
                   `postgres://` URL"
-            .to_owned()),
+                .to_owned(),
+        ),
     }
 }
 
@@ -103,10 +105,18 @@ mod tests {
         let cases = [
             ("redis://127.0.0.1:1/0", "redis", cfg!(feature = "redis")),
             ("rediss://:pw@127.0.0.1:1", "redis", cfg!(feature = "redis")),
-            ("redis+unix:///run/redis.sock", "redis", cfg!(feature = "redis")),
+            (
+                "redis+unix:///run/redis.sock",
+                "redis",
+                cfg!(feature = "redis"),
+            ),
             ("sqlite:///sessions.db", "sql", cfg!(feature = "sql")),
             ("sqlite::memory:", "sql", cfg!(feature = "sql")),
-            ("postgres://u:pw@127.0.0.1:1/db", "sql", cfg!(feature = "sql")),
+            (
+                "postgres://u:pw@127.0.0.1:1/db",
+                "sql",
+                cfg!(feature = "sql"),
+            ),
             ("postgresql://127.0.0.1:1/db", "sql", cfg!(feature = "sql")),
         ];
         for (url, expected, enabled) in cases {

@@ -1,10 +1,15 @@
 //! Configuration: a builder, `from_env` with the flaskoidc names, and `client_secrets.json`.
 
+mod auth_params_file;
+mod build;
 mod builder;
 mod client_secrets;
+pub(crate) mod defaults;
 mod env;
 mod env_file;
 mod error;
+mod flaskoidc;
+mod provider_source;
 mod security;
 
 use std::fmt;
@@ -22,6 +27,7 @@ use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
 use crate::session::store::DynStore;
 use crate::user::UserHook;
+use builder::Redacted;
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,12 +163,37 @@ impl Config {
     /// Reads the configuration from the environment: the `OIDC_*` names, every flaskoidc
     /// `FLASK_OIDC_*` name as an alias, and `OIDC_CLIENT_SECRETS` (a flask-oidc
     /// `client_secrets.json`). Errors name the variable at fault.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the variable at fault: two names for one setting set to
+    /// different values; a value that does not parse (a boolean, a number of seconds, a
+    /// session store URL, a required claim); a file it names that cannot be read; or any
+    /// error of [`ConfigBuilder::build`].
     pub fn from_env() -> Result<Self, ConfigError> {
         env::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Like [`Config::from_env`], reading variables through `lookup` instead of the process
     /// environment (useful for tests and for env files).
+    ///
+    /// ```
+    /// let vars = [
+    ///     ("FLASK_OIDC_CONFIG_URL", "https://op.example.com/.well-known/openid-configuration"),
+    ///     ("FLASK_OIDC_CLIENT_ID", "my-app"),
+    ///     ("OIDC_SECRET_KEY", "a random string of at least 32 bytes!!"),
+    ///     ("OIDC_LEEWAY", "soon"),
+    /// ];
+    /// let lookup = |name: &str| {
+    ///     vars.iter().find(|(var, _)| *var == name).map(|(_, value)| value.to_string())
+    /// };
+    /// let err = tower_oidc::Config::from_lookup(lookup).unwrap_err();
+    /// assert_eq!(err.setting(), "OIDC_LEEWAY");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_env`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         env::from_lookup(lookup)
     }
@@ -170,12 +201,22 @@ impl Config {
     /// Reads a deployment's environment file (`export NAME='value'` lines, as flaskoidc
     /// guides write them); variables missing from the file are read from the process
     /// environment.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the file when it cannot be read, or the file and line of a
+    /// line that is not `NAME=value`; otherwise as [`Config::from_env`].
     pub fn from_env_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
         Self::builder_from_env_file(path)?.build()
     }
 
     /// Like [`Config::from_env_file`], returning the builder so settings the file cannot
     /// carry (a user-detail hook, a custom store) can be added before `build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_env_file`], except those of [`ConfigBuilder::build`], which come
+    /// when the builder is built.
     pub fn builder_from_env_file(
         path: impl AsRef<std::path::Path>,
     ) -> Result<ConfigBuilder, ConfigError> {
@@ -189,8 +230,15 @@ impl Config {
         })
     }
 
-    /// Like [`Config::from_env`], starting from a builder the caller prepared (for settings
-    /// the environment does not carry, such as a custom session store).
+    /// Like [`Config::from_env`], returning the builder so settings the environment does
+    /// not carry (a user-detail hook, a custom session store) can be added before `build()`.
+    /// A builder method called afterwards replaces or adds to what the environment set, as
+    /// its documentation says; errors about its value name the method.
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_env`], except those of [`ConfigBuilder::build`], which come when
+    /// the builder is built.
     pub fn builder_from_env() -> Result<ConfigBuilder, ConfigError> {
         env::builder_from_lookup(|name| std::env::var(name).ok())
     }
@@ -246,14 +294,17 @@ impl fmt::Debug for Config {
             .field("provider", &self.provider)
             .field("provider_name", &self.provider_name)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| Redacted),
+            )
             .field("client_auth", &self.client_auth)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)
             .field("whitelist", &self.whitelist)
             .field("routes", &self.routes)
-            .field("cookie_key", &"[redacted]")
+            .field("cookie_key", &Redacted)
             .field("cookie_name", &self.cookie_name)
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)
@@ -263,13 +314,19 @@ impl fmt::Debug for Config {
             .field("auth_params", &self.auth_params)
             .field("leeway", &self.leeway)
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)
+            .field("force_scheme", &self.force_scheme)
             .field("fetch_userinfo", &self.fetch_userinfo)
+            .field("allowed_algorithms", &self.allowed_algorithms)
+            .field("http_timeout", &self.http_timeout)
+            .field("jwks_refresh_interval", &self.jwks_refresh_interval)
+            .field("max_pending_logins", &self.max_pending_logins)
             .field("user_hook", &self.user_hook)
             .field("audiences", &self.audiences)
             .field("bearer_only", &self.bearer_only)
             .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
             .field("require", &self.require)
+            .field("denied_page", &self.denied_page)
             .field("security", &self.security)
-            .finish_non_exhaustive()
+            .finish()
     }
 }

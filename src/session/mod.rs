@@ -10,6 +10,7 @@ pub(crate) mod redis_store;
 #[cfg(feature = "sql")]
 pub(crate) mod sql_store;
 pub(crate) mod store;
+pub(crate) mod store_url;
 pub(crate) mod stored;
 
 use std::any::Any;

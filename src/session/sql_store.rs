@@ -105,7 +105,13 @@ fn sql_error(err: sqlx::Error) -> StoreError {
         | Error::PoolTimedOut
         | Error::PoolClosed
         | Error::WorkerCrashed => true,
-        Error::Database(db) => db.code().is_some_and(|code| is_transient_code(&code)),
+        Error::Database(db) => db.code().is_some_and(|code| {
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_code_passes(&code)
+            } else {
+                postgres_code_passes(&code)
+            }
+        }),
         _ => false,
     };
     if transient {
@@ -115,18 +121,19 @@ fn sql_error(err: sqlx::Error) -> StoreError {
     }
 }
 
-/// SQLite's result codes are numbers: `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), with their
-/// extended codes. PostgreSQL's are SQLSTATEs: connection exceptions (class 08),
-/// insufficient resources (53), operator intervention such as a shutdown (57), and
-/// serialization failures and deadlocks (40001, 40P01).
-fn is_transient_code(code: &str) -> bool {
-    match code.parse::<u32>() {
-        Ok(sqlite) => matches!(sqlite & 0xff, 5 | 6),
-        Err(_) => {
-            ["08", "53", "57"].iter().any(|class| code.starts_with(class))
-                || matches!(code, "40001" | "40P01")
-        }
-    }
+/// `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), with their extended codes.
+fn sqlite_code_passes(code: &str) -> bool {
+    code.parse::<u32>()
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
+/// SQLSTATE classes 08 (connection exception), 53 (insufficient resources) and 57
+/// (operator intervention, such as a shutdown); serialization failures and deadlocks.
+fn postgres_code_passes(code: &str) -> bool {
+    ["08", "53", "57"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || matches!(code, "40001" | "40P01")
 }
 
 fn now_millis() -> i64 {
@@ -411,7 +418,8 @@ impl SessionStore for SqlStore {
             }
         }
         .map_err(sql_error)?;
-        row.map(|(record,)| SessionData::from_record(record)).transpose()
+        row.map(|(record,)| SessionData::from_record(record))
+            .transpose()
     }
 
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
@@ -551,14 +559,21 @@ mod tests {
 
     #[test]
     fn database_errors_that_pass_are_unavailability() {
-        // SQLite: busy, locked, and their extended codes; PostgreSQL: too many
-        // connections, shutting down, a broken connection, a deadlock.
-        for code in ["5", "6", "261", "517", "53300", "57P01", "57P03", "08006", "40P01"] {
-            assert!(is_transient_code(code), "{code}");
+        // SQLite: busy, locked, and their extended codes; not a corrupt file, a read-only
+        // database, a generic error.
+        for code in ["5", "6", "261", "517"] {
+            assert!(sqlite_code_passes(code), "{code}");
         }
-        // A missing table, a constraint, SQLite's corrupt file and read-only database.
-        for code in ["42P01", "23505", "11", "8", "1"] {
-            assert!(!is_transient_code(code), "{code}");
+        for code in ["11", "8", "1", "x"] {
+            assert!(!sqlite_code_passes(code), "{code}");
+        }
+        // PostgreSQL: too many connections, shutting down, a broken connection, a
+        // deadlock; not a missing table or a unique violation.
+        for code in ["53300", "57P01", "57P03", "08006", "40P01"] {
+            assert!(postgres_code_passes(code), "{code}");
+        }
+        for code in ["42P01", "23505"] {
+            assert!(!postgres_code_passes(code), "{code}");
         }
         assert!(matches!(
             sql_error(sqlx::Error::PoolTimedOut),

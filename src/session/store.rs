@@ -564,7 +564,9 @@ mod tests {
         assert!(erased(memory()).load_now("id").is_some());
         assert!(erased(Arc::new(memory())).load_now("id").is_some());
         assert!(erased_in_process(memory()).load_now("id").is_some());
-        assert!(erased_in_process(Arc::new(memory())).load_now("id").is_some());
+        assert!(erased_in_process(Arc::new(memory()))
+            .load_now("id")
+            .is_some());
         assert!(erased(Remote).load_now("id").is_none());
         assert!(erased(Arc::new(Remote)).load_now("id").is_none());
         assert!(erased(memory()).name().ends_with("MemoryStore"));
@@ -585,6 +587,28 @@ mod tests {
             .block_on(erased.save("id", &session, Duration::from_secs(60)))
             .expect("save");
         assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn an_arc_forwards_the_logout_index() {
+        let store = Arc::new(MemoryStore::new(10));
+        let session: SessionData = serde_json::from_str(
+            r#"{"sid":"s","user_id":"u","claims":{},"created_at":1,"expires_at":2}"#,
+        )
+        .expect("session");
+        let keys = ["sub:u".to_owned()];
+        let ttl = Duration::from_secs(60);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let ended = runtime.block_on(async {
+            SessionStore::save(&store, "id", &session, ttl).await?;
+            SessionStore::index(&store, "id", &keys, ttl).await?;
+            assert!(InProcessStore::load_now(&store, "id")?.is_some());
+            SessionStore::delete_indexed(&store, "sub:u").await
+        });
+        assert_eq!(ended.expect("indexed"), 1);
+        assert!(store.is_empty());
     }
 
     #[test]

@@ -226,7 +226,10 @@ async fn delete_removes<S: SessionStore>(store: &S) {
     save(store, &id, &session("alice", "x"), TTL).await;
     save(store, &other, &session("bob", "y"), TTL).await;
     delete(store, &id).await;
-    assert!(load(store, &id).await.is_none(), "a deleted session is gone");
+    assert!(
+        load(store, &id).await.is_none(),
+        "a deleted session is gone"
+    );
     assert!(
         load(store, &other).await.is_some(),
         "deleting one session leaves the others"
@@ -244,7 +247,13 @@ async fn delete_missing_is_ok<S: SessionStore>(store: &S) {
 
 async fn ttl_expiry<S: SessionStore>(store: &S) {
     let (short, long) = (nonce(), nonce());
-    save(store, &short, &session("alice", "short"), Duration::from_secs(1)).await;
+    save(
+        store,
+        &short,
+        &session("alice", "short"),
+        Duration::from_secs(1),
+    )
+    .await;
     save(store, &long, &session("bob", "long"), TTL).await;
     assert!(
         load(store, &short).await.is_some(),
@@ -273,7 +282,9 @@ async fn overwrite_keeps_latest<S: SessionStore>(store: &S) {
     for round in 0..5 {
         save(store, &id, &session("alice", &format!("v{round}")), TTL).await;
     }
-    let loaded = load(store, &id).await.expect("an overwritten session loads");
+    let loaded = load(store, &id)
+        .await
+        .expect("an overwritten session loads");
     assert_eq!(note(&loaded), "v4", "the latest save wins");
     delete(store, &id).await;
 }
@@ -372,7 +383,11 @@ async fn ids_are_opaque<S: SessionStore>(store: &S) {
         assert_eq!(note(&back), n.to_string(), "the session under {id:?}");
     }
     delete(store, &ids[0]).await;
-    assert!(load(store, &ids[0]).await.is_none(), "{:?} is deleted", ids[0]);
+    assert!(
+        load(store, &ids[0]).await.is_none(),
+        "{:?} is deleted",
+        ids[0]
+    );
     assert!(
         load(store, &ids[1]).await.is_some(),
         "deleting {:?} leaves {:?}",

@@ -53,7 +53,9 @@ impl SessionStore for HashMapStore {
         let now = Instant::now();
         let mut inner = self.lock()?;
         // Expired sessions go when another is saved: O(n), fine for a small map.
-        inner.records.retain(|_, (_, expires)| is_live(*expires, now));
+        inner
+            .records
+            .retain(|_, (_, expires)| is_live(*expires, now));
         let Inner {
             records,
             by_logout_key,

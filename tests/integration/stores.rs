@@ -183,10 +183,7 @@ async fn the_suite_names_the_case_a_store_fails() {
 
     let outcome = tokio::spawn(store_suite::run(Forgetful)).await;
     let panic = outcome.expect_err("the suite fails").into_panic();
-    let message = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("case `round_trip` failed"), "{message}");
     assert!(message.contains("a saved session loads"), "{message}");
 }

@@ -138,7 +138,7 @@ pub use session::redis_store::RedisStore;
 #[cfg(feature = "sql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 pub use session::sql_store::SqlStore;
-pub use session::store::{SessionStore, StoreError};
+pub use session::store::{InProcessStore, SessionStore, StoreError};
 pub use session::SessionData;
 pub use user::{User, UserDetails};
 

@@ -13,7 +13,7 @@ use super::{ClientAuth, ProviderEndpoints, SessionBackend};
 use crate::authz::{AccessDeniedPage, Require};
 use crate::secret::Secret;
 use crate::session::memory::MemoryStore;
-use crate::session::store::{DynStore, SessionStore};
+use crate::session::store::{self, InProcessStore, SessionStore};
 use crate::user::{DynUserDetails, UserDetails};
 
 /// A builder value and the environment variable that set it, if one did.
@@ -229,15 +229,26 @@ impl ConfigBuilder {
     /// Replaces any store chosen before (with this or
     /// [`session_store`](Self::session_store)).
     pub fn memory_sessions(mut self) -> Self {
-        self.session = Some(SessionBackend::Store(Arc::new(MemoryStore::default())));
+        let store = store::erased_in_process(MemoryStore::default());
+        self.session = Some(SessionBackend::Store(store));
         self
     }
 
-    /// Keeps sessions in a server-side store; the cookie holds only a random id. Replaces
-    /// any store chosen before (with this or [`memory_sessions`](Self::memory_sessions)).
+    /// Keeps sessions in a server-side store; the cookie holds only a random id. Requests
+    /// await the store's `load`, except with a [`MemoryStore`] (owned or in an `Arc`),
+    /// which answers at once. Replaces any store chosen before (with this,
+    /// [`memory_sessions`](Self::memory_sessions) or `in_process_session_store`); give any other [`InProcessStore`] to
+    /// [`in_process_session_store`](Self::in_process_session_store).
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
-        let store: Arc<dyn DynStore> = Arc::new(store);
-        self.session = Some(SessionBackend::Store(store));
+        self.session = Some(SessionBackend::Store(store::erased(store)));
+        self
+    }
+
+    /// Keeps sessions in a store in this process that answers loads at once
+    /// ([`InProcessStore::load_now`]): requests on its sessions are decided without
+    /// waiting. The cookie holds only a random id.
+    pub fn in_process_session_store(mut self, store: impl InProcessStore) -> Self {
+        self.session = Some(SessionBackend::Store(store::erased_in_process(store)));
         self
     }
 

@@ -8,6 +8,7 @@ use http::HeaderValue;
 use super::Context;
 use crate::config::SessionBackend;
 use crate::response::ErrorReply;
+use crate::session::store::StoreError;
 use crate::session::{stored, SessionData};
 
 /// What the request's session cookie amounts to.
@@ -62,6 +63,10 @@ impl Context {
                     SessionLookup::Valid(session)
                 }
                 Some(Ok(_)) => SessionLookup::Invalid { carried },
+                Some(Err(StoreError::Corrupt { source })) => {
+                    tracing::warn!(error = %source, "unreadable session record: no session");
+                    SessionLookup::Invalid { carried }
+                }
                 Some(Err(err)) => {
                     tracing::error!(error = %err, "session store unavailable");
                     SessionLookup::StoreFailed(StoreId { id, carried })

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::config::SessionBackend;
 use crate::context::Context;
 use crate::response::CoreResponse;
+use crate::session::store::StoreError;
 use crate::token::jwt::{self, Rules};
 
 pub(crate) const MAX_BODY_BYTES: usize = 32 * 1024;
@@ -68,7 +69,7 @@ pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
     for key in &keys {
         match store.delete_indexed(key).await {
             Ok(count) => ended += count,
-            Err(err) if err.is_unsupported() => {
+            Err(StoreError::Unsupported) => {
                 return answer(
                     StatusCode::NOT_IMPLEMENTED,
                     Some((

@@ -8,6 +8,7 @@ use crate::config::SessionBackend;
 use crate::context::{store_unavailable, Context, StoreId};
 use crate::outcome::{Outcome, Pass, Step};
 use crate::request::Detached;
+use crate::session::store::StoreError;
 
 pub(crate) struct StoreLookup {
     pub(crate) id: StoreId,
@@ -24,6 +25,11 @@ impl StoreLookup {
         };
         let loaded = match store.load(&self.id.id).await {
             Ok(loaded) => loaded,
+            // A retry cannot read it either: sign in again rather than wait for it to expire.
+            Err(StoreError::Corrupt { source }) => {
+                tracing::warn!(error = %source, "unreadable session record: no session");
+                None
+            }
             Err(err) => {
                 tracing::error!(error = %err, "session store unavailable");
                 return Outcome::Respond(store_unavailable(self.request.wants_html));

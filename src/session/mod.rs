@@ -89,20 +89,6 @@ impl std::fmt::Debug for SessionData {
     }
 }
 
-/// A session read back from a server-side store. A record this version cannot read (left
-/// by an incompatible version, or damaged) counts as no session: the user signs in again
-/// rather than being refused until the record expires.
-#[cfg(any(feature = "redis", feature = "sql"))]
-pub(crate) fn decode_stored(json: &str) -> Option<SessionData> {
-    match serde_json::from_str(json) {
-        Ok(session) => Some(session),
-        Err(err) => {
-            tracing::warn!(error = %err, "unreadable session record ignored");
-            None
-        }
-    }
-}
-
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()

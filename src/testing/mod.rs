@@ -9,6 +9,8 @@
 //!
 //! The signing keys are committed test keys: never trust them anywhere else.
 //!
+//! [`store_suite`] checks a session store of your own against what the layer relies on.
+//!
 //! ```
 //! use tower_oidc::testing::{MockAlg, MockProvider, MockUser};
 //!
@@ -38,6 +40,8 @@ mod state;
 mod token_endpoint;
 mod tokens;
 mod user;
+
+pub mod store_suite;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ mod backchannel;
 mod bearer;
 mod behaviour;
 mod callback_failures;
+mod custom_store;
 mod flaskoidc_env;
 mod login_flow;
 mod open_redirect;

@@ -18,4 +18,5 @@ mod rp_certification;
 mod secrets;
 mod stores;
 mod two_services;
+mod user_app;
 mod user_details;

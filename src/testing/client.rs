@@ -3,42 +3,35 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, LOCATION};
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
-use serde::Serialize;
+use http::header::{COOKIE, HOST};
+use http::{HeaderValue, Method, Request, Response};
 use tower_service::Service;
 use url::{Position, Url};
 
 use super::cookie_jar::CookieJar;
-use super::state::USER_TICKET_PARAM;
 use super::transport::{self, Transport};
-use super::{MockProvider, MockUser, SignInStep, TestClientError, TestResponse};
+use super::{ClientRequest, TestClientError, TestResponse};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long one exchange with the mock provider or a served app may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How much of an unexpected answer's body a sign-in error quotes.
-const EXCERPT_CHARS: usize = 300;
-
 /// Sends requests to one app and keeps the cookies it sets, so that after
 /// [`sign_in_as`](Self::sign_in_as) every request carries that user's session.
 ///
-/// Signing in drives the real login flow: `GET /login` on the app, the [`MockProvider`]'s
+/// Signing in drives the real login flow: `GET /login` on the app, the [`MockProvider`](super::MockProvider)'s
 /// authorization endpoint, which approves the chosen user without a page, then the app's
 /// callback, whose session cookies the client keeps. The layer, the app's handlers and
 /// its user-detail hook all run as in production.
 ///
 /// The app is reached in-process, through a tower service such as an axum `Router` wrapped
 /// in [`OidcLayer`](crate::OidcLayer) ([`new`](Self::new)) or an actix-web service
-/// ([`actix`](Self::actix), feature `actix`), or over HTTP when it is served on a port
+/// (`TestClient::actix`, feature `actix`), or over HTTP when it is served on a port
 /// ([`served_at`](Self::served_at)).
 ///
 /// Requests carry a `Host` header (`localhost` unless [`host`](Self::host) says otherwise)
@@ -79,11 +72,11 @@ const EXCERPT_CHARS: usize = 300;
 /// ```
 pub struct TestClient {
     transport: Transport,
-    host: String,
-    login_path: String,
+    pub(super) host: String,
+    pub(super) login_path: String,
     jar: RefCell<CookieJar>,
     /// Reaches the mock provider's authorization endpoint.
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
 }
 
 impl TestClient {
@@ -216,141 +209,6 @@ impl TestClient {
         self
     }
 
-    /// Signs in as the user `provider` approves now (see
-    /// [`MockProvider::set_user`]), like [`sign_in_as`](Self::sign_in_as).
-    pub async fn sign_in(&self, provider: &MockProvider) -> Result<TestResponse, TestClientError> {
-        self.drive_login(provider, None).await
-    }
-
-    /// Signs in as `user` through the app's login route, the provider and the app's
-    /// callback, and keeps the session cookies for the requests that follow. Returns the
-    /// callback's answer: the redirect to where the login lands.
-    ///
-    /// Only this login approves `user`: the provider's current user stays as it was, so
-    /// clients signed in as different users can share one provider.
-    ///
-    /// Fails with [`TestClientError::SignIn`] when a step does not redirect onwards, for
-    /// example when the provider was told to misbehave or the user-detail hook refuses
-    /// the user; no session is kept then.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum::{routing::get, Router};
-    /// use serde_json::json;
-    /// use tower_oidc::testing::{MockProvider, MockUser, TestClient};
-    /// use tower_oidc::{Config, Identity, OidcLayer};
-    ///
-    /// let provider = MockProvider::start().await?;
-    /// let config = Config::builder()
-    ///     .issuer(provider.issuer())
-    ///     .client_id(provider.client_id())
-    ///     .client_secret(provider.client_secret())
-    ///     .generate_secret_key()
-    ///     .build()?;
-    /// let app = Router::new()
-    ///     .route("/groups", get(|user: Identity| async move {
-    ///         user.claim("groups").map_or(String::new(), |groups| groups.to_string())
-    ///     }))
-    ///     .layer(OidcLayer::new(config));
-    ///
-    /// let admin = TestClient::new(app);
-    /// let landing = admin
-    ///     .sign_in_as(&provider, MockUser::new("root").claim("groups", json!(["admins"])))
-    ///     .await?;
-    /// assert_eq!(landing.location(), Some("/"));
-    /// assert_eq!(admin.get("/groups").await?.text(), r#"["admins"]"#);
-    /// assert_eq!(provider.user().sub, "alice", "the provider's current user is unchanged");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn sign_in_as(
-        &self,
-        provider: &MockProvider,
-        user: MockUser,
-    ) -> Result<TestResponse, TestClientError> {
-        let ticket = provider.choose_user(user);
-        self.drive_login(provider, Some(ticket)).await
-    }
-
-    async fn drive_login(
-        &self,
-        provider: &MockProvider,
-        ticket: Option<String>,
-    ) -> Result<TestResponse, TestClientError> {
-        let login = self.navigate(&self.host, &self.login_path).await?;
-        let mut authorize = redirect_target(&login, SignInStep::Login)?;
-        let at_provider = authorize
-            .as_str()
-            .strip_prefix(provider.issuer().as_str())
-            .is_some_and(|rest| rest.starts_with('/'));
-        if !at_provider {
-            return Err(TestClientError::SignIn {
-                step: SignInStep::Login,
-                status: login.status(),
-                message: format!(
-                    "the login route redirected to {authorize} instead of the mock provider \
-                     at {}: is the app configured for this provider?",
-                    provider.issuer()
-                ),
-            });
-        }
-        if let Some(ticket) = ticket {
-            authorize
-                .query_pairs_mut()
-                .append_pair(USER_TICKET_PARAM, &ticket);
-        }
-
-        let approved = self
-            .http
-            .get(authorize)
-            .header(ACCEPT, "text/html")
-            .send()
-            .await
-            .map_err(|err| TestClientError::Network(err.without_url().to_string()))?;
-        let status = approved.status();
-        let location = approved
-            .headers()
-            .get(LOCATION)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        let Some(callback) = location.filter(|_| status.is_redirection()) else {
-            let body = approved.text().await.unwrap_or_default();
-            return Err(stopped(SignInStep::Authorize, status, "no redirect", &body));
-        };
-        let callback = Url::parse(&callback).map_err(|_| {
-            stopped(
-                SignInStep::Authorize,
-                status,
-                "a redirect to an invalid URL",
-                &callback,
-            )
-        })?;
-        let host = authority(&callback).unwrap_or_else(|| self.host.clone());
-        let target = &callback[Position::BeforePath..Position::AfterQuery];
-
-        let landing = self.navigate(&host, target).await?;
-        if !landing.status().is_redirection() {
-            return Err(stopped(
-                SignInStep::Callback,
-                landing.status(),
-                "no redirect",
-                &landing.text(),
-            ));
-        }
-        Ok(landing)
-    }
-
-    /// A browser's page load: `GET` with `Accept: text/html`.
-    async fn navigate(&self, host: &str, target: &str) -> Result<TestResponse, TestClientError> {
-        let request = Request::get(target)
-            .header(HOST, host)
-            .header(ACCEPT, "text/html")
-            .body(Bytes::new())
-            .map_err(invalid)?;
-        self.send(request).await
-    }
-
     /// A `GET` request to `path` (with an optional query), sent when awaited.
     pub fn get(&self, path: &str) -> ClientRequest<'_> {
         self.request(Method::GET, path)
@@ -378,12 +236,7 @@ impl TestClient {
 
     /// A request with any method to `path`, sent when awaited.
     pub fn request(&self, method: Method, path: &str) -> ClientRequest<'_> {
-        ClientRequest {
-            client: self,
-            builder: Request::builder().method(method).uri(path),
-            body: Bytes::new(),
-            error: None,
-        }
+        ClientRequest::new(self, Request::builder().method(method).uri(path))
     }
 
     /// Sends `request` to the app with the client's cookies (after any `Cookie` header of
@@ -467,110 +320,7 @@ impl fmt::Debug for TestClient {
     }
 }
 
-/// A request being put together by a [`TestClient`]; awaiting it sends it.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use axum::{routing::post, Json, Router};
-/// use serde_json::{json, Value};
-/// use tower_oidc::testing::{MockProvider, TestClient};
-/// use tower_oidc::{Config, Identity, OidcLayer};
-///
-/// let provider = MockProvider::start().await?;
-/// let config = Config::builder()
-///     .issuer(provider.issuer())
-///     .client_id(provider.client_id())
-///     .client_secret(provider.client_secret())
-///     .generate_secret_key()
-///     .build()?;
-/// let app = Router::new()
-///     .route("/echo", post(|user: Identity, Json(body): Json<Value>| async move {
-///         Json(json!({ "from": user.user_id(), "got": body }))
-///     }))
-///     .layer(OidcLayer::new(config));
-///
-/// let token = provider.access_token().subject("svc").mint();
-/// let answer = TestClient::new(app)
-///     .post("/echo")
-///     .bearer(&token)
-///     .json(&json!({ "n": 1 }))
-///     .await?;
-/// assert_eq!(answer.json::<Value>()?, json!({ "from": "svc", "got": { "n": 1 } }));
-/// # Ok(())
-/// # }
-/// ```
-#[must_use = "a request is sent only when awaited"]
-pub struct ClientRequest<'a> {
-    client: &'a TestClient,
-    builder: http::request::Builder,
-    body: Bytes,
-    error: Option<TestClientError>,
-}
-
-impl<'a> ClientRequest<'a> {
-    /// Adds a header (a second value for a name adds to the first).
-    pub fn header<K, V>(mut self, name: K, value: V) -> Self
-    where
-        HeaderName: TryFrom<K>,
-        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
-        HeaderValue: TryFrom<V>,
-        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
-    {
-        self.builder = self.builder.header(name, value);
-        self
-    }
-
-    /// Adds `Authorization: Bearer {token}`.
-    pub fn bearer(self, token: &str) -> Self {
-        self.header(AUTHORIZATION, format!("Bearer {token}"))
-    }
-
-    /// Sets the body.
-    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// Sets the body to `value` as JSON, with `Content-Type: application/json`.
-    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
-        match serde_json::to_vec(value) {
-            Ok(body) => self.body = Bytes::from(body),
-            Err(err) => self.error = Some(TestClientError::InvalidRequest(err.to_string())),
-        }
-        self.header(CONTENT_TYPE, "application/json")
-    }
-
-    /// Sends the request, like awaiting it.
-    pub async fn send(self) -> Result<TestResponse, TestClientError> {
-        if let Some(err) = self.error {
-            return Err(err);
-        }
-        let request = self.builder.body(self.body).map_err(invalid)?;
-        self.client.send(request).await
-    }
-}
-
-impl<'a> IntoFuture for ClientRequest<'a> {
-    type Output = Result<TestResponse, TestClientError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + 'a>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
-
-impl fmt::Debug for ClientRequest<'_> {
-    /// Method and target only: headers may carry tokens.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientRequest")
-            .field("method", &self.builder.method_ref())
-            .field("uri", &self.builder.uri_ref())
-            .finish_non_exhaustive()
-    }
-}
-
-fn invalid(err: http::Error) -> TestClientError {
+pub(super) fn invalid(err: http::Error) -> TestClientError {
     TestClientError::InvalidRequest(err.to_string())
 }
 
@@ -580,33 +330,7 @@ fn header_value(value: &str) -> Result<HeaderValue, TestClientError> {
 }
 
 /// `host[:port]` of an http(s) URL.
-fn authority(url: &Url) -> Option<String> {
+pub(super) fn authority(url: &Url) -> Option<String> {
     let http = matches!(url.scheme(), "http" | "https") && url.host().is_some();
     http.then(|| url[Position::BeforeHost..Position::AfterPort].to_owned())
-}
-
-/// The absolute URL a sign-in step redirected to.
-fn redirect_target(response: &TestResponse, step: SignInStep) -> Result<Url, TestClientError> {
-    let status = response.status();
-    let location = response.location().filter(|_| status.is_redirection());
-    let Some(location) = location else {
-        return Err(stopped(step, status, "no redirect", &response.text()));
-    };
-    Url::parse(location).map_err(|_| {
-        stopped(
-            step,
-            status,
-            "a redirect that is not an absolute URL",
-            location,
-        )
-    })
-}
-
-fn stopped(step: SignInStep, status: StatusCode, what: &str, body: &str) -> TestClientError {
-    let excerpt: String = body.chars().take(EXCERPT_CHARS).collect();
-    TestClientError::SignIn {
-        step,
-        status,
-        message: format!("{what}; the answer was: {excerpt}"),
-    }
 }

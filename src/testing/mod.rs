@@ -16,7 +16,7 @@
 //!    [`issuer`](MockProvider::issuer), [`client_id`](MockProvider::client_id) and
 //!    [`client_secret`](MockProvider::client_secret).
 //! 2. Wrap the app as in production: an axum `Router` in [`OidcLayer`](crate::OidcLayer),
-//!    an actix-web `App` in [`OidcMiddleware`](crate::actix::OidcMiddleware).
+//!    an actix-web `App` in `actix::OidcMiddleware` (feature `actix`).
 //! 3. Make a [`TestClient`] for it and [`sign_in_as`](TestClient::sign_in_as) any
 //!    [`MockUser`], with the claims the test needs. The client drives the real login flow
 //!    (login route, provider, callback) and then sends every request with that session;
@@ -96,12 +96,14 @@
 mod access_token;
 mod client;
 mod client_error;
+mod client_request;
 mod cookie_jar;
 mod keys;
 mod knobs;
 mod params;
 mod provider;
 mod routes;
+mod sign_in;
 mod state;
 mod test_response;
 mod token_endpoint;
@@ -115,8 +117,9 @@ mod client_tests;
 mod tests;
 
 pub use access_token::AccessTokenBuilder;
-pub use client::{ClientRequest, TestClient};
+pub use client::TestClient;
 pub use client_error::{SignInStep, TestClientError};
+pub use client_request::ClientRequest;
 pub use knobs::{Misbehavior, MockAlg, MockClientAuth};
 pub use provider::{EndSessionRequest, MockProvider, MockStats};
 pub use test_response::TestResponse;

@@ -24,9 +24,9 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Sends requests to one app and keeps the cookies it sets, so that after
 /// [`sign_in_as`](Self::sign_in_as) every request carries that user's session.
 ///
-/// Signing in drives the real login flow: `GET /login` on the app, the [`MockProvider`](super::MockProvider)'s
-/// authorization endpoint, which approves the chosen user without a page, then the app's
-/// callback, whose session cookies the client keeps. The layer, the app's handlers and
+/// Signing in drives the real login flow: `GET /login` on the app, the authorization
+/// endpoint of the [`MockProvider`](super::MockProvider), which approves the chosen user
+/// without a page, then the app's callback, whose session cookies the client keeps. The layer, the app's handlers and
 /// its user-detail hook all run as in production.
 ///
 /// The app is reached in-process, through a tower service such as an axum `Router` wrapped
@@ -201,8 +201,9 @@ impl TestClient {
         self
     }
 
-    /// The app's login route, base path included, as configured with
-    /// [`ConfigBuilder::login_path`](crate::ConfigBuilder::login_path) (default `/login`).
+    /// Where sign-in starts: the app's login route, base path included, as configured with
+    /// `login_path` on [`Config::builder`](crate::Config::builder) (default `/login`).
+    /// A protected page works too, and the login then lands there.
     #[must_use]
     pub fn login_path(mut self, path: impl Into<String>) -> Self {
         self.login_path = path.into();

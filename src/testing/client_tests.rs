@@ -8,17 +8,19 @@ use serde_json::json;
 use super::*;
 use crate::{Config, Identity, OidcLayer};
 
-fn config(provider: &MockProvider) -> crate::ConfigBuilder {
+fn config(provider: &MockProvider) -> Config {
     Config::builder()
         .issuer(provider.issuer())
         .client_id(provider.client_id())
         .client_secret(provider.client_secret())
         .secret_key("client-tests-secret-key-0123456789abcdef")
         .whitelist(["/open/*"])
+        .build()
+        .expect("config")
 }
 
 fn app(provider: &MockProvider) -> Router {
-    routes().layer(OidcLayer::new(config(provider).build().expect("config")))
+    routes().layer(OidcLayer::new(config(provider)))
 }
 
 fn routes() -> Router {
@@ -240,7 +242,7 @@ async fn actix_services_and_their_errors() {
     use actix_web::{error, web, App};
 
     let provider = MockProvider::start().await.expect("provider");
-    let oidc = crate::actix::OidcMiddleware::new(config(&provider).build().expect("config"));
+    let oidc = crate::actix::OidcMiddleware::new(config(&provider));
     let app = actix_web::test::init_service(
         App::new()
             .wrap_fn(|request, service| {
@@ -277,4 +279,19 @@ async fn actix_services_and_their_errors() {
         (teapot.status(), teapot.text()),
         (StatusCode::IM_A_TEAPOT, "teapot".to_owned())
     );
+}
+
+#[tokio::test]
+async fn signing_in_again_switches_the_user() {
+    let provider = MockProvider::start().await.expect("provider");
+    let client = TestClient::new(app(&provider));
+    client
+        .sign_in_as(&provider, MockUser::new("bob"))
+        .await
+        .unwrap();
+    client
+        .sign_in_as(&provider, MockUser::new("carol"))
+        .await
+        .unwrap();
+    assert_eq!(client.get("/me").await.unwrap().text(), "carol null");
 }

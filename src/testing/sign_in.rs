@@ -169,9 +169,14 @@ fn redirect_target(response: &TestResponse, step: SignInStep) -> Result<Url, Tes
 
 fn stopped(step: SignInStep, status: StatusCode, what: &str, body: &str) -> TestClientError {
     let excerpt: String = body.chars().take(EXCERPT_CHARS).collect();
+    let message = if excerpt.trim().is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what}: {excerpt}")
+    };
     TestClientError::SignIn {
         step,
         status,
-        message: format!("{what}; the answer was: {excerpt}"),
+        message,
     }
 }

@@ -95,12 +95,14 @@
 mod authz;
 mod bearer;
 mod config;
+mod context;
 mod engine;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
 mod identity;
 mod middleware;
+mod outcome;
 mod paths;
 mod provider;
 mod redirect;
@@ -112,6 +114,7 @@ mod secret;
 mod session;
 mod token;
 mod user;
+mod user_id;
 
 #[cfg(feature = "actix")]
 pub mod actix;

@@ -74,6 +74,7 @@ pub struct ConfigBuilder {
     introspect_opaque_tokens: bool,
     require: Require,
     denied_page: Option<AccessDeniedPage>,
+    pub(super) security: super::SecurityOptions,
     /// Which environment variable carried each setting, so errors name what the user set.
     pub(super) sources: HashMap<&'static str, String>,
 }
@@ -476,6 +477,7 @@ impl ConfigBuilder {
                 return Err(self.error("force_scheme", "must be `http` or `https`"));
             }
         }
+        let cookie_name = self.host_prefixed(cookie_name, &base_path)?;
         Ok(Config {
             provider,
             provider_name: self.provider_name.clone(),
@@ -517,6 +519,27 @@ impl ConfigBuilder {
             introspect_opaque_tokens: self.introspect_opaque_tokens,
             require: self.require.clone(),
             denied_page: self.denied_page.clone(),
+            security: self.security.clone(),
+        })
+    }
+
+    /// The cookie name with the `__Host-` prefix when it applies (see
+    /// [`ConfigBuilder::cookie_host_prefix`]).
+    fn host_prefixed(&self, name: String, base_path: &str) -> Result<String, ConfigError> {
+        const PREFIX: &str = "__Host-";
+        let secure = self.cookie_secure.unwrap_or(true);
+        let eligible = secure && base_path.is_empty();
+        let wanted = self.security.host_prefix.unwrap_or(eligible);
+        if wanted && !eligible {
+            return Err(self.error(
+                "cookie_host_prefix",
+                "the __Host- prefix needs a Secure cookie served at path `/` (no base path)",
+            ));
+        }
+        Ok(if wanted && !name.starts_with(PREFIX) {
+            format!("{PREFIX}{name}")
+        } else {
+            name
         })
     }
 

@@ -5,6 +5,7 @@ mod client_secrets;
 mod env;
 mod env_file;
 mod error;
+mod security;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use url::Url;
 
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
+pub(crate) use security::SecurityOptions;
 
 use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
@@ -131,6 +133,7 @@ pub struct Config {
     pub(crate) introspect_opaque_tokens: bool,
     pub(crate) require: crate::authz::Require,
     pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
+    pub(crate) security: SecurityOptions,
 }
 
 impl Config {
@@ -216,6 +219,20 @@ impl Config {
         &self.routes.callback
     }
 
+    /// What session cookies are bound to besides the key: the client id and the issuer
+    /// (or discovery URL), so another application sharing the key cannot open them.
+    pub(crate) fn cookie_binding(&self) -> Vec<u8> {
+        let issuer = match &self.provider {
+            ProviderSource::Discovery {
+                expected_issuer: Some(issuer),
+                ..
+            } => issuer.as_str(),
+            ProviderSource::Discovery { url, .. } => url.as_str(),
+            ProviderSource::Manual(endpoints) => endpoints.issuer.as_str(),
+        };
+        [self.client_id.as_bytes(), b"\0", issuer.as_bytes()].concat()
+    }
+
     /// The claim whose value is the user id.
     #[must_use]
     pub fn user_id_claim(&self) -> &str {
@@ -252,6 +269,7 @@ impl fmt::Debug for Config {
             .field("bearer_only", &self.bearer_only)
             .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
             .field("require", &self.require)
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }

@@ -7,7 +7,7 @@ use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::config::SessionBackend;
-use crate::engine::Engine;
+use crate::context::Context;
 use crate::response::CoreResponse;
 use crate::token::jwt::{self, Rules};
 
@@ -37,8 +37,8 @@ fn bad_request(description: &str) -> CoreResponse {
     )
 }
 
-pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
-    let SessionBackend::Store(store) = &engine.config.session else {
+pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
+    let SessionBackend::Store(store) = &ctx.config.session else {
         return answer(
             StatusCode::NOT_IMPLEMENTED,
             Some((
@@ -53,7 +53,7 @@ pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return bad_request("the body has no logout_token");
     };
-    let claims = match verify(engine, &token).await {
+    let claims = match verify(ctx, &token).await {
         Ok(claims) => claims,
         Err(description) => return bad_request(&description),
     };
@@ -95,21 +95,21 @@ pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
 
 /// Section 2.6 of the specification: signature, `iss`, `aud`, `iat`, the logout event,
 /// `sid` and/or `sub`, no `nonce`, and a `jti` never seen before.
-async fn verify(engine: &Engine, token: &str) -> Result<Map<String, Value>, String> {
-    let metadata = engine
+async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String> {
+    let metadata = ctx
         .provider
         .metadata()
         .await
         .map_err(|err| format!("the provider is unavailable: {}", err.0))?;
-    let audiences = [engine.config.client_id.clone()];
+    let audiences = [ctx.config.client_id.clone()];
     let rules = Rules {
         issuer: &metadata.issuer,
         audiences: &audiences,
-        algorithms: &engine.config.allowed_algorithms,
-        leeway_secs: engine.config.leeway.as_secs(),
+        algorithms: &ctx.config.allowed_algorithms,
+        leeway_secs: ctx.config.leeway.as_secs(),
         required: &["iss", "aud", "iat"],
     };
-    let claims = jwt::verify(&engine.provider, token, &rules)
+    let claims = jwt::verify(&ctx.provider, token, &rules)
         .await
         .map_err(|err| format!("the logout token was refused: {err}"))?;
     let has_event = claims
@@ -138,10 +138,7 @@ async fn verify(engine: &Engine, token: &str) -> Result<Map<String, Value>, Stri
     else {
         return Err("the logout token has no jti".into());
     };
-    if !engine
-        .used_logout_tokens
-        .first_use(jti, crate::session::now())
-    {
+    if !ctx.used_logout_tokens.first_use(jti, crate::session::now()) {
         return Err("this logout token was used already".into());
     }
     Ok(claims)

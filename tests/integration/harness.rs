@@ -46,6 +46,15 @@ pub fn routes() -> Router {
         )
         .route("/static/{*path}", get(|| async { "static" }))
         .route(
+            "/cached",
+            get(|id: Identity| async move {
+                (
+                    [(axum::http::header::CACHE_CONTROL, "public, max-age=600")],
+                    format!("cacheable for {}", id.user_id()),
+                )
+            }),
+        )
+        .route(
             "/fail",
             get(|| async { (axum::http::StatusCode::IM_A_TEAPOT, "teapot") }),
         )
@@ -113,6 +122,14 @@ mod actix_app {
                 }),
             )
             .route("/static/{path:.*}", web::get().to(|| async { "static" }))
+            .route(
+                "/cached",
+                web::get().to(|id: Identity| async move {
+                    HttpResponse::Ok()
+                        .insert_header(("cache-control", "public, max-age=600"))
+                        .body(format!("cacheable for {}", id.user_id()))
+                }),
+            )
             .route(
                 "/user",
                 web::get().to(

@@ -16,6 +16,7 @@ mod refresh;
 mod requests;
 mod rp_certification;
 mod secrets;
+mod security_review;
 mod stores;
 mod two_services;
 mod user_app;

@@ -236,9 +236,9 @@ impl ConfigBuilder {
 
     /// Keeps sessions in a server-side store; the cookie holds only a random id. Requests
     /// await the store's `load`, except with a [`MemoryStore`] (owned or in an `Arc`),
-    /// which answers at once. Replaces any store chosen before (with this,
-    /// [`memory_sessions`](Self::memory_sessions) or `in_process_session_store`); give any other [`InProcessStore`] to
-    /// [`in_process_session_store`](Self::in_process_session_store).
+    /// which answers at once; give any other [`InProcessStore`] to
+    /// [`in_process_session_store`](Self::in_process_session_store). Replaces any store
+    /// chosen before.
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
         self.session = Some(SessionBackend::Store(store::erased(store)));
         self

@@ -11,7 +11,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower_oidc::actix::OidcMiddleware;
-use tower_oidc::testing::MockProvider;
+use tower_oidc::testing::{MockProvider, TestClient, TestClientError};
 use tower_oidc::{Config, ConfigBuilder, Identity, OidcLayer};
 use url::Url;
 
@@ -533,20 +533,20 @@ pub async fn login_refused_with(misbehavior: tower_oidc::testing::Misbehavior) -
 }
 
 /// Drives a login through `app` that must fail with no session left behind.
-pub async fn login_refused(_provider: &MockProvider, app: &TestApp, case: &str) -> StatusCode {
-    let browser = Browser::default();
-    let start = browser.get(app.at("/login")).await;
-    let (response, _) = match location(&start) {
-        Some(authorize) => browser.follow(authorize).await,
-        None => (start, Vec::new()),
+pub async fn login_refused(provider: &MockProvider, app: &TestApp, case: &str) -> StatusCode {
+    let client = TestClient::served_at(app.url.as_str()).expect("client");
+    let status = match client.sign_in(provider).await {
+        Err(TestClientError::SignIn { status, .. }) => status,
+        Ok(landing) => panic!("{case} was accepted with {}", landing.status()),
+        Err(other) => panic!("{case}: {other}"),
     };
-    let status = response.status();
     assert!(
         status.is_client_error() || status.is_server_error(),
         "{case} was accepted with {status}"
     );
-    assert!(!browser.has_session(app), "{case} left a session");
-    let api = browser.api(app.at("/api/data")).await;
+    let cookies = client.cookie_header().unwrap_or_default();
+    assert!(!cookies.contains("tower_oidc.0="), "{case} left a session");
+    let api = client.get("/api/data").await.expect("api request");
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED, "{case}");
     status
 }

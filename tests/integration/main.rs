@@ -20,4 +20,5 @@ mod secrets;
 mod security_review;
 mod stores;
 mod two_services;
+mod user_app;
 mod user_details;

@@ -137,6 +137,7 @@ pub use session::redis_store::RedisStore;
 pub use session::sql_store::SqlStore;
 pub use session::store::{SessionStore, StoreError};
 pub use session::SessionData;
+pub use token::signing_alg::{IdTokenSigningAlg, UnknownSigningAlg};
 pub use user::{User, UserDetails};
 
 pub use middleware::ProviderNotReady;

@@ -74,6 +74,8 @@ pub struct ConfigBuilder {
     introspect_opaque_tokens: bool,
     require: Require,
     denied_page: Option<AccessDeniedPage>,
+    id_token_signing_alg: Option<crate::token::signing_alg::IdTokenSigningAlg>,
+    resolve_claim_sources: bool,
     /// Which environment variable carried each setting, so errors name what the user set.
     pub(super) sources: HashMap<&'static str, String>,
 }
@@ -339,6 +341,43 @@ impl ConfigBuilder {
         self
     }
 
+    /// The ID-token signing algorithm this client is registered for at the provider
+    /// (`OIDC_ID_TOKEN_SIGNING_ALG`). Default: any algorithm of the asymmetric allowlist.
+    ///
+    /// **Warning:** `HS256`/`HS384`/`HS512` (keyed with the client secret) and `none`
+    /// (unsigned, trusted only straight from a TLS or loopback token endpoint) are for the
+    /// OpenID certification tests and legacy providers; see
+    /// [`IdTokenSigningAlg`](crate::IdTokenSigningAlg).
+    ///
+    /// ```
+    /// use tower_oidc::{Config, IdTokenSigningAlg};
+    ///
+    /// let config = Config::builder()
+    ///     .issuer("https://accounts.example.com")
+    ///     .client_id("my-app")
+    ///     .client_secret("my-secret")
+    ///     .secret_key("a random string of at least 32 bytes!!")
+    ///     .id_token_signing_alg(IdTokenSigningAlg::Signed(jsonwebtoken::Algorithm::RS256))
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    pub fn id_token_signing_alg(mut self, alg: crate::IdTokenSigningAlg) -> Self {
+        self.id_token_signing_alg = Some(alg);
+        self
+    }
+
+    /// Resolves aggregated and distributed claims (OpenID Connect Core 1.0, section 5.6.2)
+    /// at login (`OIDC_RESOLVE_CLAIM_SOURCES`). Default `false`: resolving makes the
+    /// application fetch URLs named inside the ID token or userinfo, so it is enabled only
+    /// on purpose. Aggregated JWTs, and the JWTs distributed endpoints answer, must be
+    /// signed with the issuer's keys; endpoints must be https (or loopback), answer within
+    /// 3 seconds and 64 KiB, and get only the access token their source names.
+    pub fn resolve_claim_sources(mut self, resolve: bool) -> Self {
+        self.resolve_claim_sources = resolve;
+        self
+    }
+
     fn error(&self, setting: &'static str, problem: impl Into<String>) -> ConfigError {
         let name = self
             .sources
@@ -476,6 +515,17 @@ impl ConfigBuilder {
                 return Err(self.error("force_scheme", "must be `http` or `https`"));
             }
         }
+        if self.id_token_signing_alg.is_some_and(|alg| alg.is_hmac())
+            && self
+                .client_secret
+                .as_ref()
+                .is_none_or(|secret| secret.expose().is_empty())
+        {
+            return Err(self.error(
+                "id_token_signing_alg",
+                "HMAC ID tokens are keyed with the client secret, and none is set",
+            ));
+        }
         Ok(Config {
             provider,
             provider_name: self.provider_name.clone(),
@@ -517,6 +567,8 @@ impl ConfigBuilder {
             introspect_opaque_tokens: self.introspect_opaque_tokens,
             require: self.require.clone(),
             denied_page: self.denied_page.clone(),
+            id_token_signing_alg: self.id_token_signing_alg,
+            resolve_claim_sources: self.resolve_claim_sources,
         })
     }
 

@@ -59,6 +59,8 @@ const INTROSPECT: &[&str] = &["OIDC_INTROSPECT_TOKENS"];
 const USER_DETAILS_TTL: &[&str] = &["OIDC_USER_DETAILS_TTL"];
 const ALLOWED_EMAIL_DOMAINS: &[&str] = &["OIDC_ALLOWED_EMAIL_DOMAINS"];
 const REQUIRED_CLAIMS: &[&str] = &["OIDC_REQUIRED_CLAIMS"];
+const ID_TOKEN_SIGNING_ALG: &[&str] = &["OIDC_ID_TOKEN_SIGNING_ALG"];
+const RESOLVE_CLAIM_SOURCES: &[&str] = &["OIDC_RESOLVE_CLAIM_SOURCES"];
 
 pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     builder_from_lookup(lookup)?.build()
@@ -369,6 +371,17 @@ pub(super) fn builder_from_lookup(
             _ => return Err(ConfigError::new(found.name, "must be `basic` or `post`")),
         };
         builder = builder.client_auth(auth);
+    }
+    if let Some(found) = find(&lookup, ID_TOKEN_SIGNING_ALG)? {
+        note(&mut builder, "id_token_signing_alg", &found);
+        let alg = found
+            .value
+            .parse()
+            .map_err(|err: crate::UnknownSigningAlg| ConfigError::new(found.name, err.to_string()))?;
+        builder = builder.id_token_signing_alg(alg);
+    }
+    if let Some(found) = find(&lookup, RESOLVE_CLAIM_SOURCES)? {
+        builder = builder.resolve_claim_sources(parse_bool(&found)?);
     }
     Ok(builder)
 }

@@ -131,6 +131,9 @@ pub struct Config {
     pub(crate) introspect_opaque_tokens: bool,
     pub(crate) require: crate::authz::Require,
     pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
+    /// `None`: the asymmetric allowlist.
+    pub(crate) id_token_signing_alg: Option<crate::token::signing_alg::IdTokenSigningAlg>,
+    pub(crate) resolve_claim_sources: bool,
 }
 
 impl Config {
@@ -252,6 +255,8 @@ impl fmt::Debug for Config {
             .field("bearer_only", &self.bearer_only)
             .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
             .field("require", &self.require)
+            .field("id_token_signing_alg", &self.id_token_signing_alg)
+            .field("resolve_claim_sources", &self.resolve_claim_sources)
             .finish_non_exhaustive()
     }
 }

@@ -57,13 +57,7 @@ pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
         Ok(claims) => claims,
         Err(description) => return bad_request(&description),
     };
-    let keys: Vec<String> = ["sid", "sub"]
-        .iter()
-        .filter_map(|claim| {
-            let value = claims.get(*claim)?.as_str()?;
-            Some(format!("{claim}:{value}"))
-        })
-        .collect();
+    let keys = crate::token::logout_token::session_keys(&claims);
     let mut ended = 0;
     for key in &keys {
         match store.delete_indexed(key).await {
@@ -105,7 +99,7 @@ async fn verify(engine: &Engine, token: &str) -> Result<Map<String, Value>, Stri
     let rules = Rules {
         issuer: &metadata.issuer,
         audiences: &audiences,
-        algorithms: &engine.config.allowed_algorithms,
+        algorithms: crate::token::signing_alg::provider_algorithms(&engine.config),
         leeway_secs: engine.config.leeway.as_secs(),
         required: &["iss", "aud", "iat"],
     };

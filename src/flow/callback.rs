@@ -287,7 +287,8 @@ impl Callback {
         let access_token = tokens.access_token().secret().clone();
         if config.fetch_userinfo {
             match userinfo::merge(
-                &engine.provider.client,
+                &engine.provider,
+                config,
                 &metadata,
                 &access_token,
                 &mut claims,
@@ -307,6 +308,7 @@ impl Callback {
                 }
             }
         }
+        crate::token::claim_sources::resolve(&engine.provider, &metadata, config, &mut claims).await;
         let user_id = user_id(&claims, &config.user_id_claim)?;
         let now = now();
         let mut session = SessionData {

@@ -29,6 +29,8 @@
 // The mock's key material is embedded and known to parse; failing loudly is right here.
 #![allow(clippy::expect_used)]
 
+mod backchannel;
+mod claims;
 mod keys;
 mod knobs;
 mod params;
@@ -42,6 +44,6 @@ mod user;
 #[cfg(test)]
 mod tests;
 
-pub use knobs::{Misbehavior, MockAlg, MockClientAuth};
+pub use knobs::{ClaimsPlace, LogoutTokenDefect, Misbehavior, MockAlg, MockClientAuth};
 pub use provider::{EndSessionRequest, MockProvider, MockStats};
 pub use user::MockUser;

@@ -243,8 +243,9 @@ async fn discovery_lists_endpoints_and_capabilities() {
     assert_eq!(doc["subject_types_supported"], json!(["public"]));
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
-        json!(["RS256", "ES256"])
+        json!(["RS256", "ES256", "HS256", "HS384", "HS512", "none"])
     );
+    assert_eq!(doc["backchannel_logout_session_supported"], json!(true));
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],

@@ -113,7 +113,7 @@ mod tests {
             check_json(json!({"exp": NOW + 9, "iat": NOW + 61}), &rules),
             Err(TokenError::InvalidClaim("iat"))
         );
-        assert!(check_json(json!({"exp": NOW + 9.5, "iat": NOW, "nbf": NOW + 30}), &rules).is_ok());
+        assert!(check_json(json!({"exp": NOW as f64 + 9.5, "iat": NOW, "nbf": NOW + 30}), &rules).is_ok());
     }
 
     #[test]

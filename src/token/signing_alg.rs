@@ -111,6 +111,58 @@ pub(crate) fn provider_algorithms(config: &Config) -> &[Algorithm] {
 mod tests {
     use super::*;
 
+    fn from_env(vars: &[(&str, &str)]) -> Result<Config, crate::ConfigError> {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", "a random string of at least 32 bytes!!"),
+        ];
+        let vars: Vec<(String, String)> = base
+            .iter()
+            .chain(vars)
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, value)| value.clone())
+        })
+    }
+
+    #[test]
+    fn settings_from_the_environment() {
+        let config = from_env(&[]).expect("defaults");
+        assert_eq!(config.id_token_signing_alg, None);
+        assert!(!config.resolve_claim_sources, "off unless asked for");
+        assert_eq!(provider_algorithms(&config), config.allowed_algorithms.as_slice());
+
+        let config = from_env(&[
+            ("OIDC_ID_TOKEN_SIGNING_ALG", "RS256"),
+            ("OIDC_RESOLVE_CLAIM_SOURCES", "true"),
+        ])
+        .expect("valid");
+        assert_eq!(provider_algorithms(&config), [Algorithm::RS256]);
+        assert!(config.resolve_claim_sources);
+
+        let config = from_env(&[("OIDC_ID_TOKEN_SIGNING_ALG", "none")]).expect("valid");
+        assert_eq!(config.id_token_signing_alg, Some(IdTokenSigningAlg::Unsigned));
+        assert_eq!(provider_algorithms(&config), config.allowed_algorithms.as_slice());
+
+        let hmac = [("OIDC_ID_TOKEN_SIGNING_ALG", "HS256")];
+        let err = from_env(&hmac).expect_err("HMAC without a client secret");
+        assert_eq!(err.setting(), "OIDC_ID_TOKEN_SIGNING_ALG");
+        let config = from_env(&[hmac[0], ("OIDC_CLIENT_SECRET", "s3cret")]).expect("valid");
+        assert_eq!(
+            provider_algorithms(&config),
+            config.allowed_algorithms.as_slice(),
+            "HMAC never applies to tokens checked with published keys"
+        );
+
+        let err = from_env(&[("OIDC_ID_TOKEN_SIGNING_ALG", "RS1")]).expect_err("unknown");
+        assert_eq!(err.setting(), "OIDC_ID_TOKEN_SIGNING_ALG");
+        assert!(from_env(&[("OIDC_RESOLVE_CLAIM_SOURCES", "maybe")]).is_err());
+    }
+
     #[test]
     fn parses_jose_names_and_none() {
         for (text, expected) in [

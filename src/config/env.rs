@@ -377,7 +377,9 @@ pub(super) fn builder_from_lookup(
         let alg = found
             .value
             .parse()
-            .map_err(|err: crate::UnknownSigningAlg| ConfigError::new(found.name, err.to_string()))?;
+            .map_err(|err: crate::UnknownSigningAlg| {
+                ConfigError::new(found.name, err.to_string())
+            })?;
         builder = builder.id_token_signing_alg(alg);
     }
     if let Some(found) = find(&lookup, RESOLVE_CLAIM_SOURCES)? {

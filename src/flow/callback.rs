@@ -308,7 +308,8 @@ impl Callback {
                 }
             }
         }
-        crate::token::claim_sources::resolve(&engine.provider, &metadata, config, &mut claims).await;
+        crate::token::claim_sources::resolve(&engine.provider, &metadata, config, &mut claims)
+            .await;
         let user_id = user_id(&claims, &config.user_id_claim)?;
         let now = now();
         let mut session = SessionData {

@@ -71,9 +71,8 @@ pub(crate) async fn merge(
             .map_err(|_| UserinfoError::Unavailable("signed userinfo is not text".into()))?;
         verify_signed(provider, config, metadata, token.trim()).await?
     } else {
-        serde_json::from_slice::<Map<String, Value>>(&answer.body).map_err(|_| {
-            UserinfoError::Unavailable("userinfo is not a JSON object".into())
-        })?
+        serde_json::from_slice::<Map<String, Value>>(&answer.body)
+            .map_err(|_| UserinfoError::Unavailable("userinfo is not a JSON object".into()))?
     };
     merge_info(info, claims)
 }
@@ -169,7 +168,10 @@ mod tests {
         assert!(merge_info(info, &mut claims).is_ok());
         assert_eq!(claims["_claim_names"]["credit"], "src1");
         assert_eq!(claims["_claim_names"]["shipping"], "userinfo.src1");
-        assert_eq!(claims["_claim_sources"]["src1"]["endpoint"], "https://a.example/c");
+        assert_eq!(
+            claims["_claim_sources"]["src1"]["endpoint"],
+            "https://a.example/c"
+        );
         assert_eq!(claims["_claim_sources"]["userinfo.src1"]["JWT"], "x.y.z");
     }
 }

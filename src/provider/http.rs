@@ -35,7 +35,10 @@ async fn read_limited(response: reqwest::Response) -> Result<Bytes, HttpError> {
 }
 
 async fn read_at_most(mut response: reqwest::Response, max: usize) -> Result<Bytes, HttpError> {
-    if response.content_length().is_some_and(|len| len > max as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
         return Err(HttpError::TooLarge(max));
     }
     let mut body = Vec::new();

@@ -92,7 +92,10 @@ mod tests {
         assert!(!limiter.recently_missing("kid:a", start));
         limiter.remember_missing("kid:a".into(), start);
         assert!(limiter.recently_missing("kid:a", start + Duration::from_secs(9)));
-        assert!(!limiter.recently_missing("kid:b", start), "other kids are not affected");
+        assert!(
+            !limiter.recently_missing("kid:b", start),
+            "other kids are not affected"
+        );
         assert!(!limiter.recently_missing("kid:a", start + MISSING_KID_TTL));
     }
 

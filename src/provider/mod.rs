@@ -181,11 +181,9 @@ impl Provider {
         else {
             return Err(ProviderUnavailable::unreachable("no provider metadata"));
         };
-        let (status, body) = http::get(&self.client, url, None)
-            .await
-            .map_err(|err| {
-                ProviderUnavailable::unreachable(format!("discovery at {url}: {err}"))
-            })?;
+        let (status, body) = http::get(&self.client, url, None).await.map_err(|err| {
+            ProviderUnavailable::unreachable(format!("discovery at {url}: {err}"))
+        })?;
         if status != StatusCode::OK {
             return Err(ProviderUnavailable::unreachable(format!(
                 "discovery at {url} answered {status}"

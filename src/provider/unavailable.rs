@@ -89,7 +89,10 @@ mod tests {
 
         let invalid =
             ProviderUnavailable::from_metadata(&url, MetadataError::Invalid("not JSON".into()));
-        assert_eq!(invalid.login_reply().status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            invalid.login_reply().status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         assert!(invalid.0.contains("not JSON"));
     }
 }

@@ -58,9 +58,13 @@ pub(crate) fn logout_token(state: &State, id_token_hint: &str) -> Option<String>
     let claims = Value::Object(claims);
     let setup = state.published_key_signing();
     let token = match defect {
-        Some(LogoutTokenDefect::AlgNone) => {
-            tokens::sign_as(MockAlg::None, state.active_rsa, "logout+jwt", false, &claims)
-        }
+        Some(LogoutTokenDefect::AlgNone) => tokens::sign_as(
+            MockAlg::None,
+            state.active_rsa,
+            "logout+jwt",
+            false,
+            &claims,
+        ),
         Some(LogoutTokenDefect::WrongAlg) => {
             let other = if setup.alg == MockAlg::Rs256 {
                 MockAlg::Es256

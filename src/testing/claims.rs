@@ -21,7 +21,11 @@ pub(crate) const AGGREGATED_SOURCE: &str = "src-aggregated";
 pub(crate) const DISTRIBUTED_SOURCE: &str = "src-distributed";
 
 /// Adds `_claim_names` and `_claim_sources` for the claims configured to go to `place`.
-pub(crate) fn add_references(state: &ProviderState, place: ClaimsPlace, claims: &mut Map<String, Value>) {
+pub(crate) fn add_references(
+    state: &ProviderState,
+    place: ClaimsPlace,
+    claims: &mut Map<String, Value>,
+) {
     let mut names = Map::new();
     let mut sources = Map::new();
     if let Some((aggregated, _)) = state
@@ -85,7 +89,10 @@ fn jwt_response(token: String) -> Response {
 
 /// The distributed claims endpoint: the configured claims as a signed JWT, for the
 /// access token named in `_claim_sources` only.
-pub(crate) async fn claims_source(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+pub(crate) async fn claims_source(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
     let (answer, misbehavior) = {
         let mut state = shared.lock();
         state.stats.claims_source += 1;

@@ -1321,19 +1321,38 @@ async fn claim_sources_point_to_verifiable_claims() {
     signature_only.required_spec_claims.clear();
     signature_only.validate_exp = false;
     let header = jsonwebtoken::decode_header(aggregated).expect("header");
-    let jwk = jwks(&mock).await.find(&header.kid.expect("kid")).cloned().expect("jwk");
+    let jwk = jwks(&mock)
+        .await
+        .find(&header.kid.expect("kid"))
+        .cloned()
+        .expect("jwk");
     let key = DecodingKey::from_jwk(&jwk).expect("key");
     let decoded = jsonwebtoken::decode::<Value>(aggregated, &key, &signature_only).expect("valid");
     assert_eq!(decoded.claims["shoe_size"], 8);
 
-    let endpoint = sources["src-distributed"]["endpoint"].as_str().expect("endpoint");
-    let token = sources["src-distributed"]["access_token"].as_str().expect("token");
-    let refused = http().get(endpoint).bearer_auth("wrong").send().await.expect("get");
+    let endpoint = sources["src-distributed"]["endpoint"]
+        .as_str()
+        .expect("endpoint");
+    let token = sources["src-distributed"]["access_token"]
+        .as_str()
+        .expect("token");
+    let refused = http()
+        .get(endpoint)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("get");
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    let answer = http().get(endpoint).bearer_auth(token).send().await.expect("get");
+    let answer = http()
+        .get(endpoint)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
     assert_eq!(answer.headers()[header::CONTENT_TYPE], "application/jwt");
     let distributed = answer.text().await.expect("body");
-    let decoded = jsonwebtoken::decode::<Value>(&distributed, &key, &signature_only).expect("valid");
+    let decoded =
+        jsonwebtoken::decode::<Value>(&distributed, &key, &signature_only).expect("valid");
     assert_eq!(decoded.claims["age"], 30);
     assert_eq!(mock.stats().claims_source, 2);
 

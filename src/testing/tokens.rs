@@ -59,7 +59,13 @@ fn hmac_algorithm(alg: MockAlg) -> Option<Algorithm> {
 
 /// Signs correctly with `alg`: the asymmetric keys under their kid (or none when
 /// `with_kid` is false), HMAC with the client secret (no kid), `none` unsigned.
-pub(crate) fn sign_as(alg: MockAlg, active_rsa: usize, typ: &str, with_kid: bool, claims: &Value) -> String {
+pub(crate) fn sign_as(
+    alg: MockAlg,
+    active_rsa: usize,
+    typ: &str,
+    with_kid: bool,
+    claims: &Value,
+) -> String {
     if let Some(key) = asymmetric_key(alg, active_rsa) {
         let kid = with_kid.then_some(key.kid);
         return encode(header(key.alg, typ, kid), claims, &key.encoding);
@@ -112,7 +118,11 @@ pub(crate) fn sign(setup: &SigningSetup, typ: &str, claims: &Value) -> String {
 /// Signs with the active RSA key under a kid of the caller's choosing.
 pub(crate) fn sign_with_kid(active_rsa: usize, kid: &str, claims: &Value) -> String {
     let key = &key_ring().rsa[active_rsa];
-    encode(header(Algorithm::RS256, "JWT", Some(kid)), claims, &key.encoding)
+    encode(
+        header(Algorithm::RS256, "JWT", Some(kid)),
+        claims,
+        &key.encoding,
+    )
 }
 
 /// Signs with the key that is never published: the signature never verifies.

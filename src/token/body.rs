@@ -57,7 +57,10 @@ mod tests {
         let token = format!("{header}.{}.{}", b64(r#"{"sub":"a"}"#), b64("sig"));
         let body = split(&token).expect("valid");
         assert_eq!(body.claims["sub"], "a");
-        assert_eq!(body.signing_input, format!("{header}.{}", b64(r#"{"sub":"a"}"#)));
+        assert_eq!(
+            body.signing_input,
+            format!("{header}.{}", b64(r#"{"sub":"a"}"#))
+        );
         assert!(!body.signature_is_empty);
 
         let unsigned = format!("{header}.{}.", b64("{}"));
@@ -68,9 +71,18 @@ mod tests {
     fn tells_malformed_payloads_from_bad_signatures() {
         let header = b64(r#"{"alg":"RS256"}"#);
         let cases = [
-            (format!("{header}.!!!.{}", b64("s")), "payload is not base64url"),
-            (format!("{header}.{}.{}", b64("[1]"), b64("s")), "payload is not a JSON object"),
-            (format!("{header}.{}.{}", b64("{"), b64("s")), "payload is not a JSON object"),
+            (
+                format!("{header}.!!!.{}", b64("s")),
+                "payload is not base64url",
+            ),
+            (
+                format!("{header}.{}.{}", b64("[1]"), b64("s")),
+                "payload is not a JSON object",
+            ),
+            (
+                format!("{header}.{}.{}", b64("{"), b64("s")),
+                "payload is not a JSON object",
+            ),
         ];
         for (token, reason) in cases {
             assert_eq!(split(&token).err(), Some(TokenError::Malformed(reason)));

@@ -66,10 +66,12 @@ pub(crate) fn adopt(from: &mut Map<String, Value>, into: &mut Map<String, Value>
     else {
         return;
     };
-    let prefixed_names = names.into_iter().filter_map(|(claim, source)| match source {
-        Value::String(source) => Some((claim, Value::String(format!("{prefix}.{source}")))),
-        _ => None,
-    });
+    let prefixed_names = names
+        .into_iter()
+        .filter_map(|(claim, source)| match source {
+            Value::String(source) => Some((claim, Value::String(format!("{prefix}.{source}")))),
+            _ => None,
+        });
     extend_object(into, CLAIM_NAMES, prefixed_names);
     let prefixed_sources = sources
         .into_iter()

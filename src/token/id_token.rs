@@ -34,7 +34,9 @@ pub(crate) async fn verify(
             let secret = config
                 .client_secret
                 .as_ref()
-                .ok_or(TokenError::BadSignature("no client secret to verify HMAC with"))?;
+                .ok_or(TokenError::BadSignature(
+                    "no client secret to verify HMAC with",
+                ))?;
             jwt::verify_hmac(token, secret.expose().as_bytes(), alg, &rules)?
         }
         Some(IdTokenSigningAlg::Unsigned) => {

@@ -113,7 +113,11 @@ mod tests {
             check_json(json!({"exp": NOW + 9, "iat": NOW + 61}), &rules),
             Err(TokenError::InvalidClaim("iat"))
         );
-        assert!(check_json(json!({"exp": NOW as f64 + 9.5, "iat": NOW, "nbf": NOW + 30}), &rules).is_ok());
+        assert!(check_json(
+            json!({"exp": NOW as f64 + 9.5, "iat": NOW, "nbf": NOW + 30}),
+            &rules
+        )
+        .is_ok());
     }
 
     #[test]
@@ -121,15 +125,31 @@ mod tests {
         let aud = ["me".to_owned()];
         let any_audience = rules(&[], &[]);
         let rules = rules(&aud, &[]);
-        assert!(check_json(json!({"iss": "https://op.example", "aud": ["x", "me"]}), &rules).is_ok());
+        assert!(check_json(
+            json!({"iss": "https://op.example", "aud": ["x", "me"]}),
+            &rules
+        )
+        .is_ok());
         assert_eq!(
             check_json(json!({"iss": "https://op.example/"}), &rules),
             Err(TokenError::WrongIssuer)
         );
-        assert_eq!(check_json(json!({"iss": 1}), &rules), Err(TokenError::WrongIssuer));
-        assert_eq!(check_json(json!({"aud": "you"}), &rules), Err(TokenError::WrongAudience));
-        assert_eq!(check_json(json!({"aud": []}), &rules), Err(TokenError::WrongAudience));
-        assert!(check_json(json!({}), &rules).is_ok(), "absent and not required");
+        assert_eq!(
+            check_json(json!({"iss": 1}), &rules),
+            Err(TokenError::WrongIssuer)
+        );
+        assert_eq!(
+            check_json(json!({"aud": "you"}), &rules),
+            Err(TokenError::WrongAudience)
+        );
+        assert_eq!(
+            check_json(json!({"aud": []}), &rules),
+            Err(TokenError::WrongAudience)
+        );
+        assert!(
+            check_json(json!({}), &rules).is_ok(),
+            "absent and not required"
+        );
         assert!(check_json(json!({"aud": "you"}), &any_audience).is_ok());
     }
 }

@@ -134,7 +134,10 @@ mod tests {
         let config = from_env(&[]).expect("defaults");
         assert_eq!(config.id_token_signing_alg, None);
         assert!(!config.resolve_claim_sources, "off unless asked for");
-        assert_eq!(provider_algorithms(&config), config.allowed_algorithms.as_slice());
+        assert_eq!(
+            provider_algorithms(&config),
+            config.allowed_algorithms.as_slice()
+        );
 
         let config = from_env(&[
             ("OIDC_ID_TOKEN_SIGNING_ALG", "RS256"),
@@ -145,8 +148,14 @@ mod tests {
         assert!(config.resolve_claim_sources);
 
         let config = from_env(&[("OIDC_ID_TOKEN_SIGNING_ALG", "none")]).expect("valid");
-        assert_eq!(config.id_token_signing_alg, Some(IdTokenSigningAlg::Unsigned));
-        assert_eq!(provider_algorithms(&config), config.allowed_algorithms.as_slice());
+        assert_eq!(
+            config.id_token_signing_alg,
+            Some(IdTokenSigningAlg::Unsigned)
+        );
+        assert_eq!(
+            provider_algorithms(&config),
+            config.allowed_algorithms.as_slice()
+        );
 
         let hmac = [("OIDC_ID_TOKEN_SIGNING_ALG", "HS256")];
         let err = from_env(&hmac).expect_err("HMAC without a client secret");

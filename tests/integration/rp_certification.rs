@@ -422,9 +422,17 @@ async fn rp_key_rotation_op_sign_key(framework: Framework) {
     let fetches = provider.stats().jwks;
     // Two rotations seconds apart: each new key is fetched at once.
     provider.rotate_signing_key();
-    assert_eq!(login().await, StatusCode::OK, "right after the first rotation");
+    assert_eq!(
+        login().await,
+        StatusCode::OK,
+        "right after the first rotation"
+    );
     provider.rotate_signing_key();
-    assert_eq!(login().await, StatusCode::OK, "right after the second rotation");
+    assert_eq!(
+        login().await,
+        StatusCode::OK,
+        "right after the second rotation"
+    );
     assert_eq!(
         provider.stats().jwks,
         fetches + 2,
@@ -470,7 +478,11 @@ async fn rp_initiated_logout(app: &TestApp, browser: &Browser) -> url::Url {
         Some("/health"),
         "{visited:?}"
     );
-    assert_eq!(landed.text().await.expect("body"), "ok", "no session after logout");
+    assert_eq!(
+        landed.text().await.expect("body"),
+        "ok",
+        "no session after logout"
+    );
     end_session
 }
 
@@ -555,11 +567,7 @@ async fn rp_backchannel_rpinitlogout(framework: Framework) {
 
 /// A logout token with `defect` is answered 400 and ends nothing: neither at RP-initiated
 /// logout nor when it names another live session.
-async fn defective_logout_token(
-    framework: Framework,
-    defect: LogoutTokenDefect,
-    tweak: Tweak,
-) {
+async fn defective_logout_token(framework: Framework, defect: LogoutTokenDefect, tweak: Tweak) {
     let provider = MockProvider::start().await.expect("provider");
     let app = logout_app(framework, &provider, tweak).await;
     provider.set_logout_token_defect(Some(defect));
@@ -568,8 +576,15 @@ async fn defective_logout_token(
     rp_initiated_logout(&app, &leaving).await;
     assert_eq!(provider.backchannel_logout_statuses(), [400], "{defect:?}");
     provider_ends_session(&provider, &staying_sid).await;
-    assert_eq!(provider.backchannel_logout_statuses(), [400, 400], "{defect:?}");
-    assert!(signed_in_still(&app, &staying).await, "{defect:?} ended a session");
+    assert_eq!(
+        provider.backchannel_logout_statuses(),
+        [400, 400],
+        "{defect:?}"
+    );
+    assert!(
+        signed_in_still(&app, &staying).await,
+        "{defect:?} ended a session"
+    );
 }
 
 async fn rp_backchannel_rpinitlogout_lt_alg_none(framework: Framework) {
@@ -616,7 +631,10 @@ async fn rp_backchannel_rpinitlogout_lt_wrong_sid(framework: Framework) {
     rp_initiated_logout(&app, &leaving).await;
     provider_ends_session(&provider, &staying_sid).await;
     assert_eq!(provider.backchannel_logout_statuses(), [200, 200]);
-    assert!(signed_in_still(&app, &staying).await, "a wrong sid ended a session");
+    assert!(
+        signed_in_still(&app, &staying).await,
+        "a wrong sid ended a session"
+    );
 }
 
 // ---------------------------------------------------------------------------- Around
@@ -656,7 +674,11 @@ async fn none_registration_never_reaches_bearer_or_logout_tokens(framework: Fram
         .send()
         .await
         .expect("request");
-    assert_eq!(bearer.status(), StatusCode::OK, "signed bearer tokens still work");
+    assert_eq!(
+        bearer.status(),
+        StatusCode::OK,
+        "signed bearer tokens still work"
+    );
 
     provider.set_signing_alg(MockAlg::None);
     provider.set_logout_token_defect(Some(LogoutTokenDefect::AlgNone));
@@ -698,7 +720,10 @@ async fn a_flood_of_unknown_kids_costs_a_bounded_number_of_fetches(framework: Fr
         assert_eq!(send(token).await, StatusCode::UNAUTHORIZED);
     }
     let fetched = provider.stats().jwks - before;
-    assert!(fetched <= 5, "{fetched} fetches for a flood of made-up kids");
+    assert!(
+        fetched <= 5,
+        "{fetched} fetches for a flood of made-up kids"
+    );
     let genuine = provider.mint_jwt(MockAlg::Rs256, claims);
     assert_eq!(send(genuine).await, StatusCode::OK);
 }
@@ -719,7 +744,11 @@ async fn claim_sources_are_left_alone_by_default(framework: Framework) {
     let (_, _, me) = signed_in(framework, &provider, defaults).await;
     assert!(me["claims"].get("shoe_size").is_none());
     assert!(me["claims"]["_claim_sources"].is_object(), "{me}");
-    assert_eq!(provider.stats().claims_source, 0, "no URL of the token fetched");
+    assert_eq!(
+        provider.stats().claims_source,
+        0,
+        "no URL of the token fetched"
+    );
 }
 
 async fn claim_sources_that_fail_are_skipped_within_bounds(framework: Framework) {

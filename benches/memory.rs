@@ -26,7 +26,7 @@ use http::{HeaderValue, Request};
 use serde_json::json;
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 use tower_oidc::testing::{MockAlg, MockProvider};
-use tower_oidc::{MemoryStore, SessionData, SessionStore, StoreError};
+use tower_oidc::{InProcessStore, MemoryStore, SessionData, SessionStore, StoreError};
 
 use common::{bare, bearer, config, layered, ready_layer, request, send};
 
@@ -85,10 +85,6 @@ impl SessionStore for Counted {
         self.inner.load(id).await
     }
 
-    fn load_now(&self, id: &str) -> Option<Result<Option<Arc<SessionData>>, StoreError>> {
-        self.inner.load_now(id)
-    }
-
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
         let (before, started) = (heap(), Instant::now());
         let result = self.inner.save(id, session, ttl).await;
@@ -120,6 +116,12 @@ impl SessionStore for Counted {
 
     async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
         self.inner.delete_indexed(key).await
+    }
+}
+
+impl InProcessStore for Counted {
+    fn load_now(&self, id: &str) -> Result<Option<Arc<SessionData>>, StoreError> {
+        self.inner.load_now(id)
     }
 }
 
@@ -211,7 +213,7 @@ async fn memory_store_growth(provider: &MockProvider, http: &reqwest::Client, n:
     let app = layered(
         ready_layer(
             config(provider)
-                .session_store(store)
+                .in_process_session_store(store)
                 .build()
                 .expect("config"),
         )

@@ -5,10 +5,10 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use serde::de::DeserializeOwned;
-
-use crate::identity::{Authentication, Identity};
-use crate::rejection::{optional_identity, required_identity, required_user, IdentityRejection};
+use crate::authz::found::{optional_identity, optional_user, required_identity, required_user};
+use crate::authz::Authentication;
+use crate::identity::Identity;
+use crate::rejection::IdentityRejection;
 use crate::user::User;
 
 impl IntoResponse for IdentityRejection {
@@ -39,11 +39,28 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
 impl<S, T> FromRequestParts<S> for User<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + Send + Sync + 'static,
+    T: Send + Sync + 'static,
 {
     type Rejection = IdentityRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         required_user(parts.extensions.get::<Authentication>())
+    }
+}
+
+/// `Option<User<T>>`: `None` when no one is signed in; a missing layer or a `T` other than
+/// the hook's `User` type (or `serde_json::Value`) is still rejected with `500`.
+impl<S, T> OptionalFromRequestParts<S> for User<T>
+where
+    S: Send + Sync,
+    T: Send + Sync + 'static,
+{
+    type Rejection = IdentityRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        optional_user(parts.extensions.get::<Authentication>())
     }
 }

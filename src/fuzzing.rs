@@ -16,7 +16,7 @@ pub fn session_cookie(data: &[u8]) {
     let mut headers = HeaderMap::new();
     headers.insert(COOKIE, value);
     let key = cookie::Key::derive_from(&[7u8; 32]);
-    let codec = crate::session::codec::CookieCodec::new(key, true, "/".into());
+    let codec = crate::session::codec::CookieCodec::new(key, b"fuzz", true, "/".into());
     if let Some(sealed) = codec
         .find_chunks(&headers, "tower_oidc")
         .map(|chunks| chunks.joined())

@@ -1,11 +1,20 @@
 //! The signed-in user as handlers see it.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::session::SessionData;
+
+/// The user as handlers downcast it: the user-detail hook's own `User` type behind `dyn Any`.
+pub(crate) type AnyUser = Arc<dyn Any + Send + Sync>;
+
+/// Decodes the stored JSON user into the user-detail hook's own `User` type.
+pub(crate) trait DecodeUser: Send + Sync {
+    fn decode(&self, stored: &Value) -> Result<AnyUser, serde_json::Error>;
+}
 
 /// The signed-in user of a request: user id, claims and tokens. Cheap to clone.
 ///
@@ -14,11 +23,23 @@ use crate::session::SessionData;
 #[derive(Clone)]
 pub struct Identity {
     session: Arc<SessionData>,
+    /// Decodes the stored user into the hook's `User` type.
+    user_decoder: Option<Arc<dyn DecodeUser>>,
 }
 
 impl Identity {
     pub(crate) fn new(session: Arc<SessionData>) -> Self {
-        Self { session }
+        Self {
+            session,
+            user_decoder: None,
+        }
+    }
+
+    /// This identity, able to decode its user into the hook's `User` type.
+    #[must_use]
+    pub(crate) fn with_user_decoder(mut self, decoder: Option<Arc<dyn DecodeUser>>) -> Self {
+        self.user_decoder = decoder;
+        self
     }
 
     /// The user id: the value of the configured claim (`sub` by default).
@@ -80,21 +101,72 @@ impl Identity {
         Some(value)
     }
 
-    /// The application's user loaded by the [`UserDetails`](crate::UserDetails) hook, as
-    /// the hook's `User` type. `None` without a hook, or when `T` is not that type.
-    /// Decoded once per session and shared afterwards.
+    /// The application's user loaded by the [`UserDetails`](crate::UserDetails) hook: `T` is
+    /// the hook's `User` type, or `serde_json::Value` for the user as stored. Decoded at
+    /// most once per session and shared afterwards, whichever types are asked for.
+    ///
+    /// `None` without a hook or a loaded user, when `T` is another type, or when the stored
+    /// user no longer decodes as the hook's type (a session from before a change of that
+    /// type, until the hook reloads it; logged at `warn` level).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use serde::{Deserialize, Serialize};
+    /// use tower_oidc::Identity;
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct AppUser { user_id: String, is_active: bool }
+    ///
+    /// fn is_active(identity: &Identity) -> bool {
+    ///     identity.user::<AppUser>().is_some_and(|user| user.is_active)
+    /// }
+    ///
+    /// fn as_json(identity: &Identity) -> Option<Arc<serde_json::Value>> {
+    ///     identity.user::<serde_json::Value>()
+    /// }
+    /// # let _ = (is_active, as_json);
+    /// ```
     #[must_use]
     pub fn user<T>(&self) -> Option<Arc<T>>
     where
-        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+        T: Send + Sync + 'static,
     {
         let stored = self.session.user.as_ref()?;
-        let typed = self.session.typed_user.get_or_init(|| {
-            serde_json::from_value::<T>(stored.clone())
-                .ok()
-                .map(|user| Arc::new(user) as Arc<dyn std::any::Any + Send + Sync>)
-        });
-        typed.clone()?.downcast::<T>().ok()
+        if let Some(user) = self.typed_user(stored) {
+            if let Ok(user) = user.downcast::<T>() {
+                return Some(user);
+            }
+        }
+        if TypeId::of::<T>() != TypeId::of::<Value>() {
+            return None;
+        }
+        let json = self
+            .session
+            .typed_user
+            .json
+            .get_or_init(|| Arc::new(stored.clone()));
+        (Arc::clone(json) as AnyUser).downcast::<T>().ok()
+    }
+
+    /// The stored user as the hook's `User` type, decoded on first use.
+    fn typed_user(&self, stored: &Value) -> Option<AnyUser> {
+        let decoder = self.user_decoder.as_ref()?;
+        let typed = self
+            .session
+            .typed_user
+            .typed
+            .get_or_init(|| match decoder.decode(stored) {
+                Ok(user) => Some(user),
+                Err(err) => {
+                    tracing::warn!(
+                        user_id = %self.session.user_id,
+                        error = %err,
+                        "the stored user does not decode as the user-detail hook's User type"
+                    );
+                    None
+                }
+            });
+        typed.clone()
     }
 
     /// The hook's user as stored, JSON.
@@ -117,33 +189,153 @@ impl fmt::Debug for Identity {
     }
 }
 
-/// What the layer found for a request: present on every request it handled.
-#[derive(Clone, Debug)]
-pub(crate) struct Authentication {
-    pub(crate) identity: Option<Identity>,
-    pub(crate) context: Arc<AuthContext>,
+#[cfg(test)]
+impl Identity {
+    /// A signed-in identity `alice` with `claims` and the hook's stored `user`.
+    pub(crate) fn for_tests(claims: Value, user: Option<Value>) -> Self {
+        let Value::Object(claims) = claims else {
+            panic!("claims must be an object");
+        };
+        Self::new(Arc::new(SessionData {
+            sid: "s".into(),
+            user_id: "alice".into(),
+            claims,
+            id_token: None,
+            access_token: Some("at".into()),
+            refresh_token: None,
+            access_expires_at: None,
+            created_at: 1,
+            expires_at: u64::MAX,
+            user,
+            user_loaded_at: Some(1),
+            bearer: false,
+            typed_user: Default::default(),
+        }))
+    }
 }
 
-/// What per-route checks need from the layer's configuration.
-#[derive(Debug)]
-pub(crate) struct AuthContext {
-    pub(crate) logout_path: String,
-    pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
-}
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
 
-impl AuthContext {
-    pub(crate) fn denied(
-        &self,
-        identity: &Identity,
-        html: bool,
-        set_cookies: Vec<http::HeaderValue>,
-    ) -> crate::response::CoreResponse {
-        crate::authz::render_denied(
-            identity,
-            html,
-            &self.logout_path,
-            self.denied_page.as_ref(),
-            set_cookies,
-        )
+    use super::*;
+    use crate::UserDetails;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct AppUser {
+        user_id: String,
+        is_active: bool,
+    }
+
+    struct Users;
+
+    impl UserDetails for Users {
+        type User = AppUser;
+        type Error = std::io::Error;
+
+        async fn load_user(&self, _: &Identity) -> Result<Option<AppUser>, Self::Error> {
+            Ok(None)
+        }
+    }
+
+    struct JsonUsers;
+
+    impl UserDetails for JsonUsers {
+        type User = Value;
+        type Error = String;
+
+        async fn load_user(&self, _: &Identity) -> Result<Option<Value>, Self::Error> {
+            Ok(None)
+        }
+    }
+
+    fn hook(details: impl UserDetails) -> Option<Arc<dyn DecodeUser>> {
+        Some(Arc::new(details))
+    }
+
+    fn stored() -> Value {
+        json!({ "user_id": "alice", "is_active": true })
+    }
+
+    #[test]
+    fn json_and_the_hooks_type_in_either_order() {
+        let expected = AppUser {
+            user_id: "alice".into(),
+            is_active: true,
+        };
+        let hook = hook(Users);
+        let json_first =
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook.clone());
+        assert_eq!(json_first.user::<Value>().as_deref(), Some(&stored()));
+        assert_eq!(json_first.user::<AppUser>().as_deref(), Some(&expected));
+        assert_eq!(json_first.user::<Value>().as_deref(), Some(&stored()));
+
+        let typed_first =
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook.clone());
+        assert_eq!(typed_first.user::<AppUser>().as_deref(), Some(&expected));
+        assert_eq!(typed_first.user::<Value>().as_deref(), Some(&stored()));
+        assert_eq!(typed_first.user::<AppUser>().as_deref(), Some(&expected));
+    }
+
+    #[test]
+    fn decoded_once_and_shared_by_clones() {
+        let identity =
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook(Users));
+        let clone = identity.clone();
+        let first = identity.user::<AppUser>().expect("typed");
+        let again = clone.user::<AppUser>().expect("typed");
+        assert!(Arc::ptr_eq(&first, &again));
+        let json = identity.user::<Value>().expect("json");
+        assert!(Arc::ptr_eq(&json, &clone.user::<Value>().expect("json")));
+    }
+
+    #[test]
+    fn only_the_hooks_type_or_json() {
+        let identity =
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook(Users));
+        // Decodes from any JSON, but is not the hook's type.
+        assert!(identity.user::<serde::de::IgnoredAny>().is_none());
+        assert!(identity.user::<String>().is_none());
+        assert!(identity.user::<AppUser>().is_some());
+    }
+
+    #[test]
+    fn a_json_hook_answers_json() {
+        let identity =
+            Identity::for_tests(json!({}), Some(stored())).with_user_decoder(hook(JsonUsers));
+        assert_eq!(identity.user::<Value>().as_deref(), Some(&stored()));
+        assert!(identity.user::<AppUser>().is_none());
+    }
+
+    #[test]
+    fn without_a_hook_or_a_user() {
+        let no_hook = Identity::for_tests(json!({}), Some(stored()));
+        assert!(no_hook.user::<AppUser>().is_none());
+        assert_eq!(no_hook.user::<Value>().as_deref(), Some(&stored()));
+        let no_user = Identity::for_tests(json!({}), None).with_user_decoder(hook(Users));
+        assert!(no_user.user::<AppUser>().is_none());
+        assert!(no_user.user::<Value>().is_none());
+    }
+
+    #[test]
+    fn a_stored_user_of_another_shape_is_json_only() {
+        let identity =
+            Identity::for_tests(json!({}), Some(json!({ "id": 7 }))).with_user_decoder(hook(Users));
+        assert!(identity.user::<AppUser>().is_none());
+        assert_eq!(
+            identity.user::<Value>().as_deref(),
+            Some(&json!({ "id": 7 }))
+        );
+    }
+
+    #[test]
+    fn debug_hides_tokens() {
+        let identity = Identity::for_tests(json!({}), Some(stored()));
+        let debug = format!("{identity:?}");
+        assert!(
+            !debug.contains("\"at\"") && debug.contains("[redacted]"),
+            "{debug}"
+        );
     }
 }

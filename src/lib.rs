@@ -95,16 +95,17 @@
 mod authz;
 mod bearer;
 mod config;
+mod context;
 mod engine;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
 mod identity;
 mod middleware;
+mod outcome;
 mod paths;
 mod provider;
 mod redirect;
-#[cfg(any(feature = "axum", feature = "actix"))]
 mod rejection;
 mod request;
 mod response;
@@ -112,6 +113,7 @@ mod secret;
 mod session;
 mod token;
 mod user;
+mod user_id;
 
 #[cfg(feature = "actix")]
 pub mod actix;
@@ -121,11 +123,15 @@ pub mod fuzzing;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use authz::{AccessDeniedPage, Require, RequireLayer, RequireService};
-pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
+pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
+pub use config::{
+    ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
+    UnknownSigningAlg,
+};
 pub use identity::Identity;
-pub use middleware::{OidcBody, OidcLayer, OidcService, ResponseFuture};
-#[cfg(any(feature = "axum", feature = "actix"))]
+pub use middleware::{
+    OidcBody, OidcLayer, OidcService, RequireLayer, RequireService, ResponseFuture,
+};
 pub use rejection::IdentityRejection;
 pub use secret::Secret;
 pub use session::memory::MemoryStore;
@@ -135,9 +141,8 @@ pub use session::redis_store::RedisStore;
 #[cfg(feature = "sql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 pub use session::sql_store::SqlStore;
-pub use session::store::{SessionStore, StoreError};
+pub use session::store::{InProcessStore, SessionStore, StoreError};
 pub use session::SessionData;
-pub use token::signing_alg::{IdTokenSigningAlg, UnknownSigningAlg};
 pub use user::{User, UserDetails};
 
 pub use middleware::ProviderNotReady;

@@ -1,52 +1,15 @@
-//! Why the signed-in identity could not be extracted, shared by the framework adapters.
+//! Why the signed-in identity could not be extracted, shared by the framework adapters and
+//! the per-route requirements.
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 
-use crate::identity::{Authentication, Identity};
 use crate::response::CoreResponse;
 
-/// The identity a handler asked for, from what the layer left in the request extensions.
-pub(crate) fn required_identity(
-    found: Option<&Authentication>,
-) -> Result<Identity, IdentityRejection> {
-    match found {
-        Some(Authentication {
-            identity: Some(identity),
-            ..
-        }) => Ok(identity.clone()),
-        Some(_) => Err(IdentityRejection::NotSignedIn),
-        None => Err(IdentityRejection::LayerMissing),
-    }
-}
-
-/// The user-detail hook's user, typed, for the `User<T>` extractors.
-pub(crate) fn required_user<T>(
-    found: Option<&Authentication>,
-) -> Result<crate::user::User<T>, IdentityRejection>
-where
-    T: serde::de::DeserializeOwned + Send + Sync + 'static,
-{
-    let identity = required_identity(found)?;
-    identity
-        .user::<T>()
-        .map(crate::user::User)
-        .ok_or(IdentityRejection::NoUserDetails)
-}
-
-/// Like [`required_identity`], but no one signed in is `None` rather than an error.
-#[cfg(feature = "axum")]
-pub(crate) fn optional_identity(
-    found: Option<&Authentication>,
-) -> Result<Option<Identity>, IdentityRejection> {
-    match found {
-        Some(authentication) => Ok(authentication.identity.clone()),
-        None => Err(IdentityRejection::LayerMissing),
-    }
-}
-
-/// Why an [`Identity`](crate::Identity) could not be extracted.
+/// Why an [`Identity`](crate::Identity) could not be extracted, or a per-route
+/// [`Require`](crate::Require) could not check one: the same answer from the axum and
+/// actix-web extractors and from `Require` as a tower layer or actix-web middleware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IdentityRejection {
@@ -55,8 +18,9 @@ pub enum IdentityRejection {
     /// No `OidcLayer` (or actix-web `OidcMiddleware`) handled the request: `500`, a setup
     /// mistake.
     LayerMissing,
-    /// The hook's user was asked for, but no user-detail hook is configured or its `User`
-    /// type is not the one asked for: `500`, a setup mistake.
+    /// The hook's user was asked for, but no user-detail hook is configured, its `User`
+    /// type is not the one asked for (nor `serde_json::Value`), or the session holds no
+    /// user: `500`, a setup mistake.
     NoUserDetails,
 }
 
@@ -84,7 +48,7 @@ impl IdentityRejection {
         }
     }
 
-    /// The answer every adapter gives: `{"error", "message"}` JSON, and
+    /// The answer every adapter gives: `{"error", "message"}` JSON, never cached, and
     /// `WWW-Authenticate: Bearer` when no one is signed in.
     pub(crate) fn to_response(self) -> CoreResponse {
         let code = match self {
@@ -96,6 +60,7 @@ impl IdentityRejection {
         let mut response = Response::new(Bytes::from(body));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if self == Self::NotSignedIn {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

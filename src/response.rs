@@ -104,6 +104,22 @@ pub(crate) fn body_too_large(limit: usize) -> CoreResponse {
     )
 }
 
+/// Whether an application's `Cache-Control` already keeps its answer out of shared caches.
+/// An answer that sets a session cookie must never be stored by a proxy, or the next user
+/// of that proxy would receive the cookie.
+pub(crate) fn keeps_out_of_shared_caches(cache_control: Option<&[u8]>) -> bool {
+    let Some(value) = cache_control.and_then(|v| std::str::from_utf8(v).ok()) else {
+        return false;
+    };
+    value.split(',').any(|directive| {
+        let directive = directive.trim();
+        directive.eq_ignore_ascii_case("no-store") || directive.eq_ignore_ascii_case("private")
+    })
+}
+
+/// The `Cache-Control` put on an application's answer that sets session cookies.
+pub(crate) const NO_STORE: &str = "no-store";
+
 /// Minimal HTML escaping for text placed in pages.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -138,6 +154,15 @@ mod tests {
         assert!(!body.contains("<script>"));
         assert!(body.contains("&lt;script&gt;"));
         assert!(!body.contains("next=\"x"));
+    }
+
+    #[test]
+    fn shared_caches_are_kept_out_only_by_private_or_no_store() {
+        assert!(!keeps_out_of_shared_caches(None));
+        assert!(!keeps_out_of_shared_caches(Some(b"public, max-age=60")));
+        assert!(!keeps_out_of_shared_caches(Some(b"max-age=0, s-maxage=60")));
+        assert!(keeps_out_of_shared_caches(Some(b"private, max-age=60")));
+        assert!(keeps_out_of_shared_caches(Some(b"max-age=0, NO-STORE")));
     }
 
     #[test]

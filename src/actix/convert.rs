@@ -2,7 +2,7 @@
 
 use actix_web::http::header::{
     HeaderMap as ActixHeaderMap, HeaderName as ActixHeaderName, HeaderValue as ActixHeaderValue,
-    SET_COOKIE,
+    CACHE_CONTROL, SET_COOKIE,
 };
 use actix_web::http::StatusCode as ActixStatusCode;
 use actix_web::HttpResponse;
@@ -50,8 +50,19 @@ pub(super) fn response(response: CoreResponse) -> HttpResponse {
     converted
 }
 
-/// Adds the engine's `Set-Cookie` values to the application's response.
+/// Adds the engine's `Set-Cookie` values to the application's response, which then must
+/// not be stored by shared caches.
 pub(super) fn append_cookies(headers: &mut ActixHeaderMap, cookies: Vec<http::HeaderValue>) {
+    if cookies.is_empty() {
+        return;
+    }
+    let cache_control = headers.get(CACHE_CONTROL).map(ActixHeaderValue::as_bytes);
+    if !crate::response::keeps_out_of_shared_caches(cache_control) {
+        headers.insert(
+            CACHE_CONTROL,
+            ActixHeaderValue::from_static(crate::response::NO_STORE),
+        );
+    }
     for cookie in &cookies {
         if let Some(value) = header_value(cookie) {
             headers.append(SET_COOKIE, value);

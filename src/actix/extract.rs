@@ -7,8 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use super::convert;
-use crate::identity::{Authentication, Identity};
-use crate::rejection::{required_identity, required_user, IdentityRejection};
+use crate::authz::found::{required_identity, required_user};
+use crate::authz::Authentication;
+use crate::identity::Identity;
+use crate::rejection::IdentityRejection;
 use crate::user::User;
 
 /// `Identity` as a handler argument: the signed-in user, or a rejection answered with `401`
@@ -27,10 +29,17 @@ impl FromRequest for Identity {
     }
 }
 
-/// `User<T>` as a handler argument: the user-detail hook's user, typed.
+/// `User<T>` as a handler argument: the user-detail hook's user, as the hook's `User` type
+/// or as `serde_json::Value`; rejected like `Identity`, and with `500` when no hook is
+/// configured or `T` is another type.
+///
+/// `Option<User<T>>` is actix-web's generic `Option<T>` extractor: `None` when no one is
+/// signed in, and also (logged at `debug` level only) for a missing middleware or a wrong
+/// `T`, where axum answers `500`. Take `Result<User<T>, IdentityRejection>` to tell them
+/// apart.
 impl<T> FromRequest for User<T>
 where
-    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    T: Send + Sync + 'static,
 {
     type Error = IdentityRejection;
     type Future = Ready<Result<Self, Self::Error>>;

@@ -90,7 +90,7 @@ impl OidcMiddleware {
     /// The configuration in use.
     #[must_use]
     pub fn config(&self) -> &Config {
-        &self.engine.config
+        &self.engine.context().config
     }
 
     fn layer(&self) -> OidcLayer {
@@ -128,7 +128,7 @@ impl From<OidcMiddleware> for OidcLayer {
 impl std::fmt::Debug for OidcMiddleware {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OidcMiddleware")
-            .field("config", &self.engine.config)
+            .field("config", &self.engine.context().config)
             .finish()
     }
 }

@@ -6,15 +6,17 @@ use std::pin::Pin;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::ACCEPT;
 use actix_web::{Error, HttpMessage};
 
 use super::convert;
-use crate::authz::Require;
-use crate::identity::Authentication;
-use crate::rejection::IdentityRejection;
+use crate::authz::gate::{gate, Verdict};
+use crate::authz::{Authentication, Require};
 
 /// `web::scope("/admin").wrap(Require::new().claim_contains("groups", "admins"))`: a
-/// signed-in user who fails gets `403`, exactly as with [`Require::layer`] on axum.
+/// signed-in user who fails gets `403`, no one signed in `401`, and a request the
+/// [`OidcMiddleware`](super::OidcMiddleware) did not handle `500` JSON, exactly as with
+/// [`Require::layer`] on axum.
 impl<S, B> Transform<S, ServiceRequest> for Require
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
@@ -62,37 +64,24 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let html = request
-            .headers()
-            .get_all(actix_web::http::header::ACCEPT)
-            .filter_map(|value| value.to_str().ok())
-            .any(|accept| accept.contains("text/html"));
-        let denied = {
-            let extensions = request.extensions();
-            match extensions.get::<Authentication>() {
-                None => Some(IdentityRejection::LayerMissing.to_response()),
-                Some(Authentication { identity: None, .. }) => {
-                    Some(IdentityRejection::NotSignedIn.to_response())
-                }
-                Some(Authentication {
-                    identity: Some(identity),
-                    context,
-                }) => self.require.check(identity).err().map(|rule| {
-                    tracing::info!(user_id = %identity.user_id(), %rule, "access denied");
-                    context.denied(identity, html, Vec::new())
-                }),
+        let verdict = gate(
+            request.extensions().get::<Authentication>(),
+            &self.require,
+            request
+                .headers()
+                .get_all(ACCEPT)
+                .map(|value| value.as_bytes()),
+        );
+        match verdict {
+            Verdict::Pass => {
+                let future = self.service.call(request);
+                Box::pin(async move { Ok(future.await?.map_into_left_body()) })
             }
-        };
-        match denied {
-            Some(response) => {
+            Verdict::Refuse(response) => {
                 let response = request
                     .into_response(convert::response(response))
                     .map_into_right_body();
                 Box::pin(ready(Ok(response)))
-            }
-            None => {
-                let future = self.service.call(request);
-                Box::pin(async move { Ok(future.await?.map_into_left_body()) })
             }
         }
     }

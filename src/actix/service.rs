@@ -9,8 +9,10 @@ use actix_web::{Error, HttpMessage};
 
 use super::convert;
 use super::future::OidcMiddlewareFuture;
+use crate::authz::Authentication;
 use crate::engine::{Decision, Engine};
-use crate::identity::{Authentication, Identity};
+use crate::identity::Identity;
+use crate::outcome::{Outcome, Pass};
 use crate::request::RequestView;
 use crate::response::{CoreResponse, ErrorReply};
 
@@ -73,7 +75,7 @@ fn attach(request: &ServiceRequest, engine: &Engine, identity: Option<Identity>)
     }
     extensions.insert(Authentication {
         identity,
-        context: Arc::clone(&engine.auth_context),
+        context: Arc::clone(&engine.context().auth_context),
     });
 }
 
@@ -114,10 +116,10 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         match decide(&self.engine, &request) {
-            Decision::Continue {
+            Decision::Continue(Pass {
                 identity,
                 set_cookies,
-            } => pass_on(&*self.service, &self.engine, request, identity, set_cookies),
+            }) => pass_on(&*self.service, &self.engine, request, identity, set_cookies),
             Decision::Respond(response) => {
                 OidcMiddlewareFuture::ready(own_response(request, response))
             }
@@ -126,19 +128,18 @@ where
                 OidcMiddlewareFuture::deferred(Box::pin(async move {
                     use actix_web::FromRequest;
                     let (http_request, mut payload) = request.into_parts();
+                    // Our limit, not the application's PayloadConfig: the app may allow
+                    // far larger bodies, or far smaller ones, for its own routes.
                     let body =
-                        actix_web::web::Bytes::from_request(&http_request, &mut payload).await;
+                        match actix_web::web::Payload::from_request(&http_request, &mut payload)
+                            .await
+                        {
+                            Ok(stream) => stream.to_bytes_limited(limit).await,
+                            Err(_) => Ok(Err(actix_web::error::ErrorBadRequest("unreadable body"))),
+                        };
                     let request = ServiceRequest::from_parts(http_request, payload);
                     let response = match body {
-                        Ok(body) if body.len() <= limit => {
-                            match engine
-                                .run_with_body(bytes::Bytes::from(body.to_vec()))
-                                .await
-                            {
-                                Decision::Respond(response) => response,
-                                _ => internal_error(),
-                            }
-                        }
+                        Ok(Ok(body)) => engine.run_with_body(body).await,
                         _ => crate::response::body_too_large(limit),
                     };
                     Ok(own_response(request, response))
@@ -149,23 +150,14 @@ where
                 let engine = Arc::clone(&self.engine);
                 OidcMiddlewareFuture::deferred(Box::pin(async move {
                     match Arc::clone(&engine).run(work).await {
-                        Decision::Continue {
+                        Outcome::Continue(Pass {
                             identity,
                             set_cookies,
-                        } => pass_on(&*service, &engine, request, identity, set_cookies).await,
-                        Decision::Respond(response) => Ok(own_response(request, response)),
-                        Decision::Defer(_) | Decision::ReadBody { .. } => {
-                            Ok(own_response(request, internal_error()))
-                        }
+                        }) => pass_on(&*service, &engine, request, identity, set_cookies).await,
+                        Outcome::Respond(response) => Ok(own_response(request, response)),
                     }
                 }))
             }
         }
     }
-}
-
-fn internal_error() -> CoreResponse {
-    let mut response = http::Response::new(bytes::Bytes::from_static(b"internal error"));
-    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-    response
 }

@@ -1,81 +1,117 @@
-//! The access-denied answer: a small page for browsers, JSON for API clients.
+//! Why a requirement turned an identity away.
 
 use std::fmt;
-use std::sync::Arc;
 
-use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
-use http::{HeaderValue, Response, StatusCode};
+use serde_json::Value;
 
-use crate::identity::Identity;
-use crate::response::{escape, CoreResponse};
-
-/// Renders the HTML body of the `403` page for a signed-in user who is not allowed in.
-/// Receives the identity and the path of the logout route.
-#[derive(Clone)]
-pub struct AccessDeniedPage(pub(crate) Arc<RenderPage>);
-
-type RenderPage = dyn Fn(&Identity, &str) -> String + Send + Sync;
-
-impl AccessDeniedPage {
-    /// A page rendered by `render(identity, logout_path)`.
-    pub fn new<F>(render: F) -> Self
-    where
-        F: Fn(&Identity, &str) -> String + Send + Sync + 'static,
-    {
-        Self(Arc::new(render))
-    }
+/// The first rule of a [`Require`](crate::Require) that an identity failed, and how.
+///
+/// Meant for logs and for the application's own decisions, never for the user: its
+/// `Display` names the rule the way the layer logs it (`claim `groups` contains `admins``).
+///
+/// ```
+/// use tower_oidc::Denied;
+///
+/// fn explain(denied: &Denied) -> &'static str {
+///     match denied {
+///         Denied::ClaimMissing { .. } => "the token lacks a claim",
+///         Denied::UnverifiedEmail { .. } => "verify your email first",
+///         Denied::Scope { .. } => "the token lacks a scope",
+///         _ => "not allowed",
+///     }
+/// }
+/// # let _ = explain;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Denied {
+    /// A `claim_equals` or `claim_contains` rule found no claim at `path`.
+    ClaimMissing {
+        /// The claim's name or dotted path.
+        path: String,
+        /// What the rule wanted of it.
+        expected: ClaimExpectation,
+    },
+    /// A `claim_equals` rule found the claim with another value.
+    ClaimNotEqual {
+        /// The claim's name or dotted path.
+        path: String,
+        /// The value the rule wanted.
+        expected: Value,
+    },
+    /// A `claim_contains` rule found the claim without the value.
+    ClaimLacksValue {
+        /// The claim's name or dotted path.
+        path: String,
+        /// The value the rule looked for.
+        value: String,
+    },
+    /// An `email_domain` rule found no `email` claim, or one at another domain.
+    EmailDomain {
+        /// The allowed domains, lower case.
+        domains: Vec<String>,
+    },
+    /// An `email_domain` rule found an email at an allowed domain that the provider says
+    /// is not verified (`email_verified: false`).
+    UnverifiedEmail {
+        /// The allowed domains, lower case.
+        domains: Vec<String>,
+    },
+    /// A `scope` rule found the scope in neither `scope` nor `scp`.
+    Scope {
+        /// The scope the rule wanted.
+        scope: String,
+    },
+    /// A `predicate` rule's check answered `false`.
+    Predicate {
+        /// The name given to the check.
+        name: String,
+    },
+    /// An `any_of` rule whose alternatives all failed: why each did, in order.
+    NoAlternative {
+        /// One denial per alternative.
+        denials: Vec<Denied>,
+    },
 }
 
-impl fmt::Debug for AccessDeniedPage {
+/// What a claim rule wanted of a claim it did not find.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClaimExpectation {
+    /// The claim equal to this value (`claim_equals`).
+    Equals(Value),
+    /// The claim containing this value (`claim_contains`).
+    Contains(String),
+}
+
+impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessDeniedPage")
+        match self {
+            Denied::ClaimMissing {
+                path,
+                expected: ClaimExpectation::Equals(value),
+            }
+            | Denied::ClaimNotEqual {
+                path,
+                expected: value,
+            } => write!(f, "claim `{path}` equals {value}"),
+            Denied::ClaimMissing {
+                path,
+                expected: ClaimExpectation::Contains(value),
+            }
+            | Denied::ClaimLacksValue { path, value } => {
+                write!(f, "claim `{path}` contains `{value}`")
+            }
+            Denied::EmailDomain { domains } | Denied::UnverifiedEmail { domains } => {
+                write!(f, "verified email at {}", domains.join(", "))
+            }
+            Denied::Scope { scope } => write!(f, "scope `{scope}`"),
+            Denied::Predicate { name } => write!(f, "check `{name}`"),
+            Denied::NoAlternative { denials } => {
+                write!(f, "one of {} alternatives", denials.len())
+            }
+        }
     }
 }
 
-fn default_page(identity: &Identity, logout_path: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Access denied</title></head>\
-         <body><h1>Access denied</h1><p>You are signed in as <strong>{}</strong>, but this \
-         account may not open this page.</p><p><a href=\"{}\">Sign out</a> to use another \
-         account.</p></body></html>",
-        escape(identity.user_id()),
-        escape(logout_path)
-    )
-}
-
-/// `403` for `identity`: the (possibly custom) page for browsers, JSON otherwise.
-pub(crate) fn render_denied(
-    identity: &Identity,
-    html: bool,
-    logout_path: &str,
-    page: Option<&AccessDeniedPage>,
-    set_cookies: Vec<HeaderValue>,
-) -> CoreResponse {
-    let (content_type, body) = if html {
-        let body = match page {
-            Some(page) => (page.0)(identity, logout_path),
-            None => default_page(identity, logout_path),
-        };
-        ("text/html; charset=utf-8", body)
-    } else {
-        let body = serde_json::json!({
-            "error": "forbidden",
-            "message": "this account is not allowed to use this resource",
-            "user_id": identity.user_id(),
-        });
-        ("application/json", body.to_string())
-    };
-    let mut builder = Response::builder()
-        .status(StatusCode::FORBIDDEN)
-        .header(CACHE_CONTROL, "no-store")
-        .header(CONTENT_TYPE, content_type);
-    for cookie in set_cookies {
-        builder = builder.header(SET_COOKIE, cookie);
-    }
-    builder.body(Bytes::from(body)).unwrap_or_else(|_| {
-        let mut response = Response::new(Bytes::from_static(b"forbidden"));
-        *response.status_mut() = StatusCode::FORBIDDEN;
-        response
-    })
-}
+impl std::error::Error for Denied {}

@@ -1,11 +1,14 @@
-//! Authorization on the signed-in identity: requirements on claims, checked per request.
+//! Authorization on the signed-in identity: requirements on claims, checked per request,
+//! and the gate the framework adapters put in front of a group of routes.
 
 mod claims;
 mod denied;
-mod layer;
+pub(crate) mod found;
+pub(crate) mod gate;
+mod page;
 mod require;
 
-pub(crate) use denied::render_denied;
-pub use denied::AccessDeniedPage;
-pub use layer::{RequireLayer, RequireService};
+pub use denied::{ClaimExpectation, Denied};
+pub(crate) use found::{AuthContext, Authentication};
+pub use page::AccessDeniedPage;
 pub use require::Require;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::claims::{contains, lookup};
+use super::denied::{ClaimExpectation, Denied};
 use crate::identity::Identity;
 
 type Predicate = Arc<dyn Fn(&Identity) -> bool + Send + Sync>;
@@ -116,12 +117,14 @@ impl Require {
         self.rules.is_empty()
     }
 
-    /// Checks `identity`; the error names the first rule that failed (for logs, not users).
-    pub fn check(&self, identity: &Identity) -> Result<(), String> {
-        match self.rules.iter().find(|rule| !rule.holds(identity)) {
-            None => Ok(()),
-            Some(rule) => Err(rule.to_string()),
-        }
+    /// Checks `identity` against every rule, in the order they were added.
+    ///
+    /// # Errors
+    ///
+    /// [`Denied`] for the first rule that fails: which one and how, for logs and for the
+    /// application's own decisions, not for users.
+    pub fn check(&self, identity: &Identity) -> Result<(), Denied> {
+        self.rules.iter().try_for_each(|rule| rule.check(identity))
     }
 
     /// Whether `identity` meets every rule.
@@ -137,29 +140,80 @@ impl Require {
 }
 
 impl Rule {
-    fn holds(&self, identity: &Identity) -> bool {
+    fn check(&self, identity: &Identity) -> Result<(), Denied> {
         let claims = identity.claims();
         match self {
-            Rule::ClaimEquals(path, value) => lookup(claims, path) == Some(value),
-            Rule::ClaimContains(path, value) => {
-                lookup(claims, path).is_some_and(|claim| contains(claim, value))
-            }
+            Rule::ClaimEquals(path, expected) => match lookup(claims, path) {
+                None => Err(Denied::ClaimMissing {
+                    path: path.clone(),
+                    expected: ClaimExpectation::Equals(expected.clone()),
+                }),
+                Some(claim) if claim == expected => Ok(()),
+                Some(_) => Err(Denied::ClaimNotEqual {
+                    path: path.clone(),
+                    expected: expected.clone(),
+                }),
+            },
+            Rule::ClaimContains(path, value) => match lookup(claims, path) {
+                None => Err(Denied::ClaimMissing {
+                    path: path.clone(),
+                    expected: ClaimExpectation::Contains(value.clone()),
+                }),
+                Some(claim) if contains(claim, value) => Ok(()),
+                Some(_) => Err(Denied::ClaimLacksValue {
+                    path: path.clone(),
+                    value: value.clone(),
+                }),
+            },
             Rule::EmailDomain(domains) => {
-                let verified = claims.get("email_verified") != Some(&Value::Bool(false));
                 let domain = claims
                     .get("email")
                     .and_then(Value::as_str)
                     .and_then(|email| email.rsplit_once('@'))
                     .map(|(_, domain)| domain.to_ascii_lowercase());
-                verified && domain.is_some_and(|domain| domains.contains(&domain))
+                if !domain.is_some_and(|domain| domains.contains(&domain)) {
+                    return Err(Denied::EmailDomain {
+                        domains: domains.clone(),
+                    });
+                }
+                if claims.get("email_verified") == Some(&Value::Bool(false)) {
+                    return Err(Denied::UnverifiedEmail {
+                        domains: domains.clone(),
+                    });
+                }
+                Ok(())
             }
-            Rule::Scope(scope) => ["scope", "scp"].iter().any(|name| {
-                claims
-                    .get(*name)
-                    .is_some_and(|claim| contains(claim, scope))
-            }),
-            Rule::Predicate(_, check) => check(identity),
-            Rule::AnyOf(alternatives) => alternatives.iter().any(|alt| alt.allows(identity)),
+            Rule::Scope(scope) => {
+                let granted = ["scope", "scp"].iter().any(|name| {
+                    claims
+                        .get(*name)
+                        .is_some_and(|claim| contains(claim, scope))
+                });
+                if granted {
+                    Ok(())
+                } else {
+                    Err(Denied::Scope {
+                        scope: scope.clone(),
+                    })
+                }
+            }
+            Rule::Predicate(name, check) => {
+                if check(identity) {
+                    Ok(())
+                } else {
+                    Err(Denied::Predicate { name: name.clone() })
+                }
+            }
+            Rule::AnyOf(alternatives) => {
+                let mut denials = Vec::with_capacity(alternatives.len());
+                for alternative in alternatives {
+                    match alternative.check(identity) {
+                        Ok(()) => return Ok(()),
+                        Err(denied) => denials.push(denied),
+                    }
+                }
+                Err(Denied::NoAlternative { denials })
+            }
         }
     }
 }
@@ -182,5 +236,150 @@ impl fmt::Debug for Require {
         f.debug_list()
             .entries(self.rules.iter().map(ToString::to_string))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn alice(claims: Value) -> Identity {
+        Identity::for_tests(claims, None)
+    }
+
+    fn denial(require: &Require, claims: Value) -> Denied {
+        require.check(&alice(claims)).expect_err("denied")
+    }
+
+    #[test]
+    fn claim_rules_say_missing_from_unequal() {
+        let tenant = Require::new().claim_equals("org.tenant", "acme");
+        assert_eq!(
+            denial(&tenant, json!({})),
+            Denied::ClaimMissing {
+                path: "org.tenant".into(),
+                expected: ClaimExpectation::Equals(json!("acme")),
+            }
+        );
+        let other = denial(&tenant, json!({"org": {"tenant": "other"}}));
+        assert_eq!(
+            other,
+            Denied::ClaimNotEqual {
+                path: "org.tenant".into(),
+                expected: json!("acme"),
+            }
+        );
+        assert_eq!(other.to_string(), "claim `org.tenant` equals \"acme\"");
+        assert!(tenant.allows(&alice(json!({"org": {"tenant": "acme"}}))));
+
+        let admins = Require::new().claim_contains("groups", "admins");
+        let missing = denial(&admins, json!({}));
+        assert_eq!(
+            missing,
+            Denied::ClaimMissing {
+                path: "groups".into(),
+                expected: ClaimExpectation::Contains("admins".into()),
+            }
+        );
+        assert_eq!(missing.to_string(), "claim `groups` contains `admins`");
+        assert_eq!(
+            denial(&admins, json!({"groups": ["users"]})),
+            Denied::ClaimLacksValue {
+                path: "groups".into(),
+                value: "admins".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn email_domain_says_wrong_domain_from_unverified() {
+        let staff = Require::new().email_domain(["@Example.com", "example.org"]);
+        let domains = vec!["example.com".to_owned(), "example.org".to_owned()];
+        for claims in [
+            json!({}),
+            json!({"email": "eve@evil.example"}),
+            json!({"email": "eve@evil.example", "email_verified": false}),
+        ] {
+            assert_eq!(
+                denial(&staff, claims.clone()),
+                Denied::EmailDomain {
+                    domains: domains.clone()
+                },
+                "{claims}"
+            );
+        }
+        let unverified = denial(
+            &staff,
+            json!({"email": "bob@EXAMPLE.org", "email_verified": false}),
+        );
+        assert_eq!(
+            unverified,
+            Denied::UnverifiedEmail {
+                domains: domains.clone()
+            }
+        );
+        assert_eq!(
+            unverified.to_string(),
+            "verified email at example.com, example.org"
+        );
+        assert!(staff.allows(&alice(json!({"email": "bob@example.com"}))));
+    }
+
+    #[test]
+    fn scope_predicate_and_alternatives() {
+        let readers = Require::new().scope("read:data");
+        let denied = denial(&readers, json!({"scope": "openid read"}));
+        assert_eq!(
+            denied,
+            Denied::Scope {
+                scope: "read:data".into()
+            }
+        );
+        assert_eq!(denied.to_string(), "scope `read:data`");
+        assert!(readers.allows(&alice(json!({"scp": ["read:data"]}))));
+
+        let staff = Require::new().predicate("staff id", |id| id.user_id().starts_with("staff-"));
+        let denied = denial(&staff, json!({}));
+        assert_eq!(
+            denied,
+            Denied::Predicate {
+                name: "staff id".into()
+            }
+        );
+        assert_eq!(denied.to_string(), "check `staff id`");
+
+        let either = Require::new().any_of([staff, readers.clone()]);
+        let denied = denial(&either, json!({}));
+        assert_eq!(
+            denied,
+            Denied::NoAlternative {
+                denials: vec![
+                    Denied::Predicate {
+                        name: "staff id".into()
+                    },
+                    Denied::Scope {
+                        scope: "read:data".into()
+                    },
+                ]
+            }
+        );
+        assert_eq!(denied.to_string(), "one of 2 alternatives");
+        assert!(either.allows(&alice(json!({"scope": "read:data"}))));
+    }
+
+    #[test]
+    fn the_first_failing_rule_is_reported() {
+        let require = Require::new()
+            .claim_contains("groups", "admins")
+            .scope("write:data");
+        assert_eq!(
+            denial(&require, json!({"groups": ["admins"]})),
+            Denied::Scope {
+                scope: "write:data".into()
+            }
+        );
+        assert!(Require::new().check(&alice(json!({}))).is_ok());
     }
 }

@@ -2,13 +2,41 @@
 
 use serde_json::{Map, Value};
 
-use super::verify::BearerError;
+use super::introspect_guard::{Admission, IntrospectionGuard};
+use super::BearerError;
 use crate::config::Config;
 use crate::provider::metadata::ProviderMetadata;
 use crate::provider::Provider;
 
 /// Asks the provider whether `token` is active; its answer becomes the token's claims.
+/// Tokens the provider refused moments ago, and calls past the ceiling, are refused
+/// without asking.
 pub(crate) async fn introspect(
+    provider: &Provider,
+    metadata: &ProviderMetadata,
+    config: &Config,
+    guard: &IntrospectionGuard,
+    token: &str,
+) -> Result<Map<String, Value>, BearerError> {
+    match guard.admit(token) {
+        Admission::Ask => {}
+        Admission::RefusedRecently => {
+            return Err(BearerError::Invalid("the token is not active".into()))
+        }
+        Admission::OverCeiling => {
+            return Err(BearerError::Unavailable(
+                "too many unknown tokens to introspect right now".into(),
+            ))
+        }
+    }
+    let answer = ask(provider, metadata, config, token).await;
+    if matches!(answer, Err(BearerError::Invalid(_))) {
+        guard.refused(token);
+    }
+    answer
+}
+
+async fn ask(
     provider: &Provider,
     metadata: &ProviderMetadata,
     config: &Config,
@@ -84,5 +112,46 @@ pub(crate) async fn introspect(
     if !audience_ok {
         return Err(BearerError::Invalid("wrong audience".into()));
     }
+    access_token_type(&claims).map_err(|reason| BearerError::Invalid(reason.into()))?;
     Ok(claims)
+}
+
+/// RFC 7662 `token_type`, when the answer has one, must be an access token's: a refresh
+/// token is active too, and must not pass as a bearer token. A sender-constrained token
+/// (`DPoP`, or a `cnf` key binding) is refused here: it is valid only with proof of its key.
+fn access_token_type(claims: &Map<String, Value>) -> Result<(), &'static str> {
+    if claims.contains_key("cnf") {
+        return Err("the token is bound to a key (cnf) and cannot be used as a plain bearer token");
+    }
+    match claims.get("token_type") {
+        None => Ok(()),
+        Some(Value::String(kind))
+            if kind.eq_ignore_ascii_case("bearer") || kind.eq_ignore_ascii_case("access_token") =>
+        {
+            Ok(())
+        }
+        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("dpop") => {
+            Err("a DPoP-bound token cannot be used as a plain bearer token")
+        }
+        Some(_) => Err("the token is not an access token"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_access_token_answers_pass() {
+        let ok = |value: Value| access_token_type(value.as_object().expect("object")).is_ok();
+        assert!(ok(json!({"active": true})));
+        assert!(ok(json!({"active": true, "token_type": "Bearer"})));
+        assert!(ok(json!({"active": true, "token_type": "access_token"})));
+        assert!(!ok(json!({"active": true, "token_type": "refresh_token"})));
+        assert!(!ok(json!({"active": true, "token_type": "DPoP"})));
+        assert!(!ok(json!({"active": true, "token_type": 1})));
+        assert!(!ok(json!({"active": true, "cnf": {"jkt": "x"}})));
+    }
 }

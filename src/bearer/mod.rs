@@ -2,8 +2,8 @@
 //! opaque tokens through introspection, verified tokens cached until they expire.
 
 pub(crate) mod cache;
-mod introspect;
-pub(crate) mod verify;
+pub(crate) mod introspect;
+pub(crate) mod introspect_guard;
 
 use std::borrow::Cow;
 
@@ -11,6 +11,19 @@ use http::header::AUTHORIZATION;
 use http::HeaderMap;
 
 use crate::token::header::MAX_TOKEN_BYTES;
+
+/// Why a bearer token was not accepted.
+#[derive(Debug)]
+pub(crate) enum BearerError {
+    /// `401 invalid_token`.
+    Invalid(String),
+    /// The provider (keys, introspection) cannot be asked: `503`.
+    Unavailable(String),
+    /// The user-detail hook refused this identity: `403`.
+    Refused,
+    /// The user-detail hook failed: `500`.
+    HookFailed(crate::user::HookError),
+}
 
 /// The bearer credential of a request.
 pub(crate) enum BearerHeader<'a> {

@@ -33,6 +33,11 @@ struct Entry {
 pub(super) struct ClientSecrets(Entry);
 
 impl ClientSecrets {
+    /// Reads the file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read, or is not a `client_secrets.json`; the message says which.
     pub(super) fn load(path: &str) -> Result<Self, String> {
         let text =
             std::fs::read_to_string(path).map_err(|err| format!("cannot read `{path}`: {err}"))?;
@@ -41,17 +46,22 @@ impl ClientSecrets {
         Ok(Self(file.web.unwrap_or(file.plain)))
     }
 
-    /// Fills the builder; explicit variables read afterwards take precedence.
-    pub(super) fn apply(self, mut builder: ConfigBuilder) -> ConfigBuilder {
+    /// Fills in what the builder lacks, so that variables take precedence over the file
+    /// whatever the order they are read in. The provider comes from the file only when no
+    /// issuer, discovery URL or endpoints are given otherwise.
+    pub(super) fn fill(self, mut builder: ConfigBuilder) -> ConfigBuilder {
         let entry = self.0;
-        if let Some(id) = entry.client_id {
+        if let (None, Some(id)) = (&builder.client_id, entry.client_id) {
             builder = builder.client_id(id);
         }
-        if let Some(secret) = entry.client_secret {
+        if let (None, Some(secret)) = (&builder.client_secret, entry.client_secret) {
             builder = builder.client_secret(secret);
         }
-        if let [only] = entry.redirect_uris.as_slice() {
+        if let (None, [only]) = (&builder.redirect_uri, entry.redirect_uris.as_slice()) {
             builder = builder.redirect_uri(only.clone());
+        }
+        if builder.has_provider() {
+            return builder;
         }
         let parse = |value: &Option<String>| value.as_deref().and_then(|v| Url::parse(v).ok());
         match (

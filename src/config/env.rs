@@ -1,592 +1,335 @@
-//! `from_env`: the canonical `OIDC_*` names and flaskoidc's names as aliases.
+//! `from_env`: one table of settings, each with its canonical `OIDC_*` variable, flaskoidc's
+//! names for it, and how its value sets the builder. Every error names the variable that
+//! was actually set.
 
 use std::time::Duration;
 
+use super::auth_params_file;
 use super::client_secrets::ClientSecrets;
+use super::flaskoidc;
 use super::{ClientAuth, Config, ConfigBuilder, ConfigError};
 use crate::authz::Require;
+use crate::session::store_url::{self, StoreUrl};
 
-/// Each setting with its canonical variable first and its flaskoidc aliases after.
-const ISSUER: &[&str] = &["OIDC_ISSUER"];
-const CONFIG_URL: &[&str] = &["OIDC_CONFIG_URL", "FLASK_OIDC_CONFIG_URL"];
-const CLIENT_ID: &[&str] = &["OIDC_CLIENT_ID", "FLASK_OIDC_CLIENT_ID"];
-const CLIENT_SECRET: &[&str] = &["OIDC_CLIENT_SECRET", "FLASK_OIDC_CLIENT_SECRET"];
-const REDIRECT_URI: &[&str] = &["OIDC_REDIRECT_URI", "FLASK_OIDC_REDIRECT_URI"];
-/// flaskoidc 0.x: the absolute callback URL sent to the provider. Not the same as 1.x's
-/// `FLASK_OIDC_OVERWRITE_REDIRECT_URI`, the landing page after login.
-const OVERWRITE_REDIRECT_URI_0X: &[&str] = &["OVERWRITE_REDIRECT_URI"];
-/// flaskoidc 0.x: the callback route.
-const CALLBACK_ROUTE_0X: &[&str] = &["OIDC_CALLBACK_ROUTE"];
-const SCOPES: &[&str] = &["OIDC_SCOPES", "FLASK_OIDC_SCOPES"];
-const USER_ID_FIELD: &[&str] = &["OIDC_USER_ID_FIELD", "FLASK_OIDC_USER_ID_FIELD"];
-const WHITELIST: &[&str] = &[
-    "OIDC_WHITELISTED_ENDPOINTS",
-    "FLASK_OIDC_WHITELISTED_ENDPOINTS",
+/// One setting and every variable that can carry it.
+struct Setting {
+    /// The canonical variable.
+    name: &'static str,
+    /// Other names for the same value (flaskoidc's); two names set to different values are
+    /// an error, since silently preferring one hides a misconfiguration.
+    aliases: &'static [&'static str],
+    /// Variables of older conventions (flaskoidc 0.x, flask-session) that carry the value
+    /// under rules of their own, reconciled with what the names above gave.
+    legacy: Option<Legacy>,
+    /// Sets the value on the builder. Its errors, and those `build()` finds in the values
+    /// it sets, name the variable that carried the value.
+    apply: Apply,
+}
+
+type Apply = fn(ConfigBuilder, Found) -> Result<ConfigBuilder, ConfigError>;
+type Legacy = fn(&Vars<'_>, Option<Found>) -> Result<Option<Found>, ConfigError>;
+
+impl Setting {
+    const fn new(name: &'static str, apply: Apply) -> Self {
+        Self {
+            name,
+            aliases: &[],
+            legacy: None,
+            apply,
+        }
+    }
+
+    const fn alias(mut self, alias: &'static [&'static str]) -> Self {
+        self.aliases = alias;
+        self
+    }
+
+    const fn legacy(mut self, legacy: Legacy) -> Self {
+        self.legacy = Some(legacy);
+        self
+    }
+
+    fn read(&self, vars: &Vars<'_>) -> Result<Option<Found>, ConfigError> {
+        let found = vars.find(std::iter::once(self.name).chain(self.aliases.iter().copied()))?;
+        match self.legacy {
+            Some(reconcile) => reconcile(vars, found),
+            None => Ok(found),
+        }
+    }
+}
+
+/// Every setting, in the order they are applied. The order matters only for
+/// `OIDC_CLIENT_SECRETS`, last because the file fills in only what no variable set.
+static SETTINGS: &[Setting] = &[
+    Setting::new("OIDC_ISSUER", |b, v| Ok(b.issuer(v.value))),
+    Setting::new("OIDC_CONFIG_URL", |b, v| Ok(b.discovery_url(v.value)))
+        .alias(&[flaskoidc::CONFIG_URL]),
+    Setting::new("OIDC_CLIENT_ID", |b, v| Ok(b.client_id(v.value))).alias(&[flaskoidc::CLIENT_ID]),
+    Setting::new("OIDC_CLIENT_SECRET", |b, v| Ok(b.client_secret(v.value)))
+        .alias(&[flaskoidc::CLIENT_SECRET]),
+    Setting::new("OIDC_REDIRECT_URI", |b, v| Ok(b.redirect_uri(v.value)))
+        .alias(&[flaskoidc::REDIRECT_URI])
+        .legacy(flaskoidc::callback),
+    Setting::new("OIDC_SCOPES", |b, v| Ok(b.scopes(v.list()))).alias(&[flaskoidc::SCOPES]),
+    Setting::new("OIDC_USER_ID_FIELD", |b, v| {
+        Ok(b.user_id_claim(v.value.trim()))
+    })
+    .alias(&[flaskoidc::USER_ID_FIELD]),
+    Setting::new("OIDC_WHITELISTED_ENDPOINTS", |b, v| {
+        Ok(b.whitelist(v.comma_list()))
+    })
+    .alias(&[flaskoidc::WHITELISTED_ENDPOINTS]),
+    Setting::new("OIDC_SECRET_KEY", |b, v| Ok(b.secret_key(v.value)))
+        .alias(&[flaskoidc::SECRET_KEY]),
+    Setting::new("OIDC_POST_LOGIN_REDIRECT", |b, v| {
+        Ok(b.post_login_redirect(v.value))
+    })
+    .alias(&[flaskoidc::OVERWRITE_REDIRECT_URI]),
+    Setting::new("OIDC_PROVIDER_NAME", |b, v| Ok(b.provider_name(v.value)))
+        .alias(&[flaskoidc::PROVIDER_NAME]),
+    Setting::new("OIDC_FORCE_SCHEME", |b, v| {
+        Ok(b.force_scheme(v.value.trim().to_ascii_lowercase()))
+    })
+    .alias(&[flaskoidc::FORCE_SCHEME]),
+    Setting::new("OIDC_AUTH_PARAMS_FILE", |b, v| {
+        let params = auth_params_file::read(&v)?;
+        Ok(params
+            .into_iter()
+            .fold(b, |b, (name, value)| b.auth_param(name, value)))
+    })
+    .alias(&[flaskoidc::ADDITIONAL_PARAMETERS_FILE_PATH]),
+    Setting::new("OIDC_AUTH_PARAMS", |b, v| {
+        let params = form_urlencoded::parse(v.value.trim().as_bytes());
+        Ok(params.fold(b, |b, (name, value)| b.auth_param(name, value)))
+    }),
+    Setting::new("OIDC_COOKIE_SECURE", |b, v| Ok(b.cookie_secure(v.bool()?))),
+    Setting::new("OIDC_COOKIE_NAME", |b, v| Ok(b.cookie_name(v.value))),
+    Setting::new("OIDC_SESSION_STORE", session_store).legacy(flaskoidc::session_store),
+    Setting::new("OIDC_SESSION_MAX_AGE", |b, v| {
+        Ok(b.session_max_age(v.seconds()?))
+    }),
+    Setting::new("OIDC_POST_LOGOUT_REDIRECT_URI", |b, v| {
+        Ok(b.post_logout_redirect_uri(v.value))
+    }),
+    Setting::new("OIDC_LOGIN_PATH", |b, v| Ok(b.login_path(v.value))),
+    Setting::new("OIDC_LOGOUT_PATH", |b, v| Ok(b.logout_path(v.value))),
+    Setting::new("OIDC_BACKCHANNEL_LOGOUT_PATH", |b, v| {
+        Ok(b.backchannel_logout_path(v.value))
+    }),
+    Setting::new("OIDC_BASE_PATH", |b, v| Ok(b.base_path(v.value))),
+    Setting::new("OIDC_LEEWAY", |b, v| Ok(b.leeway(v.seconds()?))),
+    Setting::new("OIDC_TRUST_FORWARDED_HEADERS", |b, v| {
+        Ok(b.trust_forwarded_headers(v.bool()?))
+    }),
+    Setting::new(
+        "OIDC_FETCH_USERINFO",
+        |b, v| Ok(b.fetch_userinfo(v.bool()?)),
+    ),
+    Setting::new("OIDC_AUDIENCES", |b, v| Ok(b.audiences(v.list()))),
+    Setting::new("OIDC_BEARER_ONLY", |b, v| Ok(b.bearer_only(v.bool()?))),
+    Setting::new("OIDC_INTROSPECT_TOKENS", |b, v| {
+        Ok(b.introspect_opaque_tokens(v.bool()?))
+    }),
+    Setting::new("OIDC_USER_DETAILS_TTL", |b, v| {
+        Ok(b.user_details_ttl(v.seconds()?))
+    }),
+    Setting::new("OIDC_ALLOWED_EMAIL_DOMAINS", |b, v| {
+        let domains = v.list();
+        if domains.is_empty() {
+            return Err(v.error("lists no domain"));
+        }
+        Ok(b.require(Require::new().email_domain(domains)))
+    }),
+    Setting::new("OIDC_REQUIRED_CLAIMS", |b, v| {
+        Ok(b.require(required_claims(&v)?))
+    }),
+    Setting::new("OIDC_CLIENT_AUTH", |b, v| {
+        let auth = match v.value.trim() {
+            "basic" | "client_secret_basic" => ClientAuth::Basic,
+            "post" | "client_secret_post" => ClientAuth::Post,
+            _ => return Err(v.error("must be `basic` or `post`")),
+        };
+        Ok(b.client_auth(auth))
+    }),
+    Setting::new("OIDC_CLIENT_SECRETS", |b, v| {
+        let secrets = ClientSecrets::load(v.value.trim()).map_err(|problem| v.error(problem))?;
+        Ok(secrets.fill(b))
+    }),
+    Setting::new("OIDC_TRUST_UNVERIFIED_EMAIL", |b, v| {
+        Ok(b.danger_trust_unverified_email(v.bool()?))
+    }),
+    Setting::new("OIDC_LOGOUT_GET", |b, v| {
+        let trust = match v.value.trim() {
+            "confirm" => false,
+            "redirect" => true,
+            _ => return Err(v.error("must be `confirm` or `redirect`")),
+        };
+        Ok(b.trust_cross_site_logout_get(trust))
+    }),
+    Setting::new("OIDC_LOGOUT_TOKEN_MAX_AGE", |b, v| {
+        Ok(b.logout_token_max_age(v.seconds()?))
+    }),
+    Setting::new("OIDC_COOKIE_HOST_PREFIX", |b, v| {
+        Ok(b.cookie_host_prefix(v.bool()?))
+    }),
+    Setting::new("OIDC_ID_TOKEN_SIGNING_ALG", |b, v| {
+        let alg = v
+            .value
+            .parse()
+            .map_err(|err: crate::UnknownSigningAlg| v.error(err.to_string()))?;
+        Ok(b.id_token_signing_alg(alg))
+    }),
+    Setting::new("OIDC_RESOLVE_CLAIM_SOURCES", |b, v| {
+        Ok(b.resolve_claim_sources(v.bool()?))
+    }),
 ];
-const SECRET_KEY: &[&str] = &["OIDC_SECRET_KEY", "FLASK_OIDC_SECRET_KEY"];
-const POST_LOGIN: &[&str] = &[
-    "OIDC_POST_LOGIN_REDIRECT",
-    "FLASK_OIDC_OVERWRITE_REDIRECT_URI",
-];
-const PROVIDER_NAME: &[&str] = &["OIDC_PROVIDER_NAME", "FLASK_OIDC_PROVIDER_NAME"];
-const FORCE_SCHEME: &[&str] = &["OIDC_FORCE_SCHEME", "FLASK_OIDC_FORCE_SCHEME"];
-const AUTH_PARAMS_FILE: &[&str] = &[
-    "OIDC_AUTH_PARAMS_FILE",
-    "FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH",
-];
-const AUTH_PARAMS: &[&str] = &["OIDC_AUTH_PARAMS"];
-const CLIENT_SECRETS: &[&str] = &["OIDC_CLIENT_SECRETS"];
-const COOKIE_SECURE: &[&str] = &["OIDC_COOKIE_SECURE"];
-const COOKIE_NAME: &[&str] = &["OIDC_COOKIE_NAME"];
-const SESSION_STORE: &[&str] = &["OIDC_SESSION_STORE"];
-/// flask-session's store type and Flask-SQLAlchemy's database, as flaskoidc deployments set
-/// them.
-const SESSION_TYPE: &[&str] = &["SESSION_TYPE"];
-const SQLALCHEMY_DATABASE_URI: &[&str] = &["SQLALCHEMY_DATABASE_URI"];
-const SESSION_MAX_AGE: &[&str] = &["OIDC_SESSION_MAX_AGE"];
-const POST_LOGOUT: &[&str] = &["OIDC_POST_LOGOUT_REDIRECT_URI"];
-const LOGIN_PATH: &[&str] = &["OIDC_LOGIN_PATH"];
-const LOGOUT_PATH: &[&str] = &["OIDC_LOGOUT_PATH"];
-const BASE_PATH: &[&str] = &["OIDC_BASE_PATH"];
-const BACKCHANNEL_LOGOUT_PATH: &[&str] = &["OIDC_BACKCHANNEL_LOGOUT_PATH"];
-const LEEWAY: &[&str] = &["OIDC_LEEWAY"];
-const TRUST_FORWARDED: &[&str] = &["OIDC_TRUST_FORWARDED_HEADERS"];
-const FETCH_USERINFO: &[&str] = &["OIDC_FETCH_USERINFO"];
-const CLIENT_AUTH: &[&str] = &["OIDC_CLIENT_AUTH"];
-const AUDIENCES: &[&str] = &["OIDC_AUDIENCES"];
-const BEARER_ONLY: &[&str] = &["OIDC_BEARER_ONLY"];
-const INTROSPECT: &[&str] = &["OIDC_INTROSPECT_TOKENS"];
-const USER_DETAILS_TTL: &[&str] = &["OIDC_USER_DETAILS_TTL"];
-const ALLOWED_EMAIL_DOMAINS: &[&str] = &["OIDC_ALLOWED_EMAIL_DOMAINS"];
-const REQUIRED_CLAIMS: &[&str] = &["OIDC_REQUIRED_CLAIMS"];
-const ID_TOKEN_SIGNING_ALG: &[&str] = &["OIDC_ID_TOKEN_SIGNING_ALG"];
-const RESOLVE_CLAIM_SOURCES: &[&str] = &["OIDC_RESOLVE_CLAIM_SOURCES"];
 
 pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     builder_from_lookup(lookup)?.build()
 }
 
-/// A value and the variable that carried it.
-struct Found {
-    name: &'static str,
-    value: String,
-}
-
-/// Reads one setting under all its names; two names set to different values is an error,
-/// since silently preferring one hides a misconfiguration.
-fn find(
-    lookup: &impl Fn(&str) -> Option<String>,
-    names: &[&'static str],
-) -> Result<Option<Found>, ConfigError> {
-    let mut found: Option<Found> = None;
-    for &name in names {
-        let Some(value) = lookup(name) else { continue };
-        match &found {
-            Some(first) if first.value != value => {
-                return Err(ConfigError::new(
-                    format!("{} and {name}", first.name),
-                    "both are set, to different values; keep one",
-                ));
-            }
-            Some(_) => {}
-            None => found = Some(Found { name, value }),
-        }
-    }
-    Ok(found)
-}
-
-/// The callback URL from the 1.x name, the 0.x absolute URL and the 0.x route, which must
-/// agree where more than one is set.
-fn callback_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Found>, ConfigError> {
-    let url = find(lookup, REDIRECT_URI)?;
-    let overwrite = find(lookup, OVERWRITE_REDIRECT_URI_0X)?;
-    let route = find(lookup, CALLBACK_ROUTE_0X)?;
-    let url = match (url, overwrite) {
-        (Some(a), Some(b)) => Some(agreeing_callback(a, b)?),
-        (a, b) => a.or(b),
-    };
-    let Some(route) = route else { return Ok(url) };
-    let Some(url) = url else {
-        return Ok(Some(route));
-    };
-    let path = callback_path(&url.value);
-    if path != route.value.trim() {
-        return Err(ConfigError::new(
-            format!("{} and {}", url.name, route.name),
-            format!(
-                "the callback URL's path `{path}` differs from the callback route `{}`",
-                route.value.trim()
-            ),
-        ));
-    }
-    Ok(Some(url))
-}
-
-/// The path of a callback setting: an absolute URL's path, or the value itself.
-fn callback_path(value: &str) -> String {
-    url::Url::parse(value.trim())
-        .map(|parsed| parsed.path().to_owned())
-        .unwrap_or_else(|_| value.trim().to_owned())
-}
-
-/// Two names for the callback agree when they are equal, or when one is the path of the
-/// other (flaskoidc deployments often set `/cb` in one and `https://host/cb` in the other);
-/// the absolute URL wins.
-fn agreeing_callback(a: Found, b: Found) -> Result<Found, ConfigError> {
-    let absolute = |found: &Found| url::Url::parse(found.value.trim()).is_ok();
-    if a.value.trim() == b.value.trim() {
-        return Ok(a);
-    }
-    if callback_path(&a.value) == callback_path(&b.value) && absolute(&a) != absolute(&b) {
-        return Ok(if absolute(&a) { a } else { b });
-    }
-    Err(ConfigError::new(
-        format!("{} and {}", a.name, b.name),
-        "both set the callback URL, to different values; keep one",
-    ))
-}
-
-fn parse_bool(found: &Found) -> Result<bool, ConfigError> {
-    match found.value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::new(found.name, "must be `true` or `false`")),
-    }
-}
-
-fn parse_seconds(found: &Found) -> Result<Duration, ConfigError> {
-    found
-        .value
-        .trim()
-        .parse::<u64>()
-        .map(Duration::from_secs)
-        .map_err(|_| ConfigError::new(found.name, "must be a whole number of seconds"))
-}
-
-/// Splits on commas and white space: flaskoidc 1.x writes scopes space separated,
-/// 0.x deployments comma separated.
-fn split_list(value: &str) -> impl Iterator<Item = &str> {
-    value
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|item| !item.is_empty())
-}
-
-/// Every flaskoidc 1.x name: when any is set, the deployment is a flaskoidc one and gets
-/// flaskoidc's defaults where it left a setting out.
-const FLASKOIDC_NAMES: &[&str] = &[
-    "FLASK_OIDC_CONFIG_URL",
-    "FLASK_OIDC_CLIENT_ID",
-    "FLASK_OIDC_CLIENT_SECRET",
-    "FLASK_OIDC_REDIRECT_URI",
-    "FLASK_OIDC_SCOPES",
-    "FLASK_OIDC_USER_ID_FIELD",
-    "FLASK_OIDC_WHITELISTED_ENDPOINTS",
-    "FLASK_OIDC_SECRET_KEY",
-    "FLASK_OIDC_OVERWRITE_REDIRECT_URI",
-    "FLASK_OIDC_PROVIDER_NAME",
-    "FLASK_OIDC_FORCE_SCHEME",
-    "FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH",
-];
-const FLASKOIDC_DEFAULT_USER_ID_FIELD: &str = "email";
-const FLASKOIDC_DEFAULT_WHITELIST: [&str; 3] = ["status", "healthcheck", "health"];
-
-/// flaskoidc's defaults for what a flaskoidc deployment left unset, so user ids and public
-/// paths stay what they were: the user id is the `email`, `status`, `healthcheck` and
-/// `health` are public, and Google logins ask for refresh tokens.
-fn flaskoidc_defaults(
-    lookup: &impl Fn(&str) -> Option<String>,
-    mut builder: ConfigBuilder,
-) -> Result<ConfigBuilder, ConfigError> {
-    if !FLASKOIDC_NAMES.iter().any(|name| lookup(name).is_some()) {
-        return Ok(builder);
-    }
-    if find(lookup, USER_ID_FIELD)?.is_none() {
-        builder = builder.user_id_claim(FLASKOIDC_DEFAULT_USER_ID_FIELD);
-    }
-    if find(lookup, WHITELIST)?.is_none() {
-        builder = builder.whitelist(FLASKOIDC_DEFAULT_WHITELIST);
-    }
-    let google = find(lookup, PROVIDER_NAME)?
-        .is_some_and(|found| found.value.trim().eq_ignore_ascii_case("google"));
-    if google && find(lookup, AUTH_PARAMS)?.is_none() && find(lookup, AUTH_PARAMS_FILE)?.is_none() {
-        builder = builder
-            .auth_param("access_type", "offline")
-            .auth_param("prompt", "consent");
-    }
-    Ok(builder)
-}
-
+/// Reads every setting, then applies what was set: flaskoidc's defaults first (for a
+/// flaskoidc deployment), then each variable, its values attributed to it.
 pub(super) fn builder_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<ConfigBuilder, ConfigError> {
-    let mut builder = flaskoidc_defaults(&lookup, Config::builder())?;
-    let note = |builder: &mut ConfigBuilder, setting: &'static str, found: &Found| {
-        builder.sources.insert(setting, found.name.to_owned());
-    };
-
-    if let Some(found) = find(&lookup, CLIENT_SECRETS)? {
-        let secrets = ClientSecrets::load(found.value.trim())
-            .map_err(|problem| ConfigError::new(found.name, problem))?;
-        builder = secrets.apply(builder);
-    }
-    if let Some(found) = find(&lookup, ISSUER)? {
-        note(&mut builder, "issuer", &found);
-        builder = builder.issuer(found.value);
-    }
-    if let Some(found) = find(&lookup, CONFIG_URL)? {
-        note(&mut builder, "discovery_url", &found);
-        builder = builder.discovery_url(found.value);
-    }
-    if let Some(found) = find(&lookup, CLIENT_ID)? {
-        note(&mut builder, "client_id", &found);
-        builder = builder.client_id(found.value);
-    }
-    if let Some(found) = find(&lookup, CLIENT_SECRET)? {
-        builder = builder.client_secret(found.value);
-    }
-    if let Some(found) = callback_url(&lookup)? {
-        note(&mut builder, "redirect_uri", &found);
-        builder = builder.redirect_uri(found.value);
-    }
-    if let Some(found) = find(&lookup, SCOPES)? {
-        builder = builder.scopes(
-            split_list(&found.value)
-                .map(str::to_owned)
-                .collect::<Vec<_>>(),
-        );
-    }
-    if let Some(found) = find(&lookup, USER_ID_FIELD)? {
-        note(&mut builder, "user_id_claim", &found);
-        builder = builder.user_id_claim(found.value.trim());
-    }
-    if let Some(found) = find(&lookup, WHITELIST)? {
-        note(&mut builder, "whitelist", &found);
-        let entries: Vec<String> = found
-            .value
-            .split(',')
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty())
-            .map(str::to_owned)
-            .collect();
-        builder = builder.whitelist(entries);
-    }
-    if let Some(found) = find(&lookup, SECRET_KEY)? {
-        note(&mut builder, "secret_key", &found);
-        builder = builder.secret_key(found.value);
-    }
-    if let Some(found) = find(&lookup, POST_LOGIN)? {
-        note(&mut builder, "post_login_redirect", &found);
-        builder = builder.post_login_redirect(found.value);
-    }
-    if let Some(found) = find(&lookup, PROVIDER_NAME)? {
-        builder = builder.provider_name(found.value);
-    }
-    if let Some(found) = find(&lookup, FORCE_SCHEME)? {
-        note(&mut builder, "force_scheme", &found);
-        builder = builder.force_scheme(found.value.trim().to_ascii_lowercase());
-    }
-    if let Some(found) = find(&lookup, AUTH_PARAMS_FILE)? {
-        for (name, value) in read_auth_params_file(&found)? {
-            builder = builder.auth_param(name, value);
+    let vars = Vars { lookup: &lookup };
+    let mut set = Vec::new();
+    for setting in SETTINGS {
+        if let Some(found) = setting.read(&vars)? {
+            set.push((setting, found));
         }
     }
-    if let Some(found) = find(&lookup, AUTH_PARAMS)? {
-        for (name, value) in form_urlencoded::parse(found.value.trim().as_bytes()) {
-            builder = builder.auth_param(name, value);
-        }
+    let mut builder = Config::builder();
+    if flaskoidc::is_deployment(&vars) {
+        builder = flaskoidc::defaults(builder, |name| {
+            debug_assert!(
+                SETTINGS.iter().any(|setting| setting.name == name),
+                "`{name}` is not a setting"
+            );
+            set.iter()
+                .find(|(setting, _)| setting.name == name)
+                .map(|(_, found)| found.value.as_str())
+        });
     }
-    if let Some(found) = find(&lookup, COOKIE_SECURE)? {
-        builder = builder.cookie_secure(parse_bool(&found)?);
-    }
-    if let Some(found) = find(&lookup, COOKIE_NAME)? {
-        note(&mut builder, "cookie_name", &found);
-        builder = builder.cookie_name(found.value);
-    }
-    if let Some(found) = session_store_setting(&lookup)? {
-        builder = apply_session_store(builder, &found)?;
-    }
-    if let Some(found) = find(&lookup, SESSION_MAX_AGE)? {
-        builder = builder.session_max_age(parse_seconds(&found)?);
-    }
-    if let Some(found) = find(&lookup, POST_LOGOUT)? {
-        note(&mut builder, "post_logout_redirect_uri", &found);
-        builder = builder.post_logout_redirect_uri(found.value);
-    }
-    if let Some(found) = find(&lookup, LOGIN_PATH)? {
-        note(&mut builder, "login_path", &found);
-        builder = builder.login_path(found.value);
-    }
-    if let Some(found) = find(&lookup, LOGOUT_PATH)? {
-        note(&mut builder, "logout_path", &found);
-        builder = builder.logout_path(found.value);
-    }
-    if let Some(found) = find(&lookup, BACKCHANNEL_LOGOUT_PATH)? {
-        note(&mut builder, "backchannel_logout_path", &found);
-        builder = builder.backchannel_logout_path(found.value);
-    }
-    if let Some(found) = find(&lookup, BASE_PATH)? {
-        note(&mut builder, "base_path", &found);
-        builder = builder.base_path(found.value);
-    }
-    if let Some(found) = find(&lookup, LEEWAY)? {
-        builder = builder.leeway(parse_seconds(&found)?);
-    }
-    if let Some(found) = find(&lookup, TRUST_FORWARDED)? {
-        builder = builder.trust_forwarded_headers(parse_bool(&found)?);
-    }
-    if let Some(found) = find(&lookup, FETCH_USERINFO)? {
-        builder = builder.fetch_userinfo(parse_bool(&found)?);
-    }
-    if let Some(found) = find(&lookup, AUDIENCES)? {
-        note(&mut builder, "audiences", &found);
-        builder = builder.audiences(
-            split_list(&found.value)
-                .map(str::to_owned)
-                .collect::<Vec<_>>(),
-        );
-    }
-    if let Some(found) = find(&lookup, BEARER_ONLY)? {
-        builder = builder.bearer_only(parse_bool(&found)?);
-    }
-    if let Some(found) = find(&lookup, INTROSPECT)? {
-        builder = builder.introspect_opaque_tokens(parse_bool(&found)?);
-    }
-    if let Some(found) = find(&lookup, USER_DETAILS_TTL)? {
-        builder = builder.user_details_ttl(parse_seconds(&found)?);
-    }
-    if let Some(found) = find(&lookup, ALLOWED_EMAIL_DOMAINS)? {
-        let domains: Vec<String> = split_list(&found.value).map(str::to_owned).collect();
-        if domains.is_empty() {
-            return Err(ConfigError::new(found.name, "lists no domain"));
-        }
-        builder = builder.require(Require::new().email_domain(domains));
-    }
-    if let Some(found) = find(&lookup, REQUIRED_CLAIMS)? {
-        builder = builder.require(parse_required_claims(&found)?);
-    }
-    if let Some(found) = find(&lookup, CLIENT_AUTH)? {
-        let auth = match found.value.trim() {
-            "basic" | "client_secret_basic" => ClientAuth::Basic,
-            "post" | "client_secret_post" => ClientAuth::Post,
-            _ => return Err(ConfigError::new(found.name, "must be `basic` or `post`")),
-        };
-        builder = builder.client_auth(auth);
-    }
-    if let Some(found) = find(&lookup, ID_TOKEN_SIGNING_ALG)? {
-        note(&mut builder, "id_token_signing_alg", &found);
-        let alg = found
-            .value
-            .parse()
-            .map_err(|err: crate::UnknownSigningAlg| {
-                ConfigError::new(found.name, err.to_string())
-            })?;
-        builder = builder.id_token_signing_alg(alg);
-    }
-    if let Some(found) = find(&lookup, RESOLVE_CLAIM_SOURCES)? {
-        builder = builder.resolve_claim_sources(parse_bool(&found)?);
+    for (setting, found) in set {
+        builder = builder.set_by_variable(found.name, |builder| (setting.apply)(builder, found))?;
     }
     Ok(builder)
+}
+
+/// The variables a configuration is read from.
+pub(super) struct Vars<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Vars<'_> {
+    /// The variable `name`, if set.
+    pub(super) fn get(&self, name: &'static str) -> Option<Found> {
+        (self.lookup)(name).map(|value| Found { name, value })
+    }
+
+    /// One value under several names: the first set, or an error naming two set to
+    /// different values.
+    fn find(
+        &self,
+        names: impl IntoIterator<Item = &'static str>,
+    ) -> Result<Option<Found>, ConfigError> {
+        let mut found: Option<Found> = None;
+        for next in names.into_iter().filter_map(|name| self.get(name)) {
+            match &found {
+                Some(first) if first.value != next.value => {
+                    return Err(ConfigError::new(
+                        format!("{} and {}", first.name, next.name),
+                        "both are set, to different values; keep one",
+                    ));
+                }
+                Some(_) => {}
+                None => found = Some(next),
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A value and the variable that carried it.
+pub(super) struct Found {
+    pub(super) name: &'static str,
+    pub(super) value: String,
+}
+
+impl Found {
+    /// An error about this value, naming its variable.
+    pub(super) fn error(&self, problem: impl Into<String>) -> ConfigError {
+        ConfigError::new(self.name, problem)
+    }
+
+    fn bool(&self) -> Result<bool, ConfigError> {
+        match self.value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(self.error("must be `true` or `false`")),
+        }
+    }
+
+    fn seconds(&self) -> Result<Duration, ConfigError> {
+        self.value
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| self.error("must be a whole number of seconds"))
+    }
+
+    /// Items separated by commas or white space: flaskoidc 1.x writes scopes space
+    /// separated, 0.x deployments comma separated.
+    fn list(&self) -> Vec<String> {
+        self.value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Items separated by commas only, trimmed.
+    fn comma_list(&self) -> Vec<String> {
+        self.value
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn session_store(builder: ConfigBuilder, found: Found) -> Result<ConfigBuilder, ConfigError> {
+    match store_url::parse(&found.value).map_err(|problem| found.error(problem))? {
+        StoreUrl::Cookie => Ok(builder),
+        StoreUrl::Memory => Ok(builder.memory_sessions()),
+        #[cfg(feature = "redis")]
+        StoreUrl::Redis(store) => Ok(builder.session_store(store)),
+        #[cfg(feature = "sql")]
+        StoreUrl::Sql(store) => Ok(builder.session_store(store)),
+    }
 }
 
 /// `groups=admins,realm_access.roles=admin`: each claim (a dotted path for nested claims)
 /// must contain its value.
-fn parse_required_claims(found: &Found) -> Result<Require, ConfigError> {
+fn required_claims(found: &Found) -> Result<Require, ConfigError> {
     let mut require = Require::new();
-    for entry in found
-        .value
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        let Some((path, value)) = entry.split_once('=') else {
-            return Err(ConfigError::new(
-                found.name,
-                format!("`{entry}` must be `claim=value`"),
-            ));
+    for entry in found.comma_list() {
+        let claim = entry
+            .split_once('=')
+            .map(|(path, value)| (path.trim(), value.trim()))
+            .filter(|(path, value)| !path.is_empty() && !value.is_empty());
+        let Some((path, value)) = claim else {
+            return Err(found.error(format!("`{entry}` must be `claim=value`")));
         };
-        let (path, value) = (path.trim(), value.trim());
-        if path.is_empty() || value.is_empty() {
-            return Err(ConfigError::new(
-                found.name,
-                format!("`{entry}` must be `claim=value`"),
-            ));
-        }
         require = require.claim_contains(path, value);
     }
     if require.is_empty() {
-        return Err(ConfigError::new(found.name, "lists no requirement"));
+        return Err(found.error("lists no requirement"));
     }
     Ok(require)
-}
-
-/// The session store from `OIDC_SESSION_STORE`, or from flask-session's `SESSION_TYPE` with
-/// `SQLALCHEMY_DATABASE_URI`; the two ways must not contradict each other.
-fn session_store_setting(
-    lookup: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<Found>, ConfigError> {
-    let ours = find(lookup, SESSION_STORE)?;
-    let session_type = find(lookup, SESSION_TYPE)?;
-    let database = find(lookup, SQLALCHEMY_DATABASE_URI)?;
-    let flask = match (&session_type, &database) {
-        (None, None) => None,
-        // flaskoidc's own default session type is `sqlalchemy`.
-        (None, Some(database)) => Some(sqlalchemy_store(database)?),
-        (Some(kind), database) => match kind.value.trim().to_ascii_lowercase().as_str() {
-            "sqlalchemy" => match database {
-                Some(database) => Some(sqlalchemy_store(database)?),
-                None => {
-                    return Err(ConfigError::new(
-                        format!("{} and {}", kind.name, SQLALCHEMY_DATABASE_URI[0]),
-                        "`sqlalchemy` sessions need the database URI",
-                    ))
-                }
-            },
-            "null" | "" => None,
-            other => {
-                return Err(ConfigError::new(
-                    kind.name,
-                    format!(
-                        "`{other}` sessions are not supported: use `sqlalchemy`, or set \
-                         OIDC_SESSION_STORE to `cookie`, `memory`, `redis://…`, `sqlite:///…` \
-                         or `postgres://…`"
-                    ),
-                ))
-            }
-        },
-    };
-    match (ours, flask) {
-        (Some(ours), Some(flask)) if ours.value.trim() != flask.value => Err(ConfigError::new(
-            format!("{} and {}", ours.name, flask.name),
-            "both choose the session store, differently; keep one",
-        )),
-        (ours, flask) => Ok(ours.or(flask)),
-    }
-}
-
-/// An SQLAlchemy URL as a store URL: `postgresql+psycopg2://` is `postgresql://`.
-fn sqlalchemy_store(database: &Found) -> Result<Found, ConfigError> {
-    let value = database.value.trim();
-    let (scheme, rest) = value.split_once("://").unwrap_or((value, ""));
-    let scheme = scheme.split('+').next().unwrap_or(scheme);
-    if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
-        return Err(ConfigError::new(
-            database.name,
-            format!(
-                "`{scheme}` databases are not supported for sessions: use SQLite or PostgreSQL"
-            ),
-        ));
-    }
-    Ok(Found {
-        name: database.name,
-        value: format!("{scheme}://{rest}"),
-    })
-}
-
-fn apply_session_store(
-    builder: ConfigBuilder,
-    found: &Found,
-) -> Result<ConfigBuilder, ConfigError> {
-    let value = found.value.trim();
-    match value {
-        "" | "cookie" => Ok(builder),
-        "memory" => Ok(builder.memory_sessions()),
-        url if is_redis_url(url) => redis_store(builder, found, url),
-        url if is_sql_url(url) => sql_store(builder, found, url),
-        _ => Err(ConfigError::new(
-            found.name,
-            "must be `cookie`, `memory`, a `redis://` URL, a `sqlite:///` path or a \
-             `postgres://` URL",
-        )),
-    }
-}
-
-fn is_redis_url(url: &str) -> bool {
-    ["redis://", "rediss://", "redis+unix://"]
-        .iter()
-        .any(|scheme| url.starts_with(scheme))
-}
-
-fn is_sql_url(url: &str) -> bool {
-    ["sqlite:", "postgres://", "postgresql://"]
-        .iter()
-        .any(|scheme| url.starts_with(scheme))
-}
-
-/// A Redis store that connects on first use: no network at configuration time.
-#[cfg(feature = "redis")]
-fn redis_store(
-    builder: ConfigBuilder,
-    found: &Found,
-    url: &str,
-) -> Result<ConfigBuilder, ConfigError> {
-    let store = crate::session::redis_store::RedisStore::new(url)
-        .map_err(|err| ConfigError::new(found.name, err.to_string()))?;
-    Ok(builder.session_store(store))
-}
-
-#[cfg(not(feature = "redis"))]
-fn redis_store(_: ConfigBuilder, found: &Found, _: &str) -> Result<ConfigBuilder, ConfigError> {
-    Err(ConfigError::new(
-        found.name,
-        "the Redis store needs the `redis` feature of tower-oidc",
-    ))
-}
-
-/// A SQL store that connects (and creates its table) on first use, so configuration stays
-/// synchronous and free of network calls.
-#[cfg(feature = "sql")]
-fn sql_store(
-    builder: ConfigBuilder,
-    found: &Found,
-    url: &str,
-) -> Result<ConfigBuilder, ConfigError> {
-    let store = crate::session::sql_store::SqlStore::new(url)
-        .map_err(|err| ConfigError::new(found.name, err.to_string()))?;
-    Ok(builder.session_store(store))
-}
-
-#[cfg(not(feature = "sql"))]
-fn sql_store(_: ConfigBuilder, found: &Found, _: &str) -> Result<ConfigBuilder, ConfigError> {
-    Err(ConfigError::new(
-        found.name,
-        "the SQL store (SQLite, PostgreSQL) needs the `sql` feature of tower-oidc",
-    ))
-}
-
-fn read_auth_params_file(found: &Found) -> Result<Vec<(String, String)>, ConfigError> {
-    let text = std::fs::read_to_string(found.value.trim())
-        .map_err(|err| ConfigError::new(found.name, format!("cannot read the file: {err}")))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|err| ConfigError::new(found.name, format!("not a JSON object: {err}")))?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| ConfigError::new(found.name, "must hold a JSON object"))?;
-    // flaskoidc hands this file to Authlib's client registration, where authorization
-    // parameters sit under `authorize_params`; other registration settings do not apply here.
-    let object = match object.get("authorize_params") {
-        Some(serde_json::Value::Object(params)) => params,
-        _ => object,
-    };
-    object
-        .iter()
-        .filter(|(name, value)| {
-            let nested = value.is_object() || value.is_array();
-            if nested {
-                tracing::warn!(parameter = %name, "ignored: not an authorization parameter");
-            }
-            !nested
-        })
-        .map(|(name, value)| match value {
-            serde_json::Value::String(text) => Ok((name.clone(), text.clone())),
-            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
-                Ok((name.clone(), value.to_string()))
-            }
-            _ => Err(ConfigError::new(
-                found.name,
-                format!("parameter `{name}` must be a string, number or boolean"),
-            )),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -624,35 +367,6 @@ mod tests {
         assert!(!config.cookie_secure);
         assert!(config.whitelist.matches_clean("/health"));
         assert!(config.whitelist.matches_clean("/static/app.js"));
-    }
-
-    #[test]
-    fn flaskoidc_names_are_aliases() {
-        let config = config(&[
-            (
-                "FLASK_OIDC_CONFIG_URL",
-                "https://tenant.auth0.com/.well-known/openid-configuration",
-            ),
-            ("FLASK_OIDC_CLIENT_ID", "app"),
-            ("FLASK_OIDC_CLIENT_SECRET", "s3cret"),
-            ("FLASK_OIDC_SECRET_KEY", KEY),
-            ("FLASK_OIDC_REDIRECT_URI", "/authorization-code/callback"),
-            ("FLASK_OIDC_SCOPES", "openid,email"),
-            ("FLASK_OIDC_USER_ID_FIELD", "email"),
-            (
-                "FLASK_OIDC_WHITELISTED_ENDPOINTS",
-                "status,healthcheck,health",
-            ),
-            ("FLASK_OIDC_PROVIDER_NAME", "auth0"),
-            ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "/landing"),
-            ("FLASK_OIDC_FORCE_SCHEME", "https"),
-        ])
-        .expect("valid");
-        assert_eq!(config.routes.callback, "/authorization-code/callback");
-        assert_eq!(config.scopes, ["openid", "email"]);
-        assert_eq!(config.post_login_redirect.as_deref(), Some("/landing"));
-        assert_eq!(config.force_scheme.as_deref(), Some("https"));
-        assert!(config.whitelist.matches_clean("/healthcheck"));
     }
 
     #[test]
@@ -802,176 +516,6 @@ mod tests {
     }
 
     #[test]
-    fn overwrite_redirect_uri_0x_and_1x_mean_different_things() {
-        let base = [
-            ("OIDC_ISSUER", "https://op.example.com"),
-            ("OIDC_CLIENT_ID", "a"),
-            ("OIDC_SECRET_KEY", KEY),
-        ];
-        let mut vars = base.to_vec();
-        vars.extend([
-            (
-                "OVERWRITE_REDIRECT_URI",
-                "http://192.168.1.2:5000/authorization-code/callback",
-            ),
-            ("OIDC_CALLBACK_ROUTE", "/authorization-code/callback"),
-            ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "/landing"),
-        ]);
-        let config = config(&vars).expect("valid");
-        // 0.x: the callback sent to the provider.
-        match &config.redirect_uri {
-            crate::config::RedirectUri::Absolute(url) => {
-                assert_eq!(
-                    url.as_str(),
-                    "http://192.168.1.2:5000/authorization-code/callback"
-                );
-            }
-            crate::config::RedirectUri::Path(path) => panic!("expected absolute, got {path}"),
-        }
-        assert_eq!(config.routes.callback, "/authorization-code/callback");
-        // 1.x: where the login lands.
-        assert_eq!(config.post_login_redirect.as_deref(), Some("/landing"));
-
-        // An empty 1.x value returns to the page first asked for.
-        let mut vars = base.to_vec();
-        vars.push(("FLASK_OIDC_OVERWRITE_REDIRECT_URI", ""));
-        assert_eq!(config_of(&vars).post_login_redirect, None);
-
-        let mut vars = base.to_vec();
-        vars.push(("OIDC_CALLBACK_ROUTE", "/cb"));
-        assert_eq!(config_of(&vars).routes.callback, "/cb");
-    }
-
-    fn config_of(vars: &[(&str, &str)]) -> Config {
-        config(vars).expect("valid")
-    }
-
-    #[test]
-    fn contradictory_callback_settings_name_both_variables() {
-        let base = [
-            ("OIDC_ISSUER", "https://op.example.com"),
-            ("OIDC_CLIENT_ID", "a"),
-            ("OIDC_SECRET_KEY", KEY),
-        ];
-        let mut vars = base.to_vec();
-        vars.extend([
-            ("FLASK_OIDC_REDIRECT_URI", "https://app.example.com/auth"),
-            ("OVERWRITE_REDIRECT_URI", "https://app.example.com/other"),
-        ]);
-        let err = config(&vars).unwrap_err();
-        assert_eq!(
-            err.setting(),
-            "FLASK_OIDC_REDIRECT_URI and OVERWRITE_REDIRECT_URI"
-        );
-        let mut vars = base.to_vec();
-        vars.extend([
-            ("FLASK_OIDC_REDIRECT_URI", "/authorization-code/callback"),
-            (
-                "OVERWRITE_REDIRECT_URI",
-                "http://10.0.0.2:5000/authorization-code/callback",
-            ),
-        ]);
-        assert!(config(&vars).is_ok(), "a path and its absolute URL agree");
-        let mut vars = base.to_vec();
-        vars.extend([
-            ("OVERWRITE_REDIRECT_URI", "https://app.example.com/auth"),
-            ("OIDC_CALLBACK_ROUTE", "/callback"),
-        ]);
-        let err = config(&vars).unwrap_err();
-        assert_eq!(
-            err.setting(),
-            "OVERWRITE_REDIRECT_URI and OIDC_CALLBACK_ROUTE"
-        );
-    }
-
-    #[test]
-    fn flask_session_settings_choose_the_store() {
-        let base = [
-            ("OIDC_ISSUER", "https://op.example.com"),
-            ("OIDC_CLIENT_ID", "a"),
-            ("OIDC_SECRET_KEY", KEY),
-        ];
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let mut vars = base.to_vec();
-            vars.extend_from_slice(extra);
-            config(&vars)
-        };
-        let err = with(&[("SESSION_TYPE", "filesystem")]).unwrap_err();
-        assert_eq!(err.setting(), "SESSION_TYPE");
-        let err = with(&[("SESSION_TYPE", "sqlalchemy")]).unwrap_err();
-        assert_eq!(err.setting(), "SESSION_TYPE and SQLALCHEMY_DATABASE_URI");
-        let err = with(&[("SQLALCHEMY_DATABASE_URI", "mysql://x/y")]).unwrap_err();
-        assert_eq!(err.setting(), "SQLALCHEMY_DATABASE_URI");
-        let err = with(&[
-            ("SESSION_TYPE", "sqlalchemy"),
-            ("SQLALCHEMY_DATABASE_URI", "sqlite:///sessions.db"),
-            ("OIDC_SESSION_STORE", "memory"),
-        ])
-        .unwrap_err();
-        assert_eq!(
-            err.setting(),
-            "OIDC_SESSION_STORE and SQLALCHEMY_DATABASE_URI"
-        );
-        assert!(with(&[("SESSION_TYPE", "null")]).is_ok());
-        #[cfg(feature = "sql")]
-        {
-            let config = with(&[
-                ("SESSION_TYPE", "sqlalchemy"),
-                (
-                    "SQLALCHEMY_DATABASE_URI",
-                    "postgresql+psycopg2://u:p@127.0.0.1/db",
-                ),
-            ])
-            .expect("valid");
-            assert!(matches!(
-                config.session,
-                crate::config::SessionBackend::Store(_)
-            ));
-        }
-    }
-
-    #[test]
-    fn a_flaskoidc_deployment_keeps_flaskoidc_defaults() {
-        let flask = config(&[
-            (
-                "FLASK_OIDC_CONFIG_URL",
-                "https://accounts.google.com/.well-known/openid-configuration",
-            ),
-            ("FLASK_OIDC_CLIENT_ID", "app"),
-            ("FLASK_OIDC_SECRET_KEY", KEY),
-            ("FLASK_OIDC_PROVIDER_NAME", "google"),
-        ])
-        .expect("valid");
-        assert_eq!(flask.user_id_claim, "email");
-        assert!(flask.whitelist.matches_clean("/healthcheck"));
-        assert!(flask
-            .auth_params
-            .contains(&("access_type".to_owned(), "offline".to_owned())));
-        let ours = config(&[
-            ("OIDC_ISSUER", "https://op.example.com"),
-            ("OIDC_CLIENT_ID", "app"),
-            ("OIDC_SECRET_KEY", KEY),
-        ])
-        .expect("valid");
-        assert_eq!(ours.user_id_claim, "sub");
-        assert!(!ours.whitelist.matches_clean("/health"));
-        let explicit = config(&[
-            (
-                "FLASK_OIDC_CONFIG_URL",
-                "https://op.example.com/.well-known/openid-configuration",
-            ),
-            ("FLASK_OIDC_CLIENT_ID", "app"),
-            ("FLASK_OIDC_SECRET_KEY", KEY),
-            ("FLASK_OIDC_USER_ID_FIELD", "sub"),
-            ("FLASK_OIDC_WHITELISTED_ENDPOINTS", "ping"),
-        ])
-        .expect("valid");
-        assert_eq!(explicit.user_id_claim, "sub");
-        assert!(!explicit.whitelist.matches_clean("/health"));
-        assert!(explicit.whitelist.matches_clean("/ping"));
-    }
-
-    #[test]
     fn authlib_style_parameter_files() {
         let path =
             std::env::temp_dir().join(format!("tower-oidc-authlib-{}.json", std::process::id()));
@@ -1036,5 +580,250 @@ mod tests {
         assert!(config
             .auth_params
             .contains(&("access_type".to_owned(), "offline".to_owned())));
+    }
+
+    /// A bad value for every variable that can have one (canonical names, flaskoidc
+    /// aliases, 0.x and flask-session names), whether the problem shows when it is read or
+    /// in `build()`.
+    const BAD_VALUES: &[(&str, &str)] = &[
+        ("OIDC_ISSUER", "op.example.com"),
+        ("OIDC_CONFIG_URL", "ftp://op.example.com/x"),
+        ("FLASK_OIDC_CONFIG_URL", "ftp://op.example.com/x"),
+        ("OIDC_CLIENT_ID", " "),
+        ("FLASK_OIDC_CLIENT_ID", " "),
+        ("OIDC_REDIRECT_URI", "javascript:alert(1)"),
+        ("FLASK_OIDC_REDIRECT_URI", "javascript:alert(1)"),
+        ("OVERWRITE_REDIRECT_URI", "javascript:alert(1)"),
+        ("OIDC_CALLBACK_ROUTE", "callback"),
+        ("OIDC_USER_ID_FIELD", " "),
+        ("FLASK_OIDC_USER_ID_FIELD", " "),
+        ("OIDC_WHITELISTED_ENDPOINTS", "health,/a?b"),
+        ("FLASK_OIDC_WHITELISTED_ENDPOINTS", "health,/a?b"),
+        ("OIDC_SECRET_KEY", "short"),
+        ("FLASK_OIDC_SECRET_KEY", "base-flask-oidc-secret-key"),
+        ("OIDC_POST_LOGIN_REDIRECT", "javascript:alert(1)"),
+        ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "//evil.example.com"),
+        ("OIDC_FORCE_SCHEME", "ftp"),
+        ("FLASK_OIDC_FORCE_SCHEME", "ftp"),
+        ("OIDC_AUTH_PARAMS_FILE", "/nonexistent/params.json"),
+        (
+            "FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH",
+            "/nonexistent/params.json",
+        ),
+        ("OIDC_AUTH_PARAMS", "audience=api&scope=admin"),
+        ("OIDC_COOKIE_SECURE", "maybe"),
+        ("OIDC_COOKIE_NAME", "my cookie"),
+        ("OIDC_SESSION_STORE", "mongodb://x"),
+        ("SESSION_TYPE", "filesystem"),
+        ("SQLALCHEMY_DATABASE_URI", "mysql://x/y"),
+        ("OIDC_SESSION_MAX_AGE", "8h"),
+        ("OIDC_POST_LOGOUT_REDIRECT_URI", "not a url"),
+        ("OIDC_LOGIN_PATH", "login"),
+        ("OIDC_LOGOUT_PATH", "/log out"),
+        ("OIDC_BACKCHANNEL_LOGOUT_PATH", "//x"),
+        ("OIDC_BASE_PATH", "app"),
+        ("OIDC_LEEWAY", "-1"),
+        ("OIDC_TRUST_FORWARDED_HEADERS", "maybe"),
+        ("OIDC_FETCH_USERINFO", "2"),
+        ("OIDC_AUDIENCES", ","),
+        ("OIDC_BEARER_ONLY", "maybe"),
+        ("OIDC_INTROSPECT_TOKENS", "maybe"),
+        ("OIDC_USER_DETAILS_TTL", "1h"),
+        ("OIDC_ALLOWED_EMAIL_DOMAINS", ","),
+        ("OIDC_REQUIRED_CLAIMS", "groups"),
+        ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+        ("OIDC_CLIENT_SECRETS", "/nonexistent/secrets.json"),
+        ("OIDC_TRUST_UNVERIFIED_EMAIL", "maybe"),
+        ("OIDC_LOGOUT_GET", "always"),
+        ("OIDC_LOGOUT_TOKEN_MAX_AGE", "5m"),
+        ("OIDC_COOKIE_HOST_PREFIX", "maybe"),
+        ("OIDC_ID_TOKEN_SIGNING_ALG", "RS1"),
+        ("OIDC_RESOLVE_CLAIM_SOURCES", "maybe"),
+    ];
+
+    /// Variables every value of which is accepted.
+    const ALWAYS_VALID: &[&str] = &[
+        "OIDC_CLIENT_SECRET",
+        "FLASK_OIDC_CLIENT_SECRET",
+        "OIDC_SCOPES",
+        "FLASK_OIDC_SCOPES",
+        "OIDC_PROVIDER_NAME",
+        "FLASK_OIDC_PROVIDER_NAME",
+    ];
+
+    #[test]
+    fn every_error_names_the_variable_set() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        for &(name, bad) in BAD_VALUES {
+            // The base names the same setting under its canonical name: leave it out.
+            let setting = SETTINGS
+                .iter()
+                .find(|setting| setting.name == name || setting.aliases.contains(&name));
+            let mut vars: Vec<(&str, &str)> = base
+                .iter()
+                .copied()
+                .filter(|(base_name, _)| setting.is_none_or(|s| s.name != *base_name))
+                .collect();
+            vars.push((name, bad));
+            let err = config(&vars).expect_err(name);
+            assert_eq!(err.setting(), name, "{name}={bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_variable_is_covered_by_the_error_test() {
+        for setting in SETTINGS {
+            for name in std::iter::once(setting.name).chain(setting.aliases.iter().copied()) {
+                assert!(
+                    BAD_VALUES.iter().any(|(bad, _)| *bad == name) || ALWAYS_VALID.contains(&name),
+                    "{name} has no bad value in BAD_VALUES"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn each_name_belongs_to_one_setting_and_every_flaskoidc_name_is_an_alias() {
+        let mut names: Vec<&str> = SETTINGS
+            .iter()
+            .flat_map(|setting| {
+                std::iter::once(setting.name).chain(setting.aliases.iter().copied())
+            })
+            .collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "a variable names two settings");
+        let mut aliases: Vec<&str> = SETTINGS
+            .iter()
+            .flat_map(|setting| setting.aliases.iter().copied())
+            .collect();
+        aliases.sort_unstable();
+        let mut flaskoidc_names = flaskoidc::NAMES.to_vec();
+        flaskoidc_names.sort_unstable();
+        assert_eq!(aliases, flaskoidc_names);
+    }
+
+    #[test]
+    fn values_from_client_secrets_json_name_the_file_variable() {
+        let path = std::env::temp_dir().join(format!(
+            "tower-oidc-bad-secrets-{}.json",
+            std::process::id()
+        ));
+        let file = path.to_string_lossy().into_owned();
+        let cases = [
+            r#"{"web": {"issuer": "op.example.com", "client_id": "app"}}"#,
+            r#"{"web": {"issuer": "https://op.example.com", "client_id": " "}}"#,
+            r#"{"issuer": "https://op.example.com", "client_id": "app",
+                "redirect_uris": ["javascript:alert(1)"]}"#,
+        ];
+        for json in cases {
+            std::fs::write(&path, json).expect("write");
+            let err = config(&[("OIDC_CLIENT_SECRETS", &file), ("OIDC_SECRET_KEY", KEY)])
+                .expect_err(json);
+            assert_eq!(err.setting(), "OIDC_CLIENT_SECRETS", "{json}: {err}");
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// The file's endpoints give way to a provider variable read before the file.
+    #[test]
+    fn variables_take_precedence_over_the_client_secrets_provider() {
+        let path = std::env::temp_dir().join(format!(
+            "tower-oidc-endpoint-secrets-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(
+            &path,
+            r#"{"issuer": "https://file.example.com", "client_id": "from-file",
+                "authorization_endpoint": "https://file.example.com/authorize",
+                "token_endpoint": "https://file.example.com/token",
+                "jwks_uri": "https://file.example.com/jwks"}"#,
+        )
+        .expect("write");
+        let file = path.to_string_lossy().into_owned();
+        let from_file =
+            config(&[("OIDC_CLIENT_SECRETS", &file), ("OIDC_SECRET_KEY", KEY)]).expect("valid");
+        assert!(matches!(
+            from_file.provider,
+            crate::config::ProviderSource::Manual(_)
+        ));
+        let overridden = config(&[
+            ("OIDC_CLIENT_SECRETS", &file),
+            ("OIDC_SECRET_KEY", KEY),
+            ("OIDC_ISSUER", "https://env.example.com"),
+        ])
+        .expect("valid");
+        let _ = std::fs::remove_file(&path);
+        match overridden.provider {
+            crate::config::ProviderSource::Discovery { url, .. } => assert_eq!(
+                url.as_str(),
+                "https://env.example.com/.well-known/openid-configuration"
+            ),
+            crate::config::ProviderSource::Manual(_) => panic!("the variable should win"),
+        }
+    }
+
+    /// A builder method called after `builder_from_env` owns the value it sets: errors
+    /// about it name the method, not the variable it replaced.
+    #[test]
+    fn builder_calls_after_the_environment_are_named_as_methods() {
+        let lookup = |name: &str| match name {
+            "OIDC_ISSUER" => Some("https://op.example.com".to_owned()),
+            "OIDC_CLIENT_ID" => Some("app".to_owned()),
+            "OIDC_SECRET_KEY" => Some(KEY.to_owned()),
+            "OIDC_WHITELISTED_ENDPOINTS" => Some("health".to_owned()),
+            "OIDC_AUTH_PARAMS" => Some("audience=api".to_owned()),
+            _ => None,
+        };
+        let builder = || builder_from_lookup(lookup).expect("valid");
+        assert_eq!(
+            builder().client_id(" ").build().unwrap_err().setting(),
+            "client_id"
+        );
+        assert_eq!(
+            builder().whitelist(["/a?b"]).build().unwrap_err().setting(),
+            "whitelist"
+        );
+        let err = builder()
+            .auth_param("audience", "other")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "OIDC_AUTH_PARAMS and auth_params");
+        assert!(builder().auth_param("audience", "api").build().is_ok());
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let mut vars = vec![
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_CLIENT_SECRET", "client-secret-value"),
+            ("OIDC_SECRET_KEY", "secret-key-value-0123456789abcdef"),
+        ];
+        if cfg!(feature = "redis") {
+            vars.push((
+                "OIDC_SESSION_STORE",
+                "redis://:redis-password@127.0.0.1:1/0",
+            ));
+        }
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let builder = builder_from_lookup(|name| map.get(name).cloned()).expect("valid");
+        let builder_debug = format!("{builder:?}");
+        let config_debug = format!("{:?}", builder.build().expect("valid"));
+        for debug in [builder_debug, config_debug] {
+            for secret in ["client-secret-value", "secret-key-value", "redis-password"] {
+                assert!(!debug.contains(secret), "{secret} in {debug}");
+            }
+            assert!(debug.contains("client_secret: Some([redacted])"), "{debug}");
+            assert!(debug.contains("app"), "{debug}");
+        }
     }
 }

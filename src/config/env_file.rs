@@ -6,6 +6,10 @@ use std::collections::HashMap;
 use super::ConfigError;
 
 /// Parses `text` (from `file`, named in errors) into variables.
+///
+/// # Errors
+///
+/// A line that is neither blank, a comment nor `NAME=value`; the error names `file:line`.
 pub(super) fn parse(file: &str, text: &str) -> Result<HashMap<String, String>, ConfigError> {
     let mut vars = HashMap::new();
     for (number, line) in text.lines().enumerate() {

@@ -1,10 +1,18 @@
 //! Configuration: a builder, `from_env` with the flaskoidc names, and `client_secrets.json`.
 
+mod auth_params_file;
+mod build;
 mod builder;
 mod client_secrets;
+pub(crate) mod defaults;
 mod env;
 mod env_file;
 mod error;
+mod flaskoidc;
+mod id_token_alg;
+mod provider_source;
+mod registration;
+mod security;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,11 +23,14 @@ use url::Url;
 
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
+pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
+pub(crate) use security::SecurityOptions;
 
 use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
 use crate::session::store::DynStore;
 use crate::user::UserHook;
+use builder::Redacted;
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,8 +142,9 @@ pub struct Config {
     pub(crate) introspect_opaque_tokens: bool,
     pub(crate) require: crate::authz::Require,
     pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
+    pub(crate) security: SecurityOptions,
     /// `None`: the asymmetric allowlist.
-    pub(crate) id_token_signing_alg: Option<crate::token::signing_alg::IdTokenSigningAlg>,
+    pub(crate) id_token_signing_alg: Option<IdTokenSigningAlg>,
     pub(crate) resolve_claim_sources: bool,
 }
 
@@ -157,12 +169,37 @@ impl Config {
     /// Reads the configuration from the environment: the `OIDC_*` names, every flaskoidc
     /// `FLASK_OIDC_*` name as an alias, and `OIDC_CLIENT_SECRETS` (a flask-oidc
     /// `client_secrets.json`). Errors name the variable at fault.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the variable at fault: two names for one setting set to
+    /// different values; a value that does not parse (a boolean, a number of seconds, a
+    /// session store URL, a required claim); a file it names that cannot be read; or any
+    /// error of [`ConfigBuilder::build`].
     pub fn from_env() -> Result<Self, ConfigError> {
         env::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Like [`Config::from_env`], reading variables through `lookup` instead of the process
     /// environment (useful for tests and for env files).
+    ///
+    /// ```
+    /// let vars = [
+    ///     ("FLASK_OIDC_CONFIG_URL", "https://op.example.com/.well-known/openid-configuration"),
+    ///     ("FLASK_OIDC_CLIENT_ID", "my-app"),
+    ///     ("OIDC_SECRET_KEY", "a random string of at least 32 bytes!!"),
+    ///     ("OIDC_LEEWAY", "soon"),
+    /// ];
+    /// let lookup = |name: &str| {
+    ///     vars.iter().find(|(var, _)| *var == name).map(|(_, value)| value.to_string())
+    /// };
+    /// let err = tower_oidc::Config::from_lookup(lookup).unwrap_err();
+    /// assert_eq!(err.setting(), "OIDC_LEEWAY");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_env`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         env::from_lookup(lookup)
     }
@@ -170,12 +207,22 @@ impl Config {
     /// Reads a deployment's environment file (`export NAME='value'` lines, as flaskoidc
     /// guides write them); variables missing from the file are read from the process
     /// environment.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the file when it cannot be read, or the file and line of a
+    /// line that is not `NAME=value`; otherwise as [`Config::from_env`].
     pub fn from_env_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
         Self::builder_from_env_file(path)?.build()
     }
 
     /// Like [`Config::from_env_file`], returning the builder so settings the file cannot
     /// carry (a user-detail hook, a custom store) can be added before `build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_env_file`], except those of [`ConfigBuilder::build`], which come
+    /// when the builder is built.
     pub fn builder_from_env_file(
         path: impl AsRef<std::path::Path>,
     ) -> Result<ConfigBuilder, ConfigError> {
@@ -189,8 +236,15 @@ impl Config {
         })
     }
 
-    /// Like [`Config::from_env`], starting from a builder the caller prepared (for settings
-    /// the environment does not carry, such as a custom session store).
+    /// Like [`Config::from_env`], returning the builder so settings the environment does
+    /// not carry (a user-detail hook, a custom session store) can be added before `build()`.
+    /// A builder method called afterwards replaces or adds to what the environment set, as
+    /// its documentation says; errors about its value name the method.
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::from_env`], except those of [`ConfigBuilder::build`], which come when
+    /// the builder is built.
     pub fn builder_from_env() -> Result<ConfigBuilder, ConfigError> {
         env::builder_from_lookup(|name| std::env::var(name).ok())
     }
@@ -219,6 +273,20 @@ impl Config {
         &self.routes.callback
     }
 
+    /// What session cookies are bound to besides the key: the client id and the issuer
+    /// (or discovery URL), so another application sharing the key cannot open them.
+    pub(crate) fn cookie_binding(&self) -> Vec<u8> {
+        let issuer = match &self.provider {
+            ProviderSource::Discovery {
+                expected_issuer: Some(issuer),
+                ..
+            } => issuer.as_str(),
+            ProviderSource::Discovery { url, .. } => url.as_str(),
+            ProviderSource::Manual(endpoints) => endpoints.issuer.as_str(),
+        };
+        [self.client_id.as_bytes(), b"\0", issuer.as_bytes()].concat()
+    }
+
     /// The claim whose value is the user id.
     #[must_use]
     pub fn user_id_claim(&self) -> &str {
@@ -232,14 +300,17 @@ impl fmt::Debug for Config {
             .field("provider", &self.provider)
             .field("provider_name", &self.provider_name)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| Redacted),
+            )
             .field("client_auth", &self.client_auth)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)
             .field("whitelist", &self.whitelist)
             .field("routes", &self.routes)
-            .field("cookie_key", &"[redacted]")
+            .field("cookie_key", &Redacted)
             .field("cookie_name", &self.cookie_name)
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)
@@ -249,14 +320,21 @@ impl fmt::Debug for Config {
             .field("auth_params", &self.auth_params)
             .field("leeway", &self.leeway)
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)
+            .field("force_scheme", &self.force_scheme)
             .field("fetch_userinfo", &self.fetch_userinfo)
+            .field("allowed_algorithms", &self.allowed_algorithms)
+            .field("http_timeout", &self.http_timeout)
+            .field("jwks_refresh_interval", &self.jwks_refresh_interval)
+            .field("max_pending_logins", &self.max_pending_logins)
             .field("user_hook", &self.user_hook)
             .field("audiences", &self.audiences)
             .field("bearer_only", &self.bearer_only)
             .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
             .field("require", &self.require)
+            .field("denied_page", &self.denied_page)
+            .field("security", &self.security)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
-            .finish_non_exhaustive()
+            .finish()
     }
 }

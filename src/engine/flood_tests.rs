@@ -6,6 +6,7 @@ use http::{HeaderMap, HeaderValue, Method};
 
 use super::{Decision, Engine};
 use crate::config::Config;
+use crate::outcome::Outcome;
 use crate::request::RequestView;
 use crate::testing::MockProvider;
 
@@ -21,11 +22,11 @@ async fn answer(engine: &Arc<Engine>, method: &Method, path: &str, headers: &Hea
         scheme: None,
     };
     match engine.decide(&view) {
-        Decision::Continue { .. } => 200,
+        Decision::Continue(_) => 200,
         Decision::Respond(response) => response.status().as_u16(),
         Decision::Defer(pending) => match Arc::clone(engine).run(pending).await {
-            Decision::Respond(response) => response.status().as_u16(),
-            _ => 200,
+            Outcome::Respond(response) => response.status().as_u16(),
+            Outcome::Continue(_) => 200,
         },
         Decision::ReadBody { .. } => 0,
     }
@@ -82,14 +83,18 @@ async fn strangers_leave_no_state() {
         let status = answer(&engine, &get, &path, &headers).await;
         assert!(status < 500 || status == 503, "{path} answered {status}");
     }
-    assert_eq!(engine.cache.len(), 0, "no decoded session for strangers");
     assert_eq!(
-        engine.bearer_cache.len(),
+        engine.context().cache.len(),
+        0,
+        "no decoded session for strangers"
+    );
+    assert_eq!(
+        engine.context().bearer_cache.len(),
         0,
         "only verified tokens are cached"
     );
     assert_eq!(
-        engine.used_states.len(),
+        engine.context().used_states.len(),
         0,
         "states are recorded only for real pending logins"
     );

@@ -7,8 +7,9 @@ use http::{Response, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::config::SessionBackend;
-use crate::engine::Engine;
+use crate::context::Context;
 use crate::response::CoreResponse;
+use crate::session::store::StoreError;
 use crate::token::jwt::{self, Rules};
 
 pub(crate) const MAX_BODY_BYTES: usize = 32 * 1024;
@@ -37,8 +38,8 @@ fn bad_request(description: &str) -> CoreResponse {
     )
 }
 
-pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
-    let SessionBackend::Store(store) = &engine.config.session else {
+pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
+    let SessionBackend::Store(store) = &ctx.config.session else {
         return answer(
             StatusCode::NOT_IMPLEMENTED,
             Some((
@@ -53,7 +54,7 @@ pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return bad_request("the body has no logout_token");
     };
-    let claims = match verify(engine, &token).await {
+    let claims = match verify(ctx, &token).await {
         Ok(claims) => claims,
         Err(description) => return bad_request(&description),
     };
@@ -62,7 +63,7 @@ pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
     for key in &keys {
         match store.delete_indexed(key).await {
             Ok(count) => ended += count,
-            Err(err) if err.is_unsupported() => {
+            Err(StoreError::Unsupported) => {
                 return answer(
                     StatusCode::NOT_IMPLEMENTED,
                     Some((
@@ -89,21 +90,21 @@ pub(crate) async fn handle(engine: &Engine, body: &[u8]) -> CoreResponse {
 
 /// Section 2.6 of the specification: signature, `iss`, `aud`, `iat`, the logout event,
 /// `sid` and/or `sub`, no `nonce`, and a `jti` never seen before.
-async fn verify(engine: &Engine, token: &str) -> Result<Map<String, Value>, String> {
-    let metadata = engine
+async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String> {
+    let metadata = ctx
         .provider
         .metadata()
         .await
         .map_err(|err| format!("the provider is unavailable: {}", err.0))?;
-    let audiences = [engine.config.client_id.clone()];
+    let audiences = [ctx.config.client_id.clone()];
     let rules = Rules {
         issuer: &metadata.issuer,
         audiences: &audiences,
-        algorithms: crate::token::signing_alg::provider_algorithms(&engine.config),
-        leeway_secs: engine.config.leeway.as_secs(),
+        algorithms: crate::token::signing_alg::provider_algorithms(&ctx.config),
+        leeway_secs: ctx.config.leeway.as_secs(),
         required: &["iss", "aud", "iat"],
     };
-    let claims = jwt::verify(&engine.provider, token, &rules)
+    let claims = jwt::verify(&ctx.provider, token, &rules)
         .await
         .map_err(|err| format!("the logout token was refused: {err}"))?;
     let has_event = claims
@@ -132,10 +133,7 @@ async fn verify(engine: &Engine, token: &str) -> Result<Map<String, Value>, Stri
     else {
         return Err("the logout token has no jti".into());
     };
-    if !engine
-        .used_logout_tokens
-        .first_use(jti, crate::session::now())
-    {
+    if !ctx.used_logout_tokens.first_use(jti, crate::session::now()) {
         return Err("this logout token was used already".into());
     }
     Ok(claims)

@@ -7,13 +7,15 @@ use serde_json::{Map, Value};
 
 use super::oauth::{self, TokenEndpointError};
 use super::userinfo::{self, UserinfoError};
-use crate::engine::{Decision, Deferred, Engine, SessionLookup};
+use crate::context::{Context, SessionLookup};
+use crate::outcome::{Outcome, Step};
 use crate::request::RequestView;
 use crate::response::{self, ErrorReply};
 use crate::session::login_state::{self, PendingLogin};
 use crate::session::{now, random_id, SessionData};
 use crate::token::id_token;
 use crate::user::NoUser;
+use crate::user_id::UserIdError;
 
 /// A callback whose request checks passed; it waits on the provider.
 pub(crate) struct Callback {
@@ -43,14 +45,14 @@ fn fail(status: StatusCode, code: &'static str, message: impl Into<String>) -> F
 }
 
 impl Failure {
-    fn render(&self, engine: &Engine, html: bool, set_cookies: Vec<HeaderValue>) -> Decision {
+    fn render(&self, ctx: &Context, html: bool, set_cookies: Vec<HeaderValue>) -> Outcome {
         tracing::warn!(status = self.status.as_u16(), reason = %self.message, "login failed");
-        Decision::Respond(
+        Outcome::Respond(
             ErrorReply {
                 status: self.status,
                 code: self.code,
                 message: &self.message,
-                retry: Some(&engine.config.routes.login),
+                retry: Some(&ctx.config.routes.login),
             }
             .render(html, set_cookies),
         )
@@ -76,6 +78,32 @@ pub(crate) fn parse_query(query: &str) -> Result<Map<String, Value>, Failure> {
     Ok(params)
 }
 
+/// The provider's `error` and `error_description`, shortened and with control characters
+/// escaped: they come from the query string, and a raw line break would let anyone who can
+/// send a user to the callback write forged lines into the logs.
+fn provider_error_text(error: &str, description: &str) -> String {
+    let shown = |text: &str, max: usize| -> String {
+        text.chars()
+            .take(max)
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_debug().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect()
+    };
+    format!(
+        "the identity provider refused the sign-in: {} {}",
+        shown(error, 64),
+        shown(description, 200)
+    )
+    .trim_end()
+    .to_owned()
+}
+
 fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     params
         .get(name)
@@ -83,43 +111,40 @@ fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
+pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback> {
     let html = request.wants_html();
     let params = match parse_query(request.query.unwrap_or("")) {
         Ok(params) => params,
-        Err(failure) => return failure.render(engine, html, Vec::new()),
+        Err(failure) => return Step::Done(failure.render(ctx, html, Vec::new())),
     };
     let now = now();
     let found = param(&params, "state").and_then(|state| {
         login_state::find(
-            &engine.codec,
+            &ctx.codec,
             request.headers,
-            &engine.config.cookie_name,
+            &ctx.config.cookie_name,
             state,
             now,
         )
     });
     let mut removals = Vec::new();
     if let Some((name, _)) = &found {
-        removals.extend(engine.codec.removal(name));
+        removals.extend(ctx.codec.removal(name));
     }
     if let Some(error) = param(&params, "error") {
         let description = param(&params, "error_description").unwrap_or("");
-        let description: String = description.chars().take(200).collect();
         let status = if error == "access_denied" {
             StatusCode::FORBIDDEN
         } else {
             StatusCode::BAD_REQUEST
         };
-        let error: String = error.chars().take(64).collect();
         return fail(
             status,
             "provider_error",
-            format!("the identity provider refused the sign-in: {error} {description}")
-                .trim_end()
-                .to_owned(),
+            provider_error_text(error, description),
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     }
     let Some(state) = param(&params, "state") else {
         return fail(
@@ -127,7 +152,8 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
             "missing_state",
             "the callback has no `state`",
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     };
     let Some(code) = param(&params, "code") else {
         return fail(
@@ -135,7 +161,8 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
             "missing_code",
             "the callback has no `code`",
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     };
     let Some((login_cookie, pending)) = found else {
         return fail(
@@ -143,30 +170,31 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
             "invalid_state",
             "this sign-in is unknown, expired or finished already; start again",
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     };
-    if !engine.used_states.first_use(state, now) {
+    if !ctx.used_states.first_use(state, now) {
         return fail(
             StatusCode::BAD_REQUEST,
             "invalid_state",
             "this sign-in was completed already; start again",
         )
-        .render(engine, html, removals);
+        .render(ctx, html, removals)
+        .into();
     }
-    let (carried, previous_sid) = match engine.lookup_session(request.headers) {
+    let (carried, previous_sid) = match ctx.lookup_session(request.headers) {
         SessionLookup::None => (0, None),
         SessionLookup::Invalid { carried } => (carried, None),
         SessionLookup::Valid(session) => (
-            engine
-                .codec
-                .count_chunks(request.headers, engine.session_cookie()),
+            ctx.codec
+                .count_chunks(request.headers, ctx.session_cookie()),
             Some(session.sid.clone()),
         ),
         SessionLookup::Store(store) | SessionLookup::StoreFailed(store) => {
             (store.carried, Some(store.id.to_string()))
         }
     };
-    Decision::defer(Deferred::Callback(Callback {
+    Step::Wait(Callback {
         code: code.to_owned(),
         iss: param(&params, "iss").map(str::to_owned),
         pending,
@@ -174,22 +202,18 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
         carried,
         previous_sid,
         wants_html: html,
-    }))
+    })
 }
 
 impl Callback {
-    pub(crate) async fn run(self, engine: &Engine) -> Decision {
-        let removal: Vec<HeaderValue> = engine
-            .codec
-            .removal(&self.login_cookie)
-            .into_iter()
-            .collect();
-        match self.complete(engine).await {
+    pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        let removal: Vec<HeaderValue> = ctx.codec.removal(&self.login_cookie).into_iter().collect();
+        match self.complete(ctx).await {
             Ok(session) => {
                 if let Some(previous) = &self.previous_sid {
-                    engine.end_previous_session(previous).await;
+                    ctx.end_previous_session(previous).await;
                 }
-                let cookies = match engine.write_session(&session, self.carried).await {
+                let cookies = match ctx.write_session(&session, self.carried).await {
                     Ok(cookies) => cookies,
                     Err(err) => {
                         return fail(
@@ -197,28 +221,39 @@ impl Callback {
                             "session_store_unavailable",
                             format!("the session could not be saved: {err}"),
                         )
-                        .render(engine, self.wants_html, removal)
+                        .render(ctx, self.wants_html, removal)
                     }
                 };
                 let mut set_cookies = removal;
                 set_cookies.extend(cookies);
-                let target = engine
+                let target = ctx
                     .config
                     .post_login_redirect
                     .clone()
                     .or(self.pending.next.clone())
-                    .unwrap_or_else(|| engine.config.routes.home.clone());
+                    .unwrap_or_else(|| ctx.config.routes.home.clone());
                 tracing::Span::current().record("user_id", session.user_id.as_str());
-                tracing::info!(user_id = %session.user_id, "login succeeded");
-                Decision::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
+                let identity = ctx.identity(std::sync::Arc::new(session));
+                if let Err(denied) = ctx.config.require.check(&identity) {
+                    // Answered here, not after a redirect: the page the user asked for would
+                    // only refuse them again, and a whitelisted landing page would not.
+                    return Outcome::Respond(ctx.auth_context.deny(
+                        &identity,
+                        &denied,
+                        self.wants_html,
+                        set_cookies,
+                    ));
+                }
+                tracing::info!(user_id = %identity.user_id(), "login succeeded");
+                Outcome::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
             }
-            Err(failure) => failure.render(engine, self.wants_html, removal),
+            Err(failure) => failure.render(ctx, self.wants_html, removal),
         }
     }
 
-    async fn complete(&self, engine: &Engine) -> Result<SessionData, Failure> {
-        let config = &engine.config;
-        let metadata = engine.provider.metadata().await.map_err(|err| {
+    async fn complete(&self, ctx: &Context) -> Result<SessionData, Failure> {
+        let config = &ctx.config;
+        let metadata = ctx.provider.metadata().await.map_err(|err| {
             fail(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "provider_unavailable",
@@ -243,7 +278,7 @@ impl Callback {
             )
         })?;
         let client = oauth::client(config, &metadata);
-        let http = oauth::http_client(&engine.provider.client);
+        let http = oauth::http_client(&ctx.provider.client);
         let tokens = client
             .exchange_code(AuthorizationCode::new(self.code.clone()))
             .set_redirect_uri(std::borrow::Cow::Owned(redirect_url))
@@ -270,7 +305,7 @@ impl Callback {
             )
         })?;
         let mut claims = id_token::verify(
-            &engine.provider,
+            &ctx.provider,
             &metadata,
             config,
             &id_token,
@@ -286,14 +321,8 @@ impl Callback {
         })?;
         let access_token = tokens.access_token().secret().clone();
         if config.fetch_userinfo {
-            match userinfo::merge(
-                &engine.provider,
-                config,
-                &metadata,
-                &access_token,
-                &mut claims,
-            )
-            .await
+            match userinfo::merge(&ctx.provider, config, &metadata, &access_token, &mut claims)
+                .await
             {
                 Ok(()) => {}
                 Err(UserinfoError::SubjectMismatch) => {
@@ -308,9 +337,8 @@ impl Callback {
                 }
             }
         }
-        crate::token::claim_sources::resolve(&engine.provider, &metadata, config, &mut claims)
-            .await;
-        let user_id = user_id(&claims, &config.user_id_claim)?;
+        crate::token::claim_sources::resolve(&ctx.provider, &metadata, config, &mut claims).await;
+        let user_id = user_id(&claims, config)?;
         let now = now();
         let mut session = SessionData {
             sid: random_id(),
@@ -351,64 +379,44 @@ impl Callback {
     }
 }
 
-/// The user id from the configured claim. An email is accepted as id only if the provider
-/// does not say it is unverified.
-fn user_id(claims: &Map<String, Value>, claim: &str) -> Result<String, Failure> {
-    let value = match claims.get(claim) {
-        Some(Value::String(text)) if !text.is_empty() => text.clone(),
-        Some(Value::Number(number)) => number.to_string(),
-        _ => {
-            return Err(fail(
+/// The user id from the configured claim; a sign-in without it is refused.
+fn user_id(claims: &Map<String, Value>, config: &crate::config::Config) -> Result<String, Failure> {
+    let claim = &config.user_id_claim;
+    crate::user_id::from_claims(claims, claim, config.security.trust_unverified_email).map_err(
+        |err| match err {
+            UserIdError::Missing => fail(
                 StatusCode::FORBIDDEN,
                 "missing_user_id_claim",
                 format!(
                     "the identity provider sent no `{claim}` claim, which is used as the user id; \
                      request the scope that carries it"
                 ),
-            ))
-        }
-    };
-    if claim == "email" && claims.get("email_verified") == Some(&Value::Bool(false)) {
-        return Err(fail(
-            StatusCode::FORBIDDEN,
-            "email_not_verified",
-            "the email address is not verified at the identity provider",
-        ));
-    }
-    Ok(value)
-}
-
-impl Engine {
-    /// Session-id rotation: the session the browser had before this login is ended.
-    async fn end_previous_session(&self, sid: &str) {
-        if let crate::config::SessionBackend::Store(store) = &self.config.session {
-            if let Err(err) = store.delete(sid).await {
-                tracing::warn!(error = %err, "could not delete the previous session");
-            }
-        }
-    }
+            ),
+            UserIdError::EmailNotVerified => fail(
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "the email address is not verified at the identity provider",
+            ),
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
-    fn user_id_rules() {
-        let claims = json!({"sub": "abc", "email": "a@x", "email_verified": false, "n": 7});
-        let claims = claims.as_object().cloned().unwrap_or_default();
-        assert_eq!(user_id(&claims, "sub").ok().as_deref(), Some("abc"));
-        assert_eq!(user_id(&claims, "n").ok().as_deref(), Some("7"));
-        assert_eq!(
-            user_id(&claims, "email").err().map(|f| f.status),
-            Some(StatusCode::FORBIDDEN)
-        );
-        assert_eq!(
-            user_id(&claims, "upn").err().map(|f| f.code),
-            Some("missing_user_id_claim")
-        );
+    fn provider_errors_reach_logs_without_control_characters() {
+        let forged = "bad%0A2026-01-01T00:00:00Z  INFO login succeeded user_id=admin%1B[31m";
+        let text = provider_error_text("invalid_request\r", &percent(forged));
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(text.contains("\\n2026"), "{text:?}");
+    }
+
+    fn percent(text: &str) -> String {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
     }
 
     #[test]

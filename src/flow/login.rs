@@ -3,14 +3,14 @@
 
 use std::borrow::Cow;
 
-use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope};
 
 use crate::config::RedirectUri;
-use crate::engine::{Decision, Deferred, Engine};
+use crate::context::Context;
+use crate::outcome::{Outcome, Step};
 use crate::provider::metadata::ProviderMetadata;
-use crate::request::RequestView;
+use crate::request::{Detached, RequestView};
 use crate::response::{self, ErrorReply};
 use crate::session::login_state::{self, PendingLogin};
 use crate::session::{now, random_id};
@@ -23,15 +23,6 @@ pub(crate) fn next_from_query(query: Option<&str>) -> Option<String> {
         .and_then(|(_, value)| crate::redirect::safe_return_to(&value))
 }
 
-/// The request's `Cookie` headers, owned, for work that outlives the request.
-pub(crate) fn login_cookie_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut owned = HeaderMap::new();
-    for value in headers.get_all(COOKIE) {
-        owned.append(COOKIE, value.clone());
-    }
-    owned
-}
-
 /// A login whose pending state is made; it waits only for the provider's metadata.
 pub(crate) struct StartLogin {
     pending: PendingLogin,
@@ -40,64 +31,74 @@ pub(crate) struct StartLogin {
 }
 
 pub(crate) fn decide(
-    engine: &Engine,
+    ctx: &Context,
     request: &RequestView<'_>,
     next: Option<String>,
     set_cookies: Vec<HeaderValue>,
-) -> Decision {
+) -> Step<StartLogin> {
     let span = tracing::info_span!("oidc.login", outcome = tracing::field::Empty);
     let _entered = span.enter();
-    let origin = request.origin(&engine.config);
+    let origin = request.origin(&ctx.config);
     match prepare(
-        engine,
+        ctx,
         request.headers,
         origin,
         next,
         request.wants_html(),
         set_cookies,
     ) {
-        Ok(start) => start.respond_now_or_defer(engine),
-        Err(decision) => *decision,
+        Ok(start) => start.respond_now_or_wait(ctx),
+        Err(refused) => Step::Done(*refused),
     }
 }
 
-/// For callers that have no request any more (store lookups, failed refreshes).
-pub(crate) async fn unauthenticated_owned(
-    engine: &Engine,
-    navigation: bool,
-    next: Option<String>,
-    origin: Option<String>,
-    cookies: &HeaderMap,
+/// No usable session, found after the request was detached (store lookups, failed
+/// refreshes): browsers go to log in, everything else gets `401`.
+pub(crate) async fn unauthenticated(
+    ctx: &Context,
+    request: &Detached,
     set_cookies: Vec<HeaderValue>,
-) -> Decision {
-    if !navigation {
-        return Decision::Respond(response::unauthorized(
-            "authentication required: sign in or send a bearer token",
-            None,
-            set_cookies,
-        ));
+) -> Outcome {
+    if !request.navigation {
+        return Outcome::Respond(authentication_required(set_cookies));
     }
-    match prepare(engine, cookies, origin, next, true, set_cookies) {
-        Ok(start) => start.run(engine).await,
-        Err(decision) => *decision,
+    match prepare(
+        ctx,
+        &request.cookies,
+        request.origin.clone(),
+        request.next.clone(),
+        true,
+        set_cookies,
+    ) {
+        Ok(start) => start.run(ctx).await,
+        Err(refused) => *refused,
     }
+}
+
+/// The `401` for an API client without a session.
+pub(crate) fn authentication_required(set_cookies: Vec<HeaderValue>) -> response::CoreResponse {
+    response::unauthorized(
+        "authentication required: sign in or send a bearer token",
+        None,
+        set_cookies,
+    )
 }
 
 fn prepare(
-    engine: &Engine,
+    ctx: &Context,
     headers: &HeaderMap,
     origin: Option<String>,
     next: Option<String>,
     wants_html: bool,
     mut set_cookies: Vec<HeaderValue>,
-) -> Result<StartLogin, Box<Decision>> {
-    let config = &engine.config;
+) -> Result<StartLogin, Box<Outcome>> {
+    let config = &ctx.config;
     let redirect_uri =
         match &config.redirect_uri {
             RedirectUri::Absolute(url) => url.to_string(),
             RedirectUri::Path(path) => match origin {
                 Some(origin) => format!("{origin}{path}"),
-                None => return Err(Box::new(Decision::Respond(
+                None => return Err(Box::new(Outcome::Respond(
                     ErrorReply {
                         status: StatusCode::BAD_REQUEST,
                         code: "missing_host",
@@ -120,7 +121,7 @@ fn prepare(
         created_at: now(),
     };
     set_cookies.extend(login_state::store(
-        &engine.codec,
+        &ctx.codec,
         headers,
         &config.cookie_name,
         &pending,
@@ -134,27 +135,27 @@ fn prepare(
 }
 
 impl StartLogin {
-    fn respond_now_or_defer(self, engine: &Engine) -> Decision {
-        match engine.provider.cached_metadata() {
-            Some(metadata) => self.redirect(engine, &metadata),
-            None => Decision::defer(Deferred::Login(self)),
+    fn respond_now_or_wait(self, ctx: &Context) -> Step<StartLogin> {
+        match ctx.provider.cached_metadata() {
+            Some(metadata) => Step::Done(self.redirect(ctx, &metadata)),
+            None => Step::Wait(self),
         }
     }
 
-    pub(crate) async fn run(self, engine: &Engine) -> Decision {
-        match engine.provider.metadata().await {
-            Ok(metadata) => self.redirect(engine, &metadata),
+    pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        match ctx.provider.metadata().await {
+            Ok(metadata) => self.redirect(ctx, &metadata),
             Err(err) => {
                 tracing::warn!(reason = %err, "login refused: identity provider unavailable");
-                Decision::Respond(err.login_reply().render(self.wants_html, Vec::new()))
+                Outcome::Respond(err.login_reply().render(self.wants_html, Vec::new()))
             }
         }
     }
 
-    fn redirect(self, engine: &Engine, metadata: &ProviderMetadata) -> Decision {
-        let config = &engine.config;
+    fn redirect(self, ctx: &Context, metadata: &ProviderMetadata) -> Outcome {
+        let config = &ctx.config;
         let Ok(redirect_url) = RedirectUrl::new(self.pending.redirect_uri.clone()) else {
-            return Decision::Respond(
+            return Outcome::Respond(
                 ErrorReply {
                     status: StatusCode::BAD_REQUEST,
                     code: "invalid_redirect_uri",
@@ -179,7 +180,7 @@ impl StartLogin {
         }
         let (url, _) = request.url();
         tracing::debug!(provider = %metadata.issuer, "login started");
-        Decision::Respond(response::redirect(
+        Outcome::Respond(response::redirect(
             StatusCode::FOUND,
             url.as_str(),
             self.set_cookies,

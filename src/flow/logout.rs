@@ -3,11 +3,14 @@
 
 use std::sync::Arc;
 
+use http::header::ORIGIN;
 use http::{Method, StatusCode};
 use url::Url;
 
+use super::logout_confirm;
 use crate::config::SessionBackend;
-use crate::engine::{Decision, Deferred, Engine, SessionLookup};
+use crate::context::{Context, SessionLookup};
+use crate::outcome::{Outcome, Step};
 use crate::request::RequestView;
 use crate::response;
 use crate::session::SessionData;
@@ -20,17 +23,49 @@ pub(crate) struct Logout {
     origin: Option<String>,
 }
 
-pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
-    let (session, store_id, carried) = match engine.lookup_session(request.headers) {
+/// The logout of this request, or a page asking to confirm it when another site sent the
+/// browser here: a link or a form elsewhere must not end the user's session, nor their
+/// single sign-on session at the provider.
+pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Logout> {
+    let trusted_get =
+        request.method == Method::GET && ctx.config.security.trust_cross_site_logout_get;
+    if !trusted_get && cross_site(ctx, request) {
+        tracing::info!("cross-site logout request: asking to confirm");
+        return Step::Done(Outcome::Respond(logout_confirm::page(
+            &ctx.config.routes.logout,
+            &ctx.config.routes.home,
+            request.wants_html(),
+        )));
+    }
+    Step::Wait(prepare(ctx, request))
+}
+
+/// Whether the browser says another site made this request: `Sec-Fetch-Site` other than
+/// `same-origin` or `none` (typed or bookmarked), or an `Origin` that is not the app's.
+/// Requests with neither header (older clients, scripts) are not cross-site.
+fn cross_site(ctx: &Context, request: &RequestView<'_>) -> bool {
+    let fetch_site = request
+        .headers
+        .get("sec-fetch-site")
+        .map(|value| value.as_bytes());
+    if matches!(fetch_site, Some(site) if site != b"same-origin" && site != b"none") {
+        return true;
+    }
+    match request.headers.get(ORIGIN) {
+        None => false,
+        Some(origin) => {
+            let own = request.origin(&ctx.config);
+            own.as_deref().map(str::as_bytes) != Some(origin.as_bytes())
+        }
+    }
+}
+
+/// The logout of this request; it always waits (the store, the provider's metadata).
+fn prepare(ctx: &Context, request: &RequestView<'_>) -> Logout {
+    let (session, store_id, carried) = match ctx.lookup_session(request.headers) {
         SessionLookup::None => (None, None, 0),
         SessionLookup::Invalid { carried } => (None, None, carried),
-        SessionLookup::Valid(session) => (
-            Some(session),
-            None,
-            engine
-                .codec
-                .count_chunks(request.headers, engine.session_cookie()),
-        ),
+        SessionLookup::Valid(session) => (Some(session), None, ctx.carried_chunks(request.headers)),
         SessionLookup::Store(store) | SessionLookup::StoreFailed(store) => {
             (None, Some(store.id), store.carried)
         }
@@ -41,44 +76,44 @@ pub(crate) fn decide(engine: &Engine, request: &RequestView<'_>) -> Decision {
     } else {
         StatusCode::FOUND
     };
-    Decision::defer(Deferred::Logout(Logout {
+    Logout {
         session,
         store_id,
         carried,
         status,
-        origin: request.origin(&engine.config),
-    }))
+        origin: request.origin(&ctx.config),
+    }
 }
 
 impl Logout {
-    pub(crate) async fn run(self, engine: &Engine) -> Decision {
+    pub(crate) async fn run(self, ctx: &Context) -> Outcome {
         let mut session = self.session.clone();
-        if let (Some(id), SessionBackend::Store(store)) = (&self.store_id, &engine.config.session) {
+        if let (Some(id), SessionBackend::Store(store)) = (&self.store_id, &ctx.config.session) {
             session = store.load(id).await.ok().flatten().map(Arc::new);
             if let Err(err) = store.delete(id).await {
                 tracing::warn!(error = %err, "could not delete the session from the store");
             }
         }
-        let removals = engine.end_session(session.as_deref(), self.carried).await;
+        let removals = ctx.end_session(session.as_deref(), self.carried).await;
         if let Some(session) = &session {
             tracing::Span::current().record("user_id", session.user_id.as_str());
             tracing::info!(user_id = %session.user_id, "logout");
         }
-        let target = self.target(engine, session.as_deref());
-        Decision::Respond(response::redirect(self.status, &target, removals))
+        let target = self.target(ctx, session.as_deref());
+        Outcome::Respond(response::redirect(self.status, &target, removals))
     }
 
     /// The provider's end-session URL when it has one (with `id_token_hint`, `client_id`
     /// and `post_logout_redirect_uri`), else the configured landing page.
-    fn target(&self, engine: &Engine, session: Option<&SessionData>) -> String {
-        let config = &engine.config;
+    fn target(&self, ctx: &Context, session: Option<&SessionData>) -> String {
+        let config = &ctx.config;
         let post_logout = config.post_logout_redirect_uri.as_deref().map(|uri| {
             match (uri.starts_with('/'), &self.origin) {
                 (true, Some(origin)) => format!("{origin}{uri}"),
                 _ => uri.to_owned(),
             }
         });
-        let end_session = engine
+        let end_session = ctx
             .provider
             .cached_metadata()
             .and_then(|metadata| metadata.end_session_endpoint.clone());

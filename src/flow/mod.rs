@@ -1,10 +1,16 @@
-//! The OpenID Connect flows: login, callback, logout and token refresh.
+//! The OpenID Connect flows: login, callback, logout, token refresh, bearer tokens and
+//! back-channel logout. Each takes the shared [`Context`](crate::context::Context) and
+//! what it needs of the request, and ends in an [`Outcome`](crate::outcome::Outcome).
 
 pub(crate) mod backchannel;
+pub(crate) mod bearer;
 pub(crate) mod callback;
 pub(crate) mod login;
 pub(crate) mod logout;
+mod logout_confirm;
 pub(crate) mod oauth;
 pub(crate) mod refresh;
 pub(crate) mod reload_user;
+pub(crate) mod resume;
+pub(crate) mod store_session;
 pub(crate) mod userinfo;

@@ -4,44 +4,22 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use crate::engine::{Decision, Engine};
+use crate::context::Context;
 use crate::identity::Identity;
-use crate::request::RequestView;
+use crate::outcome::{Outcome, Pass};
 use crate::response::ErrorReply;
 use crate::session::{now, SessionData};
 use crate::user::Loaded;
 
 pub(crate) struct ReloadUser {
-    session: Arc<SessionData>,
-    carried: usize,
-    wants_html: bool,
+    pub(crate) session: Arc<SessionData>,
+    pub(crate) carried: usize,
+    pub(crate) wants_html: bool,
 }
 
 impl ReloadUser {
-    pub(crate) fn new(
-        engine: &Engine,
-        request: &RequestView<'_>,
-        session: Arc<SessionData>,
-    ) -> Self {
-        Self::from_parts(
-            session,
-            engine
-                .codec
-                .count_chunks(request.headers, engine.session_cookie()),
-            request.wants_html(),
-        )
-    }
-
-    pub(crate) fn from_parts(session: Arc<SessionData>, carried: usize, wants_html: bool) -> Self {
-        Self {
-            session,
-            carried,
-            wants_html,
-        }
-    }
-
-    pub(crate) async fn run(self, engine: &Engine) -> Decision {
-        let Some(hook) = &engine.config.user_hook else {
+    pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        let Some(hook) = &ctx.config.user_hook else {
             return self.keep();
         };
         match crate::user::load(hook, &self.session).await {
@@ -50,11 +28,11 @@ impl ReloadUser {
                 renewed.user = Some(user);
                 renewed.user_loaded_at = Some(now());
                 renewed.typed_user = Default::default();
-                match engine.write_session(&renewed, self.carried).await {
-                    Ok(set_cookies) => Decision::Continue {
+                match ctx.write_session(&renewed, self.carried).await {
+                    Ok(set_cookies) => Outcome::Continue(Pass {
                         identity: Some(Identity::new(Arc::new(renewed))),
                         set_cookies,
-                    },
+                    }),
                     Err(err) => {
                         tracing::warn!(error = %err, "reloaded user could not be saved");
                         self.keep()
@@ -63,8 +41,8 @@ impl ReloadUser {
             }
             Loaded::Refused => {
                 tracing::info!(user_id = %self.session.user_id, "user no longer allowed; session ended");
-                let removals = engine.end_session(Some(&self.session), self.carried).await;
-                Decision::Respond(
+                let removals = ctx.end_session(Some(&self.session), self.carried).await;
+                Outcome::Respond(
                     ErrorReply {
                         status: StatusCode::FORBIDDEN,
                         code: "user_refused",
@@ -83,10 +61,7 @@ impl ReloadUser {
         }
     }
 
-    fn keep(self) -> Decision {
-        Decision::Continue {
-            identity: Some(Identity::new(self.session)),
-            set_cookies: Vec::new(),
-        }
+    fn keep(self) -> Outcome {
+        Outcome::signed_in(Identity::new(self.session))
     }
 }

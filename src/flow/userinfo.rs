@@ -11,26 +11,8 @@ use crate::provider::metadata::ProviderMetadata;
 use crate::provider::Provider;
 use crate::token::claim_sources;
 use crate::token::jwt::{self, Rules};
+use crate::token::protocol_claims::PROTOCOL_CLAIMS;
 use crate::token::signing_alg;
-
-/// Claims about the protocol that userinfo must never override.
-pub(crate) const PROTOCOL_CLAIMS: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "nonce",
-    "azp",
-    "auth_time",
-    "at_hash",
-    "c_hash",
-    "sid",
-    "acr",
-    "amr",
-    "jti",
-];
 
 const USERINFO_MEDIA_TYPES: &str = "application/json, application/jwt";
 

@@ -3,7 +3,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use http::header::SET_COOKIE;
+use http::header::{CACHE_CONTROL, SET_COOKIE};
 use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
@@ -65,8 +65,19 @@ pub(crate) fn with_cookies<B>(
     set_cookies: Vec<HeaderValue>,
 ) -> Response<OidcBody<B>> {
     let mut response = response.map(OidcBody::inner);
+    if set_cookies.is_empty() {
+        return response;
+    }
+    let headers = response.headers_mut();
+    let cache_control = headers.get(CACHE_CONTROL).map(HeaderValue::as_bytes);
+    if !crate::response::keeps_out_of_shared_caches(cache_control) {
+        headers.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static(crate::response::NO_STORE),
+        );
+    }
     for cookie in set_cookies {
-        response.headers_mut().append(SET_COOKIE, cookie);
+        headers.append(SET_COOKIE, cookie);
     }
     response
 }

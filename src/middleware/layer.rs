@@ -52,7 +52,8 @@ impl OidcLayer {
     pub async fn ready(&self, timeout: Duration) -> Result<(), ProviderNotReady> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let attempt = tokio::time::timeout_at(deadline, self.engine.provider.metadata()).await;
+            let attempt =
+                tokio::time::timeout_at(deadline, self.engine.context().provider.metadata()).await;
             match attempt {
                 Ok(Ok(_)) => return Ok(()),
                 Ok(Err(err))
@@ -69,14 +70,14 @@ impl OidcLayer {
     /// The configuration in use.
     #[must_use]
     pub fn config(&self) -> &Config {
-        &self.engine.config
+        &self.engine.context().config
     }
 }
 
 impl std::fmt::Debug for OidcLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OidcLayer")
-            .field("config", &self.engine.config)
+            .field("config", &self.engine.context().config)
             .finish()
     }
 }

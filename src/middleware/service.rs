@@ -6,8 +6,10 @@ use tower_service::Service;
 
 use super::body::OidcBody;
 use super::future::{own_response, with_cookies, ResponseFuture};
+use crate::authz::Authentication;
 use crate::engine::{Decision, Engine};
-use crate::identity::{Authentication, Identity};
+use crate::identity::Identity;
+use crate::outcome::{Outcome, Pass};
 use crate::request::RequestView;
 
 /// The service made by [`OidcLayer`](super::OidcLayer).
@@ -35,7 +37,7 @@ fn attach<B>(request: &mut Request<B>, engine: &Engine, identity: Option<Identit
     }
     request.extensions_mut().insert(Authentication {
         identity,
-        context: Arc::clone(&engine.auth_context),
+        context: Arc::clone(&engine.context().auth_context),
     });
 }
 
@@ -69,10 +71,10 @@ where
             self.engine.decide(&view)
         };
         match decision {
-            Decision::Continue {
+            Decision::Continue(Pass {
                 identity,
                 set_cookies,
-            } => {
+            }) => {
                 attach(&mut request, &self.engine, identity);
                 ResponseFuture::inner(self.inner.call(request), set_cookies)
             }
@@ -83,10 +85,7 @@ where
                     use http_body_util::BodyExt;
                     let limited = http_body_util::Limited::new(request.into_body(), limit);
                     let response = match limited.collect().await {
-                        Ok(collected) => match engine.run_with_body(collected.to_bytes()).await {
-                            Decision::Respond(response) => response,
-                            _ => internal_error(),
-                        },
+                        Ok(collected) => engine.run_with_body(collected.to_bytes()).await,
                         Err(_) => crate::response::body_too_large(limit),
                     };
                     Ok(own_response(response))
@@ -99,27 +98,18 @@ where
                 let engine = Arc::clone(&self.engine);
                 ResponseFuture::deferred(Box::pin(async move {
                     match Arc::clone(&engine).run(work).await {
-                        Decision::Continue {
+                        Outcome::Continue(Pass {
                             identity,
                             set_cookies,
-                        } => {
+                        }) => {
                             attach(&mut request, &engine, identity);
                             let response = inner.call(request).await?;
                             Ok(with_cookies(response, set_cookies))
                         }
-                        Decision::Respond(response) => Ok(own_response(response)),
-                        Decision::Defer(_) | Decision::ReadBody { .. } => {
-                            Ok(own_response(internal_error()))
-                        }
+                        Outcome::Respond(response) => Ok(own_response(response)),
                     }
                 }))
             }
         }
     }
-}
-
-fn internal_error() -> Response<bytes::Bytes> {
-    let mut response = Response::new(bytes::Bytes::from_static(b"internal error"));
-    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-    response
 }

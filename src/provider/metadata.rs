@@ -106,6 +106,7 @@ impl ProviderMetadata {
         .into_iter()
         .chain(self.userinfo_endpoint.iter())
         .chain(self.end_session_endpoint.iter())
+        .chain(self.introspection_endpoint.iter())
     }
 }
 

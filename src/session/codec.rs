@@ -78,13 +78,26 @@ impl<'a> SealedChunks<'a> {
     }
 }
 
+/// Separates the cookie key from keys derived from the same secret for other purposes.
+const KEY_INFO: &[u8] = b"tower-oidc session cookie key\0";
+
 /// Base64 characters at the end of a sealed value that are all AEAD tag.
 const TAIL_LEN: usize = 16;
 
 impl CookieCodec {
-    pub(crate) fn new(key: Key, secure: bool, path: String) -> Self {
-        let cipher = Aes256Gcm::new_from_slice(key.encryption())
-            .unwrap_or_else(|_| unreachable!("cookie::Key's encryption half is 32 bytes"));
+    /// A codec whose cookies open only under the same `key` and the same `binding` (the
+    /// client id and issuer), so two applications that share a secret key never accept
+    /// each other's sessions.
+    pub(crate) fn new(key: Key, binding: &[u8], secure: bool, path: String) -> Self {
+        let mut derived = [0u8; 32];
+        let mut info = Vec::with_capacity(KEY_INFO.len() + binding.len());
+        info.extend_from_slice(KEY_INFO);
+        info.extend_from_slice(binding);
+        hkdf::Hkdf::<sha2::Sha256>::new(None, key.encryption())
+            .expand(&info, &mut derived)
+            .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
+        let cipher = Aes256Gcm::new_from_slice(&derived)
+            .unwrap_or_else(|_| unreachable!("the derived key is 32 bytes"));
         Self {
             cipher,
             secure,
@@ -246,7 +259,7 @@ mod tests {
     use super::*;
 
     fn codec() -> CookieCodec {
-        CookieCodec::new(Key::generate(), true, "/".into())
+        CookieCodec::new(Key::generate(), b"client\0issuer", true, "/".into())
     }
 
     fn request_with(set_cookies: &[HeaderValue]) -> HeaderMap {

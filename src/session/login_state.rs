@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn stores_finds_and_bounds() {
-        let codec = CookieCodec::new(cookie::Key::generate(), false, "/".into());
+        let codec = CookieCodec::new(cookie::Key::generate(), b"test", false, "/".into());
         let now = 1_000_000;
         let first = login("aaaaaaaaaaaaaaaaaaaa-state-one", now);
         let set = store(&codec, &HeaderMap::new(), "t", &first, 2);

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use super::store::{SessionStore, StoreError};
+use super::store::{InProcessStore, SessionStore, StoreError};
 use super::SessionData;
 
 /// The most sessions one call sweeps or re-files on its way, so no request pays for a
@@ -18,13 +18,17 @@ const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// optional idle timeout. Sessions end when the process stops and are not shared between
 /// instances.
 ///
-/// Loads answer without waiting and share the stored session ([`SessionStore::load_now`]):
+/// Loads answer without waiting and share the stored session ([`InProcessStore`]):
 /// a request on a memory-store session copies nothing, and requests on any number of
 /// threads read the store at once. A load records its use in the session itself; the
 /// ordered indexes that find expired, idle and least recently used sessions are brought up
 /// to date by the calls that change the store (saves, deletes, and loads that find
 /// something to sweep), a few sessions at a time, so every operation costs O(log n).
 /// When the store is full the least recently used session makes room.
+///
+/// [`ConfigBuilder::session_store`](crate::ConfigBuilder::session_store) and
+/// [`ConfigBuilder::in_process_session_store`](crate::ConfigBuilder::in_process_session_store)
+/// both keep loads answering at once, for the store itself or an `Arc` of it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -171,8 +175,9 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// A thread panicked while changing the store: its indexes may be half updated.
 fn poisoned() -> StoreError {
-    StoreError::new("memory store lock poisoned")
+    StoreError::other("memory store lock poisoned")
 }
 
 impl Entry {
@@ -282,10 +287,6 @@ impl SessionStore for MemoryStore {
         Ok(self.load_shared(id)?.map(Arc::unwrap_or_clone))
     }
 
-    fn load_now(&self, id: &str) -> Option<Result<Option<Arc<SessionData>>, StoreError>> {
-        Some(self.load_shared(id))
-    }
-
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
         let now = self.now();
         let expires = now.saturating_add(nanos(ttl.min(CENTURY)));
@@ -346,6 +347,12 @@ impl SessionStore for MemoryStore {
         let removed = ids.iter().filter(|id| inner.remove(id).is_some()).count();
         inner.plan_sweep(self.idle_timeout);
         Ok(removed)
+    }
+}
+
+impl InProcessStore for MemoryStore {
+    fn load_now(&self, id: &str) -> Result<Option<Arc<SessionData>>, StoreError> {
+        self.load_shared(id)
     }
 }
 
@@ -492,8 +499,8 @@ mod tests {
                 std::thread::spawn(move || {
                     for round in 0..2_000 {
                         let id = format!("kept{}", round % 16);
-                        let loaded = store.load_now(&id).expect("answers at once");
-                        let loaded = loaded.expect("load").expect("kept sessions stay");
+                        let loaded = store.load_now(&id).expect("load");
+                        let loaded = loaded.expect("kept sessions stay");
                         assert_eq!(loaded.user_id, id);
                     }
                 })

@@ -10,6 +10,7 @@ pub(crate) mod redis_store;
 #[cfg(feature = "sql")]
 pub(crate) mod sql_store;
 pub(crate) mod store;
+pub(crate) mod store_url;
 pub(crate) mod stored;
 
 use std::any::Any;
@@ -18,8 +19,13 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The hook's user decoded into the type a handler asked for, decoded once per session.
-pub(crate) type TypedUser = OnceLock<Option<Arc<dyn Any + Send + Sync>>>;
+/// The hook's user as handlers take it, decoded at most once per session: as the hook's own
+/// `User` type (`None` when the stored JSON does not decode as it), and as JSON.
+#[derive(Clone, Default)]
+pub(crate) struct TypedUser {
+    pub(crate) typed: OnceLock<Option<Arc<dyn Any + Send + Sync>>>,
+    pub(crate) json: OnceLock<Arc<Value>>,
+}
 
 /// Everything a signed-in session carries. Serialized into the encrypted cookie, or into a
 /// server-side store, without repeating the claims its ID token carries.
@@ -80,20 +86,6 @@ impl std::fmt::Debug for SessionData {
             .field("expires_at", &self.expires_at)
             .field("access_expires_at", &self.access_expires_at)
             .finish_non_exhaustive()
-    }
-}
-
-/// A session read back from a server-side store. A record this version cannot read (left
-/// by an incompatible version, or damaged) counts as no session: the user signs in again
-/// rather than being refused until the record expires.
-#[cfg(any(feature = "redis", feature = "sql"))]
-pub(crate) fn decode_stored(json: &str) -> Option<SessionData> {
-    match serde_json::from_str(json) {
-        Ok(session) => Some(session),
-        Err(err) => {
-            tracing::warn!(error = %err, "unreadable session record ignored");
-            None
-        }
     }
 }
 

@@ -23,8 +23,9 @@ const MAX_RETRY_DELAY: Duration = Duration::from_millis(500);
 
 /// Sessions in Redis, shared by every instance that uses the same server and prefix.
 ///
-/// Each session is one key, `tower_oidc:session:{id}` by default, holding the session as
-/// JSON and expiring with it (`SET … EX`); logout deletes it (`DEL`). The connection is
+/// Each session is one key, `tower_oidc:session:{id}` by default, holding the session's
+/// record ([`SessionData::to_record`], JSON) and expiring with it (`SET … EX`); logout
+/// deletes it (`DEL`). The connection is
 /// re-established automatically: while Redis is unreachable, requests that need a session
 /// are answered `503 Service Unavailable`, and they succeed again once it is back, without
 /// a restart.
@@ -62,8 +63,30 @@ impl fmt::Debug for RedisStore {
     }
 }
 
-fn redis_error(err: &::redis::RedisError) -> StoreError {
-    StoreError::new(format!("redis: {err}"))
+/// Failures of the connection, and answers that say the server cannot serve now (loading
+/// its data, failing over), are [`StoreError::Unavailable`]; the rest, such as a refused
+/// password or a key of the wrong type, are [`StoreError::Other`].
+fn redis_error(err: ::redis::RedisError) -> StoreError {
+    use ::redis::{ErrorKind, ServerErrorKind};
+    let transient = err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || err.is_cluster_error()
+        || matches!(
+            err.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+        );
+    if transient {
+        StoreError::unavailable(err)
+    } else {
+        StoreError::other(err)
+    }
 }
 
 impl RedisStore {
@@ -72,10 +95,10 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// The URL is not a Redis URL.
+    /// [`StoreError::Other`] if the URL is not a Redis URL.
     pub fn new(url: &str) -> Result<Self, StoreError> {
         let client = ::redis::Client::open(url)
-            .map_err(|err| StoreError::new(format!("invalid Redis URL: {err}")))?;
+            .map_err(|err| StoreError::other(format!("invalid Redis URL: {err}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
@@ -89,7 +112,9 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// The URL is not a Redis URL, or the server cannot be reached.
+    /// [`StoreError::Other`] if the URL is not a Redis URL or the server refuses the
+    /// connection's credentials; [`StoreError::Unavailable`] if the server cannot be
+    /// reached.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let store = Self::new(url)?;
         store.ping().await?;
@@ -129,14 +154,15 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// Redis cannot be reached or answered with an error.
+    /// [`StoreError::Unavailable`] if Redis cannot be reached or is not ready (loading its
+    /// data, failing over); [`StoreError::Other`] if it answered with another error.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut connection = self.connection().await?;
         ::redis::cmd("PING")
             .query_async::<String>(&mut connection)
             .await
             .map(drop)
-            .map_err(|err| redis_error(&err))
+            .map_err(redis_error)
     }
 
     /// The shared, self-healing connection; made on first use, inside the runtime.
@@ -150,7 +176,7 @@ impl RedisStore {
                     .set_number_of_retries(CONNECT_RETRIES)
                     .set_max_delay(MAX_RETRY_DELAY);
                 ConnectionManager::new_lazy_with_config(self.inner.client.clone(), config)
-                    .map_err(|err| redis_error(&err))
+                    .map_err(redis_error)
             })
             .await
             .cloned()
@@ -164,18 +190,17 @@ impl SessionStore for RedisStore {
             .arg(self.key(id))
             .query_async(&mut connection)
             .await
-            .map_err(|err| redis_error(&err))?;
-        Ok(json.and_then(|json| super::decode_stored(&json)))
+            .map_err(redis_error)?;
+        json.map(SessionData::from_record).transpose()
     }
 
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
         if ttl.is_zero() {
             return SessionStore::delete(self, id).await;
         }
-        let json = serde_json::to_string(session)
-            .map_err(|err| StoreError::new(format!("session encoding: {err}")))?;
+        let record = session.to_record()?;
         let mut command = ::redis::cmd("SET");
-        command.arg(self.key(id)).arg(json);
+        command.arg(self.key(id)).arg(record);
         if ttl.subsec_nanos() == 0 {
             command.arg("EX").arg(ttl.as_secs());
         } else {
@@ -186,7 +211,7 @@ impl SessionStore for RedisStore {
         command
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|err| redis_error(&err))
+            .map_err(redis_error)
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
@@ -195,7 +220,7 @@ impl SessionStore for RedisStore {
             .arg(self.key(id))
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|err| redis_error(&err))
+            .map_err(redis_error)
     }
 
     /// A set per logout key (`{prefix}index:{key}`) holding session ids, expiring with the
@@ -226,7 +251,7 @@ impl SessionStore for RedisStore {
         pipeline
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|err| redis_error(&err))
+            .map_err(redis_error)
     }
 
     async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
@@ -236,7 +261,7 @@ impl SessionStore for RedisStore {
             .arg(&set)
             .query_async(&mut connection)
             .await
-            .map_err(|err| redis_error(&err))?;
+            .map_err(redis_error)?;
         let mut command = ::redis::cmd("DEL");
         command.arg(&set);
         for id in &ids {
@@ -245,7 +270,7 @@ impl SessionStore for RedisStore {
         let deleted: usize = command
             .query_async(&mut connection)
             .await
-            .map_err(|err| redis_error(&err))?;
+            .map_err(redis_error)?;
         // The set itself was one of the deleted keys.
         Ok(deleted.saturating_sub(1))
     }
@@ -262,7 +287,10 @@ mod tests {
         assert!(!format!("{store:?}").contains("hunter2"));
         let store = store.with_prefix("app1:");
         assert_eq!(store.key("abc"), "app1:abc");
-        assert!(RedisStore::new("http://example.com").is_err());
+        assert!(matches!(
+            RedisStore::new("http://example.com"),
+            Err(StoreError::Other { .. })
+        ));
         assert!(RedisStore::new("rediss://cache.example.com:6380").is_ok());
     }
 }

@@ -29,10 +29,10 @@ const PURGE_BATCH: i64 = 1000;
 /// shared by every instance that uses it; a SQLite file by the processes of one machine.
 ///
 /// The table `tower_oidc_sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at
-/// BIGINT NOT NULL)` is created when missing; `data` is the session as JSON and
-/// `expires_at` Unix time in milliseconds. Expired rows are never returned; saves remove
-/// them in bounded batches in the background about once a minute, and
-/// [`SqlStore::purge_expired`] removes them on demand.
+/// BIGINT NOT NULL)` is created when missing; `data` is the session's record
+/// ([`SessionData::to_record`], JSON) and `expires_at` Unix time in milliseconds. Expired
+/// rows are never returned; saves remove them in bounded batches in the background about
+/// once a minute, and [`SqlStore::purge_expired`] removes them on demand.
 ///
 /// URLs:
 ///
@@ -93,8 +93,47 @@ impl fmt::Debug for SqlStore {
     }
 }
 
-fn sql_error(err: &sqlx::Error) -> StoreError {
-    StoreError::new(format!("sql: {err}"))
+/// Failures to reach the database, and answers that say it cannot serve now (too many
+/// connections, shutting down, a locked SQLite file), are [`StoreError::Unavailable`]; the
+/// rest, such as a table of the wrong shape, are [`StoreError::Other`].
+fn sql_error(err: sqlx::Error) -> StoreError {
+    use sqlx::Error;
+    let transient = match &err {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::Protocol(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed => true,
+        Error::Database(db) => db.code().is_some_and(|code| {
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_code_passes(&code)
+            } else {
+                postgres_code_passes(&code)
+            }
+        }),
+        _ => false,
+    };
+    if transient {
+        StoreError::unavailable(err)
+    } else {
+        StoreError::other(err)
+    }
+}
+
+/// `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), with their extended codes.
+fn sqlite_code_passes(code: &str) -> bool {
+    code.parse::<u32>()
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
+/// SQLSTATE classes 08 (connection exception), 53 (insufficient resources) and 57
+/// (operator intervention, such as a shutdown); serialization failures and deadlocks.
+fn postgres_code_passes(code: &str) -> bool {
+    ["08", "53", "57"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || matches!(code, "40001" | "40P01")
 }
 
 fn now_millis() -> i64 {
@@ -155,18 +194,19 @@ impl SqlStore {
     ///
     /// # Errors
     ///
-    /// The URL is neither a SQLite nor a PostgreSQL URL, or is malformed.
+    /// [`StoreError::Other`] if the URL is neither a SQLite nor a PostgreSQL URL, or is
+    /// malformed.
     pub fn new(url: &str) -> Result<Self, StoreError> {
         let url = url.trim();
         let target = if url.starts_with("sqlite:") {
-            let (options, in_memory) = sqlite_options(url).map_err(StoreError::new)?;
+            let (options, in_memory) = sqlite_options(url).map_err(StoreError::other)?;
             Target::Sqlite { options, in_memory }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
-                .map_err(|err| StoreError::new(format!("invalid PostgreSQL URL: {err}")))?;
+                .map_err(|err| StoreError::other(format!("invalid PostgreSQL URL: {err}")))?;
             Target::Postgres(options)
         } else {
-            return Err(StoreError::new(
+            return Err(StoreError::other(
                 "the SQL store takes `sqlite:` or `postgres://` URLs",
             ));
         };
@@ -184,7 +224,8 @@ impl SqlStore {
     ///
     /// # Errors
     ///
-    /// The URL is invalid, the database cannot be reached, or the table cannot be created.
+    /// [`StoreError::Unavailable`] if the database cannot be reached;
+    /// [`StoreError::Other`] if the URL is invalid or the table cannot be created.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let store = Self::new(url)?;
         store.ready().await?;
@@ -204,7 +245,8 @@ impl SqlStore {
     ///
     /// # Errors
     ///
-    /// The database cannot be reached.
+    /// [`StoreError::Unavailable`] if the database cannot be reached;
+    /// [`StoreError::Other`] if it refuses the statement.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
         let pool = self.ready().await?;
         purge(&pool).await
@@ -250,12 +292,12 @@ impl SqlStore {
                 Err(sqlx::Error::Database(_)) => create_schema(&pool).await,
                 done => done,
             }
-            .map_err(|err| sql_error(&err))
+            .map_err(sql_error)
         });
         // Waiting behind another request's attempt must not add up to more than that.
         tokio::time::timeout(ACQUIRE_TIMEOUT * 2, schema)
             .await
-            .map_err(|_| StoreError::new("sql: timed out connecting to the database"))??;
+            .map_err(|_| StoreError::unavailable("timed out connecting to the database"))??;
         Ok(pool)
     }
 
@@ -330,7 +372,7 @@ async fn purge(pool: &Pool) -> Result<u64, StoreError> {
             .map(drop),
     };
     if let Err(err) = purged_keys {
-        tracing::warn!(error = %sql_error(&err), "could not purge expired logout keys");
+        tracing::warn!(error = %sql_error(err), "could not purge expired logout keys");
     }
     let sql = format!(
         "DELETE FROM {TABLE} WHERE id IN \
@@ -351,7 +393,7 @@ async fn purge(pool: &Pool) -> Result<u64, StoreError> {
             .await
             .map(|done| done.rows_affected()),
     };
-    result.map_err(|err| sql_error(&err))
+    result.map_err(sql_error)
 }
 
 impl SessionStore for SqlStore {
@@ -375,13 +417,13 @@ impl SessionStore for SqlStore {
                     .await
             }
         }
-        .map_err(|err| sql_error(&err))?;
-        Ok(row.and_then(|(json,)| super::decode_stored(&json)))
+        .map_err(sql_error)?;
+        row.map(|(record,)| SessionData::from_record(record))
+            .transpose()
     }
 
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
-        let json = serde_json::to_string(session)
-            .map_err(|err| StoreError::new(format!("session encoding: {err}")))?;
+        let record = session.to_record()?;
         let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let expires_at = now_millis().saturating_add(ttl);
         let pool = self.ready().await?;
@@ -392,20 +434,20 @@ impl SessionStore for SqlStore {
         match &pool {
             Pool::Sqlite(pool) => sqlx::query(&sql)
                 .bind(id)
-                .bind(&json)
+                .bind(&record)
                 .bind(expires_at)
                 .execute(pool)
                 .await
                 .map(drop),
             Pool::Postgres(pool) => sqlx::query(&sql)
                 .bind(id)
-                .bind(&json)
+                .bind(&record)
                 .bind(expires_at)
                 .execute(pool)
                 .await
                 .map(drop),
         }
-        .map_err(|err| sql_error(&err))?;
+        .map_err(sql_error)?;
         self.maybe_purge(&pool);
         Ok(())
     }
@@ -417,7 +459,7 @@ impl SessionStore for SqlStore {
             Pool::Sqlite(pool) => sqlx::query(&sql).bind(id).execute(pool).await.map(drop),
             Pool::Postgres(pool) => sqlx::query(&sql).bind(id).execute(pool).await.map(drop),
         }
-        .map_err(|err| sql_error(&err))?;
+        .map_err(sql_error)?;
         Ok(())
     }
 
@@ -446,7 +488,7 @@ impl SessionStore for SqlStore {
                     .await
                     .map(drop),
             }
-            .map_err(|err| sql_error(&err))?;
+            .map_err(sql_error)?;
         }
         Ok(())
     }
@@ -478,7 +520,7 @@ impl SessionStore for SqlStore {
                     .map(|d| d.rows_affected())
             }
         }
-        .map_err(|err| sql_error(&err))?;
+        .map_err(sql_error)?;
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 }
@@ -516,6 +558,34 @@ mod tests {
     }
 
     #[test]
+    fn database_errors_that_pass_are_unavailability() {
+        // SQLite: busy, locked, and their extended codes; not a corrupt file, a read-only
+        // database, a generic error.
+        for code in ["5", "6", "261", "517"] {
+            assert!(sqlite_code_passes(code), "{code}");
+        }
+        for code in ["11", "8", "1", "x"] {
+            assert!(!sqlite_code_passes(code), "{code}");
+        }
+        // PostgreSQL: too many connections, shutting down, a broken connection, a
+        // deadlock; not a missing table or a unique violation.
+        for code in ["53300", "57P01", "57P03", "08006", "40P01"] {
+            assert!(postgres_code_passes(code), "{code}");
+        }
+        for code in ["42P01", "23505"] {
+            assert!(!postgres_code_passes(code), "{code}");
+        }
+        assert!(matches!(
+            sql_error(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable { .. }
+        ));
+        assert!(matches!(
+            sql_error(sqlx::Error::RowNotFound),
+            StoreError::Other { .. }
+        ));
+    }
+
+    #[test]
     fn urls_are_checked_without_connecting() {
         let store = SqlStore::new("postgresql://app:hunter2@127.0.0.1:1/app").expect("valid");
         assert_eq!(store.database(), "postgres");
@@ -526,6 +596,9 @@ mod tests {
                 .database(),
             "sqlite"
         );
-        assert!(SqlStore::new("mysql://localhost/app").is_err());
+        assert!(matches!(
+            SqlStore::new("mysql://localhost/app"),
+            Err(StoreError::Other { .. })
+        ));
     }
 }

@@ -12,7 +12,93 @@ use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::store::StoreError;
 use super::SessionData;
+
+impl SessionData {
+    /// The session as the record the Redis and SQL stores keep: JSON text, in which the
+    /// claims the ID token already carries are not repeated. A custom store keeps this
+    /// text (or its bytes) and gives it back to [`SessionData::from_record`].
+    ///
+    /// The record holds the session's tokens: keep it where only the application reads it.
+    ///
+    /// ```
+    /// use tower_oidc::SessionData;
+    ///
+    /// let record = r#"{"sid":"s1","user_id":"alice","claims":{"sub":"alice"},"created_at":1,"expires_at":2}"#;
+    /// let session = SessionData::from_record(record)?;
+    /// let again = session.to_record()?;
+    /// assert_eq!(SessionData::from_record(again.as_bytes())?.to_record()?, again);
+    /// # Ok::<(), tower_oidc::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Other`] if the session cannot be encoded, which a session this crate
+    /// built never causes.
+    pub fn to_record(&self) -> Result<String, StoreError> {
+        serde_json::to_string(self).map_err(|err| StoreError::other(RecordError::from(&err)))
+    }
+
+    /// The session a record from [`SessionData::to_record`] holds, as text or bytes.
+    /// Records written by earlier versions of this crate's stores read too.
+    ///
+    /// ```
+    /// use tower_oidc::{SessionData, StoreError};
+    ///
+    /// let err = SessionData::from_record(r#"{"sid":"s1","user_id":"alice""#).unwrap_err();
+    /// assert!(matches!(err, StoreError::Corrupt { .. }));
+    /// // The error says where the record broke off, never what it holds.
+    /// assert!(!err.to_string().contains("alice"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] for a record that cannot be read (damaged, or written by an
+    /// incompatible version); its message gives the position, never the record's contents.
+    pub fn from_record(record: impl AsRef<[u8]>) -> Result<Self, StoreError> {
+        serde_json::from_slice(record.as_ref())
+            .map_err(|err| StoreError::corrupt(RecordError::from(&err)))
+    }
+}
+
+/// What is wrong with a record, without any of its contents: a JSON error's message may
+/// quote the values it met, tokens among them.
+#[derive(Debug)]
+struct RecordError {
+    problem: &'static str,
+    line: usize,
+    column: usize,
+}
+
+impl From<&serde_json::Error> for RecordError {
+    fn from(err: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let problem = match err.classify() {
+            Category::Io => "cannot be read",
+            Category::Syntax => "is not JSON",
+            Category::Data => "is not a session",
+            Category::Eof => "is cut short",
+        };
+        Self {
+            problem,
+            line: err.line(),
+            column: err.column(),
+        }
+    }
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the record {} (line {}, column {})",
+            self.problem, self.line, self.column
+        )
+    }
+}
+
+impl std::error::Error for RecordError {}
 
 /// The session as the cookie carries it (before sealing).
 pub(crate) fn to_binary(session: &SessionData) -> Result<Vec<u8>, String> {
@@ -307,6 +393,44 @@ mod tests {
                             "created_at": 1, "expires_at": 2});
         let back: SessionData = serde_json::from_value(record).expect("deserialize");
         assert_eq!(Value::Object(back.claims), json!({"sub": "u"}));
+    }
+
+    #[test]
+    fn records_are_the_json_the_stores_kept() {
+        let original = session(
+            json!({"sub": "alice", "email": "a@example.com"}),
+            Some(jwt(&json!({"sub": "alice"}))),
+        );
+        let record = original.to_record().expect("encode");
+        assert_eq!(record, serde_json::to_string(&original).expect("json"));
+        let back = SessionData::from_record(&record).expect("decode");
+        assert_eq!(back.claims, original.claims);
+        assert_eq!(back.id_token, original.id_token);
+        assert_eq!(back.access_token, original.access_token);
+        assert_eq!(back.expires_at, original.expires_at);
+    }
+
+    #[test]
+    fn unreadable_records_are_corrupt_and_the_error_quotes_nothing() {
+        let secret = "at-secret-value";
+        let wrong_type = json!({"sid": "s", "user_id": "u", "claims": {}, "access_token": 7,
+                                "created_at": secret, "expires_at": 2});
+        let records = [
+            wrong_type.to_string(),
+            format!("{{\"sid\": \"{secret}"),
+            format!("{secret} not json"),
+            String::new(),
+        ];
+        for record in records {
+            let err = SessionData::from_record(&record).expect_err("unreadable");
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+            let chain = format!("{err} {:?}", std::error::Error::source(&err));
+            assert!(!chain.contains("secret"), "{chain}");
+        }
+        assert!(matches!(
+            SessionData::from_record(b"\xff\xfe"),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]

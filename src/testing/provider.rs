@@ -148,8 +148,22 @@ impl MockProvider {
     }
 
     /// Sets the user the authorize endpoint approves from now on.
+    ///
+    /// To sign one client in as someone else without changing who the next login is,
+    /// use [`TestClient::sign_in_as`](super::TestClient::sign_in_as).
     pub fn set_user(&self, user: MockUser) {
         self.shared.lock().user = user;
+    }
+
+    /// The user the authorize endpoint approves now.
+    pub fn user(&self) -> MockUser {
+        self.shared.lock().user.clone()
+    }
+
+    /// A single-use ticket for the authorize request that approves `user` instead of the
+    /// current user; it lapses after a minute.
+    pub(crate) fn choose_user(&self, user: MockUser) -> String {
+        self.shared.lock().choose_user(user)
     }
 
     /// Makes every later response commit `m` (`None` restores correct behaviour).
@@ -298,8 +312,36 @@ impl MockProvider {
     /// [`MockUser::new(sub)`](MockUser::new)).
     ///
     /// `extra_claims` (a JSON object, or `null` for none) is merged over the
-    /// defaults `iss`, `sub`, `aud`, `exp`, `iat`, `jti`, `client_id` and
-    /// `scope`; a `null` member removes that claim.
+    /// defaults `iss`, `sub`, `aud` and `client_id` (the provider's client),
+    /// `exp` (after the access-token TTL), `iat`, `jti` and `scope`
+    /// (`openid profile email`); a `null` member removes that claim.
+    /// [`access_token`](Self::access_token) builds the same tokens step by step.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use serde_json::json;
+    /// use tower_oidc::testing::MockProvider;
+    ///
+    /// let provider = MockProvider::start().await?;
+    /// let in_a_minute = std::time::SystemTime::now()
+    ///     .duration_since(std::time::UNIX_EPOCH)
+    ///     .map_or(0, |now| now.as_secs() + 60);
+    /// let token = provider.mint_access_token(
+    ///     "svc-reports",
+    ///     json!({
+    ///         "aud": [provider.client_id(), "billing-api"],
+    ///         "scope": "reports:read",
+    ///         "exp": in_a_minute,
+    ///         "tenant": "acme",
+    ///         "jti": null,
+    ///     }),
+    /// );
+    /// // Send it as `Authorization: Bearer {token}` to the app under test.
+    /// assert_eq!(token.split('.').count(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Panics
     ///

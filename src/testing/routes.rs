@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::keys::{key_ring, JwksContents};
 use super::params::{found, redirect_target, OAuthError, Params};
 use super::provider::Shared;
-use super::state::{State as ProviderState, CLIENT_ID};
+use super::state::{State as ProviderState, CLIENT_ID, USER_TICKET_PARAM};
 use super::token_endpoint::token;
 use super::tokens::now_unix;
 use super::{EndSessionRequest, Misbehavior};
@@ -110,7 +110,8 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
     Json(published_jwks(&state)).into_response()
 }
 
-/// Validates an authorization request and approves it for the current user.
+/// Validates an authorization request and approves it for the current user, or for the
+/// user its ticket names.
 async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Result<Response, OAuthError> {
     shared.lock().stats.authorize += 1;
     let params = Params::parse(uri.query().unwrap_or_default().as_bytes())?;
@@ -143,6 +144,12 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Result<Respon
     let nonce = params.get("nonce");
 
     let mut state = shared.lock();
+    let user = match params.get(USER_TICKET_PARAM) {
+        Some(ticket) => state.take_chosen_user(ticket).ok_or_else(|| {
+            OAuthError::invalid_request(format!("{USER_TICKET_PARAM} is unknown or expired"))
+        })?,
+        None => state.user.clone(),
+    };
     if state.misbehavior == Some(Misbehavior::AuthorizeError) {
         target
             .query_pairs_mut()
@@ -151,7 +158,7 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Result<Respon
             .append_pair("state", state_param);
         return found(&target);
     }
-    let code = state.new_code(scope, nonce, redirect_uri, code_challenge);
+    let code = state.new_code(user, scope, nonce, redirect_uri, code_challenge);
     target
         .query_pairs_mut()
         .append_pair("code", &code)

@@ -91,6 +91,18 @@ pub(crate) struct State {
     pub(crate) logout_token_defect: Option<LogoutTokenDefect>,
     /// What the back-channel logout URI answered, oldest first.
     pub(crate) backchannel_logout_statuses: Vec<u16>,
+    /// Users chosen for one login each, by ticket (see [`USER_TICKET_PARAM`]).
+    pub(crate) chosen_users: HashMap<String, ChosenUser>,
+}
+
+/// The authorize parameter that names a user chosen for this one login instead of the
+/// current user. Tickets come from [`State::choose_user`] and are single-use.
+pub(crate) const USER_TICKET_PARAM: &str = "tower_oidc_mock_user";
+
+/// A user waiting for the login its ticket was issued for.
+pub(crate) struct ChosenUser {
+    pub(crate) user: MockUser,
+    pub(crate) expires_at: Instant,
 }
 
 impl State {
@@ -120,7 +132,30 @@ impl State {
             backchannel_logout_uri: None,
             logout_token_defect: None,
             backchannel_logout_statuses: Vec::new(),
+            chosen_users: HashMap::new(),
         }
+    }
+
+    /// A single-use ticket that makes one authorization request approve `user`.
+    pub(crate) fn choose_user(&mut self, user: MockUser) -> String {
+        let now = Instant::now();
+        self.chosen_users
+            .retain(|_, chosen| chosen.expires_at > now);
+        let ticket = tokens::random_token();
+        self.chosen_users.insert(
+            ticket.clone(),
+            ChosenUser {
+                user,
+                expires_at: now + CODE_LIFETIME,
+            },
+        );
+        ticket
+    }
+
+    /// The user a ticket was issued for, once; `None` for an unknown or expired ticket.
+    pub(crate) fn take_chosen_user(&mut self, ticket: &str) -> Option<MockUser> {
+        let chosen = self.chosen_users.remove(ticket)?;
+        (chosen.expires_at > Instant::now()).then_some(chosen.user)
     }
 
     pub(crate) fn signing(&self) -> SigningSetup {
@@ -146,9 +181,10 @@ impl State {
         }
     }
 
-    /// Starts a login for the current user and returns its authorization code.
+    /// Starts a login for `user` and returns its authorization code.
     pub(crate) fn new_code(
         &mut self,
+        user: MockUser,
         scope: &str,
         nonce: Option<&str>,
         redirect_uri: &str,
@@ -158,7 +194,7 @@ impl State {
         self.codes.retain(|_, pending| pending.expires_at > now);
         let grant = Grant {
             id: tokens::random_token(),
-            user: self.user.clone(),
+            user,
             scope: scope.to_owned(),
             sid: tokens::random_token(),
             auth_time: tokens::now_unix(),

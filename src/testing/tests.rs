@@ -955,6 +955,73 @@ async fn set_user_changes_who_logs_in() {
 }
 
 #[tokio::test]
+async fn a_chosen_user_signs_in_once_without_changing_the_current_user() {
+    let mock = MockProvider::start().await.expect("start");
+    let ticket = mock.choose_user(MockUser::new("bob").claim("team", "blue"));
+    let with_ticket = authorize_url(&mock, &[(state::USER_TICKET_PARAM, Some(&ticket))]);
+    let response = http().get(&with_ticket).send().await.expect("authorize");
+    let code = query_param(&location(&response), "code").expect("code");
+    let response = redeem(&mock, &code, VERIFIER).await;
+    let claims = claims_of(id_token(&response.json().await.expect("json")));
+    assert_eq!(
+        (claims["sub"].as_str(), claims["team"].as_str()),
+        (Some("bob"), Some("blue"))
+    );
+    assert_eq!(mock.user().sub, "alice");
+    let claims = claims_of(id_token(&login(&mock).await));
+    assert_eq!(claims["sub"], "alice");
+
+    let replayed = http().get(&with_ticket).send().await.expect("authorize");
+    assert_eq!(replayed.status(), StatusCode::BAD_REQUEST);
+    let body: Value = replayed.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn access_token_builder_sets_the_claims_asked_for() {
+    let mock = MockProvider::start().await.expect("start");
+    mock.set_user(MockUser::new("bob"));
+    let now = tokens::now_unix();
+    let defaults = claims_of(&mock.access_token().mint());
+    assert_eq!(defaults["sub"], "bob");
+    assert_eq!(defaults["aud"], mock.client_id());
+    assert_eq!(defaults["scope"], "openid profile email");
+    assert!(defaults["exp"].as_u64().expect("exp") >= now + 300);
+
+    let token = mock
+        .access_token()
+        .subject("svc")
+        .audiences(["a", "b"])
+        .scope("read")
+        .claim("tenant", "acme")
+        .without_claim("jti")
+        .expires_in(Duration::from_secs(30))
+        .mint();
+    let claims = claims_of(&token);
+    assert_eq!(claims["sub"], "svc");
+    assert_eq!(claims["aud"], json!(["a", "b"]));
+    assert_eq!(claims["scope"], "read");
+    assert_eq!(claims["tenant"], "acme");
+    assert!(claims.get("jti").is_none());
+    let exp = claims["exp"].as_u64().expect("exp");
+    assert!((now + 30..=now + 32).contains(&exp), "exp {exp}, now {now}");
+    let (status, _, info) = userinfo(&mock, Some(&token)).await;
+    assert_eq!(
+        (status, info["sub"].as_str()),
+        (StatusCode::OK, Some("svc"))
+    );
+
+    let expired = mock.access_token().audience("a").expired().mint();
+    let claims = claims_of(&expired);
+    assert_eq!(claims["aud"], "a");
+    assert!(claims["exp"].as_u64().expect("exp") <= now - 600);
+    assert_eq!(
+        userinfo(&mock, Some(&expired)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
 async fn lifetimes_and_refresh_issuance_follow_the_knobs() {
     let mock = MockProvider::start().await.expect("start");
     mock.set_access_token_ttl(Duration::from_secs(42));

@@ -42,6 +42,21 @@ impl MockUser {
         }
     }
 
+    /// Adds the claim `name` to [`extra`](Self::extra), for the ID token and userinfo.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tower_oidc::testing::MockUser;
+    ///
+    /// let admin = MockUser::new("root").claim("groups", json!(["admins"])).claim("tenant", "acme");
+    /// assert_eq!(admin.extra["groups"], json!(["admins"]));
+    /// ```
+    #[must_use]
+    pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
+
     /// The profile claims (`email`, `email_verified`, `name`, `given_name`,
     /// `family_name`, then `extra`), without `sub`.
     pub(crate) fn profile_claims(&self) -> Map<String, Value> {

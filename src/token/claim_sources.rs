@@ -21,9 +21,9 @@ use url::Url;
 
 use super::id_token::is_loopback;
 use super::jwt::{self, Rules};
+use super::protocol_claims::PROTOCOL_CLAIMS;
 use super::signing_alg;
 use crate::config::Config;
-use crate::flow::userinfo::PROTOCOL_CLAIMS;
 use crate::provider::http::{self, FetchLimits};
 use crate::provider::metadata::ProviderMetadata;
 use crate::provider::Provider;

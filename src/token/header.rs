@@ -101,6 +101,21 @@ fn decode(token: &str, max_bytes: usize) -> Result<RawHeader, TokenError> {
     Ok(raw)
 }
 
+/// The header's `typ`, lower-cased, when the token has a readable header that sets one.
+/// Read only after the signature is verified, so it is the issuer's word.
+pub(crate) fn typ(token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Typ {
+        typ: Option<String>,
+    }
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()?;
+    let typ = serde_json::from_slice::<Typ>(&bytes).ok()?.typ?;
+    Some(typ.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

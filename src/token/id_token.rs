@@ -4,8 +4,8 @@ use serde_json::{Map, Value};
 use url::{Host, Url};
 
 use super::jwt::{self, Rules, TokenError};
-use super::signing_alg::{self, IdTokenSigningAlg};
-use crate::config::Config;
+use super::signing_alg;
+use crate::config::{Config, IdTokenSigningAlg};
 use crate::provider::metadata::ProviderMetadata;
 use crate::provider::Provider;
 

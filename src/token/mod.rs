@@ -6,5 +6,6 @@ pub(crate) mod header;
 pub(crate) mod id_token;
 pub(crate) mod jwt;
 pub(crate) mod logout_token;
+pub(crate) mod protocol_claims;
 pub(crate) mod registered_claims;
 pub(crate) mod signing_alg;

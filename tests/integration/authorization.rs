@@ -229,3 +229,63 @@ async fn requirements_from_the_environment() {
         StatusCode::OK
     );
 }
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Member {
+    active: bool,
+}
+
+struct Members;
+
+impl tower_oidc::UserDetails for Members {
+    type User = Member;
+    type Error = std::convert::Infallible;
+
+    async fn load_user(
+        &self,
+        identity: &tower_oidc::Identity,
+    ) -> Result<Option<Member>, Self::Error> {
+        Ok(Some(Member {
+            active: identity.user_id() != "former",
+        }))
+    }
+}
+
+/// A global predicate reads the hook's user, typed, as handlers do.
+#[tokio::test]
+async fn predicates_read_the_hooks_user() {
+    let provider = MockProvider::start().await.expect("provider");
+    let active = Require::new().predicate("active member", |identity| {
+        identity
+            .user::<Member>()
+            .is_some_and(|member| member.active)
+    });
+    let app = TestApp::start_with(&provider, |c| c.user_details(Members).require(active)).await;
+    assert_eq!(
+        Browser::default().login(&app).await.status(),
+        StatusCode::OK
+    );
+    provider.set_user(MockUser::new("former"));
+    assert_eq!(
+        Browser::default().login(&app).await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// The per-route layer without the `OidcLayer` around it: `500` JSON, even for a browser.
+#[tokio::test]
+async fn a_route_requirement_without_the_layer() {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route("/admin", get(|| async { "admin area" }))
+        .route_layer(Require::new().claim_contains("groups", "admins").layer());
+    let request = http::Request::get("/admin")
+        .header("accept", "text/html")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(app, request)
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()["content-type"], "application/json");
+}

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use tower_oidc::testing::{MockProvider, MockUser};
 
 use crate::harness::{
-    assert_status, base_config, location, set_cookies, Browser, Framework, TestApp,
+    assert_status, base_config, location, set_cookies, Browser, Framework, Profile, TestApp,
 };
 
 /// `both!(case, ...)` defines `axum::case` and `actix::case` for each `case(Framework)`.
@@ -51,6 +51,8 @@ both!(
     the_user_detail_hook_reaches_handlers,
     backchannel_logout_ends_the_session,
     memory_store_sessions_reach_whitelisted_paths,
+    one_session_serves_the_user_as_json_and_typed,
+    a_route_requirement_explains_a_missing_layer,
 );
 
 async fn login_round_trip(framework: Framework) {
@@ -629,6 +631,66 @@ async fn the_user_detail_hook_reaches_handlers(framework: Framework) {
     browser.login(&without).await;
     let response = browser.api(without.at("/user")).await;
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+struct Profiles;
+
+impl tower_oidc::UserDetails for Profiles {
+    type User = Profile;
+    type Error = std::convert::Infallible;
+
+    async fn load_user(
+        &self,
+        identity: &tower_oidc::Identity,
+    ) -> Result<Option<Profile>, Self::Error> {
+        Ok(Some(Profile {
+            user_id: identity.user_id().to_owned(),
+            is_active: true,
+        }))
+    }
+}
+
+/// `/user` takes `User<serde_json::Value>`, `/profile` takes `User<Profile>`, the hook's
+/// own type: on one session, in either order, both answer.
+async fn one_session_serves_the_user_as_json_and_typed(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c.user_details(Profiles)).await;
+    let expected = Profile {
+        user_id: "alice".into(),
+        is_active: true,
+    };
+    for order in [["/user", "/profile"], ["/profile", "/user"]] {
+        let browser = Browser::default();
+        browser.login(&app).await;
+        for path in order.iter().chain(&order) {
+            let body = assert_status(browser.api(app.at(path)).await, StatusCode::OK).await;
+            let profile: Profile = serde_json::from_str(&body).expect("json");
+            assert_eq!(profile, expected, "{order:?} {path}");
+        }
+    }
+}
+
+/// `/admin` carries a route requirement; without the layer around it, both frameworks
+/// give the extractor's answer, JSON even to a browser.
+async fn a_route_requirement_explains_a_missing_layer(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_without_layer(framework, &provider).await;
+    let browser = Browser::default();
+    for response in [
+        browser.get(app.at("/admin")).await,
+        browser.api(app.at("/admin")).await,
+    ] {
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert!(!response.headers().contains_key("www-authenticate"));
+        let json: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(json["error"], "layer_missing");
+        assert!(json["message"]
+            .as_str()
+            .expect("message")
+            .contains("is the tower-oidc layer installed"));
+    }
 }
 
 async fn backchannel_logout_ends_the_session(framework: Framework) {

@@ -105,3 +105,32 @@ async fn the_published_example_key_is_refused() {
     let _ = std::fs::remove_file(&dir);
     assert_eq!(err.setting(), "FLASK_OIDC_SECRET_KEY");
 }
+
+/// A parameter file that overrides what the login flow sets is refused, naming the flaskoidc
+/// variable the deployment used.
+#[tokio::test]
+async fn a_parameters_file_that_overrides_the_scope_names_its_variable() {
+    let dir = std::env::temp_dir().join(format!("tower-oidc-params-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let params = dir.join("params.json");
+    std::fs::write(&params, r#"{"scope": "openid admin"}"#).expect("write");
+    let env_file = dir.join("deployment.env");
+    std::fs::write(
+        &env_file,
+        format!(
+            "export FLASK_OIDC_SECRET_KEY='a-real-random-key-not-the-published-example'\n\
+             export FLASK_OIDC_CLIENT_ID=x\n\
+             export FLASK_OIDC_CONFIG_URL='https://tenant.auth0.com/.well-known/openid-configuration'\n\
+             export FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH='{}'\n",
+            params.display()
+        ),
+    )
+    .expect("write");
+    let err = Config::from_env_file(&env_file).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        err.setting(),
+        "FLASK_OIDC_PROVIDER_ADDITIONAL_PARAMETERS_FILE_PATH"
+    );
+    assert!(err.problem().contains("`scope`"), "{err}");
+}

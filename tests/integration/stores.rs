@@ -1,6 +1,7 @@
-//! Session stores: one conformance suite run against every store (memory, Redis, SQLite,
-//! PostgreSQL), a login round trip through the layer with each, a Redis outage, and two
-//! app instances sharing one Redis.
+//! Session stores: the exported conformance suite (`tower_oidc::testing::store_suite`) run
+//! against every store (memory, Redis, SQLite, PostgreSQL), a login round trip through the
+//! layer with each, back-channel logout, a Redis outage, and two app instances sharing one
+//! Redis.
 //!
 //! Redis and PostgreSQL are real servers named by `TOWER_OIDC_TEST_REDIS_URL` and
 //! `TOWER_OIDC_TEST_POSTGRES_URL` (`.ci/services.sh` starts both). When one is unset its
@@ -14,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tower_oidc::testing::MockProvider;
+use tower_oidc::testing::{store_suite, MockProvider};
 use tower_oidc::{
-    Config, MemoryStore, RedisStore, SessionData, SessionStore, SqlStore, StoreError,
+    Config, InProcessStore, MemoryStore, RedisStore, SessionData, SessionStore, SqlStore,
+    StoreError,
 };
 
 use crate::harness::{assert_status, Browser, TestApp};
@@ -127,260 +129,64 @@ fn as_json(session: &SessionData) -> Value {
 const TTL: Duration = Duration::from_secs(120);
 
 // ---------------------------------------------------------------------------------------
-// The conformance cases, generic over the store.
+// The exported conformance suite, against every store.
 
-mod cases {
-    use super::*;
-
-    pub async fn round_trip<S: SessionStore>(store: &S) {
-        let id = nonce();
-        let saved = session("alice", "round trip");
-        store.save(&id, &saved, TTL).await.expect("save");
-        let loaded = store.load(&id).await.expect("load").expect("present");
-        assert_eq!(as_json(&loaded), as_json(&saved));
-        store.delete(&id).await.expect("cleanup");
-    }
-
-    pub async fn missing_is_none<S: SessionStore>(store: &S) {
-        assert!(store.load(&nonce()).await.expect("load").is_none());
-    }
-
-    pub async fn delete_removes<S: SessionStore>(store: &S) {
-        let (id, other) = (nonce(), nonce());
-        store
-            .save(&id, &session("alice", "x"), TTL)
-            .await
-            .expect("save");
-        store
-            .save(&other, &session("bob", "y"), TTL)
-            .await
-            .expect("save");
-        store.delete(&id).await.expect("delete");
-        assert!(store.load(&id).await.expect("load").is_none());
-        assert!(
-            store.load(&other).await.expect("load").is_some(),
-            "only that one"
-        );
-        store.delete(&other).await.expect("cleanup");
-    }
-
-    pub async fn delete_missing_is_ok<S: SessionStore>(store: &S) {
-        store
-            .delete(&nonce())
-            .await
-            .expect("deleting nothing is fine");
-        let id = nonce();
-        store
-            .save(&id, &session("alice", "x"), TTL)
-            .await
-            .expect("save");
-        store.delete(&id).await.expect("delete");
-        store.delete(&id).await.expect("twice is fine");
-    }
-
-    pub async fn ttl_expiry<S: SessionStore>(store: &S) {
-        let (short, long) = (nonce(), nonce());
-        store
-            .save(&short, &session("alice", "short"), Duration::from_secs(1))
-            .await
-            .expect("save");
-        store
-            .save(&long, &session("bob", "long"), TTL)
-            .await
-            .expect("save");
-        assert!(
-            store.load(&short).await.expect("load").is_some(),
-            "alive at first"
-        );
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert!(store.load(&short).await.expect("load").is_none(), "expired");
-        assert!(
-            store.load(&long).await.expect("load").is_some(),
-            "the other lives"
-        );
-        // Saving again gives a fresh lifetime.
-        store
-            .save(&short, &session("alice", "again"), TTL)
-            .await
-            .expect("save");
-        assert!(store.load(&short).await.expect("load").is_some());
-        store.delete(&short).await.expect("cleanup");
-        store.delete(&long).await.expect("cleanup");
-    }
-
-    pub async fn overwrite_keeps_latest<S: SessionStore>(store: &S) {
-        let id = nonce();
-        for round in 0..5 {
-            store
-                .save(&id, &session("alice", &format!("v{round}")), TTL)
-                .await
-                .expect("save");
-        }
-        let loaded = store.load(&id).await.expect("load").expect("present");
-        assert_eq!(as_json(&loaded)["claims"]["note"], "v4");
-        store.delete(&id).await.expect("cleanup");
-    }
-
-    pub async fn concurrent<S: SessionStore>(store: Arc<S>) {
-        let shared = nonce();
-        let tasks: Vec<_> = (0..64)
-            .map(|task| {
-                let store = Arc::clone(&store);
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let mut mine = Vec::new();
-                    for round in 0..4 {
-                        let id = nonce();
-                        let note = format!("t{task}r{round}");
-                        store
-                            .save(&id, &session("u", &note), TTL)
-                            .await
-                            .expect("save");
-                        let back = store.load(&id).await.expect("load").expect("present");
-                        assert_eq!(as_json(&back)["claims"]["note"], note.as_str());
-                        store
-                            .save(&shared, &session("shared", &note), TTL)
-                            .await
-                            .expect("save shared");
-                        let any = store.load(&shared).await.expect("load").expect("shared");
-                        assert_eq!(as_json(&any)["user_id"], "shared");
-                        mine.push((id, note));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for task in tasks {
-            all.extend(task.await.expect("task"));
-        }
-        assert_eq!(all.len(), 256);
-        for (n, (id, note)) in all.iter().enumerate() {
-            let back = store.load(id).await.expect("load").expect("kept");
-            assert_eq!(as_json(&back)["claims"]["note"], note.as_str());
-            if n % 2 == 0 {
-                store.delete(id).await.expect("delete");
-            }
-        }
-        for (n, (id, _)) in all.iter().enumerate() {
-            assert_eq!(store.load(id).await.expect("load").is_some(), n % 2 == 1);
-            store.delete(id).await.expect("cleanup");
-        }
-        let last = store.load(&shared).await.expect("load").expect("shared");
-        let note = as_json(&last)["claims"]["note"]
-            .as_str()
-            .expect("note")
-            .to_owned();
-        assert!(note.starts_with('t'), "one of the writes, whole: {note}");
-        store.delete(&shared).await.expect("cleanup");
-    }
-
-    pub async fn ids_are_opaque<S: SessionStore>(store: &S) {
-        let suffix = nonce();
-        let odd = [
-            "plain",
-            "Plain",
-            "plain ",
-            "with space",
-            "colon:sep:arated",
-            "glob*?[]",
-            "quote'\"`",
-            "'; DROP TABLE tower_oidc_sessions; --",
-            "percent%s%d%%",
-            "slash/back\\slash",
-            "ключ-🔑-鍵",
-            "new\nline\ttab",
-        ];
-        let long = "x".repeat(1000);
-        let ids: Vec<String> = odd
-            .iter()
-            .copied()
-            .chain([long.as_str()])
-            .map(|id| format!("{id}{suffix}"))
-            .collect();
-        for (n, id) in ids.iter().enumerate() {
-            store
-                .save(id, &session("alice", &n.to_string()), TTL)
-                .await
-                .expect("save");
-        }
-        for (n, id) in ids.iter().enumerate() {
-            let back = store.load(id).await.expect("load").expect("present");
-            assert_eq!(as_json(&back)["claims"]["note"], n.to_string(), "{id:?}");
-        }
-        // Deleting one leaves its look-alikes.
-        store.delete(&ids[0]).await.expect("delete");
-        assert!(store.load(&ids[0]).await.expect("load").is_none());
-        assert!(store.load(&ids[1]).await.expect("load").is_some());
-        assert!(store.load(&ids[2]).await.expect("load").is_some());
-        for id in &ids {
-            store.delete(id).await.expect("cleanup");
-        }
-    }
-}
-
-/// One test per case per store. `$make` is an async fn giving the store, or `None` when
-/// its server is not configured (the message is already printed).
-macro_rules! conformance {
-    ($module:ident, $make:path) => {
-        mod $module {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn round_trip() {
-                let Some(store) = $make().await else { return };
-                cases::round_trip(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn missing_is_none() {
-                let Some(store) = $make().await else { return };
-                cases::missing_is_none(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn delete_removes() {
-                let Some(store) = $make().await else { return };
-                cases::delete_removes(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn delete_missing_is_ok() {
-                let Some(store) = $make().await else { return };
-                cases::delete_missing_is_ok(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn ttl_expiry() {
-                let Some(store) = $make().await else { return };
-                cases::ttl_expiry(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn overwrite_keeps_latest() {
-                let Some(store) = $make().await else { return };
-                cases::overwrite_keeps_latest(&store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent() {
-                let Some(store) = $make().await else { return };
-                cases::concurrent(Arc::new(store)).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn ids_are_opaque() {
-                let Some(store) = $make().await else { return };
-                cases::ids_are_opaque(&store).await;
-            }
-        }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_store_conforms() {
+    let Some(store) = memory_store().await else {
+        return;
     };
+    store_suite::run(store).await;
 }
 
-conformance!(memory, memory_store);
-conformance!(redis, redis_store);
-conformance!(sqlite, sqlite_store);
-conformance!(postgres, postgres_store);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_conforms() {
+    let Some(store) = redis_store().await else {
+        return;
+    };
+    store_suite::run(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_conforms() {
+    let Some(store) = sqlite_store().await else {
+        return;
+    };
+    store_suite::run(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_conforms() {
+    let Some(store) = postgres_store().await else {
+        return;
+    };
+    store_suite::run(store).await;
+}
+
+/// The suite fails a store that breaks the contract, and says which case.
+#[tokio::test]
+async fn the_suite_names_the_case_a_store_fails() {
+    /// Forgets every session at once.
+    struct Forgetful;
+
+    impl SessionStore for Forgetful {
+        async fn load(&self, _id: &str) -> Result<Option<SessionData>, StoreError> {
+            Ok(None)
+        }
+        async fn save(&self, _: &str, _: &SessionData, _: Duration) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn delete(&self, _id: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    let outcome = tokio::spawn(store_suite::run(Forgetful)).await;
+    let panic = outcome.expect_err("the suite fails").into_panic();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("case `round_trip` failed"), "{message}");
+    assert!(message.contains("a saved session loads"), "{message}");
+}
 
 // ---------------------------------------------------------------------------------------
 // Through the layer.
@@ -443,7 +249,7 @@ async fn replay(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
 /// Signs in through the layer with `store`, checks the cookie holds only a sealed id while
 /// the store holds the session, then signs out and checks the record is gone (and the old
 /// cookie no longer works). Returns the session id.
-async fn login_round_trip<S: SessionStore>(store: Arc<S>) -> String {
+pub(crate) async fn login_round_trip<S: SessionStore>(store: Arc<S>) -> String {
     let provider = MockProvider::start().await.expect("provider");
     let (recording, saved) = Recording::new(Arc::clone(&store));
     let app = TestApp::start_with(&provider, |c| c.session_store(recording)).await;
@@ -505,6 +311,164 @@ async fn cookie_store_login_round_trip() {
 #[tokio::test]
 async fn memory_store_login_round_trip() {
     login_round_trip(Arc::new(MemoryStore::new(100))).await;
+}
+
+/// What a [`Faulty`] store answers loads with.
+#[derive(Clone, Copy, PartialEq)]
+enum Fault {
+    None,
+    Corrupt,
+    Unavailable,
+}
+
+/// A memory store whose records can turn unreadable, or which can become unreachable.
+struct Faulty {
+    inner: MemoryStore,
+    fault: Mutex<Fault>,
+}
+
+impl Faulty {
+    fn new() -> Self {
+        Self {
+            inner: MemoryStore::new(100),
+            fault: Mutex::new(Fault::None),
+        }
+    }
+
+    fn set(&self, fault: Fault) {
+        *self.fault.lock().expect("lock") = fault;
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        match *self.fault.lock().expect("lock") {
+            Fault::None => Ok(()),
+            Fault::Corrupt => Err(StoreError::corrupt("the record is cut short")),
+            Fault::Unavailable => Err(StoreError::unavailable("connection refused")),
+        }
+    }
+}
+
+impl SessionStore for Faulty {
+    async fn load(&self, id: &str) -> Result<Option<SessionData>, StoreError> {
+        self.check()?;
+        self.inner.load(id).await
+    }
+
+    async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
+        self.inner.save(id, session, ttl).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.delete(id).await
+    }
+}
+
+impl InProcessStore for Faulty {
+    fn load_now(&self, id: &str) -> Result<Option<Arc<SessionData>>, StoreError> {
+        self.check()?;
+        self.inner.load_now(id)
+    }
+}
+
+/// An unreadable record counts as no session (`401`, the cookie removed); an unreachable
+/// store is `503` and keeps the cookie. Both when loads are awaited and when they answer at
+/// once.
+async fn faults_through_the_layer(in_process: bool) {
+    let provider = MockProvider::start().await.expect("provider");
+    let store = Arc::new(Faulty::new());
+    let app = TestApp::start_with(&provider, |c| {
+        if in_process {
+            c.in_process_session_store(Arc::clone(&store))
+        } else {
+            c.session_store(Arc::clone(&store))
+        }
+    })
+    .await;
+    let browser = Browser::default();
+    assert_status(browser.login(&app).await, StatusCode::OK).await;
+    let cookie = session_cookie(&browser, &app);
+
+    store.set(Fault::Unavailable);
+    let response = replay(&app, "/api/data", &cookie).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().get("set-cookie").is_none());
+
+    store.set(Fault::Corrupt);
+    let response = replay(&app, "/api/data", &cookie).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let removals: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+    assert!(
+        removals
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.starts_with("tower_oidc.0=;"))),
+        "the session cookie is removed: {removals:?}"
+    );
+
+    store.set(Fault::None);
+    assert_status(replay(&app, "/api/data", &cookie).await, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn store_faults_when_loads_are_awaited() {
+    faults_through_the_layer(false).await;
+}
+
+#[tokio::test]
+async fn store_faults_when_loads_answer_at_once() {
+    faults_through_the_layer(true).await;
+}
+
+/// A record the SQL store cannot read is `Corrupt`, and the layer treats it as no session.
+#[tokio::test]
+async fn an_unreadable_sqlite_record_is_no_session() {
+    let path = sqlite_path();
+    let url = format!("sqlite:///{}", path.display());
+    let store = Arc::new(SqlStore::connect(&url).await.expect("sqlite"));
+    let provider = MockProvider::start().await.expect("provider");
+    let (recording, saved) = Recording::new(Arc::clone(&store));
+    let app = TestApp::start_with(&provider, |c| c.session_store(recording)).await;
+    let browser = Browser::default();
+    assert_status(browser.login(&app).await, StatusCode::OK).await;
+    let cookie = session_cookie(&browser, &app);
+    let id = saved.lock().expect("lock").last().cloned().expect("saved");
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    sqlx::query("UPDATE tower_oidc_sessions SET data = '{\"sid\": \"cut' WHERE id = $1")
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .expect("damage the record");
+    pool.close().await;
+
+    assert!(matches!(
+        store.load(&id).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(
+        replay(&app, "/api/data", &cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    drop(app);
+    remove_sqlite(&path);
+}
+
+/// The application keeps a handle on the store the configuration uses.
+#[tokio::test]
+async fn a_shared_store_is_the_one_the_layer_uses() {
+    let provider = MockProvider::start().await.expect("provider");
+    let store = Arc::new(MemoryStore::new(100));
+    let app = TestApp::start_with(&provider, |c| c.session_store(Arc::clone(&store))).await;
+    assert!(store.is_empty());
+    let browser = Browser::default();
+    assert_status(browser.login(&app).await, StatusCode::OK).await;
+    assert_eq!(store.len(), 1, "the login's session is in the app's store");
+    assert_eq!(
+        browser.get(app.at("/logout")).await.status(),
+        StatusCode::FOUND
+    );
+    assert!(store.is_empty(), "logout deleted it there");
 }
 
 #[tokio::test]
@@ -752,7 +716,9 @@ async fn backchannel_logout_on_one_instance_ends_the_session_on_both() {
     );
 }
 
-async fn backchannel_logout_with(store: SqlStore) {
+/// Signs in with `store`, then has the provider end the session through back-channel
+/// logout: the old cookie no longer works.
+pub(crate) async fn backchannel_logout_with(store: impl SessionStore) {
     let provider = MockProvider::start().await.expect("provider");
     let user = format!("bcl-{}", nonce());
     provider.set_user(tower_oidc::testing::MockUser::new(user.clone()));

@@ -247,3 +247,105 @@ async fn the_user_extractor_without_a_hook_is_a_clear_500() {
         .expect("infallible");
     assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+/// A handler taking the user as JSON and another taking it typed, on one session: each
+/// gets the user, whichever ran first.
+#[tokio::test]
+async fn json_and_typed_users_on_one_session() {
+    let provider = MockProvider::start().await.expect("provider");
+    for sessions in [Sessions::Cookie, Sessions::Memory] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let hook = Directory {
+            calls: Arc::clone(&calls),
+            mode: Mode::Load,
+        };
+        let builder = base_config(&provider).user_details(hook);
+        let builder = match sessions {
+            Sessions::Memory => builder.memory_sessions(),
+            _ => builder,
+        };
+        let app = TestApp::serve_router(builder.build().expect("config"), |routes| {
+            routes
+                .route(
+                    "/app-user",
+                    get(|User(user): User<AppUser>| async move { Json((*user).clone()) }),
+                )
+                .route(
+                    "/json-user",
+                    get(|User(user): User<serde_json::Value>| async move { Json((*user).clone()) }),
+                )
+        })
+        .await;
+        let browser = Browser::default();
+        browser.login(&app).await;
+        for path in ["/json-user", "/app-user", "/json-user", "/app-user"] {
+            let response = browser.api(app.at(path)).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let user: AppUser = response.json().await.expect("json");
+            assert_eq!(user.user_id, "alice", "{path}");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+/// `Option<User<T>>` on axum: `None` for a visitor, the user once signed in, and still
+/// `500` for a type that is not the hook's (even one the stored JSON would decode into)
+/// or a missing layer.
+#[tokio::test]
+async fn the_optional_user_extractor() {
+    #[derive(Deserialize)]
+    struct JustTheId {
+        user_id: String,
+    }
+    fn visitor_or(name: Option<String>) -> String {
+        name.unwrap_or_else(|| "visitor".to_owned())
+    }
+    let provider = MockProvider::start().await.expect("provider");
+    let hook = Directory {
+        calls: Arc::new(AtomicUsize::new(0)),
+        mode: Mode::Load,
+    };
+    let config = base_config(&provider)
+        .user_details(hook)
+        .whitelist(["/greeting", "/greeting-by-id"])
+        .build()
+        .expect("config");
+    let mount = |routes: axum::Router| {
+        routes
+            .route(
+                "/greeting",
+                get(|user: Option<User<AppUser>>| async move {
+                    visitor_or(user.map(|User(user)| user.display_name.clone()))
+                }),
+            )
+            .route(
+                "/greeting-by-id",
+                get(|user: Option<User<JustTheId>>| async move {
+                    visitor_or(user.map(|User(user)| user.user_id.clone()))
+                }),
+            )
+    };
+    let app = TestApp::serve_router(config, mount).await;
+    let browser = Browser::default();
+    for path in ["/greeting", "/greeting-by-id"] {
+        let response = browser.api(app.at(path)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.text().await.expect("body"), "visitor", "{path}");
+    }
+    browser.login(&app).await;
+    let greeting = browser.api(app.at("/greeting")).await;
+    assert_eq!(greeting.text().await.expect("body"), "Alice Example");
+    let by_id = browser.api(app.at("/greeting-by-id")).await;
+    assert_eq!(by_id.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let json: serde_json::Value = by_id.json().await.expect("json");
+    assert_eq!(json["error"], "no_user_details");
+
+    let unwrapped = mount(routes());
+    let request = http::Request::get("/greeting")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(unwrapped, request)
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+}

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
-use super::{Decision, Engine};
+use super::Context;
 use crate::config::SessionBackend;
-use crate::request::RequestView;
 use crate::response::ErrorReply;
+use crate::session::store::StoreError;
 use crate::session::{stored, SessionData};
 
 /// What the request's session cookie amounts to.
@@ -31,7 +31,7 @@ pub(crate) struct StoreId {
     pub(crate) carried: usize,
 }
 
-impl Engine {
+impl Context {
     pub(crate) fn lookup_session(&self, headers: &http::HeaderMap) -> SessionLookup {
         let name = self.session_cookie();
         let Some(chunks) = self.codec.find_chunks(headers, name) else {
@@ -63,6 +63,10 @@ impl Engine {
                     SessionLookup::Valid(session)
                 }
                 Some(Ok(_)) => SessionLookup::Invalid { carried },
+                Some(Err(StoreError::Corrupt { source })) => {
+                    tracing::warn!(error = %source, "unreadable session record: no session");
+                    SessionLookup::Invalid { carried }
+                }
                 Some(Err(err)) => {
                     tracing::error!(error = %err, "session store unavailable");
                     SessionLookup::StoreFailed(StoreId { id, carried })
@@ -138,6 +142,15 @@ impl Engine {
         }
         self.codec.remove_chunks(self.session_cookie(), carried)
     }
+
+    /// Session-id rotation: the session the browser had before a login is ended.
+    pub(crate) async fn end_previous_session(&self, sid: &str) {
+        if let SessionBackend::Store(store) = &self.config.session {
+            if let Err(err) = store.delete(sid).await {
+                tracing::warn!(error = %err, "could not delete the previous session");
+            }
+        }
+    }
 }
 
 /// The keys a back-channel logout may name this session by: the provider's session id and
@@ -150,91 +163,6 @@ pub(crate) fn logout_keys(session: &SessionData) -> Vec<String> {
             Some(format!("{claim}:{value}"))
         })
         .collect()
-}
-
-/// A request whose session lives in a server-side store.
-pub(crate) struct StoreLookup {
-    id: StoreId,
-    navigation: bool,
-    wants_html: bool,
-    next: Option<String>,
-    origin: Option<String>,
-    login_cookies: http::HeaderMap,
-}
-
-impl StoreLookup {
-    pub(super) fn new(id: StoreId, request: &RequestView<'_>, engine: &Engine) -> Self {
-        Self {
-            id,
-            navigation: request.is_navigation(),
-            wants_html: request.wants_html(),
-            next: crate::redirect::safe_return_to(&request.path_and_query()),
-            origin: request.origin(&engine.config),
-            login_cookies: crate::flow::login::login_cookie_headers(request.headers),
-        }
-    }
-
-    pub(super) async fn run(self, engine: &Engine) -> Decision {
-        let SessionBackend::Store(store) = &engine.config.session else {
-            return Decision::Continue {
-                identity: None,
-                set_cookies: Vec::new(),
-            };
-        };
-        let loaded = match store.load(&self.id.id).await {
-            Ok(loaded) => loaded,
-            Err(err) => {
-                tracing::error!(error = %err, "session store unavailable");
-                return Decision::Respond(store_unavailable(self.wants_html));
-            }
-        };
-        let now = crate::session::now();
-        match loaded.filter(|session| !session.is_expired(now)) {
-            Some(session) => {
-                let session = Arc::new(session);
-                if session.needs_refresh(now, engine.config.leeway.as_secs()) {
-                    let refresh = crate::flow::refresh::Refresh::from_parts(
-                        session,
-                        self.id.carried,
-                        self.navigation,
-                        self.wants_html,
-                        self.next,
-                        self.origin,
-                        self.login_cookies,
-                    );
-                    return refresh.run(engine).await;
-                }
-                if let Some(hook) = &engine.config.user_hook {
-                    if session.user_is_stale(now, hook.ttl_secs) {
-                        let reload = crate::flow::reload_user::ReloadUser::from_parts(
-                            session,
-                            self.id.carried,
-                            self.wants_html,
-                        );
-                        return reload.run(engine).await;
-                    }
-                }
-                Decision::Continue {
-                    identity: Some(crate::identity::Identity::new(session)),
-                    set_cookies: Vec::new(),
-                }
-            }
-            None => {
-                let removals = engine
-                    .codec
-                    .remove_chunks(engine.session_cookie(), self.id.carried);
-                crate::flow::login::unauthenticated_owned(
-                    engine,
-                    self.navigation,
-                    self.next,
-                    self.origin,
-                    &self.login_cookies,
-                    removals,
-                )
-                .await
-            }
-        }
-    }
 }
 
 /// The answer when the server-side store cannot be reached.

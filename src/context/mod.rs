@@ -1,0 +1,107 @@
+//! What every flow works with: the configuration, the provider, the cookie codec, the
+//! caches and the session I/O. Flows receive a [`Context`]; they never see the dispatcher.
+
+mod refreshes;
+mod sessions;
+
+use std::sync::Arc;
+
+use crate::authz::AuthContext;
+use crate::bearer::cache::BearerCache;
+use crate::bearer::introspect_guard::IntrospectionGuard;
+use crate::config::Config;
+use crate::provider::Provider;
+use crate::session::cache::SessionCache;
+use crate::session::codec::CookieCodec;
+use crate::session::login_state::UsedStates;
+
+pub(crate) use refreshes::{RefreshGate, RefreshOutcome};
+pub(crate) use sessions::{store_unavailable, SessionLookup, StoreId};
+
+/// Decoded sessions kept per sealed cookie value.
+const SESSION_CACHE_ENTRIES: usize = 10_000;
+/// Store ids opened from sealed cookies.
+const STORE_ID_CACHE_ENTRIES: usize = 10_000;
+/// `state`s of finished logins remembered against replay.
+const USED_STATES: usize = 100_000;
+/// Verified bearer tokens kept until they expire.
+const BEARER_CACHE_ENTRIES: usize = 10_000;
+/// Logout-token `jti`s remembered against replay, and for how long.
+const USED_LOGOUT_TOKENS: usize = 100_000;
+const USED_LOGOUT_TOKEN_SECS: u64 = 3600;
+
+/// Everything the layer shares between requests.
+pub(crate) struct Context {
+    pub(crate) config: Config,
+    pub(crate) provider: Arc<Provider>,
+    pub(crate) codec: CookieCodec,
+    pub(crate) cache: SessionCache,
+    /// Session ids opened from cookies, for server-side stores.
+    pub(crate) store_ids: SessionCache<Arc<str>>,
+    pub(crate) used_states: UsedStates,
+    pub(crate) refreshes: RefreshGate,
+    pub(crate) bearer_cache: BearerCache,
+    /// `jti`s of logout tokens already used.
+    pub(crate) used_logout_tokens: UsedStates,
+    pub(crate) auth_context: Arc<AuthContext>,
+    /// Refused opaque tokens and the ceiling on introspection calls.
+    pub(crate) introspection: IntrospectionGuard,
+}
+
+impl Context {
+    /// The shared state for `config`; starts the provider's background maintenance.
+    pub(crate) fn new(config: Config) -> Self {
+        let provider = Provider::new(&config);
+        provider.spawn_maintenance();
+        let cookie_path = if config.routes.home.is_empty() {
+            "/".to_owned()
+        } else {
+            config.routes.home.clone()
+        };
+        let codec = CookieCodec::new(
+            config.cookie_key.clone(),
+            &config.cookie_binding(),
+            config.cookie_secure,
+            cookie_path,
+        );
+        let auth_context = Arc::new(AuthContext {
+            logout_path: config.routes.logout.clone(),
+            denied_page: config.denied_page.clone(),
+        });
+        Self {
+            config,
+            provider,
+            codec,
+            cache: SessionCache::new(SESSION_CACHE_ENTRIES),
+            store_ids: SessionCache::new(STORE_ID_CACHE_ENTRIES),
+            used_states: UsedStates::new(USED_STATES),
+            refreshes: RefreshGate::default(),
+            bearer_cache: BearerCache::new(BEARER_CACHE_ENTRIES),
+            used_logout_tokens: UsedStates::with_ttl(USED_LOGOUT_TOKENS, USED_LOGOUT_TOKEN_SECS),
+            auth_context,
+            introspection: IntrospectionGuard::default(),
+        }
+    }
+
+    pub(crate) fn session_cookie(&self) -> &str {
+        &self.config.cookie_name
+    }
+
+    /// The identity of `session`, able to decode the hook's user.
+    pub(crate) fn identity(
+        &self,
+        session: Arc<crate::session::SessionData>,
+    ) -> crate::identity::Identity {
+        crate::identity::Identity::new(session).with_user_decoder(
+            self.config
+                .user_hook
+                .as_ref()
+                .map(crate::user::UserHook::decoder),
+        )
+    }
+
+    /// How many chunks of the session cookie the request carries.
+    pub(crate) fn carried_chunks(&self, headers: &http::HeaderMap) -> usize {
+        self.codec.count_chunks(headers, self.session_cookie())
+    }
+}

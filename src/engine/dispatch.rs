@@ -1,0 +1,273 @@
+//! Routing a request to its flow, synchronously where it can be decided at once.
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Method, StatusCode};
+
+use super::{Decision, Deferred, Pending};
+use crate::bearer::BearerHeader;
+use crate::config::Config;
+use crate::context::{store_unavailable, Context, SessionLookup};
+use crate::flow::{backchannel, bearer, callback, login, logout, resume, store_session};
+use crate::identity::{DecodeUser, Identity};
+use crate::outcome::{Outcome, Pass, Step};
+use crate::paths::normalize_path;
+use crate::request::RequestView;
+use crate::response::{self, CoreResponse, ErrorReply};
+use crate::user::UserHook;
+
+/// The layer's shared state and the dispatcher over it.
+pub(crate) struct Engine {
+    ctx: Context,
+}
+
+impl Engine {
+    pub(crate) fn new(config: Config) -> Arc<Self> {
+        Arc::new(Self {
+            ctx: Context::new(config),
+        })
+    }
+
+    pub(crate) fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Decides without waiting where it can: whitelisted paths, cookie sessions that need
+    /// no refresh, and answers to bad requests never touch the network.
+    pub(crate) fn decide(&self, request: &RequestView<'_>) -> Decision {
+        let ctx = &self.ctx;
+        let normalized = normalize_path(request.path);
+        if !normalized.ambiguous && !ctx.config.bearer_only {
+            if let Some(decision) = self.own_route(request, &normalized.path) {
+                return decision;
+            }
+        }
+        if ctx.config.whitelist.matches(&normalized) {
+            return Decision::Continue(Pass {
+                identity: self.passive_identity(request),
+                set_cookies: Vec::new(),
+            });
+        }
+        match self.decide_protected(request) {
+            Decision::Defer(mut pending) => {
+                pending.html = request.wants_html();
+                Decision::Defer(pending)
+            }
+            Decision::Continue(pass) => self
+                .authorize(Outcome::Continue(pass), || request.wants_html())
+                .into(),
+            decision => decision,
+        }
+    }
+
+    /// Completes deferred work.
+    pub(crate) async fn run(self: Arc<Self>, pending: Pending) -> Outcome {
+        use tracing::Instrument;
+        let span = pending.work.span();
+        let outcome = pending.work.run(&self.ctx).instrument(span.clone()).await;
+        let outcome = self.authorize(outcome, || pending.html);
+        record_outcome(&span, &outcome);
+        outcome
+    }
+
+    /// Completes a [`Decision::ReadBody`]: only back-channel logout reads a body.
+    pub(crate) async fn run_with_body(self: Arc<Self>, body: bytes::Bytes) -> CoreResponse {
+        backchannel::handle(&self.ctx, &body).await
+    }
+
+    /// The global requirements, on an identity about to reach a protected route, which
+    /// gets the hook that decodes its user first. `html` reads the `Accept` header only
+    /// when access is denied.
+    fn authorize(&self, outcome: Outcome, html: impl FnOnce() -> bool) -> Outcome {
+        let Outcome::Continue(Pass {
+            identity: Some(identity),
+            set_cookies,
+        }) = outcome
+        else {
+            return outcome;
+        };
+        let identity = identity.with_user_decoder(self.user_decoder());
+        match self.ctx.config.require.check(&identity) {
+            Ok(()) => Outcome::Continue(Pass {
+                identity: Some(identity),
+                set_cookies,
+            }),
+            Err(denied) => Outcome::Respond(self.ctx.auth_context.deny(
+                &identity,
+                &denied,
+                html(),
+                set_cookies,
+            )),
+        }
+    }
+
+    fn decide_protected(&self, request: &RequestView<'_>) -> Decision {
+        let ctx = &self.ctx;
+        match crate::bearer::from_headers(request.headers) {
+            BearerHeader::Token(token) => return self.bearer(&token),
+            BearerHeader::Malformed(reason) => {
+                return Decision::Respond(response::unauthorized(
+                    reason,
+                    Some("invalid_request"),
+                    Vec::new(),
+                ))
+            }
+            BearerHeader::Missing => {}
+        }
+        if ctx.config.bearer_only {
+            return Decision::Respond(response::unauthorized(
+                "a bearer token is required",
+                None,
+                Vec::new(),
+            ));
+        }
+        match ctx.lookup_session(request.headers) {
+            SessionLookup::Valid(session) => {
+                let detach = || request.detach(&ctx.config, ctx.carried_chunks(request.headers));
+                self.step(resume::resume(ctx, session, detach), Deferred::Renewal)
+            }
+            SessionLookup::Store(id) => {
+                let request = request.detach(&ctx.config, id.carried);
+                defer(Deferred::StoreSession(store_session::StoreLookup {
+                    id,
+                    request,
+                }))
+            }
+            SessionLookup::Invalid { carried } => {
+                let removals = ctx.codec.remove_chunks(ctx.session_cookie(), carried);
+                self.unauthenticated(request, removals)
+            }
+            SessionLookup::None => self.unauthenticated(request, Vec::new()),
+            SessionLookup::StoreFailed(_) => {
+                Decision::Respond(store_unavailable(request.wants_html()))
+            }
+        }
+    }
+
+    fn step<W>(&self, step: Step<W>, deferred: impl FnOnce(W) -> Deferred) -> Decision {
+        match step {
+            Step::Done(outcome) => outcome.into(),
+            Step::Wait(work) => defer(deferred(work)),
+        }
+    }
+
+    fn own_route(&self, request: &RequestView<'_>, path: &str) -> Option<Decision> {
+        let ctx = &self.ctx;
+        let routes = &ctx.config.routes;
+        let is_get = request.method == Method::GET || request.method == Method::HEAD;
+        if path == routes.callback {
+            return Some(if is_get {
+                self.step(callback::decide(ctx, request), Deferred::Callback)
+            } else {
+                method_not_allowed(request, "GET")
+            });
+        }
+        if path == routes.login {
+            return Some(if is_get {
+                let next = login::next_from_query(request.query);
+                self.step(
+                    login::decide(ctx, request, next, Vec::new()),
+                    Deferred::Login,
+                )
+            } else {
+                method_not_allowed(request, "GET")
+            });
+        }
+        if path == routes.backchannel_logout {
+            return Some(if request.method == Method::POST {
+                Decision::ReadBody {
+                    limit: backchannel::MAX_BODY_BYTES,
+                }
+            } else {
+                method_not_allowed(request, "POST")
+            });
+        }
+        if path == routes.logout {
+            return Some(if is_get || request.method == Method::POST {
+                self.step(logout::decide(ctx, request), Deferred::Logout)
+            } else {
+                method_not_allowed(request, "GET, POST")
+            });
+        }
+        None
+    }
+
+    /// An explicit bearer token wins over any session cookie.
+    fn bearer(&self, token: &str) -> Decision {
+        match self.ctx.bearer_cache.get(token, crate::session::now()) {
+            Some(session) => Decision::Continue(Pass::signed_in(Identity::new(session))),
+            None => defer(Deferred::Bearer(bearer::BearerCheck {
+                token: token.to_owned(),
+            })),
+        }
+    }
+
+    /// A session on a whitelisted path is offered to the handler but never refreshed,
+    /// redirected or required; an identity that fails the global requirements is not
+    /// offered at all, so no handler ever sees one.
+    fn passive_identity(&self, request: &RequestView<'_>) -> Option<Identity> {
+        if self.ctx.config.bearer_only {
+            return None;
+        }
+        match self.ctx.lookup_session(request.headers) {
+            SessionLookup::Valid(session) => Some(self.ctx.identity(session))
+                .filter(|identity| self.ctx.config.require.check(identity).is_ok()),
+            _ => None,
+        }
+    }
+
+    /// What decodes a session's stored user into the user-detail hook's `User` type.
+    fn user_decoder(&self) -> Option<Arc<dyn DecodeUser>> {
+        self.ctx.config.user_hook.as_ref().map(UserHook::decoder)
+    }
+
+    /// No usable session: browsers go to log in, everything else gets `401`.
+    fn unauthenticated(
+        &self,
+        request: &RequestView<'_>,
+        set_cookies: Vec<HeaderValue>,
+    ) -> Decision {
+        if request.is_navigation() {
+            let next = crate::redirect::safe_return_to(&request.path_and_query());
+            return self.step(
+                login::decide(&self.ctx, request, next, set_cookies),
+                Deferred::Login,
+            );
+        }
+        Decision::Respond(login::authentication_required(set_cookies))
+    }
+}
+
+fn defer(work: Deferred) -> Decision {
+    Decision::Defer(Pending { work, html: false })
+}
+
+/// `outcome` is `continue` or the status answered; `user_id` when the outcome carries one
+/// and the flow did not record it already.
+fn record_outcome(span: &tracing::Span, outcome: &Outcome) {
+    match outcome {
+        Outcome::Continue(pass) => {
+            span.record("outcome", "continue");
+            if let Some(identity) = &pass.identity {
+                span.record("user_id", identity.user_id());
+            }
+        }
+        Outcome::Respond(response) => {
+            span.record("outcome", response.status().as_u16());
+        }
+    }
+}
+
+fn method_not_allowed(request: &RequestView<'_>, allow: &'static str) -> Decision {
+    let mut response = ErrorReply {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: "this route does not accept that method",
+        retry: None,
+    }
+    .render(request.wants_html(), Vec::new());
+    response
+        .headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    Decision::Respond(response)
+}

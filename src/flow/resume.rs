@@ -1,0 +1,54 @@
+//! A valid session on its way to a protected route: its access token and the hook's user
+//! are renewed first when they are due.
+
+use std::sync::Arc;
+
+use super::refresh::Refresh;
+use super::reload_user::ReloadUser;
+use crate::context::Context;
+use crate::identity::Identity;
+use crate::outcome::{Outcome, Step};
+use crate::request::Detached;
+use crate::session::SessionData;
+
+/// Renewal a session waits for.
+pub(crate) enum Renewal {
+    Refresh(Refresh),
+    ReloadUser(ReloadUser),
+}
+
+impl Renewal {
+    pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        match self {
+            Renewal::Refresh(refresh) => refresh.run(ctx).await,
+            Renewal::ReloadUser(reload) => reload.run(ctx).await,
+        }
+    }
+}
+
+/// Passes `session` on at once unless something is due; `detach` is called only then, so
+/// the common case copies nothing from the request.
+pub(crate) fn resume(
+    ctx: &Context,
+    session: Arc<SessionData>,
+    detach: impl FnOnce() -> Detached,
+) -> Step<Renewal> {
+    let now = crate::session::now();
+    if session.needs_refresh(now, ctx.config.leeway.as_secs()) {
+        return Step::Wait(Renewal::Refresh(Refresh {
+            session,
+            request: detach(),
+        }));
+    }
+    if let Some(hook) = &ctx.config.user_hook {
+        if session.user_is_stale(now, hook.ttl_secs) {
+            let request = detach();
+            return Step::Wait(Renewal::ReloadUser(ReloadUser {
+                session,
+                carried: request.carried,
+                wants_html: request.wants_html,
+            }));
+        }
+    }
+    Step::Done(Outcome::signed_in(Identity::new(session)))
+}

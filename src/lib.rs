@@ -116,11 +116,13 @@ mod user;
 mod user_id;
 
 #[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
@@ -129,20 +131,9 @@ pub use config::{
     UnknownSigningAlg,
 };
 pub use identity::Identity;
-pub use middleware::{
-    OidcBody, OidcLayer, OidcService, RequireLayer, RequireService, ResponseFuture,
-};
+pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};
 pub use rejection::IdentityRejection;
-pub use secret::Secret;
-pub use session::memory::MemoryStore;
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use session::redis_store::RedisStore;
-#[cfg(feature = "sql")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
-pub use session::sql_store::SqlStore;
-pub use session::store::{InProcessStore, SessionStore, StoreError};
-pub use session::SessionData;
 pub use user::{User, UserDetails};
 
-pub use middleware::ProviderNotReady;
+pub mod service;
+pub mod store;

@@ -32,7 +32,7 @@ const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_oidc::MemoryStore;
+/// use tower_oidc::store::MemoryStore;
 ///
 /// let store = MemoryStore::new(10_000).with_idle_timeout(Duration::from_secs(30 * 60));
 /// assert!(store.is_empty());

@@ -17,8 +17,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tower_oidc::testing::{store_suite, MockProvider};
 use tower_oidc::{
-    Config, InProcessStore, MemoryStore, RedisStore, SessionData, SessionStore, SqlStore,
-    StoreError,
+    store::{
+        InProcessStore, MemoryStore, RedisStore, SessionData, SessionStore, SqlStore, StoreError,
+    },
+    Config,
 };
 
 use crate::harness::{assert_status, Browser, TestApp};

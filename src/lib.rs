@@ -102,6 +102,7 @@ mod engine;
 mod extract;
 mod flow;
 mod identity;
+mod issuer;
 mod middleware;
 mod outcome;
 mod paths;
@@ -127,7 +128,10 @@ pub mod fuzzing;
 pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
-pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
+pub use config::{
+    ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
+    UnknownSigningAlg,
+};
 pub use identity::Identity;
 pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};
 pub use rejection::IdentityRejection;

@@ -9,7 +9,9 @@ mod env;
 mod env_file;
 mod error;
 mod flaskoidc;
+mod id_token_alg;
 mod provider_source;
+mod registration;
 mod security;
 
 use std::fmt;
@@ -21,6 +23,7 @@ use url::Url;
 
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
+pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
 pub(crate) use security::SecurityOptions;
 
 use crate::paths::{Routes, Whitelist};
@@ -140,6 +143,9 @@ pub struct Config {
     pub(crate) require: crate::authz::Require,
     pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
     pub(crate) security: SecurityOptions,
+    /// `None`: the asymmetric allowlist.
+    pub(crate) id_token_signing_alg: Option<IdTokenSigningAlg>,
+    pub(crate) resolve_claim_sources: bool,
 }
 
 impl Config {
@@ -327,6 +333,8 @@ impl fmt::Debug for Config {
             .field("require", &self.require)
             .field("denied_page", &self.denied_page)
             .field("security", &self.security)
+            .field("id_token_signing_alg", &self.id_token_signing_alg)
+            .field("resolve_claim_sources", &self.resolve_claim_sources)
             .finish()
     }
 }

@@ -58,13 +58,7 @@ pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
         Ok(claims) => claims,
         Err(description) => return bad_request(&description),
     };
-    let keys: Vec<String> = ["sid", "sub"]
-        .iter()
-        .filter_map(|claim| {
-            let value = claims.get(*claim)?.as_str()?;
-            Some(format!("{claim}:{value}"))
-        })
-        .collect();
+    let keys = crate::token::logout_token::session_keys(&claims);
     let mut ended = 0;
     for key in &keys {
         match store.delete_indexed(key).await {
@@ -106,7 +100,7 @@ async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String
     let rules = Rules {
         issuer: &metadata.issuer,
         audiences: &audiences,
-        algorithms: &ctx.config.allowed_algorithms,
+        algorithms: crate::token::signing_alg::provider_algorithms(&ctx.config),
         leeway_secs: ctx.config.leeway.as_secs(),
         required: &["iss", "aud", "iat"],
     };

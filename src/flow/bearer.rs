@@ -155,7 +155,6 @@ async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> 
 /// RFC 9068's `at+jwt` marks an access token; any other `typ` but plain `JWT` names
 /// another kind of token.
 fn access_token_kind(typ: Option<&str>, claims: &Map<String, Value>) -> Result<(), &'static str> {
-    let typ = typ.map(|typ| typ.strip_prefix("application/").unwrap_or(typ));
     match typ {
         None | Some("jwt" | "at+jwt") => {}
         Some("logout+jwt") => return Err("a logout token is not an access token"),

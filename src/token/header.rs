@@ -16,6 +16,8 @@ struct RawHeader {
     kid: Option<String>,
     #[serde(default)]
     crit: Option<serde_json::Value>,
+    #[serde(default)]
+    typ: Option<String>,
 }
 
 pub(crate) struct Header {
@@ -104,16 +106,12 @@ fn decode(token: &str, max_bytes: usize) -> Result<RawHeader, TokenError> {
 /// The header's `typ`, lower-cased, when the token has a readable header that sets one.
 /// Read only after the signature is verified, so it is the issuer's word.
 pub(crate) fn typ(token: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Typ {
-        typ: Option<String>,
-    }
-    let header = token.split('.').next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header.trim_end_matches('='))
-        .ok()?;
-    let typ = serde_json::from_slice::<Typ>(&bytes).ok()?.typ?;
-    Some(typ.to_ascii_lowercase())
+    let typ = decode(token, MAX_TOKEN_BYTES).ok()?.typ?;
+    let typ = typ.to_ascii_lowercase();
+    Some(match typ.strip_prefix("application/") {
+        Some(bare) => bare.to_owned(),
+        None => typ,
+    })
 }
 
 #[cfg(test)]

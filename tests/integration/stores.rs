@@ -672,7 +672,7 @@ fn logout_token(provider: &MockProvider, sub: &str) -> String {
     provider.mint_jwt(
         tower_oidc::testing::MockAlg::Rs256,
         json!({
-            "iss": provider.issuer(), "aud": provider.client_id(), "iat": now,
+            "iss": provider.issuer(), "aud": provider.client_id(), "iat": now, "exp": now + 120,
             "jti": nonce(), "sub": sub,
             "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
         }),

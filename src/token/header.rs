@@ -155,6 +155,20 @@ mod tests {
     }
 
     #[test]
+    fn typ_is_read_lower_case_without_the_media_type_prefix() {
+        assert_eq!(
+            typ(&token(r#"{"alg":"RS256","typ":"JWT"}"#)).as_deref(),
+            Some("jwt")
+        );
+        assert_eq!(
+            typ(&token(r#"{"alg":"RS256","typ":"application/AT+JWT"}"#)).as_deref(),
+            Some("at+jwt")
+        );
+        assert_eq!(typ(&token(r#"{"alg":"RS256"}"#)), None);
+        assert_eq!(typ("not a token"), None);
+    }
+
+    #[test]
     fn refuses_malformed() {
         for bad in [
             "",

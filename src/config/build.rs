@@ -641,6 +641,7 @@ mod tests {
                     jwks_uri: Url::parse("https://op.example.com/j").expect("url"),
                     userinfo_endpoint: None,
                     end_session_endpoint: None,
+                    introspection_endpoint: None,
                 });
         let debug = format!("{builder:?}");
         assert!(!debug.contains("top-secret-value"), "{debug}");

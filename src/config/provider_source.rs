@@ -129,6 +129,7 @@ mod tests {
             jwks_uri: url("/jwks"),
             userinfo_endpoint: None,
             end_session_endpoint: None,
+            introspection_endpoint: None,
         }
     }
 

@@ -32,7 +32,7 @@ impl From<ProviderEndpoints> for ProviderMetadata {
             jwks_uri: endpoints.jwks_uri,
             userinfo_endpoint: endpoints.userinfo_endpoint,
             end_session_endpoint: endpoints.end_session_endpoint,
-            introspection_endpoint: None,
+            introspection_endpoint: endpoints.introspection_endpoint,
             token_endpoint_auth_methods_supported: None,
         }
     }

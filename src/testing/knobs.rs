@@ -133,6 +133,7 @@ pub enum LogoutTokenDefect {
 
 /// Which client authentication methods the token endpoint accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MockClientAuth {
     /// `client_secret_basic` and `client_secret_post`.
     Any,

@@ -20,6 +20,7 @@ use super::{
 /// Requests turned away by [`MockProvider::set_available(false)`](MockProvider::set_available)
 /// are not counted; everything else is, whether it succeeded or not.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct MockStats {
     /// Discovery document requests.
     pub discovery: u64,
@@ -52,6 +53,7 @@ pub struct MockStats {
 
 /// One request the end-session endpoint received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EndSessionRequest {
     /// `id_token_hint` parameter.
     pub id_token_hint: Option<String>,
@@ -94,6 +96,10 @@ pub struct MockProvider {
 
 impl MockProvider {
     /// Starts a provider on a free port of 127.0.0.1.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the listening socket.
     pub async fn start() -> io::Result<MockProvider> {
         Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
     }
@@ -101,6 +107,10 @@ impl MockProvider {
     /// Starts a provider listening on `addr` (port 0 picks a free port).
     ///
     /// Must be called within a Tokio runtime, which then runs the server.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding `addr`.
     pub async fn start_on(addr: SocketAddr) -> io::Result<MockProvider> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;

@@ -113,6 +113,8 @@ mod request;
 mod response;
 mod secret;
 mod session;
+#[cfg(test)]
+mod test_support;
 mod token;
 mod user;
 mod user_id;

@@ -103,6 +103,7 @@ mod flow;
 mod identity;
 mod middleware;
 mod outcome;
+mod page;
 mod paths;
 mod provider;
 mod redirect;

@@ -37,11 +37,19 @@ fn browsers() -> &'static Semaphore {
     BROWSERS.get_or_init(|| Semaphore::new(AT_ONCE))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
+/// A port nothing listens on, below Linux's ephemeral range (32768 and up) so that no
+/// outgoing connection or `:0` listener takes it between now and its use.
+pub fn free_port() -> u16 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let base = 20_000 + (std::process::id() as usize * 97) % 10_000;
+    for _ in 0..2_000 {
+        let offset = NEXT.fetch_add(7, Ordering::Relaxed) % 12_000;
+        let port = u16::try_from(20_000 + (base - 20_000 + offset) % 12_000).expect("port");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
 }
 
 /// What a browser is started with beyond the defaults.
@@ -111,15 +119,12 @@ impl Browser {
         self.client.current_url().await.expect("current url")
     }
 
-    /// The text of the page's body, as a user reads it.
+    /// The text of the page's body, as a user reads it; empty while a page loads.
     pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .expect("body")
-            .text()
-            .await
-            .expect("body text")
+        match self.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     pub async fn title(&self) -> String {

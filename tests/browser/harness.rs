@@ -11,7 +11,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::app::{ExampleApp, Framework};
-use crate::chrome::{self, Browser, BrowserOptions};
+use crate::chrome::{self, free_port, Browser, BrowserOptions};
 use crate::provider::{self, OidcProvider, ProviderOptions, CLIENT_ID, CLIENT_SECRET};
 
 /// Every scenario ends within this (the first one also builds the example apps).
@@ -52,13 +52,6 @@ pub struct World {
     pub provider: Option<OidcProvider>,
     pub app: ExampleApp,
     pub browser: Browser,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
 }
 
 /// Why the browser tests cannot run here, if they cannot.

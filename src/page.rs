@@ -76,7 +76,14 @@ mod tests {
         assert!(page.contains("<p>a &quot;b&quot; &lt;c&gt;</p>"));
         // The empty icon keeps browsers from asking the application for /favicon.ico.
         assert!(page.contains("<link rel=\"icon\" href=\"data:,\">"));
-        for external in ["src=", "href=\"http", "href=\"/", "url(", "@import", "<script"] {
+        for external in [
+            "src=",
+            "href=\"http",
+            "href=\"/",
+            "url(",
+            "@import",
+            "<script",
+        ] {
             assert!(!page.contains(external), "{external} in {page}");
         }
     }

@@ -72,7 +72,10 @@ impl ErrorReply<'_> {
             _ if self.status == StatusCode::FORBIDDEN => {
                 ("Access denied", "You may not open this page.")
             }
-            _ => ("Something went wrong", "This request could not be completed."),
+            _ => (
+                "Something went wrong",
+                "This request could not be completed.",
+            ),
         }
     }
 

@@ -45,7 +45,9 @@ fn features() -> Vec<&'static str> {
 /// this test binary; the directory holding them.
 fn build_examples() -> Result<PathBuf, String> {
     static BUILT: Mutex<Option<Result<PathBuf, String>>> = Mutex::new(None);
-    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(result) = built.as_ref() {
         return result.clone();
     }
@@ -64,7 +66,13 @@ fn build_examples() -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = std::process::Command::new(cargo)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--no-default-features", "--profile", profile])
+        .args([
+            "build",
+            "--quiet",
+            "--no-default-features",
+            "--profile",
+            profile,
+        ])
         .args(["--example", "axum_app", "--example", "actix_app"])
         .arg("--features")
         .arg(features().join(","))

@@ -133,7 +133,11 @@ impl Browser {
 
     /// Waits until `ready` holds for the current URL and page text; the last of both if
     /// it does not within [`WAIT`].
-    pub async fn wait_until(&self, what: &str, ready: impl Fn(&Url, &str) -> bool) -> (Url, String) {
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        ready: impl Fn(&Url, &str) -> bool,
+    ) -> (Url, String) {
         let started = Instant::now();
         loop {
             let url = self.url().await;
@@ -180,11 +184,17 @@ impl Browser {
 
     /// Saves screenshots of the page as a desktop and as a phone shows it.
     pub async fn screenshots(&self, name: &str) {
-        self.client.set_window_size(1024, 768).await.expect("resize");
+        self.client
+            .set_window_size(1024, 768)
+            .await
+            .expect("resize");
         self.screenshot(&format!("{name}-desktop")).await;
         self.client.set_window_size(390, 760).await.expect("resize");
         self.screenshot(&format!("{name}-phone")).await;
-        self.client.set_window_size(1024, 768).await.expect("resize");
+        self.client
+            .set_window_size(1024, 768)
+            .await
+            .expect("resize");
     }
 }
 

@@ -14,8 +14,8 @@
 mod app;
 mod chrome;
 mod harness;
+mod pages;
 #[allow(dead_code)]
 #[path = "../interop/provider.rs"]
 mod provider;
-mod pages;
 mod scenarios;

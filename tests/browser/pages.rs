@@ -29,10 +29,19 @@ async fn check_page(world: &World, title: &str, name: &str) {
         .expect("page facts");
     assert_eq!(facts["lang"], "en", "{facts}");
     assert_eq!(facts["viewport"], true, "{facts}");
-    assert_eq!(facts["resources"], serde_json::json!([]), "nothing loaded from elsewhere: {facts}");
+    assert_eq!(
+        facts["resources"],
+        serde_json::json!([]),
+        "nothing loaded from elsewhere: {facts}"
+    );
     assert!(!facts["h1"].as_str().unwrap_or("").is_empty(), "{facts}");
     world.browser.screenshots(name).await;
-    world.browser.client.set_window_size(390, 760).await.expect("resize");
+    world
+        .browser
+        .client
+        .set_window_size(390, 760)
+        .await
+        .expect("resize");
     let overflow = world
         .browser
         .client
@@ -42,7 +51,12 @@ async fn check_page(world: &World, title: &str, name: &str) {
         )
         .await
         .expect("overflow");
-    world.browser.client.set_window_size(1024, 768).await.expect("resize");
+    world
+        .browser
+        .client
+        .set_window_size(1024, 768)
+        .await
+        .expect("resize");
     assert_eq!(overflow, false, "the page fits a phone's width");
 }
 
@@ -106,10 +120,15 @@ async fn provider_unavailable_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_state_page() {
     scenario(Setup::new(Framework::Axum), |world| async move {
+        // A sign-in started (its cookie set), then a callback for another one.
+        world.browser.goto(&world.at("/me")).await;
+        world.wait_for_login_form().await;
         world
             .browser
             .goto(&world.at("/auth?state=no-such-sign-in&code=abc"))
             .await;
+        let text = world.browser.text().await;
+        assert!(text.contains("invalid_state"), "{text}");
         check_page(&world, "Sign-in failed", "invalid-state").await;
         world
     })

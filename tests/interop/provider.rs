@@ -141,8 +141,7 @@ impl OidcProvider {
             .build()
             .expect("client");
         Self {
-            issuer: Url::parse(&format!("http://{}:{port}", options.issuer_host))
-                .expect("issuer"),
+            issuer: Url::parse(&format!("http://{}:{port}", options.issuer_host)).expect("issuer"),
             _stdin: child.stdin.take(),
             _child: child,
             stderr,

@@ -223,7 +223,40 @@ impl Drop for Browser {
             }
         }
         let _ = self.driver.start_kill();
+        // A driver stopped while a test fails leaves its Chromium running: end the
+        // processes started with this browser's own profile directory.
+        kill_processes_using(&self.profile);
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Sends SIGKILL to every process whose command line names `profile` as its user data
+/// directory: the Chromium processes of one [`Browser`], and nothing else.
+fn kill_processes_using(profile: &Path) {
+    let marker = format!("--user-data-dir={}", profile.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if cmdline
+            .split(|&b| b == 0)
+            .any(|arg| arg == marker.as_bytes())
+        {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", pid])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 

@@ -105,6 +105,7 @@ mod identity;
 mod issuer;
 mod middleware;
 mod outcome;
+mod page;
 mod paths;
 mod provider;
 mod redirect;

@@ -642,6 +642,7 @@ mod tests {
                     userinfo_endpoint: None,
                     end_session_endpoint: None,
                     introspection_endpoint: None,
+                    revocation_endpoint: None,
                 });
         let debug = format!("{builder:?}");
         assert!(!debug.contains("top-secret-value"), "{debug}");

@@ -56,7 +56,8 @@ pub enum ClientAuth {
 ///     op.join("jwks")?,
 /// )
 /// .with_userinfo_endpoint(op.join("userinfo")?)
-/// .with_introspection_endpoint(op.join("introspect")?);
+/// .with_introspection_endpoint(op.join("introspect")?)
+/// .with_revocation_endpoint(op.join("revoke")?);
 /// assert_eq!(endpoints.token_endpoint.path(), "/token");
 /// # Ok::<(), url::ParseError>(())
 /// ```
@@ -77,6 +78,8 @@ pub struct ProviderEndpoints {
     pub end_session_endpoint: Option<Url>,
     /// The RFC 7662 token introspection endpoint, if any (for opaque bearer tokens).
     pub introspection_endpoint: Option<Url>,
+    /// The RFC 7009 token revocation endpoint, if any (tokens are revoked at logout).
+    pub revocation_endpoint: Option<Url>,
 }
 
 impl ProviderEndpoints {
@@ -96,6 +99,7 @@ impl ProviderEndpoints {
             userinfo_endpoint: None,
             end_session_endpoint: None,
             introspection_endpoint: None,
+            revocation_endpoint: None,
         }
     }
 
@@ -117,6 +121,14 @@ impl ProviderEndpoints {
     #[must_use]
     pub fn with_introspection_endpoint(mut self, url: Url) -> Self {
         self.introspection_endpoint = Some(url);
+        self
+    }
+
+    /// Sets the token revocation endpoint (RFC 7009): at logout, the session's refresh and
+    /// access tokens are revoked there.
+    #[must_use]
+    pub fn with_revocation_endpoint(mut self, url: Url) -> Self {
+        self.revocation_endpoint = Some(url);
         self
     }
 }

@@ -11,6 +11,7 @@ mod logout_confirm;
 pub(crate) mod oauth;
 pub(crate) mod refresh;
 pub(crate) mod reload_user;
+pub(crate) mod revoke;
 pub(crate) mod resume;
 pub(crate) mod store_session;
 pub(crate) mod userinfo;

@@ -49,6 +49,19 @@ pub struct MockStats {
     pub refresh_replays: u64,
     /// Requests to the distributed claims endpoint.
     pub claims_source: u64,
+    /// Token revocation (RFC 7009) requests.
+    pub revocation: u64,
+}
+
+/// One token the revocation endpoint was asked to revoke, from
+/// [`MockProvider::revocations`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Revocation {
+    /// The token.
+    pub token: String,
+    /// `token_type_hint` parameter (`refresh_token`, `access_token`).
+    pub token_type_hint: Option<String>,
 }
 
 /// One request the end-session endpoint received.
@@ -287,6 +300,12 @@ impl MockProvider {
     /// The request counters so far.
     pub fn stats(&self) -> MockStats {
         self.shared.lock().stats.clone()
+    }
+
+    /// Every token the revocation endpoint was asked to revoke, oldest first. A revoked
+    /// refresh token no longer refreshes.
+    pub fn revocations(&self) -> Vec<Revocation> {
+        self.shared.lock().revocations.clone()
     }
 
     /// Every request the end-session endpoint received, oldest first.

@@ -30,6 +30,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/end_session", get(end_session).post(end_session))
         .route("/introspect", post(super::token_endpoint::introspect))
+        .route("/revoke", post(super::token_endpoint::revoke))
         .route("/claims_source", get(super::claims::claims_source))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))
         .with_state(shared)
@@ -70,6 +71,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "jwks_uri": format!("{base}/jwks"),
         "end_session_endpoint": format!("{base}/end_session"),
         "introspection_endpoint": format!("{base}/introspect"),
+        "revocation_endpoint": format!("{base}/revoke"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::tokens::{self, IdTokenFacts, SigningSetup};
 use super::{
     ClaimsPlace, EndSessionRequest, LogoutTokenDefect, Misbehavior, MockAlg, MockClientAuth,
-    MockStats, MockUser,
+    MockStats, MockUser, Revocation,
 };
 
 /// The client the mock knows.
@@ -75,6 +75,7 @@ pub(crate) struct State {
     pub(crate) delay: Duration,
     pub(crate) stats: MockStats,
     pub(crate) end_session_requests: Vec<EndSessionRequest>,
+    pub(crate) revocations: Vec<Revocation>,
     pub(crate) codes: HashMap<String, PendingCode>,
     pub(crate) refresh_tokens: HashMap<String, RefreshEntry>,
     pub(crate) access_tokens: HashMap<String, AccessEntry>,
@@ -122,6 +123,7 @@ impl State {
             delay: Duration::ZERO,
             stats: MockStats::default(),
             end_session_requests: Vec::new(),
+            revocations: Vec::new(),
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
             access_tokens: HashMap::new(),

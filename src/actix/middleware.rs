@@ -11,8 +11,8 @@ use actix_web::Error;
 use super::service::OidcMiddlewareService;
 use crate::config::{Config, ConfigError};
 use crate::engine::Engine;
-use crate::session::store::StoreError;
 use crate::middleware::{OidcLayer, ProviderNotReady};
+use crate::session::store::StoreError;
 
 /// The OpenID Connect middleware for actix-web 4: `App::new().wrap(oidc.clone())`.
 ///

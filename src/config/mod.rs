@@ -214,6 +214,8 @@ pub struct Config {
     pub(crate) audiences: Vec<String>,
     pub(crate) bearer_only: bool,
     pub(crate) introspect_opaque_tokens: bool,
+    /// A browser without a session first tries `prompt=none`.
+    pub(crate) silent_login_first: bool,
     pub(crate) require: crate::authz::Require,
     pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
     pub(crate) security: SecurityOptions,
@@ -404,6 +406,7 @@ impl fmt::Debug for Config {
             .field("audiences", &self.audiences)
             .field("bearer_only", &self.bearer_only)
             .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
+            .field("silent_login_first", &self.silent_login_first)
             .field("require", &self.require)
             .field("denied_page", &self.denied_page)
             .field("security", &self.security)

@@ -8,6 +8,7 @@ use super::{Decision, Deferred, Pending};
 use crate::bearer::BearerHeader;
 use crate::config::Config;
 use crate::context::{store_unavailable, Context, SessionLookup};
+use crate::flow::login_params::LoginParams;
 use crate::flow::{backchannel, bearer, callback, login, logout, resume, store_session};
 use crate::identity::{DecodeUser, Identity};
 use crate::outcome::{Outcome, Pass, Step};
@@ -157,7 +158,10 @@ impl Engine {
         let is_get = request.method == Method::GET || request.method == Method::HEAD;
         if path == routes.callback {
             return Some(if is_get {
-                self.step(callback::decide(ctx, request), Deferred::Callback)
+                match login::retry_interactively(ctx, request) {
+                    Some(login) => self.step(login, Deferred::Login),
+                    None => self.step(callback::decide(ctx, request), Deferred::Callback),
+                }
             } else {
                 method_not_allowed(request, "GET")
             });
@@ -165,8 +169,9 @@ impl Engine {
         if path == routes.login {
             return Some(if is_get {
                 let next = login::next_from_query(request.query);
+                let params = LoginParams::from_query(request.query);
                 self.step(
-                    login::decide(ctx, request, next, Vec::new()),
+                    login::decide(ctx, request, next, params, Vec::new()),
                     Deferred::Login,
                 )
             } else {
@@ -230,7 +235,13 @@ impl Engine {
         if request.is_navigation() {
             let next = crate::redirect::safe_return_to(&request.path_and_query());
             return self.step(
-                login::decide(&self.ctx, request, next, set_cookies),
+                login::decide(
+                    &self.ctx,
+                    request,
+                    next,
+                    LoginParams::default(),
+                    set_cookies,
+                ),
                 Deferred::Login,
             );
         }

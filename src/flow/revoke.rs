@@ -98,7 +98,10 @@ async fn revoke(
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(format!("the revocation endpoint answered {}", response.status()))
+        Err(format!(
+            "the revocation endpoint answered {}",
+            response.status()
+        ))
     }
 }
 

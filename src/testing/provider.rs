@@ -297,6 +297,24 @@ impl MockProvider {
         self.shared.lock().backchannel_logout_statuses.clone()
     }
 
+    /// While on, an authorization request with `prompt=none` is answered
+    /// `error=login_required`, as by a provider where the user has no session.
+    pub fn set_login_required(&self, on: bool) {
+        self.shared.lock().login_required = on;
+    }
+
+    /// The `acr` claim of the ID tokens of logins from now on. `None` (the default): the
+    /// first value of the request's `acr_values`, and no `acr` without them.
+    pub fn set_acr(&self, acr: Option<&str>) {
+        self.shared.lock().acr = acr.map(str::to_owned);
+    }
+
+    /// Logins from now on say the user authenticated `age` ago (`auth_time`), as a
+    /// provider that reuses its session whatever `max_age` asks. Default zero: now.
+    pub fn set_auth_time_age(&self, age: Duration) {
+        self.shared.lock().auth_age = age;
+    }
+
     /// The request counters so far.
     pub fn stats(&self) -> MockStats {
         self.shared.lock().stats.clone()

@@ -80,6 +80,9 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "claim_types_supported": ["normal", "aggregated", "distributed"],
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
+        "acr_values_supported": ["urn:mace:incommon:iap:silver", "urn:example:mfa"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "token_endpoint_auth_methods_supported": state.client_auth.advertised(),
         "code_challenge_methods_supported": ["S256"],
@@ -160,7 +163,23 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Result<Respon
             .append_pair("state", state_param);
         return found(&target);
     }
+    if state.login_required && params.get("prompt") == Some("none") {
+        target
+            .query_pairs_mut()
+            .append_pair("error", "login_required")
+            .append_pair("state", state_param);
+        return found(&target);
+    }
+    let acr = state.acr.clone().or_else(|| {
+        params
+            .get("acr_values")
+            .and_then(|values| values.split(' ').next())
+            .map(str::to_owned)
+    });
     let code = state.new_code(user, scope, nonce, redirect_uri, code_challenge);
+    if let Some(pending) = state.codes.get_mut(&code) {
+        pending.grant.acr = acr;
+    }
     target
         .query_pairs_mut()
         .append_pair("code", &code)

@@ -6,7 +6,13 @@ use tower_oidc::actix::OidcMiddleware;
 use tower_oidc::store::StoreError;
 use tower_oidc::testing::MockProvider;
 
-use crate::harness::{assert_status, Browser, Framework, TestApp};
+use crate::harness::{assert_status, location, Browser, Framework, TestApp};
+
+fn query(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
 
 /// `both!(case, ...)` defines `axum::case` and `actix::case` for each `case(Framework)`.
 macro_rules! both {
@@ -34,6 +40,10 @@ both!(
     logout_revokes_the_refresh_and_access_tokens,
     end_sessions_for_signs_a_user_out_everywhere,
     end_sessions_for_needs_a_server_side_store,
+    silent_login_signs_in_without_a_page,
+    silent_login_required_falls_back_to_one_interactive_login,
+    login_prompt_none_falls_back_once_without_the_switch,
+    login_forwards_allowed_parameters_only,
 );
 
 async fn logout_revokes_the_refresh_and_access_tokens(framework: Framework) {
@@ -41,13 +51,11 @@ async fn logout_revokes_the_refresh_and_access_tokens(framework: Framework) {
     let app = TestApp::start_on(framework, &provider, |c| c).await;
     let browser = Browser::default();
     browser.login(&app).await;
-    let me: serde_json::Value = browser
-        .api(app.at("/me"))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let access_token = me["access_token"].as_str().expect("access token").to_owned();
+    let me: serde_json::Value = browser.api(app.at("/me")).await.json().await.expect("json");
+    let access_token = me["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
     assert_status(browser.get(app.at("/logout")).await, StatusCode::FOUND).await;
     let revocations = provider.revocations();
     let hints: Vec<_> = revocations
@@ -68,7 +76,11 @@ async fn logout_revokes_the_refresh_and_access_tokens(framework: Framework) {
         .send()
         .await
         .expect("token request");
-    assert_eq!(refresh.status(), StatusCode::BAD_REQUEST, "revoked: no refresh");
+    assert_eq!(
+        refresh.status(),
+        StatusCode::BAD_REQUEST,
+        "revoked: no refresh"
+    );
 }
 
 async fn end_sessions_for_signs_a_user_out_everywhere(framework: Framework) {
@@ -105,4 +117,84 @@ async fn end_sessions_for_needs_a_server_side_store(framework: Framework) {
         .end_sessions_for("alice")
         .await;
     assert!(matches!(answer, Err(StoreError::Unsupported)), "{answer:?}");
+}
+
+async fn silent_login_signs_in_without_a_page(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c.silent_login_first(true)).await;
+    let browser = Browser::default();
+    let (page, visited) = browser.follow(app.at("/")).await;
+    assert_eq!(page.text().await.expect("body"), "hello alice");
+    assert_eq!(query(&visited[0], "prompt").as_deref(), Some("none"));
+    assert_eq!(provider.stats().authorize, 1);
+}
+
+async fn silent_login_required_falls_back_to_one_interactive_login(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    provider.set_login_required(true);
+    let app = TestApp::start_on(framework, &provider, |c| c.silent_login_first(true)).await;
+    let browser = Browser::default();
+    let (page, visited) = browser.follow(app.at("/api/data?x=1")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(provider.stats().authorize, 2, "{visited:?}");
+    // silent authorize, error callback, interactive authorize, callback, the page
+    assert_eq!(visited.len(), 5, "{visited:?}");
+    assert_eq!(query(&visited[0], "prompt").as_deref(), Some("none"));
+    assert_eq!(
+        query(&visited[1], "error").as_deref(),
+        Some("login_required")
+    );
+    assert_eq!(query(&visited[2], "prompt"), None);
+    assert_eq!(visited[4].path(), "/api/data");
+    // The error answer, replayed, starts nothing.
+    let replay = browser.get(visited[1].clone()).await;
+    assert!(replay.status().is_client_error(), "{}", replay.status());
+    assert_eq!(provider.stats().authorize, 2);
+}
+
+async fn login_prompt_none_falls_back_once_without_the_switch(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    provider.set_login_required(true);
+    let app = TestApp::start_on(framework, &provider, |c| c).await;
+    let browser = Browser::default();
+    let (page, visited) = browser
+        .follow(app.at("/login?prompt=none&login_hint=alice&next=/me"))
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(provider.stats().authorize, 2, "{visited:?}");
+    assert_eq!(query(&visited[2], "login_hint").as_deref(), Some("alice"));
+    assert_eq!(visited.last().map(url::Url::path), Some("/me"));
+    // Without the switch a browser that is not signed in goes straight to the provider.
+    let other = Browser::default();
+    let to = location(&other.get(app.at("/")).await).expect("redirect");
+    assert_eq!(query(&to, "prompt"), None);
+}
+
+async fn login_forwards_allowed_parameters_only(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c.auth_param("prompt", "consent")).await;
+    let browser = Browser::default();
+    let response = browser
+        .get(app.at(
+            "/login?login_hint=bob%40example.com&ui_locales=fr&organization=acme\
+             &redirect_uri=https://evil.example/&response_mode=form_post&claims=x\
+             &max_age=abc&prompt=login",
+        ))
+        .await;
+    let to = location(&response).expect("redirect");
+    assert!(to.as_str().starts_with(&provider.issuer()), "{to}");
+    assert_eq!(query(&to, "login_hint").as_deref(), Some("bob@example.com"));
+    assert_eq!(query(&to, "ui_locales").as_deref(), Some("fr"));
+    assert_eq!(query(&to, "organization").as_deref(), Some("acme"));
+    assert_eq!(
+        query(&to, "prompt").as_deref(),
+        Some("login"),
+        "the request's prompt wins"
+    );
+    for dropped in ["response_mode", "claims", "max_age"] {
+        assert_eq!(query(&to, dropped), None, "{dropped}");
+    }
+    assert!(query(&to, "redirect_uri").is_some_and(|uri| uri.starts_with(app.url.as_str())));
+    let prompts = to.query_pairs().filter(|(key, _)| key == "prompt").count();
+    assert_eq!(prompts, 1);
 }

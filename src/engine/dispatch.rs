@@ -9,7 +9,9 @@ use crate::bearer::BearerHeader;
 use crate::config::Config;
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::flow::login_params::LoginParams;
-use crate::flow::{backchannel, bearer, callback, login, logout, resume, store_session};
+use crate::flow::{
+    backchannel, bearer, callback, frontchannel, login, logout, resume, store_session,
+};
 use crate::identity::{DecodeUser, Identity};
 use crate::outcome::{Outcome, Pass, Step};
 use crate::paths::normalize_path;
@@ -185,6 +187,16 @@ impl Engine {
                 }
             } else {
                 method_not_allowed(request, "POST")
+            });
+        }
+        if path == routes.frontchannel_logout {
+            return Some(if is_get {
+                self.step(
+                    frontchannel::decide(ctx, request),
+                    Deferred::FrontChannelLogout,
+                )
+            } else {
+                method_not_allowed(request, "GET")
             });
         }
         if path == routes.logout {

@@ -44,6 +44,7 @@ both!(
     silent_login_required_falls_back_to_one_interactive_login,
     login_prompt_none_falls_back_once_without_the_switch,
     login_forwards_allowed_parameters_only,
+    frontchannel_logout_ends_a_cookie_session_whose_sid_matches,
 );
 
 async fn logout_revokes_the_refresh_and_access_tokens(framework: Framework) {
@@ -197,4 +198,38 @@ async fn login_forwards_allowed_parameters_only(framework: Framework) {
     assert!(query(&to, "redirect_uri").is_some_and(|uri| uri.starts_with(app.url.as_str())));
     let prompts = to.query_pairs().filter(|(key, _)| key == "prompt").count();
     assert_eq!(prompts, 1);
+}
+
+async fn frontchannel_logout_ends_a_cookie_session_whose_sid_matches(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c).await;
+    let browser = Browser::default();
+    browser.login(&app).await;
+    let me: serde_json::Value = browser.api(app.at("/me")).await.json().await.expect("json");
+    let sid = me["claims"]["sid"].as_str().expect("sid").to_owned();
+    let at = |iss: &str, sid: &str| {
+        let mut url = app.at("/frontchannel_logout");
+        url.query_pairs_mut()
+            .append_pair("iss", iss)
+            .append_pair("sid", sid);
+        url
+    };
+    let foreign = browser.get(at("https://op.evil.example", &sid)).await;
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
+    let other = browser.get(at(&provider.issuer(), "another-sid")).await;
+    assert_eq!(other.status(), StatusCode::OK);
+    assert_eq!(browser.api(app.at("/me")).await.status(), StatusCode::OK);
+    let posted = reqwest::Client::new()
+        .post(at(&provider.issuer(), &sid))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(posted.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let ended = browser.get(at(&provider.issuer(), &sid)).await;
+    assert_eq!(ended.status(), StatusCode::OK);
+    assert!(!browser.has_session(&app));
+    assert_eq!(
+        browser.api(app.at("/me")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -57,7 +57,11 @@ impl Engine {
                 Decision::Defer(pending)
             }
             Decision::Continue(pass) => self
-                .authorize(Outcome::Continue(pass), || request.wants_html())
+                .authorize(
+                    Outcome::Continue(pass),
+                    || request.wants_html(),
+                    crate::redirect::safe_return_to(&request.path_and_query()).as_deref(),
+                )
                 .into(),
             decision => decision,
         }
@@ -68,7 +72,7 @@ impl Engine {
         use tracing::Instrument;
         let span = pending.work.span();
         let outcome = pending.work.run(&self.ctx).instrument(span.clone()).await;
-        let outcome = self.authorize(outcome, || pending.html);
+        let outcome = self.authorize(outcome, || pending.html, None);
         record_outcome(&span, &outcome);
         outcome
     }
@@ -81,7 +85,12 @@ impl Engine {
     /// The global requirements, on an identity about to reach a protected route, which
     /// gets the hook that decodes its user first. `html` reads the `Accept` header only
     /// when access is denied.
-    fn authorize(&self, outcome: Outcome, html: impl FnOnce() -> bool) -> Outcome {
+    fn authorize(
+        &self,
+        outcome: Outcome,
+        html: impl FnOnce() -> bool,
+        return_to: Option<&str>,
+    ) -> Outcome {
         let Outcome::Continue(Pass {
             identity: Some(identity),
             set_cookies,
@@ -95,10 +104,11 @@ impl Engine {
                 identity: Some(identity),
                 set_cookies,
             }),
-            Err(denied) => Outcome::Respond(self.ctx.auth_context.deny(
+            Err(denied) => Outcome::Respond(self.ctx.auth_context.deny_at(
                 &identity,
                 &denied,
                 html(),
+                return_to,
                 set_cookies,
             )),
         }

@@ -15,5 +15,6 @@ pub(crate) mod refresh;
 pub(crate) mod reload_user;
 pub(crate) mod resume;
 pub(crate) mod revoke;
+pub(crate) mod step_up;
 pub(crate) mod store_session;
 pub(crate) mod userinfo;

@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use tower_oidc::actix::OidcMiddleware;
 use tower_oidc::store::StoreError;
 use tower_oidc::testing::MockProvider;
+use tower_oidc::Require;
 
 use crate::harness::{assert_status, location, Browser, Framework, TestApp};
 
@@ -45,6 +46,11 @@ both!(
     login_prompt_none_falls_back_once_without_the_switch,
     login_forwards_allowed_parameters_only,
     frontchannel_logout_ends_a_cookie_session_whose_sid_matches,
+    step_up_sends_the_browser_back_for_a_stronger_sign_in,
+    step_up_that_the_provider_ignores_ends_in_403,
+    step_up_max_auth_age_signs_in_again_or_403,
+    step_up_parameters_stripped_by_the_user_do_not_pass,
+    step_up_api_clients_get_insufficient_user_authentication,
 );
 
 async fn logout_revokes_the_refresh_and_access_tokens(framework: Framework) {
@@ -232,4 +238,116 @@ async fn frontchannel_logout_ends_a_cookie_session_whose_sid_matches(framework: 
         browser.api(app.at("/me")).await.status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+const MFA: &str = "urn:example:mfa";
+
+async fn step_up_sends_the_browser_back_for_a_stronger_sign_in(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| {
+        c.require(Require::new().acr([MFA]))
+    })
+    .await;
+    let browser = Browser::default();
+    let (page, visited) = browser.follow(app.at("/api/data?page=2")).await;
+    assert_eq!(page.status(), StatusCode::OK, "{visited:?}");
+    assert_eq!(provider.stats().authorize, 2, "{visited:?}");
+    let step_up = visited
+        .iter()
+        .find(|url| query(url, "acr_values").is_some())
+        .expect("a step-up authorization request");
+    assert_eq!(query(step_up, "acr_values").as_deref(), Some(MFA));
+    assert_eq!(visited.last().map(url::Url::path), Some("/api/data"));
+    let me: serde_json::Value = browser.api(app.at("/me")).await.json().await.expect("json");
+    assert_eq!(me["claims"]["acr"], MFA);
+}
+
+async fn step_up_that_the_provider_ignores_ends_in_403(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    provider.set_acr(Some("urn:example:password"));
+    let app = TestApp::start_on(framework, &provider, |c| {
+        c.require(Require::new().acr([MFA]))
+    })
+    .await;
+    let browser = Browser::default();
+    let (page, visited) = browser.follow(app.at("/api/data")).await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN, "{visited:?}");
+    assert_eq!(
+        provider.stats().authorize,
+        2,
+        "one step-up, no loop: {visited:?}"
+    );
+}
+
+async fn step_up_max_auth_age_signs_in_again_or_403(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    provider.set_auth_time_age(std::time::Duration::from_secs(3600));
+    let require = Require::new().max_auth_age(std::time::Duration::from_secs(300));
+    let app = TestApp::start_on(framework, &provider, |c| c.require(require)).await;
+    let stale = Browser::default();
+    let (page, visited) = stale.follow(app.at("/api/data")).await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN, "{visited:?}");
+    assert_eq!(provider.stats().authorize, 2, "{visited:?}");
+    assert!(visited
+        .iter()
+        .any(|url| query(url, "max_age").as_deref() == Some("300")));
+    provider.set_auth_time_age(std::time::Duration::ZERO);
+    let fresh = Browser::default();
+    let (page, _) = fresh.follow(app.at("/api/data")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+}
+
+async fn step_up_parameters_stripped_by_the_user_do_not_pass(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c).await;
+    let browser = Browser::default();
+    let login = browser
+        .get(app.at(&format!("/login?acr_values={MFA}&next=/me")))
+        .await;
+    let mut authorize = location(&login).expect("authorization request");
+    let kept: Vec<(String, String)> = authorize
+        .query_pairs()
+        .filter(|(name, _)| name != "acr_values")
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    authorize.query_pairs_mut().clear().extend_pairs(kept);
+    let (page, visited) = browser.follow(authorize).await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN, "{visited:?}");
+    assert!(!browser.has_session(&app));
+}
+
+async fn step_up_api_clients_get_insufficient_user_authentication(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let require = Require::new()
+        .acr([MFA])
+        .max_auth_age(std::time::Duration::from_secs(300));
+    let app = TestApp::start_on(framework, &provider, |c| c.require(require)).await;
+    let token = provider.access_token().subject("svc").mint();
+    let answer = reqwest::Client::new()
+        .get(app.at("/api/data"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        answer.headers()["www-authenticate"],
+        format!("Bearer error=\"insufficient_user_authentication\", acr_values=\"{MFA}\"")
+    );
+    let strong = provider
+        .access_token()
+        .subject("svc")
+        .claim("acr", MFA)
+        .mint();
+    let answer = reqwest::Client::new()
+        .get(app.at("/api/data"))
+        .bearer_auth(&strong)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(answer.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .ends_with("max_age=300"));
 }

@@ -10,6 +10,8 @@ pub(crate) struct Routes {
     pub(crate) callback: String,
     /// OpenID Connect Back-Channel Logout: the provider POSTs logout tokens here.
     pub(crate) backchannel_logout: String,
+    /// OpenID Connect Front-Channel Logout: the provider frames this page.
+    pub(crate) frontchannel_logout: String,
     /// Where logins land by default.
     pub(crate) home: String,
 }

@@ -12,6 +12,7 @@ use super::service::OidcMiddlewareService;
 use crate::config::{Config, ConfigError};
 use crate::engine::Engine;
 use crate::middleware::{OidcLayer, ProviderNotReady};
+use crate::session::store::StoreError;
 
 /// The OpenID Connect middleware for actix-web 4: `App::new().wrap(oidc.clone())`.
 ///
@@ -99,6 +100,16 @@ impl OidcMiddleware {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.engine.context().config
+    }
+
+    /// Ends every session of the user `user_id`: see [`OidcLayer::end_sessions_for`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unsupported`] with cookie sessions, or with a store that keeps no
+    /// logout index; the store's error when it cannot be reached.
+    pub async fn end_sessions_for(&self, user_id: &str) -> Result<usize, StoreError> {
+        self.layer().end_sessions_for(user_id).await
     }
 
     fn layer(&self) -> OidcLayer {

@@ -67,6 +67,17 @@ pub enum Denied {
         /// The name given to the check.
         name: String,
     },
+    /// An `acr` rule found no `acr` claim, or another class: the user must step up.
+    Acr {
+        /// The classes the rule accepts.
+        values: Vec<String>,
+    },
+    /// A `max_auth_age` rule found no `auth_time`, or an older one: the user must sign in
+    /// again.
+    AuthTooOld {
+        /// The oldest authentication the rule accepts.
+        max_age: std::time::Duration,
+    },
     /// An `any_of` rule whose alternatives all failed: why each did, in order.
     NoAlternative {
         /// One denial per alternative.
@@ -107,6 +118,10 @@ impl fmt::Display for Denied {
             }
             Denied::Scope { scope } => write!(f, "scope `{scope}`"),
             Denied::Predicate { name } => write!(f, "check `{name}`"),
+            Denied::Acr { values } => write!(f, "acr one of {}", values.join(", ")),
+            Denied::AuthTooOld { max_age } => {
+                write!(f, "authenticated within {} s", max_age.as_secs())
+            }
             Denied::NoAlternative { denials } => {
                 write!(f, "one of {} alternatives", denials.len())
             }
@@ -115,3 +130,27 @@ impl fmt::Display for Denied {
 }
 
 impl std::error::Error for Denied {}
+
+/// What a stronger or fresher sign-in must ask the provider for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct StepUp {
+    pub(crate) acr_values: Option<String>,
+    pub(crate) max_age: Option<u64>,
+}
+
+impl Denied {
+    /// The step-up that would satisfy this denial, when a new sign-in can.
+    pub(crate) fn step_up(&self) -> Option<StepUp> {
+        match self {
+            Denied::Acr { values } => Some(StepUp {
+                acr_values: Some(values.join(" ")),
+                max_age: None,
+            }),
+            Denied::AuthTooOld { max_age } => Some(StepUp {
+                acr_values: None,
+                max_age: Some(max_age.as_secs()),
+            }),
+            _ => None,
+        }
+    }
+}

@@ -17,24 +17,46 @@ use crate::user::User;
 pub(crate) struct Authentication {
     pub(crate) identity: Option<Identity>,
     pub(crate) context: Arc<AuthContext>,
+    /// The request's own path and query, where a step-up sign-in returns to.
+    pub(crate) return_to: Option<String>,
 }
 
 /// What per-route checks need from the layer's configuration.
 #[derive(Debug)]
 pub(crate) struct AuthContext {
     pub(crate) logout_path: String,
+    pub(crate) login_path: String,
     pub(crate) denied_page: Option<AccessDeniedPage>,
 }
 
 impl AuthContext {
-    /// `403` for a signed-in identity a requirement turned away; the log names the rule.
-    pub(crate) fn deny(
+    /// The answer for a signed-in identity a requirement turned away (the log names the
+    /// rule), at `return_to`: `403`, except that a denial a stronger or fresher sign-in can
+    /// lift sends a browser to sign in again (returning there), and
+    /// answers an API client `401 insufficient_user_authentication` (RFC 9470).
+    pub(crate) fn deny_at(
         &self,
         identity: &Identity,
         denied: &Denied,
         html: bool,
+        return_to: Option<&str>,
         set_cookies: Vec<http::HeaderValue>,
     ) -> CoreResponse {
+        if let Some(step_up) = denied.step_up() {
+            if !html {
+                tracing::info!(user_id = %identity.user_id(), rule = %denied, "step-up required");
+                return super::step_up::insufficient(&step_up, set_cookies);
+            }
+            if let Some(return_to) = return_to {
+                tracing::info!(user_id = %identity.user_id(), rule = %denied, "step-up sign-in");
+                return super::step_up::sign_in_again(
+                    &self.login_path,
+                    return_to,
+                    &step_up,
+                    set_cookies,
+                );
+            }
+        }
         tracing::info!(user_id = %identity.user_id(), rule = %denied, "access denied");
         render_denied(
             identity,

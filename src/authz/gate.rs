@@ -32,10 +32,11 @@ pub(crate) fn gate<'a>(
     };
     match require.check(identity) {
         Ok(()) => Verdict::Pass,
-        Err(denied) => Verdict::Refuse(authentication.context.deny(
+        Err(denied) => Verdict::Refuse(authentication.context.deny_at(
             identity,
             &denied,
             accepts_html(accept),
+            authentication.return_to.as_deref(),
             Vec::new(),
         )),
     }
@@ -58,8 +59,10 @@ mod tests {
             identity,
             context: Arc::new(AuthContext {
                 logout_path: "/logout".into(),
+                login_path: "/login".into(),
                 denied_page: None,
             }),
+            return_to: Some("/admin?tab=keys".into()),
         }
     }
 

@@ -7,8 +7,10 @@ pub(crate) mod found;
 pub(crate) mod gate;
 mod page;
 mod require;
+mod step_up;
 
 pub use denied::{ClaimExpectation, Denied};
 pub(crate) use found::{AuthContext, Authentication};
 pub use page::AccessDeniedPage;
+pub(crate) use require::auth_too_old;
 pub use require::Require;

@@ -59,6 +59,12 @@ impl ConfigBuilder {
                 defaults::BACKCHANNEL_LOGOUT_PATH,
                 &base_path,
             )?,
+            frontchannel_logout: route(
+                &self.frontchannel_logout_path,
+                "frontchannel_logout_path",
+                defaults::FRONTCHANNEL_LOGOUT_PATH,
+                &base_path,
+            )?,
             home: if base_path.is_empty() {
                 defaults::HOME_PATH.to_owned()
             } else {
@@ -115,6 +121,7 @@ impl ConfigBuilder {
             audiences,
             bearer_only: self.bearer_only,
             introspect_opaque_tokens: self.introspect_opaque_tokens,
+            silent_login_first: self.silent_login_first,
             require: self.require.clone(),
             denied_page: self.denied_page.clone(),
             security: self.security.clone(),
@@ -626,6 +633,7 @@ mod tests {
         assert_eq!(config.audiences, ["client"]);
         assert!(config.fetch_userinfo);
         assert_eq!(config.routes.backchannel_logout, "/backchannel_logout");
+        assert_eq!(config.routes.frontchannel_logout, "/frontchannel_logout");
         assert_eq!(config.routes.home, "/");
     }
 
@@ -642,6 +650,7 @@ mod tests {
                     userinfo_endpoint: None,
                     end_session_endpoint: None,
                     introspection_endpoint: None,
+                    revocation_endpoint: None,
                 });
         let debug = format!("{builder:?}");
         assert!(!debug.contains("top-secret-value"), "{debug}");

@@ -75,6 +75,8 @@ pub struct ConfigBuilder {
     pub(super) login_path: Option<Sourced<String>>,
     pub(super) logout_path: Option<Sourced<String>>,
     pub(super) backchannel_logout_path: Option<Sourced<String>>,
+    pub(super) frontchannel_logout_path: Option<Sourced<String>>,
+    pub(super) silent_login_first: bool,
     pub(super) base_path: Option<Sourced<String>>,
     pub(super) leeway: Option<Duration>,
     pub(super) trust_forwarded_headers: bool,
@@ -305,6 +307,29 @@ impl ConfigBuilder {
         self
     }
 
+    /// The OpenID Connect Front-Channel Logout route (register it at the provider as the
+    /// `frontchannel_logout_uri`, with `frontchannel_logout_session_required`). Default
+    /// `/frontchannel_logout` (under the base path). Replaces any earlier route.
+    ///
+    /// The provider opens it in a hidden iframe with `iss` and `sid`; the session with
+    /// that `sid` ends. Browsers send no `SameSite=Lax` cookie in a cross-site iframe, so
+    /// only a server-side store (where sessions are found by `sid`) ends sessions
+    /// reliably this way.
+    pub fn frontchannel_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.frontchannel_logout_path = Some(self.sourced(path.into()));
+        self
+    }
+
+    /// A browser without a session first tries a silent login (`prompt=none`): a user
+    /// already signed in at the provider comes back signed in without seeing a page. When
+    /// the provider answers that the user must interact (`login_required`,
+    /// `consent_required`, `interaction_required`), one interactive login follows. Off by
+    /// default; replaces any earlier choice.
+    pub fn silent_login_first(mut self, silent: bool) -> Self {
+        self.silent_login_first = silent;
+        self
+    }
+
     /// A prefix for the routes, for apps mounted under a sub-path, e.g. `/my_app`. Applies
     /// to the routes and relative whitelist entries whatever the order of the calls.
     /// Replaces any earlier base path.
@@ -474,6 +499,8 @@ impl fmt::Debug for ConfigBuilder {
             .field("login_path", &self.login_path)
             .field("logout_path", &self.logout_path)
             .field("backchannel_logout_path", &self.backchannel_logout_path)
+            .field("frontchannel_logout_path", &self.frontchannel_logout_path)
+            .field("silent_login_first", &self.silent_login_first)
             .field("base_path", &self.base_path)
             .field("leeway", &self.leeway)
             .field("trust_forwarded_headers", &self.trust_forwarded_headers)

@@ -28,6 +28,8 @@ struct Entry {
     end_session_endpoint: Option<String>,
     #[serde(alias = "introspection_endpoint")]
     token_introspection_uri: Option<String>,
+    #[serde(alias = "revoke_uri")]
+    revocation_endpoint: Option<String>,
     #[serde(default)]
     redirect_uris: Vec<String>,
 }
@@ -81,6 +83,7 @@ impl ClientSecrets {
                     userinfo_endpoint: parse(&entry.userinfo_endpoint),
                     end_session_endpoint: parse(&entry.end_session_endpoint),
                     introspection_endpoint: parse(&entry.token_introspection_uri),
+                    revocation_endpoint: parse(&entry.revocation_endpoint),
                 });
             }
             (Some(issuer), ..) => builder = builder.issuer(issuer.clone()),

@@ -28,6 +28,9 @@ pub(crate) const LOGOUT_PATH: &str = "/logout";
 /// The OpenID Connect Back-Channel Logout route.
 pub(crate) const BACKCHANNEL_LOGOUT_PATH: &str = "/backchannel_logout";
 
+/// The OpenID Connect Front-Channel Logout route.
+pub(crate) const FRONTCHANNEL_LOGOUT_PATH: &str = "/frontchannel_logout";
+
 /// Where a login lands without a page to return to, when no base path is set.
 pub(crate) const HOME_PATH: &str = "/";
 

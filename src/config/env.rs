@@ -116,6 +116,12 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_BACKCHANNEL_LOGOUT_PATH", |b, v| {
         Ok(b.backchannel_logout_path(v.value))
     }),
+    Setting::new("OIDC_FRONTCHANNEL_LOGOUT_PATH", |b, v| {
+        Ok(b.frontchannel_logout_path(v.value))
+    }),
+    Setting::new("OIDC_SILENT_LOGIN", |b, v| {
+        Ok(b.silent_login_first(v.bool()?))
+    }),
     Setting::new("OIDC_BASE_PATH", |b, v| Ok(b.base_path(v.value))),
     Setting::new("OIDC_LEEWAY", |b, v| Ok(b.leeway(v.seconds()?))),
     Setting::new("OIDC_TRUST_FORWARDED_HEADERS", |b, v| {
@@ -621,6 +627,8 @@ mod tests {
         ("OIDC_LOGIN_PATH", "login"),
         ("OIDC_LOGOUT_PATH", "/log out"),
         ("OIDC_BACKCHANNEL_LOGOUT_PATH", "//x"),
+        ("OIDC_FRONTCHANNEL_LOGOUT_PATH", "//x"),
+        ("OIDC_SILENT_LOGIN", "maybe"),
         ("OIDC_BASE_PATH", "app"),
         ("OIDC_LEEWAY", "-1"),
         ("OIDC_TRUST_FORWARDED_HEADERS", "maybe"),

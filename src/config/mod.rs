@@ -56,7 +56,8 @@ pub enum ClientAuth {
 ///     op.join("jwks")?,
 /// )
 /// .with_userinfo_endpoint(op.join("userinfo")?)
-/// .with_introspection_endpoint(op.join("introspect")?);
+/// .with_introspection_endpoint(op.join("introspect")?)
+/// .with_revocation_endpoint(op.join("revoke")?);
 /// assert_eq!(endpoints.token_endpoint.path(), "/token");
 /// # Ok::<(), url::ParseError>(())
 /// ```
@@ -77,6 +78,8 @@ pub struct ProviderEndpoints {
     pub end_session_endpoint: Option<Url>,
     /// The RFC 7662 token introspection endpoint, if any (for opaque bearer tokens).
     pub introspection_endpoint: Option<Url>,
+    /// The RFC 7009 token revocation endpoint, if any (tokens are revoked at logout).
+    pub revocation_endpoint: Option<Url>,
 }
 
 impl ProviderEndpoints {
@@ -96,6 +99,7 @@ impl ProviderEndpoints {
             userinfo_endpoint: None,
             end_session_endpoint: None,
             introspection_endpoint: None,
+            revocation_endpoint: None,
         }
     }
 
@@ -117,6 +121,14 @@ impl ProviderEndpoints {
     #[must_use]
     pub fn with_introspection_endpoint(mut self, url: Url) -> Self {
         self.introspection_endpoint = Some(url);
+        self
+    }
+
+    /// Sets the token revocation endpoint (RFC 7009): at logout, the session's refresh and
+    /// access tokens are revoked there.
+    #[must_use]
+    pub fn with_revocation_endpoint(mut self, url: Url) -> Self {
+        self.revocation_endpoint = Some(url);
         self
     }
 }
@@ -202,6 +214,8 @@ pub struct Config {
     pub(crate) audiences: Vec<String>,
     pub(crate) bearer_only: bool,
     pub(crate) introspect_opaque_tokens: bool,
+    /// A browser without a session first tries `prompt=none`.
+    pub(crate) silent_login_first: bool,
     pub(crate) require: crate::authz::Require,
     pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
     pub(crate) security: SecurityOptions,
@@ -392,6 +406,7 @@ impl fmt::Debug for Config {
             .field("audiences", &self.audiences)
             .field("bearer_only", &self.bearer_only)
             .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
+            .field("silent_login_first", &self.silent_login_first)
             .field("require", &self.require)
             .field("denied_page", &self.denied_page)
             .field("security", &self.security)

@@ -130,6 +130,7 @@ mod tests {
             userinfo_endpoint: None,
             end_session_endpoint: None,
             introspection_endpoint: None,
+            revocation_endpoint: None,
         }
     }
 

@@ -66,6 +66,7 @@ impl Context {
         );
         let auth_context = Arc::new(AuthContext {
             logout_path: config.routes.logout.clone(),
+            login_path: config.routes.login.clone(),
             denied_page: config.denied_page.clone(),
         });
         Self {

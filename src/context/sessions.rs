@@ -143,6 +143,16 @@ impl Context {
         self.codec.remove_chunks(self.session_cookie(), carried)
     }
 
+    /// Ends every session of `user_id` in the server-side store; how many it ended.
+    pub(crate) async fn end_sessions_for(&self, user_id: &str) -> Result<usize, StoreError> {
+        let SessionBackend::Store(store) = &self.config.session else {
+            return Err(StoreError::Unsupported);
+        };
+        let ended = store.delete_indexed(&user_key(user_id)).await?;
+        tracing::info!(user_id, ended, "sessions of the user ended");
+        Ok(ended)
+    }
+
     /// Session-id rotation: the session the browser had before a login is ended.
     pub(crate) async fn end_previous_session(&self, sid: &str) {
         if let SessionBackend::Store(store) = &self.config.session {
@@ -153,16 +163,23 @@ impl Context {
     }
 }
 
-/// The keys a back-channel logout may name this session by: the provider's session id and
-/// the subject.
+/// The keys a logout may name this session by: the provider's session id and the subject
+/// (back- and front-channel logout), and the user id (ending every session of a user).
 pub(crate) fn logout_keys(session: &SessionData) -> Vec<String> {
-    ["sid", "sub"]
+    let mut keys: Vec<String> = ["sid", "sub"]
         .iter()
         .filter_map(|claim| {
             let value = session.claims.get(*claim)?.as_str()?;
             Some(format!("{claim}:{value}"))
         })
-        .collect()
+        .collect();
+    keys.push(user_key(&session.user_id));
+    keys
+}
+
+/// The logout key naming every session of `user_id`.
+pub(crate) fn user_key(user_id: &str) -> String {
+    format!("user:{user_id}")
 }
 
 /// The answer when the server-side store cannot be reached.

@@ -8,7 +8,10 @@ use super::{Decision, Deferred, Pending};
 use crate::bearer::BearerHeader;
 use crate::config::Config;
 use crate::context::{store_unavailable, Context, SessionLookup};
-use crate::flow::{backchannel, bearer, callback, login, logout, resume, store_session};
+use crate::flow::login_params::LoginParams;
+use crate::flow::{
+    backchannel, bearer, callback, frontchannel, login, logout, resume, store_session,
+};
 use crate::identity::{DecodeUser, Identity};
 use crate::outcome::{Outcome, Pass, Step};
 use crate::paths::normalize_path;
@@ -54,7 +57,11 @@ impl Engine {
                 Decision::Defer(pending)
             }
             Decision::Continue(pass) => self
-                .authorize(Outcome::Continue(pass), || request.wants_html())
+                .authorize(
+                    Outcome::Continue(pass),
+                    || request.wants_html(),
+                    crate::redirect::safe_return_to(&request.path_and_query()).as_deref(),
+                )
                 .into(),
             decision => decision,
         }
@@ -65,7 +72,7 @@ impl Engine {
         use tracing::Instrument;
         let span = pending.work.span();
         let outcome = pending.work.run(&self.ctx).instrument(span.clone()).await;
-        let outcome = self.authorize(outcome, || pending.html);
+        let outcome = self.authorize(outcome, || pending.html, None);
         record_outcome(&span, &outcome);
         outcome
     }
@@ -78,7 +85,12 @@ impl Engine {
     /// The global requirements, on an identity about to reach a protected route, which
     /// gets the hook that decodes its user first. `html` reads the `Accept` header only
     /// when access is denied.
-    fn authorize(&self, outcome: Outcome, html: impl FnOnce() -> bool) -> Outcome {
+    fn authorize(
+        &self,
+        outcome: Outcome,
+        html: impl FnOnce() -> bool,
+        return_to: Option<&str>,
+    ) -> Outcome {
         let Outcome::Continue(Pass {
             identity: Some(identity),
             set_cookies,
@@ -92,10 +104,11 @@ impl Engine {
                 identity: Some(identity),
                 set_cookies,
             }),
-            Err(denied) => Outcome::Respond(self.ctx.auth_context.deny(
+            Err(denied) => Outcome::Respond(self.ctx.auth_context.deny_at(
                 &identity,
                 &denied,
                 html(),
+                return_to,
                 set_cookies,
             )),
         }
@@ -157,7 +170,10 @@ impl Engine {
         let is_get = request.method == Method::GET || request.method == Method::HEAD;
         if path == routes.callback {
             return Some(if is_get {
-                self.step(callback::decide(ctx, request), Deferred::Callback)
+                match login::retry_interactively(ctx, request) {
+                    Some(login) => self.step(login, Deferred::Login),
+                    None => self.step(callback::decide(ctx, request), Deferred::Callback),
+                }
             } else {
                 method_not_allowed(request, "GET")
             });
@@ -165,8 +181,9 @@ impl Engine {
         if path == routes.login {
             return Some(if is_get {
                 let next = login::next_from_query(request.query);
+                let params = LoginParams::from_query(request.query);
                 self.step(
-                    login::decide(ctx, request, next, Vec::new()),
+                    login::decide(ctx, request, next, params, Vec::new()),
                     Deferred::Login,
                 )
             } else {
@@ -180,6 +197,16 @@ impl Engine {
                 }
             } else {
                 method_not_allowed(request, "POST")
+            });
+        }
+        if path == routes.frontchannel_logout {
+            return Some(if is_get {
+                self.step(
+                    frontchannel::decide(ctx, request),
+                    Deferred::FrontChannelLogout,
+                )
+            } else {
+                method_not_allowed(request, "GET")
             });
         }
         if path == routes.logout {
@@ -230,7 +257,13 @@ impl Engine {
         if request.is_navigation() {
             let next = crate::redirect::safe_return_to(&request.path_and_query());
             return self.step(
-                login::decide(&self.ctx, request, next, set_cookies),
+                login::decide(
+                    &self.ctx,
+                    request,
+                    next,
+                    LoginParams::default(),
+                    set_cookies,
+                ),
                 Deferred::Login,
             );
         }

@@ -7,7 +7,7 @@ mod dispatch;
 mod flood_tests;
 
 use crate::context::Context;
-use crate::flow::{bearer, callback, login, logout, resume, store_session};
+use crate::flow::{bearer, callback, frontchannel, login, logout, resume, store_session};
 use crate::outcome::{Outcome, Pass};
 use crate::response::CoreResponse;
 
@@ -48,6 +48,7 @@ pub(crate) enum Deferred {
     Login(login::StartLogin),
     Callback(callback::Callback),
     Logout(logout::Logout),
+    FrontChannelLogout(frontchannel::FrontChannel),
     Renewal(resume::Renewal),
     StoreSession(store_session::StoreLookup),
     Bearer(bearer::BearerCheck),
@@ -59,6 +60,7 @@ impl Deferred {
             Deferred::Login(start) => start.run(ctx).await,
             Deferred::Callback(callback) => callback.run(ctx).await,
             Deferred::Logout(logout) => logout.run(ctx).await,
+            Deferred::FrontChannelLogout(logout) => logout.run(ctx).await,
             Deferred::Renewal(renewal) => renewal.run(ctx).await,
             Deferred::StoreSession(lookup) => lookup.run(ctx).await,
             Deferred::Bearer(check) => check.run(ctx).await,
@@ -77,6 +79,9 @@ impl Deferred {
             }
             Deferred::Logout(_) => {
                 tracing::info_span!("oidc.logout", user_id = Empty, outcome = Empty)
+            }
+            Deferred::FrontChannelLogout(_) => {
+                tracing::info_span!("oidc.frontchannel_logout", outcome = Empty)
             }
             Deferred::Renewal(resume::Renewal::Refresh(_)) => {
                 tracing::info_span!("oidc.refresh", user_id = Empty, outcome = Empty)

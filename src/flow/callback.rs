@@ -247,11 +247,14 @@ impl Callback {
                 let identity = ctx.identity(std::sync::Arc::new(session));
                 if let Err(denied) = ctx.config.require.check(&identity) {
                     // Answered here, not after a redirect: the page the user asked for would
-                    // only refuse them again, and a whitelisted landing page would not.
-                    return Outcome::Respond(ctx.auth_context.deny(
+                    // only refuse them again, and a whitelisted landing page would not. A
+                    // login that was a step-up already ends here, never in another one.
+                    let step_up_again = (!super::step_up::asked(&self.pending)).then_some(&target);
+                    return Outcome::Respond(ctx.auth_context.deny_at(
                         &identity,
                         &denied,
                         self.wants_html,
+                        step_up_again.map(String::as_str),
                         set_cookies,
                     ));
                 }
@@ -330,6 +333,8 @@ impl Callback {
                 format!("the ID token was refused: {err}"),
             )
         })?;
+        super::step_up::check(&self.pending, &claims)
+            .map_err(|reason| fail(StatusCode::FORBIDDEN, "insufficient_authentication", reason))?;
         let access_token = tokens.access_token().secret().clone();
         if config.fetch_userinfo {
             match userinfo::merge(&ctx.provider, config, &metadata, &access_token, &mut claims)

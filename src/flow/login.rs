@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope};
 
+use super::login_params::{self, LoginParams};
 use crate::config::RedirectUri;
 use crate::context::Context;
 use crate::outcome::{Outcome, Step};
@@ -34,6 +35,7 @@ pub(crate) fn decide(
     ctx: &Context,
     request: &RequestView<'_>,
     next: Option<String>,
+    params: LoginParams,
     set_cookies: Vec<HeaderValue>,
 ) -> Step<StartLogin> {
     let span = tracing::info_span!("oidc.login", outcome = tracing::field::Empty);
@@ -44,6 +46,7 @@ pub(crate) fn decide(
         request.headers,
         origin,
         next,
+        params,
         request.wants_html(),
         set_cookies,
     ) {
@@ -67,6 +70,7 @@ pub(crate) async fn unauthenticated(
         &request.cookies,
         request.origin.clone(),
         request.next.clone(),
+        LoginParams::default(),
         true,
         set_cookies,
     ) {
@@ -89,6 +93,7 @@ fn prepare(
     headers: &HeaderMap,
     origin: Option<String>,
     next: Option<String>,
+    params: LoginParams,
     wants_html: bool,
     mut set_cookies: Vec<HeaderValue>,
 ) -> Result<StartLogin, Box<Outcome>> {
@@ -119,6 +124,8 @@ fn prepare(
         next,
         redirect_uri,
         created_at: now(),
+        silent: params.is_silent(config.silent_login_first),
+        params: params.params,
     };
     set_cookies.extend(login_state::store(
         &ctx.codec,
@@ -175,8 +182,21 @@ impl StartLogin {
             .set_pkce_challenge(challenge)
             .add_extra_param("nonce", self.pending.nonce.clone())
             .add_scopes(config.scopes.iter().cloned().map(Scope::new));
+        // What the request asked for replaces a configured parameter of the same name.
+        let asked = |name: &str| {
+            (self.pending.silent && name == "prompt")
+                || login_params::find(&self.pending.params, name).is_some()
+        };
         for (name, value) in &config.auth_params {
+            if !asked(name) {
+                request = request.add_extra_param(name.clone(), value.clone());
+            }
+        }
+        for (name, value) in &self.pending.params {
             request = request.add_extra_param(name.clone(), value.clone());
+        }
+        if self.pending.silent {
+            request = request.add_extra_param("prompt", "none");
         }
         let (url, _) = request.url();
         tracing::debug!(provider = %metadata.issuer, "login started");
@@ -186,4 +206,47 @@ impl StartLogin {
             self.set_cookies,
         ))
     }
+}
+
+/// Errors by which a provider says a `prompt=none` login needs the user's interaction.
+const NEEDS_INTERACTION: &[&str] = &["login_required", "consent_required", "interaction_required"];
+
+/// A callback answering a silent login with "the user must interact": one interactive
+/// login, with the same return-to page and parameters. Its pending login is not silent,
+/// so a second such answer ends at the callback's error page, never in a loop. `None`
+/// for every other callback.
+pub(crate) fn retry_interactively(
+    ctx: &Context,
+    request: &RequestView<'_>,
+) -> Option<Step<StartLogin>> {
+    let mut error = None;
+    let mut state = None;
+    for (name, value) in form_urlencoded::parse(request.query?.as_bytes()) {
+        match &*name {
+            "error" => error = Some(value),
+            "state" => state = Some(value),
+            _ => {}
+        }
+    }
+    if !NEEDS_INTERACTION.contains(&&*error?) {
+        return None;
+    }
+    let (cookie, pending) = login_state::find(
+        &ctx.codec,
+        request.headers,
+        &ctx.config.cookie_name,
+        &state?,
+        now(),
+    )?;
+    if !pending.silent || !ctx.used_states.first_use(&pending.state, now()) {
+        return None;
+    }
+    tracing::info!("silent login needs the user: signing in interactively");
+    let params = LoginParams {
+        params: pending.params,
+        silent: false,
+        interactive: true,
+    };
+    let removal = ctx.codec.removal(&cookie).into_iter().collect();
+    Some(decide(ctx, request, pending.next, params, removal))
 }

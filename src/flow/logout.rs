@@ -1,5 +1,6 @@
-//! Logout: end the local session (server side too), then RP-initiated logout at the
-//! provider when it offers an end-session endpoint.
+//! Logout: end the local session (server side too), revoke its tokens at the provider's
+//! revocation endpoint, then RP-initiated logout at the provider when it offers an
+//! end-session endpoint.
 
 use std::sync::Arc;
 
@@ -98,6 +99,7 @@ impl Logout {
         if let Some(session) = &session {
             tracing::Span::current().record("user_id", session.user_id.as_str());
             tracing::info!(user_id = %session.user_id, "logout");
+            super::revoke::revoke_tokens(ctx, session).await;
         }
         let target = self.target(ctx, session.as_deref());
         Outcome::Respond(response::redirect(self.status, &target, removals))

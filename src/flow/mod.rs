@@ -5,12 +5,16 @@
 pub(crate) mod backchannel;
 pub(crate) mod bearer;
 pub(crate) mod callback;
+pub(crate) mod frontchannel;
 pub(crate) mod login;
+pub(crate) mod login_params;
 pub(crate) mod logout;
 mod logout_confirm;
 pub(crate) mod oauth;
 pub(crate) mod refresh;
 pub(crate) mod reload_user;
 pub(crate) mod resume;
+pub(crate) mod revoke;
+pub(crate) mod step_up;
 pub(crate) mod store_session;
 pub(crate) mod userinfo;

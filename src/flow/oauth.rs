@@ -58,7 +58,7 @@ pub(crate) fn client(config: &Config, metadata: &ProviderMetadata) -> OAuthClien
     client
 }
 
-fn auth_type(config: &Config, metadata: &ProviderMetadata) -> AuthType {
+pub(crate) fn auth_type(config: &Config, metadata: &ProviderMetadata) -> AuthType {
     match config.client_auth {
         Some(ClientAuth::Basic) => AuthType::BasicAuth,
         Some(ClientAuth::Post) => AuthType::RequestBody,

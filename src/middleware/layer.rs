@@ -6,6 +6,7 @@ use tower_layer::Layer;
 use super::service::OidcService;
 use crate::config::{Config, ConfigError};
 use crate::engine::Engine;
+use crate::session::store::StoreError;
 
 /// The OpenID Connect layer: wrap a router or service in it to require sign-in.
 ///
@@ -80,6 +81,39 @@ impl OidcLayer {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.engine.context().config
+    }
+
+    /// Ends every session of the user `user_id` (the id the layer gives them, from the
+    /// user id claim), for admin tools: a locked account, a reset password. Their
+    /// browsers are signed out at their next request; tokens at the provider are not
+    /// revoked.
+    ///
+    /// Needs a server-side session store that keeps a logout index (the memory, Redis
+    /// and SQL stores do): a cookie session lives in the browser alone and cannot be
+    /// reached from here.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_oidc::{Config, OidcLayer};
+    ///
+    /// let config = Config::builder()
+    ///     .issuer("https://op.example.com")
+    ///     .client_id("my-app")
+    ///     .generate_secret_key()
+    ///     .memory_sessions()
+    ///     .build()?;
+    /// let oidc = OidcLayer::new(config);
+    /// assert_eq!(oidc.end_sessions_for("alice").await?, 0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unsupported`] with cookie sessions, or with a store that keeps no
+    /// logout index; the store's error when it cannot be reached.
+    pub async fn end_sessions_for(&self, user_id: &str) -> Result<usize, StoreError> {
+        self.engine.context().end_sessions_for(user_id).await
     }
 }
 

@@ -19,6 +19,9 @@ pub(crate) struct ProviderMetadata {
     pub(crate) end_session_endpoint: Option<Url>,
     #[serde(default)]
     pub(crate) introspection_endpoint: Option<Url>,
+    /// RFC 7009 token revocation, used at logout.
+    #[serde(default)]
+    pub(crate) revocation_endpoint: Option<Url>,
     #[serde(default)]
     pub(crate) token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
@@ -33,6 +36,7 @@ impl From<ProviderEndpoints> for ProviderMetadata {
             userinfo_endpoint: endpoints.userinfo_endpoint,
             end_session_endpoint: endpoints.end_session_endpoint,
             introspection_endpoint: endpoints.introspection_endpoint,
+            revocation_endpoint: endpoints.revocation_endpoint,
             token_endpoint_auth_methods_supported: None,
         }
     }
@@ -101,6 +105,7 @@ impl ProviderMetadata {
         .chain(self.userinfo_endpoint.iter())
         .chain(self.end_session_endpoint.iter())
         .chain(self.introspection_endpoint.iter())
+        .chain(self.revocation_endpoint.iter())
     }
 }
 
@@ -147,5 +152,23 @@ mod tests {
             "http://op.example.com/token",
         );
         assert!(ProviderMetadata::parse(downgraded.as_bytes(), &url(), None).is_err());
+    }
+
+    #[test]
+    fn a_plain_http_revocation_endpoint_is_a_downgrade() {
+        let with = |endpoint: &str| {
+            DOC.replace(
+                r#""jwks_uri""#,
+                &format!(r#""revocation_endpoint": "{endpoint}", "jwks_uri""#),
+            )
+        };
+        let https = with("https://op.example.com/revoke");
+        let metadata = ProviderMetadata::parse(https.as_bytes(), &url(), None).expect("valid");
+        assert_eq!(
+            metadata.revocation_endpoint.map(|url| url.to_string()),
+            Some("https://op.example.com/revoke".to_owned())
+        );
+        let http = with("http://op.example.com/revoke");
+        assert!(ProviderMetadata::parse(http.as_bytes(), &url(), None).is_err());
     }
 }

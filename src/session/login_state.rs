@@ -24,6 +24,13 @@ pub(crate) struct PendingLogin {
     /// The redirect URI sent to the provider, to send it again with the code.
     pub(crate) redirect_uri: String,
     pub(crate) created_at: u64,
+    /// Authorization parameters taken from the request (an allowlist), also what the
+    /// callback checks the ID token against (`acr_values`, `max_age`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) params: Vec<(String, String)>,
+    /// Sent with `prompt=none`: a `login_required` answer starts one interactive login.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) silent: bool,
 }
 
 fn prefix(base: &str) -> String {
@@ -163,6 +170,8 @@ mod tests {
             next: Some("/x".into()),
             redirect_uri: "http://127.0.0.1/auth".into(),
             created_at,
+            params: Vec::new(),
+            silent: false,
         }
     }
 

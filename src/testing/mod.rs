@@ -1,8 +1,8 @@
 //! An in-process mock OpenID Provider and a signed-in test client, for testing apps
 //! that use this crate the way the crate tests itself.
 //!
-//! [`MockProvider::start`] serves discovery, JWKS, authorize, token,
-//! userinfo and end-session endpoints on a loopback port. It knows one
+//! [`MockProvider::start`] serves discovery, JWKS, authorize, token, userinfo,
+//! introspection, revocation and end-session endpoints on a loopback port. It knows one
 //! confidential client, approves every authorization request for the
 //! current [`MockUser`] without a login page, requires PKCE (S256), rotates
 //! refresh tokens, and can be switched to commit any [`Misbehavior`] an RP
@@ -127,6 +127,6 @@ pub use client::TestClient;
 pub use client_error::{SignInStep, TestClientError};
 pub use client_request::ClientRequest;
 pub use knobs::{ClaimsPlace, LogoutTokenDefect, Misbehavior, MockAlg, MockClientAuth};
-pub use provider::{EndSessionRequest, MockProvider, MockStats};
+pub use provider::{EndSessionRequest, MockProvider, MockStats, Revocation};
 pub use test_response::TestResponse;
 pub use user::MockUser;

@@ -49,6 +49,19 @@ pub struct MockStats {
     pub refresh_replays: u64,
     /// Requests to the distributed claims endpoint.
     pub claims_source: u64,
+    /// Token revocation (RFC 7009) requests.
+    pub revocation: u64,
+}
+
+/// One token the revocation endpoint was asked to revoke, from
+/// [`MockProvider::revocations`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Revocation {
+    /// The token.
+    pub token: String,
+    /// `token_type_hint` parameter (`refresh_token`, `access_token`).
+    pub token_type_hint: Option<String>,
 }
 
 /// One request the end-session endpoint received.
@@ -284,9 +297,33 @@ impl MockProvider {
         self.shared.lock().backchannel_logout_statuses.clone()
     }
 
+    /// While on, an authorization request with `prompt=none` is answered
+    /// `error=login_required`, as by a provider where the user has no session.
+    pub fn set_login_required(&self, on: bool) {
+        self.shared.lock().login_required = on;
+    }
+
+    /// The `acr` claim of the ID tokens of logins from now on. `None` (the default): the
+    /// first value of the request's `acr_values`, and no `acr` without them.
+    pub fn set_acr(&self, acr: Option<&str>) {
+        self.shared.lock().acr = acr.map(str::to_owned);
+    }
+
+    /// Logins from now on say the user authenticated `age` ago (`auth_time`), as a
+    /// provider that reuses its session whatever `max_age` asks. Default zero: now.
+    pub fn set_auth_time_age(&self, age: Duration) {
+        self.shared.lock().auth_age = age;
+    }
+
     /// The request counters so far.
     pub fn stats(&self) -> MockStats {
         self.shared.lock().stats.clone()
+    }
+
+    /// Every token the revocation endpoint was asked to revoke, oldest first. A revoked
+    /// refresh token no longer refreshes.
+    pub fn revocations(&self) -> Vec<Revocation> {
+        self.shared.lock().revocations.clone()
     }
 
     /// Every request the end-session endpoint received, oldest first.

@@ -30,6 +30,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/end_session", get(end_session).post(end_session))
         .route("/introspect", post(super::token_endpoint::introspect))
+        .route("/revoke", post(super::token_endpoint::revoke))
         .route("/claims_source", get(super::claims::claims_source))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))
         .with_state(shared)
@@ -70,6 +71,7 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "jwks_uri": format!("{base}/jwks"),
         "end_session_endpoint": format!("{base}/end_session"),
         "introspection_endpoint": format!("{base}/introspect"),
+        "revocation_endpoint": format!("{base}/revoke"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
@@ -78,6 +80,9 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "claim_types_supported": ["normal", "aggregated", "distributed"],
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
+        "acr_values_supported": ["urn:mace:incommon:iap:silver", "urn:example:mfa"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "token_endpoint_auth_methods_supported": state.client_auth.advertised(),
         "code_challenge_methods_supported": ["S256"],
@@ -158,7 +163,23 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Result<Respon
             .append_pair("state", state_param);
         return found(&target);
     }
+    if state.login_required && params.get("prompt") == Some("none") {
+        target
+            .query_pairs_mut()
+            .append_pair("error", "login_required")
+            .append_pair("state", state_param);
+        return found(&target);
+    }
+    let acr = state.acr.clone().or_else(|| {
+        params
+            .get("acr_values")
+            .and_then(|values| values.split(' ').next())
+            .map(str::to_owned)
+    });
     let code = state.new_code(user, scope, nonce, redirect_uri, code_challenge);
+    if let Some(pending) = state.codes.get_mut(&code) {
+        pending.grant.acr = acr;
+    }
     target
         .query_pairs_mut()
         .append_pair("code", &code)

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::tokens::{self, IdTokenFacts, SigningSetup};
 use super::{
     ClaimsPlace, EndSessionRequest, LogoutTokenDefect, Misbehavior, MockAlg, MockClientAuth,
-    MockStats, MockUser,
+    MockStats, MockUser, Revocation,
 };
 
 /// The client the mock knows.
@@ -30,6 +30,8 @@ pub(crate) struct Grant {
     /// OP session id (`sid`), fixed for the login.
     pub(crate) sid: String,
     pub(crate) auth_time: u64,
+    /// The authentication context class reached (`acr`), if any.
+    pub(crate) acr: Option<String>,
 }
 
 /// An authorization code waiting to be redeemed (or already redeemed, kept
@@ -75,6 +77,7 @@ pub(crate) struct State {
     pub(crate) delay: Duration,
     pub(crate) stats: MockStats,
     pub(crate) end_session_requests: Vec<EndSessionRequest>,
+    pub(crate) revocations: Vec<Revocation>,
     pub(crate) codes: HashMap<String, PendingCode>,
     pub(crate) refresh_tokens: HashMap<String, RefreshEntry>,
     pub(crate) access_tokens: HashMap<String, AccessEntry>,
@@ -93,6 +96,12 @@ pub(crate) struct State {
     pub(crate) backchannel_logout_statuses: Vec<u16>,
     /// Users chosen for one login each, by ticket (see [`USER_TICKET_PARAM`]).
     pub(crate) chosen_users: HashMap<String, ChosenUser>,
+    /// `prompt=none` is answered `error=login_required`.
+    pub(crate) login_required: bool,
+    /// The `acr` of every login; `None`: the first of the requested `acr_values`.
+    pub(crate) acr: Option<String>,
+    /// How long ago the user authenticated, for `auth_time`.
+    pub(crate) auth_age: Duration,
 }
 
 /// The authorize parameter that names a user chosen for this one login instead of the
@@ -122,6 +131,7 @@ impl State {
             delay: Duration::ZERO,
             stats: MockStats::default(),
             end_session_requests: Vec::new(),
+            revocations: Vec::new(),
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
             access_tokens: HashMap::new(),
@@ -133,6 +143,9 @@ impl State {
             logout_token_defect: None,
             backchannel_logout_statuses: Vec::new(),
             chosen_users: HashMap::new(),
+            login_required: false,
+            acr: None,
+            auth_age: Duration::ZERO,
         }
     }
 
@@ -197,7 +210,8 @@ impl State {
             user,
             scope: scope.to_owned(),
             sid: tokens::random_token(),
-            auth_time: tokens::now_unix(),
+            auth_time: tokens::now_unix().saturating_sub(self.auth_age.as_secs()),
+            acr: None,
         };
         let code = tokens::random_token();
         self.codes.insert(
@@ -264,6 +278,7 @@ impl State {
             nonce,
             sid: &grant.sid,
             auth_time: grant.auth_time,
+            acr: grant.acr.as_deref(),
             ttl: self.id_token_ttl,
             minimal: self.minimal_id_token,
         };

@@ -247,3 +247,31 @@ pub(crate) async fn introspect(
     };
     Ok(Json(answer).into_response())
 }
+
+/// RFC 7009 revocation: the client authenticates as at the token endpoint. A revoked
+/// refresh token ends its grant (its access tokens too, as RFC 7009 §2.1 allows); a
+/// revoked access token is forgotten. Unknown tokens are answered `200` too.
+pub(crate) async fn revoke(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    shared.lock().stats.revocation += 1;
+    let params = Params::parse(&body)?;
+    authenticate_client(&shared, &headers, &params)?;
+    let token = params.require("token")?;
+    let mut state = shared.lock();
+    state.revocations.push(super::Revocation {
+        token: token.to_owned(),
+        token_type_hint: params.get("token_type_hint").map(str::to_owned),
+    });
+    if let Some(grant_id) = state
+        .refresh_tokens
+        .get(token)
+        .map(|entry| entry.grant.id.clone())
+    {
+        state.revoke_grant(&grant_id);
+    }
+    state.access_tokens.remove(token);
+    Ok(StatusCode::OK.into_response())
+}

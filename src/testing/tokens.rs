@@ -178,6 +178,8 @@ pub(crate) struct IdTokenFacts<'a> {
     pub(crate) nonce: Option<&'a str>,
     pub(crate) sid: &'a str,
     pub(crate) auth_time: u64,
+    /// The authentication context class the login reached, if any.
+    pub(crate) acr: Option<&'a str>,
     pub(crate) ttl: Duration,
     /// Leave the profile to userinfo, like node oidc-provider does.
     pub(crate) minimal: bool,
@@ -196,6 +198,9 @@ pub(crate) fn id_token_claims(
     claims.insert("exp".into(), json!(now + facts.ttl.as_secs()));
     claims.insert("iat".into(), json!(now));
     claims.insert("auth_time".into(), json!(facts.auth_time));
+    if let Some(acr) = facts.acr {
+        claims.insert("acr".into(), json!(acr));
+    }
     if let Some(nonce) = facts.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }

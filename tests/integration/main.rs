@@ -41,6 +41,7 @@ mod behaviour;
 mod callback_failures;
 mod custom_store;
 mod flaskoidc_env;
+mod lifecycle;
 mod login_flow;
 mod open_redirect;
 mod outage;

@@ -57,6 +57,8 @@ both!(
     rp_backchannel_rpinitlogout_lt_wrong_issuer,
     rp_backchannel_rpinitlogout_lt_with_nonce,
     rp_backchannel_rpinitlogout_lt_wrong_sid,
+    // Front-Channel Logout
+    rp_frontchannel_rpinitlogout,
     // Around the cases
     unsigned_id_tokens_are_refused_unless_registered,
     none_registration_never_reaches_bearer_or_logout_tokens,
@@ -540,6 +542,53 @@ async fn rp_backchannel_rpinitlogout(framework: Framework) {
     // A logout at the provider reaches the other session through the back channel.
     provider_ends_session(&provider, &staying_sid).await;
     assert_eq!(provider.backchannel_logout_statuses(), [200, 200]);
+    assert!(!signed_in_still(&app, &staying).await);
+}
+
+/// The provider's hidden iframe at the front-channel logout URI: cross-site, so the
+/// browser sends no `SameSite=Lax` cookie; the server-side store finds the session.
+async fn frontchannel_iframe(app: &TestApp, iss: &str, sid: &str) -> reqwest::Response {
+    let mut url = app.at("/frontchannel_logout");
+    url.query_pairs_mut()
+        .append_pair("iss", iss)
+        .append_pair("sid", sid);
+    reqwest::get(url).await.expect("front-channel logout")
+}
+
+async fn rp_frontchannel_rpinitlogout(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = logout_app(framework, &provider, defaults).await;
+    provider.set_backchannel_logout_uri(None);
+    let (leaving, leaving_sid) = browser_with_sid(&app).await;
+    let (staying, staying_sid) = browser_with_sid(&app).await;
+    rp_initiated_logout(&app, &leaving).await;
+    // The provider then renders the RP's front-channel logout URI in an iframe.
+    let answer = frontchannel_iframe(&app, &provider.issuer(), &leaving_sid).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    assert!(answer.headers().get("x-frame-options").is_none());
+    let csp = answer.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp");
+    assert!(
+        csp.contains(&format!("frame-ancestors {}", provider.issuer())),
+        "{csp}"
+    );
+    assert!(signed_in_still(&app, &staying).await, "another session");
+    // Another issuer, or no sid, ends nothing.
+    let foreign = frontchannel_iframe(&app, "https://op.evil.example", &staying_sid).await;
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
+    let no_sid = reqwest::get(app.at(&format!("/frontchannel_logout?iss={}", provider.issuer())))
+        .await
+        .expect("request");
+    assert_eq!(no_sid.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        signed_in_still(&app, &staying).await,
+        "refused: nothing ended"
+    );
+    // The provider ending the other session reaches it through the front channel.
+    let answer = frontchannel_iframe(&app, &provider.issuer(), &staying_sid).await;
+    assert_eq!(answer.status(), StatusCode::OK);
     assert!(!signed_in_still(&app, &staying).await);
 }
 

@@ -5,15 +5,18 @@ mod harness;
 
 mod authorization;
 mod backchannel;
+mod backends;
 mod bearer;
 mod behaviour;
 mod callback_failures;
 mod custom_store;
 mod flaskoidc_env;
 mod login_flow;
+mod logout_wins;
 mod open_redirect;
 mod outage;
 mod refresh;
+mod replay;
 mod requests;
 mod rp_certification;
 mod secrets;

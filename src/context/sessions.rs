@@ -219,9 +219,19 @@ impl Context {
 
     /// Session-id rotation: the session the browser had before a login is ended.
     pub(crate) async fn end_previous_session(&self, sid: &str) {
-        if let SessionBackend::Store(store) = &self.config.session {
-            if let Err(err) = store.delete(sid).await {
-                tracing::warn!(error = %err, "could not delete the previous session");
+        match &self.config.session {
+            SessionBackend::Store(store) => {
+                if let Err(err) = store.delete(sid).await {
+                    tracing::warn!(error = %err, "could not delete the previous session");
+                }
+            }
+            // A renewal of the previous session under way must not overwrite the new one.
+            SessionBackend::Cookie => {
+                let now = crate::session::now();
+                let expires = now.saturating_add(self.config.session_max_age.as_secs());
+                if self.ended_sessions.insert(sid, now, expires).is_none() {
+                    tracing::warn!("the record of ended sessions is unreadable");
+                }
             }
         }
     }

@@ -228,7 +228,10 @@ mod tests {
             assert!(used.first_use(&format!("flood-{i}"), now + 2));
         }
         assert_eq!(used.len(), CAPACITY, "full, not emptied");
-        assert!(!used.first_use("victim", now + 3), "the victim's state stays used");
+        assert!(
+            !used.first_use("victim", now + 3),
+            "the victim's state stays used"
+        );
         for i in [CAPACITY / 2, CAPACITY - 2, CAPACITY + 99] {
             assert!(
                 !used.first_use(&format!("flood-{i}"), now + 3),

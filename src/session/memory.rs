@@ -574,15 +574,24 @@ mod tests {
         block(async {
             let store = MemoryStore::new(10);
             let keys = ["sub:a".to_owned()];
-            assert!(!store.save_existing("a", &session("a"), HOUR).await.expect("save"));
+            assert!(!store
+                .save_existing("a", &session("a"), HOUR)
+                .await
+                .expect("save"));
             assert!(store.is_empty(), "nothing to replace, nothing saved");
             store.save("a", &session("a"), HOUR).await.expect("save");
             store.index("a", &keys, HOUR).await.expect("index");
-            assert!(store.save_existing("a", &session("a2"), HOUR).await.expect("save"));
+            assert!(store
+                .save_existing("a", &session("a2"), HOUR)
+                .await
+                .expect("save"));
             let loaded = store.load("a").await.expect("load").expect("kept");
             assert_eq!(loaded.user_id, "a2");
             assert_eq!(store.delete_indexed("sub:a").await.expect("logout"), 1);
-            assert!(!store.save_existing("a", &session("a3"), HOUR).await.expect("save"));
+            assert!(!store
+                .save_existing("a", &session("a3"), HOUR)
+                .await
+                .expect("save"));
             assert!(store.is_empty(), "a logout is not undone");
 
             store
@@ -590,7 +599,10 @@ mod tests {
                 .await
                 .expect("save");
             tokio::time::sleep(Duration::from_millis(20)).await;
-            assert!(!store.save_existing("b", &session("b"), HOUR).await.expect("save"));
+            assert!(!store
+                .save_existing("b", &session("b"), HOUR)
+                .await
+                .expect("save"));
             assert!(store.load("b").await.expect("load").is_none());
         });
     }

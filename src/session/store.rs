@@ -519,8 +519,11 @@ pub(crate) trait DynStore: Send + Sync {
         session: &'a SessionData,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
-    fn first_use<'a>(&'a self, key: &'a str, ttl: Duration)
-        -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -751,17 +754,25 @@ mod tests {
             .expect("runtime");
         runtime.block_on(async {
             // The defaults would answer `Unsupported`, and save what was never there.
-            assert!(SessionStore::first_use(&store, "k", ttl).await.expect("kept"));
+            assert!(SessionStore::first_use(&store, "k", ttl)
+                .await
+                .expect("kept"));
             assert!(!erased.first_use("k", ttl).await.expect("kept"));
             assert!(!SessionStore::save_existing(&store, "id", &session, ttl)
                 .await
                 .expect("saved"));
-            assert!(!erased.save_existing("id", &session, ttl).await.expect("saved"));
+            assert!(!erased
+                .save_existing("id", &session, ttl)
+                .await
+                .expect("saved"));
             assert!(store.is_empty());
             SessionStore::save(&store, "id", &session, ttl)
                 .await
                 .expect("saved");
-            assert!(erased.save_existing("id", &session, ttl).await.expect("saved"));
+            assert!(erased
+                .save_existing("id", &session, ttl)
+                .await
+                .expect("saved"));
         });
     }
 

@@ -601,7 +601,15 @@ async fn first_use<S: SessionStore>(store: &Arc<S>) {
     }
 
     let suffix = nonce();
-    let odd = ["Plain", "plain", "plain ", "glob*?[]", "quote'\"`", "ключ-🔑", "new\nline"];
+    let odd = [
+        "Plain",
+        "plain",
+        "plain ",
+        "glob*?[]",
+        "quote'\"`",
+        "ключ-🔑",
+        "new\nline",
+    ];
     for key in odd {
         let key = format!("{key}{suffix}");
         assert_eq!(
@@ -627,7 +635,9 @@ async fn first_use<S: SessionStore>(store: &Arc<S>) {
         Some(true),
         "a session id is not a used key"
     );
-    let loaded = load(&**store, &id).await.expect("the session is still there");
+    let loaded = load(&**store, &id)
+        .await
+        .expect("the session is still there");
     assert_eq!(note(&loaded), "kept", "and whole");
     let fresh = nonce();
     first_use_(&**store, &fresh, TTL).await;
@@ -656,7 +666,10 @@ async fn first_use<S: SessionStore>(store: &Arc<S>) {
             },
         }
     }
-    assert_eq!(firsts, 1, "concurrent uses of one key: exactly one is first");
+    assert_eq!(
+        firsts, 1,
+        "concurrent uses of one key: exactly one is first"
+    );
 
     tokio::time::sleep_until(started + Duration::from_millis(1500)).await;
     assert_eq!(

@@ -2,6 +2,7 @@
 //! each: the encrypted cookie, the memory store, SQLite, Redis and PostgreSQL (the last two
 //! when their test servers are configured; see `stores.rs`).
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use tower_oidc::{ConfigBuilder, RedisStore, SqlStore};
@@ -64,6 +65,31 @@ impl Backend {
             }
         }
     }
+}
+
+/// Runs `case` on each of `backends`, one after the other, each in a task of its own, and
+/// fails naming every backend it failed on.
+pub async fn on_each<F, Fut>(backends: Vec<Backend>, case: F)
+where
+    F: Fn(Backend) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut failed = Vec::new();
+    for backend in backends {
+        let name = backend.name();
+        if let Err(err) = tokio::spawn(case(backend)).await {
+            let reason = match err.try_into_panic() {
+                Ok(panic) => panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default(),
+                Err(err) => err.to_string(),
+            };
+            failed.push(format!("{name}: {reason}"));
+        }
+    }
+    assert!(failed.is_empty(), "failed with {}", failed.join("\n"));
 }
 
 impl Drop for Backend {

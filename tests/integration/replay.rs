@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use tower_oidc::testing::{MockProvider, MockUser};
 
-use crate::backends::Backend;
+use crate::backends::{on_each, Backend};
 use crate::harness::{location, set_cookies, Browser, TestApp};
 use crate::stores::{logout_token, nonce, post_logout_token};
 
@@ -17,10 +17,10 @@ async fn two_instances(provider: &MockProvider, backend: &Backend) -> (TestApp, 
     (a, b)
 }
 
-async fn replayed_state(backend: &Backend) {
+async fn replayed_state(backend: Backend) {
     let name = backend.name();
     let provider = MockProvider::start().await.expect("provider");
-    let (a, b) = two_instances(&provider, backend).await;
+    let (a, b) = two_instances(&provider, &backend).await;
 
     // A login completed on A.
     let browser = Browser::default();
@@ -28,7 +28,10 @@ async fn replayed_state(backend: &Backend) {
     let login_cookies = set_cookies(&start);
     let authorize = browser.get(location(&start).expect("authorize")).await;
     let callback = location(&authorize).expect("callback");
-    assert_eq!(browser.get(callback.clone()).await.status(), StatusCode::FOUND);
+    assert_eq!(
+        browser.get(callback.clone()).await.status(),
+        StatusCode::FOUND
+    );
     assert!(browser.has_session(&a), "{name}: signed in on A");
     let redeemed = provider.stats().token_code;
 
@@ -54,19 +57,21 @@ async fn replayed_state(backend: &Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_state_fails_on_another_instance() {
-    for backend in Backend::shared() {
-        replayed_state(&backend).await;
-    }
+    on_each(Backend::shared(), replayed_state).await;
 }
 
-async fn replayed_logout_token(backend: &Backend) {
+async fn replayed_logout_token(backend: Backend) {
     let name = backend.name();
     let provider = MockProvider::start().await.expect("provider");
     let user = format!("bcl-{}", nonce());
     provider.set_user(MockUser::new(user.clone()));
-    let (a, b) = two_instances(&provider, backend).await;
+    let (a, b) = two_instances(&provider, &backend).await;
     let token = logout_token(&provider, &user);
-    assert_eq!(post_logout_token(&a, &token).await, StatusCode::OK, "{name}");
+    assert_eq!(
+        post_logout_token(&a, &token).await,
+        StatusCode::OK,
+        "{name}"
+    );
     assert_eq!(
         post_logout_token(&b, &token).await,
         StatusCode::BAD_REQUEST,
@@ -88,7 +93,5 @@ async fn replayed_logout_token(backend: &Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_logout_token_fails_on_another_instance() {
-    for backend in Backend::shared() {
-        replayed_logout_token(&backend).await;
-    }
+    on_each(Backend::shared(), replayed_logout_token).await;
 }

@@ -25,8 +25,8 @@ use axum::Router;
 use http::{HeaderValue, Request};
 use serde_json::json;
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
+use tower_oidc::store::{InProcessStore, MemoryStore, SessionData, SessionStore, StoreError};
 use tower_oidc::testing::{MockAlg, MockProvider};
-use tower_oidc::{InProcessStore, MemoryStore, SessionData, SessionStore, StoreError};
 
 use common::{bare, bearer, config, layered, ready_layer, request, send};
 

@@ -11,7 +11,7 @@
 use axum::routing::get;
 use axum::Router;
 use tower_oidc::testing::MockProvider;
-use tower_oidc::{Config, Identity, OidcLayer, RedisStore};
+use tower_oidc::{store::RedisStore, Config, Identity, OidcLayer};
 
 const REQUESTS: u64 = 2_000;
 

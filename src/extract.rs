@@ -11,12 +11,14 @@ use crate::identity::Identity;
 use crate::rejection::IdentityRejection;
 use crate::user::User;
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl IntoResponse for IdentityRejection {
     fn into_response(self) -> Response {
         self.to_response().map(Body::from)
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = IdentityRejection;
 
@@ -25,6 +27,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
     type Rejection = IdentityRejection;
 
@@ -36,6 +39,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S, T> FromRequestParts<S> for User<T>
 where
     S: Send + Sync,
@@ -50,6 +54,7 @@ where
 
 /// `Option<User<T>>`: `None` when no one is signed in; a missing layer or a `T` other than
 /// the hook's `User` type (or `serde_json::Value`) is still rejected with `500`.
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S, T> OptionalFromRequestParts<S> for User<T>
 where
     S: Send + Sync,

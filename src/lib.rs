@@ -90,6 +90,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod authz;
@@ -101,6 +102,7 @@ mod engine;
 mod extract;
 mod flow;
 mod identity;
+mod issuer;
 mod middleware;
 mod outcome;
 mod paths;
@@ -116,30 +118,24 @@ mod user;
 mod user_id;
 
 #[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
-pub use config::{ClientAuth, Config, ConfigBuilder, ConfigError, ProviderEndpoints};
-pub use identity::Identity;
-pub use middleware::{
-    OidcBody, OidcLayer, OidcService, RequireLayer, RequireService, ResponseFuture,
+pub use config::{
+    ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
+    UnknownSigningAlg,
 };
+pub use identity::Identity;
+pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};
 pub use rejection::IdentityRejection;
-pub use secret::Secret;
-pub use session::memory::MemoryStore;
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use session::redis_store::RedisStore;
-#[cfg(feature = "sql")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
-pub use session::sql_store::SqlStore;
-pub use session::store::{InProcessStore, SessionStore, StoreError};
-pub use session::SessionData;
 pub use user::{User, UserDetails};
 
-pub use middleware::ProviderNotReady;
+pub mod service;
+pub mod store;

@@ -5,24 +5,18 @@ use std::fmt;
 /// A secret string (client secret, token, key material).
 ///
 /// `Debug` and `Display` print `[redacted]`; read the value with [`Secret::expose`].
-///
-/// ```
-/// let token = tower_oidc::Secret::new("eyJhbGciOi...");
-/// assert_eq!(format!("{token:?}"), "Secret([redacted])");
-/// assert_eq!(token.expose(), "eyJhbGciOi...");
-/// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Box<str>);
+pub(crate) struct Secret(Box<str>);
 
 impl Secret {
     /// Wraps a value.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Self(value.into().into_boxed_str())
     }
 
     /// The secret value. Call this only where the value is sent to its destination.
     #[must_use]
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

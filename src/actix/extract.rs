@@ -20,6 +20,7 @@ use crate::user::User;
 /// `Option<Identity>` uses actix-web's generic `Option<T>` extractor, which turns *every*
 /// rejection into `None`: also a missing middleware, which it logs at `debug` level only.
 /// Take `Result<Identity, IdentityRejection>` to tell the two apart.
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 impl FromRequest for Identity {
     type Error = IdentityRejection;
     type Future = Ready<Result<Self, Self::Error>>;
@@ -37,6 +38,7 @@ impl FromRequest for Identity {
 /// signed in, and also (logged at `debug` level only) for a missing middleware or a wrong
 /// `T`, where axum answers `500`. Take `Result<User<T>, IdentityRejection>` to tell them
 /// apart.
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 impl<T> FromRequest for User<T>
 where
     T: Send + Sync + 'static,
@@ -50,6 +52,7 @@ where
 }
 
 /// The same answers as the axum rejection: status, JSON body and headers.
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 impl ResponseError for IdentityRejection {
     fn status_code(&self) -> StatusCode {
         convert::status(self.status())

@@ -77,12 +77,20 @@ impl OidcMiddleware {
     }
 
     /// A middleware configured from the environment (see [`Config::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] of [`Config::from_env`], naming the variable at fault.
     pub fn from_env() -> Result<Self, ConfigError> {
         Config::from_env().map(Self::new)
     }
 
     /// Waits until the provider's metadata is loaded, or `timeout` passes: see
     /// [`OidcLayer::ready`].
+    ///
+    /// # Errors
+    ///
+    /// [`ProviderNotReady`] when the metadata is not loaded within `timeout`.
     pub async fn ready(&self, timeout: Duration) -> Result<(), ProviderNotReady> {
         self.layer().ready(timeout).await
     }

@@ -96,7 +96,7 @@ async fn ask(
         return Err(BearerError::Invalid("token expired".into()));
     }
     if let Some(iss) = claims.get("iss").and_then(Value::as_str) {
-        if !crate::provider::metadata::same_issuer(iss, &metadata.issuer) {
+        if !crate::issuer::same_issuer(iss, &metadata.issuer) {
             return Err(BearerError::Invalid("wrong issuer".into()));
         }
     }

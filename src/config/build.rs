@@ -74,6 +74,7 @@ impl ConfigBuilder {
         self.check_post_logout_redirect_uri()?;
         let auth_params = self.checked_auth_params()?;
         let force_scheme = self.checked_force_scheme()?;
+        self.check_id_token_signing_alg()?;
         Ok(Config {
             provider,
             provider_name: self.provider_name.clone(),
@@ -117,6 +118,8 @@ impl ConfigBuilder {
             require: self.require.clone(),
             denied_page: self.denied_page.clone(),
             security: self.security.clone(),
+            id_token_signing_alg: self.id_token_signing_alg.as_ref().map(|alg| alg.value),
+            resolve_claim_sources: self.resolve_claim_sources,
         })
     }
 
@@ -638,6 +641,7 @@ mod tests {
                     jwks_uri: Url::parse("https://op.example.com/j").expect("url"),
                     userinfo_endpoint: None,
                     end_session_endpoint: None,
+                    introspection_endpoint: None,
                 });
         let debug = format!("{builder:?}");
         assert!(!debug.contains("top-secret-value"), "{debug}");

@@ -90,6 +90,8 @@ pub struct ConfigBuilder {
     pub(super) require: Require,
     pub(super) denied_page: Option<AccessDeniedPage>,
     pub(super) security: super::SecurityOptions,
+    pub(super) id_token_signing_alg: Option<Sourced<crate::IdTokenSigningAlg>>,
+    pub(super) resolve_claim_sources: bool,
     /// The environment variable being applied: values set meanwhile are attributed to it.
     applying: Option<&'static str>,
 }
@@ -422,7 +424,7 @@ impl ConfigBuilder {
         Ok(builder)
     }
 
-    fn sourced<T>(&self, value: T) -> Sourced<T> {
+    pub(super) fn sourced<T>(&self, value: T) -> Sourced<T> {
         Sourced {
             value,
             origin: self.applying,
@@ -486,6 +488,8 @@ impl fmt::Debug for ConfigBuilder {
             .field("introspect_opaque_tokens", &self.introspect_opaque_tokens)
             .field("require", &self.require)
             .field("access_denied_page", &self.denied_page)
+            .field("id_token_signing_alg", &self.id_token_signing_alg)
+            .field("resolve_claim_sources", &self.resolve_claim_sources)
             .finish()
     }
 }

@@ -26,6 +26,8 @@ struct Entry {
     userinfo_endpoint: Option<String>,
     jwks_uri: Option<String>,
     end_session_endpoint: Option<String>,
+    #[serde(alias = "introspection_endpoint")]
+    token_introspection_uri: Option<String>,
     #[serde(default)]
     redirect_uris: Vec<String>,
 }
@@ -78,6 +80,7 @@ impl ClientSecrets {
                     jwks_uri,
                     userinfo_endpoint: parse(&entry.userinfo_endpoint),
                     end_session_endpoint: parse(&entry.end_session_endpoint),
+                    introspection_endpoint: parse(&entry.token_introspection_uri),
                 });
             }
             (Some(issuer), ..) => builder = builder.issuer(issuer.clone()),

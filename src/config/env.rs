@@ -172,6 +172,16 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_COOKIE_HOST_PREFIX", |b, v| {
         Ok(b.cookie_host_prefix(v.bool()?))
     }),
+    Setting::new("OIDC_ID_TOKEN_SIGNING_ALG", |b, v| {
+        let alg = v
+            .value
+            .parse()
+            .map_err(|err: crate::UnknownSigningAlg| v.error(err.to_string()))?;
+        Ok(b.id_token_signing_alg(alg))
+    }),
+    Setting::new("OIDC_RESOLVE_CLAIM_SOURCES", |b, v| {
+        Ok(b.resolve_claim_sources(v.bool()?))
+    }),
 ];
 
 pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -627,6 +637,8 @@ mod tests {
         ("OIDC_LOGOUT_GET", "always"),
         ("OIDC_LOGOUT_TOKEN_MAX_AGE", "5m"),
         ("OIDC_COOKIE_HOST_PREFIX", "maybe"),
+        ("OIDC_ID_TOKEN_SIGNING_ALG", "RS1"),
+        ("OIDC_RESOLVE_CLAIM_SOURCES", "maybe"),
     ];
 
     /// Variables every value of which is accepted.

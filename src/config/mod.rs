@@ -9,7 +9,9 @@ mod env;
 mod env_file;
 mod error;
 mod flaskoidc;
+mod id_token_alg;
 mod provider_source;
+mod registration;
 mod security;
 
 use std::fmt;
@@ -21,6 +23,7 @@ use url::Url;
 
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
+pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
 pub(crate) use security::SecurityOptions;
 
 use crate::paths::{Routes, Whitelist};
@@ -40,7 +43,25 @@ pub enum ClientAuth {
 }
 
 /// Provider endpoints given by hand, for providers without discovery.
+///
+/// ```
+/// use tower_oidc::ProviderEndpoints;
+/// use url::Url;
+///
+/// let op = Url::parse("https://op.example.com/")?;
+/// let endpoints = ProviderEndpoints::new(
+///     "https://op.example.com",
+///     op.join("authorize")?,
+///     op.join("token")?,
+///     op.join("jwks")?,
+/// )
+/// .with_userinfo_endpoint(op.join("userinfo")?)
+/// .with_introspection_endpoint(op.join("introspect")?);
+/// assert_eq!(endpoints.token_endpoint.path(), "/token");
+/// # Ok::<(), url::ParseError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProviderEndpoints {
     /// The issuer identifier, compared with the `iss` claim.
     pub issuer: String,
@@ -54,6 +75,50 @@ pub struct ProviderEndpoints {
     pub userinfo_endpoint: Option<Url>,
     /// The RP-initiated logout endpoint, if any.
     pub end_session_endpoint: Option<Url>,
+    /// The RFC 7662 token introspection endpoint, if any (for opaque bearer tokens).
+    pub introspection_endpoint: Option<Url>,
+}
+
+impl ProviderEndpoints {
+    /// The endpoints every provider has; add the optional ones with the `with_` methods.
+    #[must_use]
+    pub fn new(
+        issuer: impl Into<String>,
+        authorization_endpoint: Url,
+        token_endpoint: Url,
+        jwks_uri: Url,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            authorization_endpoint,
+            token_endpoint,
+            jwks_uri,
+            userinfo_endpoint: None,
+            end_session_endpoint: None,
+            introspection_endpoint: None,
+        }
+    }
+
+    /// Sets the userinfo endpoint.
+    #[must_use]
+    pub fn with_userinfo_endpoint(mut self, url: Url) -> Self {
+        self.userinfo_endpoint = Some(url);
+        self
+    }
+
+    /// Sets the RP-initiated logout endpoint.
+    #[must_use]
+    pub fn with_end_session_endpoint(mut self, url: Url) -> Self {
+        self.end_session_endpoint = Some(url);
+        self
+    }
+
+    /// Sets the token introspection endpoint.
+    #[must_use]
+    pub fn with_introspection_endpoint(mut self, url: Url) -> Self {
+        self.introspection_endpoint = Some(url);
+        self
+    }
 }
 
 /// Where the provider's metadata comes from.
@@ -140,6 +205,9 @@ pub struct Config {
     pub(crate) require: crate::authz::Require,
     pub(crate) denied_page: Option<crate::authz::AccessDeniedPage>,
     pub(crate) security: SecurityOptions,
+    /// `None`: the asymmetric allowlist.
+    pub(crate) id_token_signing_alg: Option<IdTokenSigningAlg>,
+    pub(crate) resolve_claim_sources: bool,
 }
 
 impl Config {
@@ -327,6 +395,8 @@ impl fmt::Debug for Config {
             .field("require", &self.require)
             .field("denied_page", &self.denied_page)
             .field("security", &self.security)
+            .field("id_token_signing_alg", &self.id_token_signing_alg)
+            .field("resolve_claim_sources", &self.resolve_claim_sources)
             .finish()
     }
 }

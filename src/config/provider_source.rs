@@ -17,7 +17,7 @@ use url::Url;
 use super::build::both;
 use super::builder::Sourced;
 use super::{ConfigBuilder, ConfigError, ProviderEndpoints, ProviderSource};
-use crate::provider::metadata::same_issuer;
+use crate::issuer::same_issuer;
 
 /// Where discovery documents are published, under the issuer.
 const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
@@ -129,6 +129,7 @@ mod tests {
             jwks_uri: url("/jwks"),
             userinfo_endpoint: None,
             end_session_endpoint: None,
+            introspection_endpoint: None,
         }
     }
 

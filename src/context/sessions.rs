@@ -130,7 +130,7 @@ impl Context {
     /// sessions, the sessions this process ended are remembered until they would have
     /// expired: a logout handled by another instance cannot be seen here.
     ///
-    /// [`SessionStore::save_existing`]: crate::SessionStore::save_existing
+    /// [`SessionStore::save_existing`]: crate::store::SessionStore::save_existing
     pub(crate) async fn renew_session(
         &self,
         session: &SessionData,

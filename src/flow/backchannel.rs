@@ -58,13 +58,7 @@ pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
         Ok(claims) => claims,
         Err(description) => return bad_request(&description),
     };
-    let keys: Vec<String> = ["sid", "sub"]
-        .iter()
-        .filter_map(|claim| {
-            let value = claims.get(*claim)?.as_str()?;
-            Some(format!("{claim}:{value}"))
-        })
-        .collect();
+    let keys = crate::token::logout_token::session_keys(&claims);
     let mut ended = 0;
     for key in &keys {
         match store.delete_indexed(key).await {
@@ -94,6 +88,35 @@ pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
     answer(StatusCode::OK, None)
 }
 
+/// A `typ` other than `logout+jwt` (or a generic `JWT`, which several providers put on every
+/// token they sign) names another kind of token: an access token must not end sessions.
+fn logout_token_kind(typ: Option<&str>) -> Result<(), String> {
+    match typ {
+        None | Some("jwt" | "logout+jwt") => Ok(()),
+        Some(_) => Err("the token's typ says it is not a logout token".into()),
+    }
+}
+
+/// A logout token is used at once; an old one is a replay, or a token held back to end
+/// sessions later. `iat` must lie within `max_age` seconds before now (with `leeway`).
+fn issued_recently(
+    claims: &Map<String, Value>,
+    now: u64,
+    max_age: u64,
+    leeway: u64,
+) -> Result<(), String> {
+    let Some(iat) = claims.get("iat").and_then(Value::as_u64) else {
+        return Err("the logout token has no numeric iat".into());
+    };
+    if iat > now.saturating_add(leeway) {
+        return Err("the logout token was issued in the future".into());
+    }
+    if iat.saturating_add(max_age).saturating_add(leeway) < now {
+        return Err("the logout token is too old".into());
+    }
+    Ok(())
+}
+
 /// Section 2.6 of the specification: signature, `iss`, `aud`, `iat`, the logout event,
 /// `sid` and/or `sub`, no `nonce`, and a `jti` never seen before.
 async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String> {
@@ -106,13 +129,20 @@ async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String
     let rules = Rules {
         issuer: &metadata.issuer,
         audiences: &audiences,
-        algorithms: &ctx.config.allowed_algorithms,
+        algorithms: crate::token::signing_alg::provider_algorithms(&ctx.config),
         leeway_secs: ctx.config.leeway.as_secs(),
-        required: &["iss", "aud", "iat"],
+        required: &["iss", "aud", "iat", "exp"],
     };
     let claims = jwt::verify(&ctx.provider, token, &rules)
         .await
         .map_err(|err| format!("the logout token was refused: {err}"))?;
+    logout_token_kind(crate::token::header::typ(token).as_deref())?;
+    issued_recently(
+        &claims,
+        crate::session::now(),
+        ctx.config.security.logout_token_max_age.as_secs(),
+        ctx.config.leeway.as_secs(),
+    )?;
     let has_event = claims
         .get("events")
         .and_then(Value::as_object)
@@ -143,4 +173,37 @@ async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String
         return Err("this logout token was used already".into());
     }
     Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_logout_tokens_end_sessions() {
+        for typ in [None, Some("jwt"), Some("logout+jwt")] {
+            assert!(logout_token_kind(typ).is_ok(), "{typ:?}");
+        }
+        for typ in ["at+jwt", "id_token+jwt", "secevent+jwt"] {
+            assert!(logout_token_kind(Some(typ)).is_err(), "{typ}");
+        }
+    }
+
+    #[test]
+    fn logout_tokens_must_be_fresh() {
+        let at = |iat: Value| {
+            json!({ "iat": iat })
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let now = 1_000_000;
+        assert!(issued_recently(&at(json!(now - 10)), now, 300, 60).is_ok());
+        assert!(issued_recently(&at(json!(now - 300 - 60)), now, 300, 60).is_ok());
+        assert!(issued_recently(&at(json!(now - 300 - 61)), now, 300, 60).is_err());
+        assert!(issued_recently(&at(json!(now + 61)), now, 300, 60).is_err());
+        assert!(issued_recently(&at(json!("now")), now, 300, 60).is_err());
+    }
 }

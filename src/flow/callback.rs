@@ -282,7 +282,7 @@ impl Callback {
         })?;
         // Mix-up defence (RFC 9207): a response naming another issuer is not ours to redeem.
         if let Some(iss) = &self.iss {
-            if !crate::provider::metadata::same_issuer(iss, &metadata.issuer) {
+            if !crate::issuer::same_issuer(iss, &metadata.issuer) {
                 return Err(fail(
                     StatusCode::BAD_REQUEST,
                     "issuer_mismatch",
@@ -341,7 +341,8 @@ impl Callback {
         })?;
         let access_token = tokens.access_token().secret().clone();
         if config.fetch_userinfo {
-            match userinfo::merge(&ctx.provider.client, &metadata, &access_token, &mut claims).await
+            match userinfo::merge(&ctx.provider, config, &metadata, &access_token, &mut claims)
+                .await
             {
                 Ok(()) => {}
                 Err(UserinfoError::SubjectMismatch) => {
@@ -356,6 +357,7 @@ impl Callback {
                 }
             }
         }
+        crate::token::claim_sources::resolve(&ctx.provider, &metadata, config, &mut claims).await;
         let user_id = user_id(&claims, config)?;
         let now = now();
         let mut session = SessionData {

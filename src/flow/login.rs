@@ -147,16 +147,7 @@ impl StartLogin {
             Ok(metadata) => self.redirect(ctx, &metadata),
             Err(err) => {
                 tracing::warn!(reason = %err, "login refused: identity provider unavailable");
-                Outcome::Respond(
-                    ErrorReply {
-                        status: StatusCode::SERVICE_UNAVAILABLE,
-                        code: "provider_unavailable",
-                        message:
-                            "the identity provider cannot be reached right now; try again shortly",
-                        retry: None,
-                    }
-                    .render(self.wants_html, Vec::new()),
-                )
+                Outcome::Respond(err.login_reply().render(self.wants_html, Vec::new()))
             }
         }
     }

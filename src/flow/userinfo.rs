@@ -1,40 +1,32 @@
-//! The userinfo call at login, merged into the ID token's claims.
+//! The userinfo call at login, merged into the ID token's claims. A signed answer
+//! (`application/jwt`, OpenID Connect Core 1.0, section 5.3.2) is verified with the
+//! provider's keys first.
 
 use ::http::StatusCode;
 use serde_json::{Map, Value};
 
-use crate::provider::http;
+use crate::config::Config;
+use crate::provider::http::{self, FetchLimits};
 use crate::provider::metadata::ProviderMetadata;
+use crate::provider::Provider;
+use crate::token::claim_sources;
+use crate::token::jwt::{self, Rules};
+use crate::token::protocol_claims::PROTOCOL_CLAIMS;
+use crate::token::signing_alg;
 
-/// Claims about the protocol that userinfo must never override.
-const PROTOCOL_CLAIMS: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "nonce",
-    "azp",
-    "auth_time",
-    "at_hash",
-    "c_hash",
-    "sid",
-    "acr",
-    "amr",
-    "jti",
-];
+const USERINFO_MEDIA_TYPES: &str = "application/json, application/jwt";
 
 pub(crate) enum UserinfoError {
     /// Userinfo speaks of another user: the login must fail.
     SubjectMismatch,
-    /// Not available; the ID token's claims are used alone.
+    /// Not available, or signed and refused; the ID token's claims are used alone.
     Unavailable(String),
 }
 
 /// Fetches userinfo and merges it into `claims`.
 pub(crate) async fn merge(
-    client: &reqwest::Client,
+    provider: &Provider,
+    config: &Config,
     metadata: &ProviderMetadata,
     access_token: &str,
     claims: &mut Map<String, Value>,
@@ -42,26 +34,126 @@ pub(crate) async fn merge(
     let Some(endpoint) = &metadata.userinfo_endpoint else {
         return Ok(());
     };
-    let (status, body) = http::get(client, endpoint, Some(access_token))
+    let limits = FetchLimits {
+        accept: USERINFO_MEDIA_TYPES,
+        max_bytes: 1 << 20,
+        timeout: None,
+    };
+    let answer = http::fetch(&provider.client, endpoint, Some(access_token), &limits)
         .await
         .map_err(|err| UserinfoError::Unavailable(err.to_string()))?;
-    if status != StatusCode::OK {
+    if answer.status != StatusCode::OK {
         return Err(UserinfoError::Unavailable(format!(
-            "userinfo answered {status}"
+            "userinfo answered {}",
+            answer.status
         )));
     }
-    let info: Map<String, Value> = serde_json::from_slice(&body).map_err(|_| {
-        UserinfoError::Unavailable(
-            "userinfo is not a JSON object (signed userinfo is not supported)".into(),
-        )
-    })?;
+    let info = if answer.media_type.as_deref() == Some("application/jwt") {
+        let token = std::str::from_utf8(&answer.body)
+            .map_err(|_| UserinfoError::Unavailable("signed userinfo is not text".into()))?;
+        verify_signed(provider, config, metadata, token.trim()).await?
+    } else {
+        serde_json::from_slice::<Map<String, Value>>(&answer.body)
+            .map_err(|_| UserinfoError::Unavailable("userinfo is not a JSON object".into()))?
+    };
+    merge_info(info, claims)
+}
+
+/// A signed userinfo response: the provider's keys and algorithms, `iss` the issuer and
+/// `aud` naming this client when they are present.
+async fn verify_signed(
+    provider: &Provider,
+    config: &Config,
+    metadata: &ProviderMetadata,
+    token: &str,
+) -> Result<Map<String, Value>, UserinfoError> {
+    let audiences = [config.client_id.clone()];
+    let rules = Rules {
+        issuer: &metadata.issuer,
+        audiences: &audiences,
+        algorithms: signing_alg::provider_algorithms(config),
+        leeway_secs: config.leeway.as_secs(),
+        required: &["sub"],
+    };
+    jwt::verify(provider, token, &rules).await.map_err(|err| {
+        tracing::warn!(stage = err.stage(), reason = %err, "signed userinfo refused");
+        UserinfoError::Unavailable(format!("signed userinfo refused: {err}"))
+    })
+}
+
+/// Userinfo must speak of the ID token's subject; its aggregated and distributed claim
+/// references join the ID token's, under their own source names.
+fn merge_info(
+    mut info: Map<String, Value>,
+    claims: &mut Map<String, Value>,
+) -> Result<(), UserinfoError> {
     if info.get("sub") != claims.get("sub") {
         return Err(UserinfoError::SubjectMismatch);
     }
+    claim_sources::adopt(&mut info, claims, "userinfo");
     for (name, value) in info {
         if !PROTOCOL_CLAIMS.contains(&name.as_str()) {
             claims.insert(name, value);
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn merges_profile_claims_but_never_protocol_claims() {
+        let mut claims = object(json!({"sub": "a", "iss": "https://op", "name": "old"}));
+        let info = object(json!({"sub": "a", "iss": "https://evil", "name": "new", "x": 1}));
+        assert!(merge_info(info, &mut claims).is_ok());
+        assert_eq!(claims["iss"], "https://op");
+        assert_eq!(claims["name"], "new");
+        assert_eq!(claims["x"], 1);
+    }
+
+    #[test]
+    fn another_subject_is_refused() {
+        let mut claims = object(json!({"sub": "a"}));
+        let info = object(json!({"sub": "b", "name": "Mallory"}));
+        assert!(matches!(
+            merge_info(info, &mut claims),
+            Err(UserinfoError::SubjectMismatch)
+        ));
+        assert!(claims.get("name").is_none());
+        let no_sub = object(json!({"name": "Nobody"}));
+        assert!(matches!(
+            merge_info(no_sub, &mut claims),
+            Err(UserinfoError::SubjectMismatch)
+        ));
+    }
+
+    #[test]
+    fn claim_references_of_both_documents_are_kept() {
+        let mut claims = object(json!({
+            "sub": "a",
+            "_claim_names": {"credit": "src1"},
+            "_claim_sources": {"src1": {"endpoint": "https://a.example/c"}}
+        }));
+        let info = object(json!({
+            "sub": "a",
+            "_claim_names": {"shipping": "src1"},
+            "_claim_sources": {"src1": {"JWT": "x.y.z"}}
+        }));
+        assert!(merge_info(info, &mut claims).is_ok());
+        assert_eq!(claims["_claim_names"]["credit"], "src1");
+        assert_eq!(claims["_claim_names"]["shipping"], "userinfo.src1");
+        assert_eq!(
+            claims["_claim_sources"]["src1"]["endpoint"],
+            "https://a.example/c"
+        );
+        assert_eq!(claims["_claim_sources"]["userinfo.src1"]["JWT"], "x.y.z");
+    }
 }

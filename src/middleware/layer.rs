@@ -43,12 +43,21 @@ impl OidcLayer {
     }
 
     /// A layer configured from the environment (see [`Config::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// The [`ConfigError`] of [`Config::from_env`], naming the variable at fault.
     pub fn from_env() -> Result<Self, ConfigError> {
         Config::from_env().map(Self::new)
     }
 
     /// Waits until the provider's metadata is loaded, or `timeout` passes. Optional: for
     /// services that prefer to fail at start when the provider is unreachable.
+    ///
+    /// # Errors
+    ///
+    /// [`ProviderNotReady`] with the last reason (unreachable, bad discovery document, issuer
+    /// mismatch, no usable keys) when the metadata is not loaded within `timeout`.
     pub async fn ready(&self, timeout: Duration) -> Result<(), ProviderNotReady> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

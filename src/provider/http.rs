@@ -15,8 +15,8 @@ const MAX_RESPONSE_BYTES: usize = 1 << 20;
 pub(crate) enum HttpError {
     #[error("request failed: {0}")]
     Request(String),
-    #[error("response larger than {MAX_RESPONSE_BYTES} bytes")]
-    TooLarge,
+    #[error("response larger than {0} bytes")]
+    TooLarge(usize),
 }
 
 pub(crate) fn build_client(timeout: Duration) -> reqwest::Client {
@@ -30,12 +30,16 @@ pub(crate) fn build_client(timeout: Duration) -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
-async fn read_limited(mut response: reqwest::Response) -> Result<Bytes, HttpError> {
+async fn read_limited(response: reqwest::Response) -> Result<Bytes, HttpError> {
+    read_at_most(response, MAX_RESPONSE_BYTES).await
+}
+
+async fn read_at_most(mut response: reqwest::Response, max: usize) -> Result<Bytes, HttpError> {
     if response
         .content_length()
-        .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
+        .is_some_and(|len| len > max as u64)
     {
-        return Err(HttpError::TooLarge);
+        return Err(HttpError::TooLarge(max));
     }
     let mut body = Vec::new();
     while let Some(chunk) = response
@@ -43,8 +47,8 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Bytes, HttpErro
         .await
         .map_err(|err| HttpError::Request(err.without_url().to_string()))?
     {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(HttpError::TooLarge);
+        if body.len() + chunk.len() > max {
+            return Err(HttpError::TooLarge(max));
         }
         body.extend_from_slice(&chunk);
     }
@@ -89,4 +93,65 @@ pub(crate) async fn get(
         .map_err(|err| HttpError::Request(err.without_url().to_string()))?;
     let status = response.status();
     Ok((status, read_limited(response).await?))
+}
+
+/// An answer read by [`fetch`].
+pub(crate) struct Fetched {
+    pub(crate) status: StatusCode,
+    /// The media type, lower case, without parameters.
+    pub(crate) media_type: Option<String>,
+    pub(crate) body: Bytes,
+}
+
+/// How [`fetch`] asks and what it accepts back.
+pub(crate) struct FetchLimits<'a> {
+    pub(crate) accept: &'a str,
+    pub(crate) max_bytes: usize,
+    /// Shorter than the client's own timeout, for calls that must not hold a login up.
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// `GET url`, optionally with a bearer token, within `limits`; the status, media type and
+/// body.
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    url: &url::Url,
+    bearer: Option<&str>,
+    limits: &FetchLimits<'_>,
+) -> Result<Fetched, HttpError> {
+    let mut request = client
+        .get(url.as_str())
+        .header(http::header::ACCEPT, limits.accept);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    if let Some(timeout) = limits.timeout {
+        request = request.timeout(timeout);
+    }
+    let read = async {
+        let response = request
+            .send()
+            .await
+            .map_err(|err| HttpError::Request(err.without_url().to_string()))?;
+        let status = response.status();
+        let media_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|value| value.trim().to_ascii_lowercase());
+        let body = read_at_most(response, limits.max_bytes).await?;
+        Ok(Fetched {
+            status,
+            media_type,
+            body,
+        })
+    };
+    match limits.timeout {
+        // The request timeout covers the body too; this also bounds a slow trickle.
+        Some(timeout) => tokio::time::timeout(timeout, read)
+            .await
+            .map_err(|_| HttpError::Request("timed out".into()))?,
+        None => read.await,
+    }
 }

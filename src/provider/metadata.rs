@@ -32,16 +32,32 @@ impl From<ProviderEndpoints> for ProviderMetadata {
             jwks_uri: endpoints.jwks_uri,
             userinfo_endpoint: endpoints.userinfo_endpoint,
             end_session_endpoint: endpoints.end_session_endpoint,
-            introspection_endpoint: None,
+            introspection_endpoint: endpoints.introspection_endpoint,
             token_endpoint_auth_methods_supported: None,
         }
     }
 }
 
-/// Issuers compare exactly, except for one trailing slash, which operators and providers
-/// (Auth0 publishes `https://tenant.auth0.com/`) write inconsistently.
-pub(crate) fn same_issuer(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
+/// Why a discovery document was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MetadataError {
+    /// The document names another issuer than the configured one (OpenID Connect Discovery
+    /// 1.0, section 4.3): its keys and endpoints are not this issuer's.
+    IssuerMismatch { expected: String, found: String },
+    /// Not a usable document.
+    Invalid(String),
+}
+
+impl std::fmt::Display for MetadataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetadataError::IssuerMismatch { expected, found } => write!(
+                f,
+                "discovery document names issuer `{found}`, expected `{expected}`"
+            ),
+            MetadataError::Invalid(reason) => f.write_str(reason),
+        }
+    }
 }
 
 impl ProviderMetadata {
@@ -50,22 +66,25 @@ impl ProviderMetadata {
         body: &[u8],
         discovery_url: &Url,
         expected_issuer: Option<&str>,
-    ) -> Result<Self, String> {
-        let metadata: ProviderMetadata = serde_json::from_slice(body)
-            .map_err(|err| format!("discovery document is not valid: {err}"))?;
+    ) -> Result<Self, MetadataError> {
+        let metadata: ProviderMetadata = serde_json::from_slice(body).map_err(|err| {
+            MetadataError::Invalid(format!("discovery document is not valid: {err}"))
+        })?;
         if let Some(expected) = expected_issuer {
-            if !same_issuer(&metadata.issuer, expected) {
-                return Err(format!(
-                    "discovery document names issuer `{}`, expected `{expected}`",
-                    metadata.issuer
-                ));
+            if !crate::issuer::same_issuer(&metadata.issuer, expected) {
+                return Err(MetadataError::IssuerMismatch {
+                    expected: expected.to_owned(),
+                    found: metadata.issuer.chars().take(256).collect(),
+                });
             }
         }
         // A document fetched over https must not send tokens over plain http.
         if discovery_url.scheme() == "https" {
             for url in metadata.endpoints() {
                 if url.scheme() != "https" {
-                    return Err(format!("endpoint `{url}` is not https"));
+                    return Err(MetadataError::Invalid(format!(
+                        "endpoint `{url}` is not https"
+                    )));
                 }
             }
         }
@@ -110,7 +129,14 @@ mod tests {
         assert!(metadata.userinfo_endpoint.is_none());
         let err = ProviderMetadata::parse(DOC.as_bytes(), &url(), Some("https://other.example"))
             .unwrap_err();
-        assert!(err.contains("expected"), "{err}");
+        assert_eq!(
+            err,
+            MetadataError::IssuerMismatch {
+                expected: "https://other.example".into(),
+                found: "https://op.example.com/".into()
+            }
+        );
+        assert!(err.to_string().contains("expected"), "{err}");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! calls made to it. Starts without the provider and keeps trying in the background.
 
 pub(crate) mod http;
+pub(crate) mod key_refetch;
 pub(crate) mod keys;
 pub(crate) mod metadata;
+mod unavailable;
 
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -12,39 +14,28 @@ use ::http::StatusCode;
 use jsonwebtoken::Algorithm;
 
 use crate::config::{Config, ProviderSource};
+use key_refetch::RefetchLimiter;
 use keys::KeySet;
 use metadata::ProviderMetadata;
+pub(crate) use unavailable::ProviderUnavailable;
 
-/// Unknown `kid`s trigger a key-set fetch at most this often, so forged tokens cannot make
-/// us hammer the provider.
-const KEY_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a login waits for discovery before answering 503.
 const LOGIN_DISCOVERY_WAIT: Duration = Duration::from_secs(3);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-/// Why the provider cannot be used right now.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct ProviderUnavailable(pub(crate) String);
-
-struct KeyState {
-    keys: Arc<KeySet>,
-    /// When an unknown `kid` last caused a fetch; scheduled fetches do not count, so a key
-    /// rotated right after one is still picked up.
-    unknown_kid_fetch_at: Option<Instant>,
-}
-
 struct Failure {
     at: Instant,
     backoff: Duration,
-    reason: String,
+    error: ProviderUnavailable,
 }
 
 pub(crate) struct Provider {
     source: ProviderSource,
     pub(crate) client: reqwest::Client,
     metadata: RwLock<Option<Arc<ProviderMetadata>>>,
-    keys: RwLock<KeyState>,
+    keys: RwLock<Arc<KeySet>>,
+    /// Limits the fetches caused by tokens naming keys we lack.
+    refetch: Mutex<RefetchLimiter>,
     failure: Mutex<Option<Failure>>,
     discovery: tokio::sync::Mutex<()>,
     key_fetch: tokio::sync::Mutex<()>,
@@ -57,10 +48,8 @@ impl Provider {
             source: config.provider.clone(),
             client: http::build_client(config.http_timeout),
             metadata: RwLock::new(None),
-            keys: RwLock::new(KeyState {
-                keys: Arc::new(KeySet::default()),
-                unknown_kid_fetch_at: None,
-            }),
+            keys: RwLock::new(Arc::new(KeySet::default())),
+            refetch: Mutex::new(RefetchLimiter::new(Instant::now())),
             failure: Mutex::new(None),
             discovery: tokio::sync::Mutex::new(()),
             key_fetch: tokio::sync::Mutex::new(()),
@@ -123,22 +112,22 @@ impl Provider {
         if let Some(metadata) = self.cached_metadata() {
             return Ok(metadata);
         }
-        if let Some(reason) = self.recent_failure() {
-            return Err(ProviderUnavailable(reason));
+        if let Some(error) = self.recent_failure() {
+            return Err(error);
         }
         match tokio::time::timeout(LOGIN_DISCOVERY_WAIT, self.discover()).await {
             Ok(result) => result,
-            Err(_) => Err(ProviderUnavailable(
-                "the identity provider did not answer in time".into(),
+            Err(_) => Err(ProviderUnavailable::unreachable(
+                "the identity provider did not answer in time",
             )),
         }
     }
 
-    fn recent_failure(&self) -> Option<String> {
+    fn recent_failure(&self) -> Option<ProviderUnavailable> {
         let failure = self.failure.lock().ok()?;
         let failure = failure.as_ref()?;
         (failure.at.elapsed() < failure.backoff.min(Duration::from_secs(5)))
-            .then(|| failure.reason.clone())
+            .then(|| failure.error.clone())
     }
 
     fn record(&self, result: &Result<(), ProviderUnavailable>) {
@@ -155,7 +144,7 @@ impl Provider {
                 *failure = Some(Failure {
                     at: Instant::now(),
                     backoff,
-                    reason: err.0.clone(),
+                    error: err.clone(),
                 });
             }
         }
@@ -190,23 +179,25 @@ impl Provider {
             expected_issuer,
         } = &self.source
         else {
-            return Err(ProviderUnavailable("no provider metadata".into()));
+            return Err(ProviderUnavailable::unreachable("no provider metadata"));
         };
-        let (status, body) = http::get(&self.client, url, None)
-            .await
-            .map_err(|err| ProviderUnavailable(format!("discovery at {url}: {err}")))?;
+        let (status, body) = http::get(&self.client, url, None).await.map_err(|err| {
+            ProviderUnavailable::unreachable(format!("discovery at {url}: {err}"))
+        })?;
         if status != StatusCode::OK {
-            return Err(ProviderUnavailable(format!(
+            return Err(ProviderUnavailable::unreachable(format!(
                 "discovery at {url} answered {status}"
             )));
         }
         ProviderMetadata::parse(&body, url, expected_issuer.as_deref())
-            .map_err(|err| ProviderUnavailable(format!("discovery at {url}: {err}")))
+            .map_err(|err| ProviderUnavailable::from_metadata(url, err))
     }
 
     async fn fetch_keys(&self) -> Result<(), ProviderUnavailable> {
         let Some(metadata) = self.cached_metadata() else {
-            return Err(ProviderUnavailable("provider not discovered yet".into()));
+            return Err(ProviderUnavailable::unreachable(
+                "provider not discovered yet",
+            ));
         };
         self.fetch_keys_from(&metadata).await
     }
@@ -216,16 +207,23 @@ impl Provider {
         metadata: &ProviderMetadata,
     ) -> Result<(), ProviderUnavailable> {
         let _one_at_a_time = self.key_fetch.lock().await;
+        self.download_keys(metadata).await
+    }
+
+    /// Fetches the key set; callers hold `key_fetch`.
+    async fn download_keys(&self, metadata: &ProviderMetadata) -> Result<(), ProviderUnavailable> {
         let (status, body) = http::get(&self.client, &metadata.jwks_uri, None)
             .await
-            .map_err(|err| ProviderUnavailable(format!("JWKS: {err}")))?;
+            .map_err(|err| ProviderUnavailable::unreachable(format!("JWKS: {err}")))?;
         if status != StatusCode::OK {
-            return Err(ProviderUnavailable(format!("JWKS answered {status}")));
+            return Err(ProviderUnavailable::unreachable(format!(
+                "JWKS answered {status}"
+            )));
         }
         // A garbage answer keeps the keys we had: existing sessions and tokens stay valid.
-        let keys = KeySet::parse(&body).map_err(ProviderUnavailable)?;
-        if let Ok(mut state) = self.keys.write() {
-            state.keys = Arc::new(keys);
+        let keys = KeySet::parse(&body).map_err(ProviderUnavailable::unreachable)?;
+        if let Ok(mut slot) = self.keys.write() {
+            *slot = Arc::new(keys);
         }
         Ok(())
     }
@@ -233,34 +231,55 @@ impl Provider {
     pub(crate) fn keys(&self) -> Arc<KeySet> {
         self.keys
             .read()
-            .map(|state| Arc::clone(&state.keys))
+            .map(|keys| Arc::clone(&keys))
             .unwrap_or_default()
     }
 
-    /// Re-fetches the key set because a token named a key we lack; at most once per
-    /// [`KEY_REFETCH_INTERVAL`]. Returns whether new keys were loaded.
-    pub(crate) async fn refetch_keys_for_unknown_kid(&self) -> bool {
-        {
-            let Ok(mut state) = self.keys.write() else {
-                return false;
-            };
-            // Claim the slot before fetching so concurrent tokens do not all fetch.
-            if state
-                .unknown_kid_fetch_at
-                .is_some_and(|at| at.elapsed() < KEY_REFETCH_INTERVAL)
-            {
-                return false;
+    /// The key set, holding keys that may have signed a token with this `kid` and `alg`
+    /// if the provider publishes any: a key we lack is fetched again, unless the same key
+    /// was looked for a moment ago or the fetches for unknown keys are used up (see
+    /// [`key_refetch`]). Scheduled refreshes are not limited by this.
+    pub(crate) async fn keys_for(&self, kid: Option<&str>, alg: Algorithm) -> Arc<KeySet> {
+        let keys = self.keys();
+        if keys.candidates(kid, alg).next().is_some() {
+            return keys;
+        }
+        let lookup = key_refetch::lookup_key(kid, alg);
+        if self.recently_missing(&lookup) {
+            return keys;
+        }
+        let Ok(metadata) = self.metadata().await else {
+            return keys;
+        };
+        let _one_at_a_time = self.key_fetch.lock().await;
+        // Tokens with the same new kid wait here for one fetch, then find the key.
+        let keys = self.keys();
+        if keys.candidates(kid, alg).next().is_some() || self.recently_missing(&lookup) {
+            return keys;
+        }
+        let granted = self
+            .refetch
+            .lock()
+            .is_ok_and(|mut limiter| limiter.try_fetch(Instant::now()));
+        if !granted {
+            tracing::debug!("unknown signing key: key-set fetches are used up for now");
+            return keys;
+        }
+        if let Err(err) = self.download_keys(&metadata).await {
+            tracing::warn!(reason = %err, "key set could not be fetched for an unknown key");
+        }
+        let keys = self.keys();
+        if keys.candidates(kid, alg).next().is_none() {
+            if let Ok(mut limiter) = self.refetch.lock() {
+                limiter.remember_missing(lookup, Instant::now());
             }
-            state.unknown_kid_fetch_at = Some(Instant::now());
         }
-        if self.cached_metadata().is_none() && self.metadata().await.is_err() {
-            return false;
-        }
-        self.fetch_keys().await.is_ok()
+        keys
     }
 
-    /// Whether keys of `alg`'s family with this `kid` are known.
-    pub(crate) fn has_candidates(&self, kid: Option<&str>, alg: Algorithm) -> bool {
-        self.keys().candidates(kid, alg).next().is_some()
+    fn recently_missing(&self, lookup: &str) -> bool {
+        self.refetch
+            .lock()
+            .is_ok_and(|limiter| limiter.recently_missing(lookup, Instant::now()))
     }
 }

@@ -104,7 +104,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// can only push out the oldest values, never empty the set.
 ///
 /// This is the record of this process; a server-side store that keeps single-use keys
-/// ([`SessionStore::first_use`](crate::SessionStore::first_use)) extends it to every
+/// ([`SessionStore::first_use`](crate::store::SessionStore::first_use)) extends it to every
 /// instance sharing the store, and across restarts.
 pub(crate) struct UsedStates {
     used: ExpiringSet,

@@ -39,7 +39,7 @@ const USED_KEYS: usize = 100_000;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_oidc::MemoryStore;
+/// use tower_oidc::store::MemoryStore;
 ///
 /// let store = MemoryStore::new(10_000).with_idle_timeout(Duration::from_secs(30 * 60));
 /// assert!(store.is_empty());

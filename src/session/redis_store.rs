@@ -39,7 +39,7 @@ const MAX_RETRY_DELAY: Duration = Duration::from_millis(500);
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use tower_oidc::{Config, RedisStore};
+/// use tower_oidc::{Config, store::RedisStore};
 ///
 /// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
 /// let config = Config::builder_from_env()?.session_store(store).build()?;

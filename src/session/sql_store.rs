@@ -54,7 +54,7 @@ const PURGE_BATCH: i64 = 1000;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use tower_oidc::{Config, SqlStore};
+/// use tower_oidc::{Config, store::SqlStore};
 ///
 /// let store = SqlStore::connect("postgres://app@db.internal/app").await?;
 /// let config = Config::builder_from_env()?.session_store(store).build()?;

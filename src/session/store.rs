@@ -26,7 +26,7 @@ use super::SessionData;
 ///
 /// ```
 /// use std::error::Error as _;
-/// use tower_oidc::StoreError;
+/// use tower_oidc::store::StoreError;
 ///
 /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
 /// let err = StoreError::unavailable(refused);
@@ -114,7 +114,7 @@ impl Error for StoreError {
 /// A server-side session store. The session cookie then carries only a random id of 256
 /// bits; the store keeps the [`SessionData`] under that id. Give one to
 /// [`ConfigBuilder::session_store`](crate::ConfigBuilder::session_store); the crate has
-/// [`MemoryStore`](crate::MemoryStore), `RedisStore` (feature `redis`) and `SqlStore`
+/// [`MemoryStore`](crate::store::MemoryStore), `RedisStore` (feature `redis`) and `SqlStore`
 /// (feature `sql`).
 ///
 /// # Writing a store
@@ -165,7 +165,7 @@ impl Error for StoreError {
 /// use std::sync::{Arc, Mutex, MutexGuard};
 /// use std::time::{Duration, Instant};
 ///
-/// use tower_oidc::{Config, SessionData, SessionStore, StoreError};
+/// use tower_oidc::{Config, store::{SessionData, SessionStore, StoreError}};
 ///
 /// #[derive(Default)]
 /// pub struct HashMapStore {
@@ -396,7 +396,7 @@ pub trait SessionStore: Send + Sync + 'static {
 /// A [`SessionStore`] that keeps sessions in this process and answers loads at once.
 ///
 /// A request on such a session is decided without waiting, and the stored session is
-/// shared rather than copied. [`MemoryStore`](crate::MemoryStore) is one.
+/// shared rather than copied. [`MemoryStore`](crate::store::MemoryStore) is one.
 ///
 /// The configuration learns that a store answers at once from the builder method it is
 /// given to: [`ConfigBuilder::in_process_session_store`] takes any `InProcessStore`;
@@ -408,7 +408,7 @@ pub trait SessionStore: Send + Sync + 'static {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use tower_oidc::{InProcessStore, MemoryStore};
+/// use tower_oidc::{store::{InProcessStore, MemoryStore}};
 ///
 /// let store = Arc::new(MemoryStore::new(1000));
 /// assert!(store.load_now("unknown id")?.is_none());

@@ -23,13 +23,13 @@ impl SessionData {
     /// The record holds the session's tokens: keep it where only the application reads it.
     ///
     /// ```
-    /// use tower_oidc::SessionData;
+    /// use tower_oidc::store::SessionData;
     ///
     /// let record = r#"{"sid":"s1","user_id":"alice","claims":{"sub":"alice"},"created_at":1,"expires_at":2}"#;
     /// let session = SessionData::from_record(record)?;
     /// let again = session.to_record()?;
     /// assert_eq!(SessionData::from_record(again.as_bytes())?.to_record()?, again);
-    /// # Ok::<(), tower_oidc::StoreError>(())
+    /// # Ok::<(), tower_oidc::store::StoreError>(())
     /// ```
     ///
     /// # Errors
@@ -44,7 +44,7 @@ impl SessionData {
     /// Records written by earlier versions of this crate's stores read too.
     ///
     /// ```
-    /// use tower_oidc::{SessionData, StoreError};
+    /// use tower_oidc::{store::{SessionData, StoreError}};
     ///
     /// let err = SessionData::from_record(r#"{"sid":"s1","user_id":"alice""#).unwrap_err();
     /// assert!(matches!(err, StoreError::Corrupt { .. }));

@@ -173,6 +173,10 @@ impl TestClient {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TestClientError::InvalidRequest`] when `base_url` is not an absolute http(s) URL.
     pub fn served_at(base_url: &str) -> Result<Self, TestClientError> {
         let base = Url::parse(base_url)
             .map_err(|err| TestClientError::InvalidRequest(format!("{base_url}: {err}")))?;
@@ -243,6 +247,13 @@ impl TestClient {
     /// Sends `request` to the app with the client's cookies (after any `Cookie` header of
     /// its own) and a `Host` header unless it has one, then keeps the cookies the answer
     /// sets.
+    ///
+    /// # Errors
+    ///
+    /// [`TestClientError::InvalidRequest`] when the request cannot be built,
+    /// [`TestClientError::App`] when the service fails instead of answering, and
+    /// [`TestClientError::Network`] when a served app cannot be reached; any answer of the
+    /// app, whatever its status, is `Ok`.
     pub async fn send<B: Into<Bytes>>(
         &self,
         request: Request<B>,

@@ -98,6 +98,11 @@ impl<'a> ClientRequest<'a> {
     }
 
     /// Sends the request, like awaiting it.
+    ///
+    /// # Errors
+    ///
+    /// As [`TestClient::send`], and [`TestClientError::InvalidRequest`] for a header or body
+    /// given to this request that could not be used.
     pub async fn send(self) -> Result<TestResponse, TestClientError> {
         if let Some(err) = self.error {
             return Err(err);

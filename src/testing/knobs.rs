@@ -64,19 +64,76 @@ pub enum Misbehavior {
     OmitIdToken,
     /// The authorize endpoint redirects back with `error=access_denied`.
     AuthorizeError,
+    /// Signed userinfo (see
+    /// [`MockProvider::set_userinfo_signed`](super::MockProvider::set_userinfo_signed))
+    /// carries a signature that does not verify; ID and access tokens stay correct.
+    UserinfoBadSignature,
+    /// Aggregated claims JWTs and the answers of the distributed claims endpoint are
+    /// signed by a key that is never published; ID and access tokens stay correct.
+    ClaimSourceBadSignature,
+    /// The distributed claims endpoint waits 30 seconds before answering.
+    SlowClaimSource,
+    /// The distributed claims endpoint answers a body of 1 MiB.
+    OversizedClaimSource,
 }
 
 /// The algorithm (and so the key) tokens are signed with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MockAlg {
     /// RS256 with the active RSA key (`rsa-1` or, after a rotation, `rsa-2`).
     Rs256,
     /// ES256 with the P-256 key `ec-1`.
     Es256,
+    /// HS256 keyed with the client secret, no kid: for a client registered for HS256.
+    Hs256,
+    /// HS384 keyed with the client secret, no kid.
+    Hs384,
+    /// HS512 keyed with the client secret, no kid.
+    Hs512,
+    /// Unsigned (`{"alg":"none"}`, empty signature): for a client registered for `none`.
+    None,
+}
+
+/// Where the mock puts the `_claim_names` and `_claim_sources` of aggregated or
+/// distributed claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimsPlace {
+    /// In the ID token.
+    IdToken,
+    /// In the userinfo response.
+    Userinfo,
+}
+
+/// A defect of the logout tokens the mock posts to the back-channel logout URI (see
+/// [`MockProvider::set_backchannel_logout_uri`](super::MockProvider::set_backchannel_logout_uri)),
+/// one per certification case `rp-backchannel-rpinitlogout-lt-*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogoutTokenDefect {
+    /// Signed with another algorithm than the ID tokens, with a published key: ES256 with
+    /// `ec-1` when ID tokens use RS256, else RS256 with the active RSA key.
+    WrongAlg,
+    /// Unsigned (`alg: none`).
+    AlgNone,
+    /// `aud` is another client.
+    WrongAudience,
+    /// No `events` claim.
+    NoEvent,
+    /// `events` lacks the back-channel logout event.
+    WrongEvent,
+    /// `iss` is not the provider's issuer.
+    WrongIssuer,
+    /// Carries a `nonce`.
+    WithNonce,
+    /// `sid` names no session the RP knows (`sub` is still the user's).
+    WrongSid,
 }
 
 /// Which client authentication methods the token endpoint accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MockClientAuth {
     /// `client_secret_basic` and `client_secret_post`.
     Any,

@@ -96,6 +96,8 @@
 #![allow(clippy::expect_used)]
 
 mod access_token;
+mod backchannel;
+mod claims;
 mod client;
 mod client_error;
 mod client_request;
@@ -124,7 +126,7 @@ pub use access_token::AccessTokenBuilder;
 pub use client::TestClient;
 pub use client_error::{SignInStep, TestClientError};
 pub use client_request::ClientRequest;
-pub use knobs::{Misbehavior, MockAlg, MockClientAuth};
+pub use knobs::{ClaimsPlace, LogoutTokenDefect, Misbehavior, MockAlg, MockClientAuth};
 pub use provider::{EndSessionRequest, MockProvider, MockStats};
 pub use test_response::TestResponse;
 pub use user::MockUser;

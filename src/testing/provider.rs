@@ -11,13 +11,16 @@ use tokio::sync::oneshot;
 use super::keys::{key_ring, EC_KID};
 use super::state::{State, CLIENT_ID, CLIENT_SECRET};
 use super::tokens::{self, SigningSetup};
-use super::{routes, Misbehavior, MockAlg, MockClientAuth, MockUser};
+use super::{
+    routes, ClaimsPlace, LogoutTokenDefect, Misbehavior, MockAlg, MockClientAuth, MockUser,
+};
 
 /// Request counters of a [`MockProvider`], from [`MockProvider::stats`].
 ///
 /// Requests turned away by [`MockProvider::set_available(false)`](MockProvider::set_available)
 /// are not counted; everything else is, whether it succeeded or not.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct MockStats {
     /// Discovery document requests.
     pub discovery: u64,
@@ -44,10 +47,13 @@ pub struct MockStats {
     pub code_replays: u64,
     /// Refresh grants that presented an already rotated refresh token.
     pub refresh_replays: u64,
+    /// Requests to the distributed claims endpoint.
+    pub claims_source: u64,
 }
 
 /// One request the end-session endpoint received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EndSessionRequest {
     /// `id_token_hint` parameter.
     pub id_token_hint: Option<String>,
@@ -90,6 +96,10 @@ pub struct MockProvider {
 
 impl MockProvider {
     /// Starts a provider on a free port of 127.0.0.1.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding the listening socket.
     pub async fn start() -> io::Result<MockProvider> {
         Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
     }
@@ -97,6 +107,10 @@ impl MockProvider {
     /// Starts a provider listening on `addr` (port 0 picks a free port).
     ///
     /// Must be called within a Tokio runtime, which then runs the server.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of binding `addr`.
     pub async fn start_on(addr: SocketAddr) -> io::Result<MockProvider> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
@@ -220,6 +234,56 @@ impl MockProvider {
         self.shared.lock().delay = d;
     }
 
+    /// With `true`, userinfo answers `application/jwt`: the claims with `iss` and `aud`,
+    /// signed with the provider's published keys (the configured algorithm when it is
+    /// asymmetric, else RS256).
+    pub fn set_userinfo_signed(&self, signed: bool) {
+        self.shared.lock().userinfo_signed = signed;
+    }
+
+    /// Serves `claims` (a JSON object; `null` stops) as aggregated claims: `place` carries
+    /// `_claim_names` for each member and a `_claim_sources` entry whose `JWT` holds the
+    /// claims (with `iss` and `iat`), signed like [`set_userinfo_signed`](Self::set_userinfo_signed)
+    /// userinfo. The claims themselves are not in the ID token or userinfo.
+    ///
+    /// # Panics
+    ///
+    /// If `claims` is neither an object nor `null`.
+    pub fn set_aggregated_claims(&self, claims: Value, place: ClaimsPlace) {
+        self.shared.lock().aggregated_claims = claims_object(claims).map(|c| (c, place));
+    }
+
+    /// Serves `claims` (a JSON object; `null` stops) as distributed claims: `place`
+    /// carries `_claim_names` for each member and a `_claim_sources` entry naming the
+    /// endpoint `{issuer}/claims_source` and an access token for it. The endpoint answers
+    /// that token (and no other) with the claims as a signed JWT (`application/jwt`).
+    ///
+    /// # Panics
+    ///
+    /// If `claims` is neither an object nor `null`.
+    pub fn set_distributed_claims(&self, claims: Value, place: ClaimsPlace) {
+        self.shared.lock().distributed_claims = claims_object(claims).map(|c| (c, place));
+    }
+
+    /// Where the mock posts a logout token (Back-Channel Logout 1.0) when the end-session
+    /// endpoint receives an `id_token_hint`: for that token's `sub` and `sid`, signed with
+    /// the provider's published keys. The post happens before the browser is redirected;
+    /// [`backchannel_logout_statuses`](Self::backchannel_logout_statuses) records the
+    /// answers. `None` stops.
+    pub fn set_backchannel_logout_uri(&self, uri: Option<&str>) {
+        self.shared.lock().backchannel_logout_uri = uri.map(str::to_owned);
+    }
+
+    /// Makes the logout tokens posted from now on carry `defect` (`None`: correct tokens).
+    pub fn set_logout_token_defect(&self, defect: Option<LogoutTokenDefect>) {
+        self.shared.lock().logout_token_defect = defect;
+    }
+
+    /// The statuses the back-channel logout URI answered, oldest first (0: unreachable).
+    pub fn backchannel_logout_statuses(&self) -> Vec<u16> {
+        self.shared.lock().backchannel_logout_statuses.clone()
+    }
+
     /// The request counters so far.
     pub fn stats(&self) -> MockStats {
         self.shared.lock().stats.clone()
@@ -334,18 +398,26 @@ impl MockProvider {
         tokens::sign(&setup, "JWT", &claims)
     }
 
+    /// Signs `claims` with the active RSA key (RS256) under the kid `kid`, published or
+    /// not: for tests of how verifiers treat unknown kids.
+    pub fn mint_jwt_with_kid(&self, kid: &str, claims: Value) -> String {
+        tokens::sign_with_kid(self.shared.lock().active_rsa, kid, &claims)
+    }
+
     /// The state behind the server, for tests that need to reach past HTTP.
     #[cfg(test)]
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
     }
 
-    /// The kid tokens are currently signed with (under correct behaviour).
+    /// The kid tokens are currently signed with (under correct behaviour); empty for
+    /// HMAC and unsigned tokens, which carry none.
     pub fn active_kid(&self) -> &'static str {
         let state = self.shared.lock();
         match state.signing_alg {
             MockAlg::Rs256 => key_ring().rsa[state.active_rsa].kid,
             MockAlg::Es256 => EC_KID,
+            MockAlg::Hs256 | MockAlg::Hs384 | MockAlg::Hs512 | MockAlg::None => "",
         }
     }
 }
@@ -363,6 +435,14 @@ impl std::fmt::Debug for MockProvider {
         f.debug_struct("MockProvider")
             .field("issuer", &self.issuer)
             .finish_non_exhaustive()
+    }
+}
+
+fn claims_object(claims: Value) -> Option<serde_json::Map<String, Value>> {
+    match claims {
+        Value::Null => None,
+        Value::Object(claims) => Some(claims),
+        other => panic!("claims must be a JSON object or null, got {other}"),
     }
 }
 

@@ -30,6 +30,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/end_session", get(end_session).post(end_session))
         .route("/introspect", post(super::token_endpoint::introspect))
+        .route("/claims_source", get(super::claims::claims_source))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))
         .with_state(shared)
 }
@@ -72,7 +73,11 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256", "HS256", "HS384", "HS512", "none"],
+        "userinfo_signing_alg_values_supported": ["RS256", "ES256"],
+        "claim_types_supported": ["normal", "aggregated", "distributed"],
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "token_endpoint_auth_methods_supported": state.client_auth.advertised(),
         "code_challenge_methods_supported": ["S256"],
@@ -191,11 +196,15 @@ async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Resp
     };
     let mut claims = user.profile_claims();
     claims.insert("sub".into(), Value::String(sub));
+    super::claims::add_references(&state, super::ClaimsPlace::Userinfo, &mut claims);
+    if state.userinfo_signed {
+        return super::claims::signed_userinfo(&state, claims);
+    }
     Json(Value::Object(claims)).into_response()
 }
 
 /// The token of an `Authorization: Bearer ..` header (scheme case-insensitive).
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
@@ -235,7 +244,20 @@ async fn end_session(
         post_logout_redirect_uri: params.get("post_logout_redirect_uri").map(str::to_owned),
         state: params.get("state").map(str::to_owned),
     };
-    shared.lock().end_session_requests.push(request.clone());
+    let backchannel = {
+        let mut state = shared.lock();
+        state.end_session_requests.push(request.clone());
+        let token = request
+            .id_token_hint
+            .as_deref()
+            .and_then(|hint| super::backchannel::logout_token(&state, hint));
+        state.backchannel_logout_uri.clone().zip(token)
+    };
+    // Like a provider that notifies RPs before it redirects the browser back.
+    if let Some((uri, token)) = backchannel {
+        let status = super::backchannel::post(&uri, &token).await;
+        shared.lock().backchannel_logout_statuses.push(status);
+    }
     let Some(raw_target) = request.post_logout_redirect_uri.as_deref() else {
         return Ok("signed out".into_response());
     };

@@ -16,6 +16,10 @@ const EXCERPT_CHARS: usize = 300;
 impl TestClient {
     /// Signs in as the user `provider` approves now (see
     /// [`MockProvider::set_user`]), like [`sign_in_as`](Self::sign_in_as).
+    ///
+    /// # Errors
+    ///
+    /// As [`sign_in_as`](Self::sign_in_as).
     pub async fn sign_in(&self, provider: &MockProvider) -> Result<TestResponse, TestClientError> {
         self.drive_login(provider, None).await
     }
@@ -62,6 +66,13 @@ impl TestClient {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TestClientError::SignIn`] naming the step (login route, provider, callback) whose
+    /// answer did not lead on, with its status: a refused sign-in (the user-detail hook, a
+    /// requirement, an unverified email) stops at the callback. Transport errors as
+    /// [`TestClient::send`].
     pub async fn sign_in_as(
         &self,
         provider: &MockProvider,

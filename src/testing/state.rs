@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 
 use super::tokens::{self, IdTokenFacts, SigningSetup};
-use super::{EndSessionRequest, Misbehavior, MockAlg, MockClientAuth, MockStats, MockUser};
+use super::{
+    ClaimsPlace, EndSessionRequest, LogoutTokenDefect, Misbehavior, MockAlg, MockClientAuth,
+    MockStats, MockUser,
+};
 
 /// The client the mock knows.
 pub(crate) const CLIENT_ID: &str = "tower-oidc-test-client";
@@ -75,6 +78,19 @@ pub(crate) struct State {
     pub(crate) codes: HashMap<String, PendingCode>,
     pub(crate) refresh_tokens: HashMap<String, RefreshEntry>,
     pub(crate) access_tokens: HashMap<String, AccessEntry>,
+    /// Userinfo answers `application/jwt`.
+    pub(crate) userinfo_signed: bool,
+    /// Aggregated claims and where their references go.
+    pub(crate) aggregated_claims: Option<(Map<String, Value>, ClaimsPlace)>,
+    /// Distributed claims (served at `/claims_source`) and where their references go.
+    pub(crate) distributed_claims: Option<(Map<String, Value>, ClaimsPlace)>,
+    /// The access token the distributed claims endpoint accepts.
+    pub(crate) claims_source_token: String,
+    /// Where logout tokens are posted at RP-initiated logout.
+    pub(crate) backchannel_logout_uri: Option<String>,
+    pub(crate) logout_token_defect: Option<LogoutTokenDefect>,
+    /// What the back-channel logout URI answered, oldest first.
+    pub(crate) backchannel_logout_statuses: Vec<u16>,
     /// Users chosen for one login each, by ticket (see [`USER_TICKET_PARAM`]).
     pub(crate) chosen_users: HashMap<String, ChosenUser>,
 }
@@ -109,6 +125,13 @@ impl State {
             codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
             access_tokens: HashMap::new(),
+            userinfo_signed: false,
+            aggregated_claims: None,
+            distributed_claims: None,
+            claims_source_token: tokens::random_token(),
+            backchannel_logout_uri: None,
+            logout_token_defect: None,
+            backchannel_logout_statuses: Vec::new(),
             chosen_users: HashMap::new(),
         }
     }
@@ -140,6 +163,21 @@ impl State {
             alg: self.signing_alg,
             active_rsa: self.active_rsa,
             misbehavior: self.misbehavior,
+        }
+    }
+
+    /// How tokens other than ID and access tokens are signed (logout tokens, signed
+    /// userinfo, claims JWTs): with the provider's published keys, so with the configured
+    /// algorithm when it is asymmetric, else RS256; no misbehavior.
+    pub(crate) fn published_key_signing(&self) -> SigningSetup {
+        let alg = match self.signing_alg {
+            MockAlg::Es256 => MockAlg::Es256,
+            _ => MockAlg::Rs256,
+        };
+        SigningSetup {
+            alg,
+            active_rsa: self.active_rsa,
+            misbehavior: None,
         }
     }
 
@@ -229,7 +267,10 @@ impl State {
             ttl: self.id_token_ttl,
             minimal: self.minimal_id_token,
         };
-        let claims = tokens::id_token_claims(&facts, self.misbehavior, tokens::now_unix());
+        let mut claims = tokens::id_token_claims(&facts, self.misbehavior, tokens::now_unix());
+        if let Value::Object(claims) = &mut claims {
+            super::claims::add_references(self, ClaimsPlace::IdToken, claims);
+        }
         tokens::sign(&self.signing(), "JWT", &claims)
     }
 

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use tower_oidc::testing::store_suite;
-//! use tower_oidc::MemoryStore;
+//! use tower_oidc::store::MemoryStore;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -113,7 +113,7 @@ impl Case {
     /// ```
     /// use std::sync::Arc;
     /// use tower_oidc::testing::store_suite::Case;
-    /// use tower_oidc::MemoryStore;
+    /// use tower_oidc::store::MemoryStore;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {

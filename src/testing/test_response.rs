@@ -59,6 +59,10 @@ impl TestResponse {
     }
 
     /// The body parsed as JSON.
+    ///
+    /// # Errors
+    ///
+    /// The parser's error when the body is not JSON of type `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(self.inner.body())
     }

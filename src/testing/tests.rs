@@ -243,8 +243,9 @@ async fn discovery_lists_endpoints_and_capabilities() {
     assert_eq!(doc["subject_types_supported"], json!(["public"]));
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
-        json!(["RS256", "ES256"])
+        json!(["RS256", "ES256", "HS256", "HS384", "HS512", "none"])
     );
+    assert_eq!(doc["backchannel_logout_session_supported"], json!(true));
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
@@ -1299,4 +1300,141 @@ async fn unknown_grant_types_and_tokens_are_refused() {
         response.json::<Value>().await.expect("json")["error"],
         "invalid_request"
     );
+}
+
+#[tokio::test]
+async fn hmac_and_unsigned_id_tokens_for_registered_clients() {
+    let mock = MockProvider::start().await.expect("start");
+    mock.set_signing_alg(MockAlg::Hs256);
+    let tokens = login(&mock).await;
+    let token = id_token(&tokens);
+    assert_eq!(header_of(token)["alg"], "HS256");
+    assert!(header_of(token).get("kid").is_none());
+    let key = DecodingKey::from_secret(mock.client_secret().as_bytes());
+    let mut validation = validation(&mock, Algorithm::HS256);
+    validation.set_required_spec_claims(&["exp"]);
+    assert!(jsonwebtoken::decode::<Value>(token, &key, &validation).is_ok());
+    assert_eq!(mock.active_kid(), "");
+
+    mock.set_signing_alg(MockAlg::Hs512);
+    let tokens = login(&mock).await;
+    assert_eq!(header_of(id_token(&tokens))["alg"], "HS512");
+
+    mock.set_signing_alg(MockAlg::None);
+    let tokens = login(&mock).await;
+    let token = id_token(&tokens);
+    assert_eq!(header_of(token), json!({"alg": "none"}));
+    assert!(token.ends_with('.'));
+    assert_eq!(claims_of(token)["nonce"], "n-456");
+}
+
+#[tokio::test]
+async fn signed_userinfo_is_a_jwt_with_iss_and_aud() {
+    let mock = MockProvider::start().await.expect("start");
+    mock.set_userinfo_signed(true);
+    let tokens = login(&mock).await;
+    let response = http()
+        .get(format!("{}/userinfo", mock.issuer()))
+        .bearer_auth(tokens["access_token"].as_str().expect("at"))
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/jwt");
+    let jwt = response.text().await.expect("body");
+    let verify = |jwt: String| {
+        let mock = &mock;
+        async move {
+            let kid = jsonwebtoken::decode_header(&jwt).ok()?.kid?;
+            let jwk = jwks(mock).await.find(&kid).cloned()?;
+            let mut validation = validation(mock, Algorithm::RS256);
+            validation.set_required_spec_claims(&["iss", "aud"]);
+            let key = DecodingKey::from_jwk(&jwk).ok()?;
+            jsonwebtoken::decode::<Value>(&jwt, &key, &validation)
+                .ok()
+                .map(|data| data.claims)
+        }
+    };
+    let claims = verify(jwt).await.expect("verifies");
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["iss"], json!(mock.issuer()));
+    assert_eq!(claims["aud"], json!(mock.client_id()));
+
+    mock.set_misbehavior(Some(Misbehavior::UserinfoBadSignature));
+    let jwt = http()
+        .get(format!("{}/userinfo", mock.issuer()))
+        .bearer_auth(tokens["access_token"].as_str().expect("at"))
+        .send()
+        .await
+        .expect("userinfo")
+        .text()
+        .await
+        .expect("body");
+    assert!(verify(jwt).await.is_none());
+}
+
+#[tokio::test]
+async fn claim_sources_point_to_verifiable_claims() {
+    let mock = MockProvider::start().await.expect("start");
+    mock.set_aggregated_claims(json!({"shoe_size": 8}), ClaimsPlace::IdToken);
+    mock.set_distributed_claims(json!({"age": 30}), ClaimsPlace::IdToken);
+    let tokens = login(&mock).await;
+    let claims = claims_of(id_token(&tokens));
+    assert_eq!(claims["_claim_names"]["shoe_size"], "src-aggregated");
+    assert_eq!(claims["_claim_names"]["age"], "src-distributed");
+    assert!(claims.get("shoe_size").is_none());
+    let sources = &claims["_claim_sources"];
+    let aggregated = sources["src-aggregated"]["JWT"].as_str().expect("JWT");
+    let mut signature_only = Validation::new(Algorithm::RS256);
+    signature_only.required_spec_claims.clear();
+    signature_only.validate_exp = false;
+    let header = jsonwebtoken::decode_header(aggregated).expect("header");
+    let jwk = jwks(&mock)
+        .await
+        .find(&header.kid.expect("kid"))
+        .cloned()
+        .expect("jwk");
+    let key = DecodingKey::from_jwk(&jwk).expect("key");
+    let decoded = jsonwebtoken::decode::<Value>(aggregated, &key, &signature_only).expect("valid");
+    assert_eq!(decoded.claims["shoe_size"], 8);
+
+    let endpoint = sources["src-distributed"]["endpoint"]
+        .as_str()
+        .expect("endpoint");
+    let token = sources["src-distributed"]["access_token"]
+        .as_str()
+        .expect("token");
+    let refused = http()
+        .get(endpoint)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let answer = http()
+        .get(endpoint)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(answer.headers()[header::CONTENT_TYPE], "application/jwt");
+    let distributed = answer.text().await.expect("body");
+    let decoded =
+        jsonwebtoken::decode::<Value>(&distributed, &key, &signature_only).expect("valid");
+    assert_eq!(decoded.claims["age"], 30);
+    assert_eq!(mock.stats().claims_source, 2);
+
+    mock.set_aggregated_claims(json!({"shoe_size": 8}), ClaimsPlace::Userinfo);
+    mock.set_distributed_claims(Value::Null, ClaimsPlace::Userinfo);
+    let tokens = login(&mock).await;
+    assert!(claims_of(id_token(&tokens)).get("_claim_names").is_none());
+    let (_, _, info) = userinfo(&mock, tokens["access_token"].as_str()).await;
+    assert_eq!(info["_claim_names"], json!({"shoe_size": "src-aggregated"}));
+}
+
+#[tokio::test]
+async fn mint_jwt_with_kid_uses_any_kid() {
+    let mock = MockProvider::start().await.expect("start");
+    let token = mock.mint_jwt_with_kid("made-up", json!({"sub": "x"}));
+    assert_eq!(header_of(&token)["kid"], "made-up");
+    assert_eq!(claims_of(&token)["sub"], "x");
 }

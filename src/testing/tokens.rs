@@ -9,6 +9,7 @@ use rand::RngCore as _;
 use serde_json::{json, Map, Value};
 
 use super::keys::{key_ring, MockKey};
+use super::state::CLIENT_SECRET;
 use super::{Misbehavior, MockAlg, MockUser};
 
 /// Audience used wherever a token must name some other client.
@@ -37,13 +38,45 @@ pub(crate) struct SigningSetup {
     pub(crate) misbehavior: Option<Misbehavior>,
 }
 
-impl SigningSetup {
-    fn key(&self, alg: MockAlg) -> &'static MockKey {
-        let ring = key_ring();
-        match alg {
-            MockAlg::Rs256 => &ring.rsa[self.active_rsa],
-            MockAlg::Es256 => &ring.ec,
-        }
+/// The key an asymmetric algorithm signs with; `None` for HMAC and `none`.
+fn asymmetric_key(alg: MockAlg, active_rsa: usize) -> Option<&'static MockKey> {
+    let ring = key_ring();
+    match alg {
+        MockAlg::Rs256 => Some(&ring.rsa[active_rsa]),
+        MockAlg::Es256 => Some(&ring.ec),
+        MockAlg::Hs256 | MockAlg::Hs384 | MockAlg::Hs512 | MockAlg::None => None,
+    }
+}
+
+fn hmac_algorithm(alg: MockAlg) -> Option<Algorithm> {
+    match alg {
+        MockAlg::Hs256 => Some(Algorithm::HS256),
+        MockAlg::Hs384 => Some(Algorithm::HS384),
+        MockAlg::Hs512 => Some(Algorithm::HS512),
+        _ => None,
+    }
+}
+
+/// Signs correctly with `alg`: the asymmetric keys under their kid (or none when
+/// `with_kid` is false), HMAC with the client secret (no kid), `none` unsigned.
+pub(crate) fn sign_as(
+    alg: MockAlg,
+    active_rsa: usize,
+    typ: &str,
+    with_kid: bool,
+    claims: &Value,
+) -> String {
+    if let Some(key) = asymmetric_key(alg, active_rsa) {
+        let kid = with_kid.then_some(key.kid);
+        return encode(header(key.alg, typ, kid), claims, &key.encoding);
+    }
+    match hmac_algorithm(alg) {
+        Some(hmac) => encode(
+            header(hmac, typ, None),
+            claims,
+            &EncodingKey::from_secret(CLIENT_SECRET.as_bytes()),
+        ),
+        None => unsigned(claims),
     }
 }
 
@@ -52,23 +85,18 @@ impl SigningSetup {
 /// `claims`).
 pub(crate) fn sign(setup: &SigningSetup, typ: &str, claims: &Value) -> String {
     let ring = key_ring();
-    let active_rsa = setup.key(MockAlg::Rs256);
-    let configured = setup.key(setup.alg);
+    let active_rsa = &ring.rsa[setup.active_rsa];
     match setup.misbehavior {
         Some(Misbehavior::AlgNone) => unsigned(claims),
-        // ES256 has no rogue key: its valid signature is corrupted instead.
-        Some(Misbehavior::BadSignature) if setup.alg == MockAlg::Es256 => {
-            corrupt_signature(encode(
-                header(configured.alg, typ, Some(configured.kid)),
-                claims,
-                &configured.encoding,
-            ))
-        }
-        Some(Misbehavior::BadSignature) => encode(
+        // Only RS256 has a rogue key: other signatures are corrupted instead.
+        Some(Misbehavior::BadSignature) if setup.alg == MockAlg::Rs256 => encode(
             header(Algorithm::RS256, typ, Some(active_rsa.kid)),
             claims,
             &ring.rogue,
         ),
+        Some(Misbehavior::BadSignature) => {
+            corrupt_signature(sign_as(setup.alg, setup.active_rsa, typ, true, claims))
+        }
         Some(Misbehavior::HmacWithPublicKey) => {
             let pem = ring.rsa_public_pems[setup.active_rsa];
             encode(
@@ -82,17 +110,29 @@ pub(crate) fn sign(setup: &SigningSetup, typ: &str, claims: &Value) -> String {
             claims,
             &active_rsa.encoding,
         ),
-        Some(Misbehavior::KidAbsent) => encode(
-            header(configured.alg, typ, None),
-            claims,
-            &configured.encoding,
-        ),
-        _ => encode(
-            header(configured.alg, typ, Some(configured.kid)),
-            claims,
-            &configured.encoding,
-        ),
+        Some(Misbehavior::KidAbsent) => sign_as(setup.alg, setup.active_rsa, typ, false, claims),
+        _ => sign_as(setup.alg, setup.active_rsa, typ, true, claims),
     }
+}
+
+/// Signs with the active RSA key under a kid of the caller's choosing.
+pub(crate) fn sign_with_kid(active_rsa: usize, kid: &str, claims: &Value) -> String {
+    let key = &key_ring().rsa[active_rsa];
+    encode(
+        header(Algorithm::RS256, "JWT", Some(kid)),
+        claims,
+        &key.encoding,
+    )
+}
+
+/// Signs with the key that is never published: the signature never verifies.
+pub(crate) fn sign_rogue(active_rsa: usize, typ: &str, claims: &Value) -> String {
+    let ring = key_ring();
+    encode(
+        header(Algorithm::RS256, typ, Some(ring.rsa[active_rsa].kid)),
+        claims,
+        &ring.rogue,
+    )
 }
 
 /// Flips bits in the middle of the signature, keeping its length and encoding valid.

@@ -16,6 +16,8 @@ struct RawHeader {
     kid: Option<String>,
     #[serde(default)]
     crit: Option<serde_json::Value>,
+    #[serde(default)]
+    typ: Option<String>,
 }
 
 pub(crate) struct Header {
@@ -23,17 +25,70 @@ pub(crate) struct Header {
     pub(crate) kid: Option<String>,
 }
 
+/// Whether `alg` is an HMAC algorithm, whose key is a shared secret.
+pub(crate) fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
 /// Parses the header and checks the algorithm against the allowlist. `none` and HMAC are
 /// never accepted, whatever the allowlist says.
+#[cfg_attr(not(any(test, fuzzing)), allow(dead_code))]
 pub(crate) fn parse(token: &str, allowed: &[Algorithm]) -> Result<Header, TokenError> {
-    if token.len() > MAX_TOKEN_BYTES {
+    parse_limited(token, allowed, MAX_TOKEN_BYTES)
+}
+
+/// [`parse`] for tokens up to `max_bytes`.
+pub(crate) fn parse_limited(
+    token: &str,
+    allowed: &[Algorithm],
+    max_bytes: usize,
+) -> Result<Header, TokenError> {
+    let raw = decode(token, max_bytes)?;
+    let alg = raw
+        .alg
+        .parse::<Algorithm>()
+        .ok()
+        .filter(|alg| !is_hmac(*alg))
+        .filter(|alg| allowed.contains(alg))
+        .ok_or_else(|| not_allowed(&raw.alg))?;
+    Ok(Header { alg, kid: raw.kid })
+}
+
+/// Parses the header of a token that must be HMAC-signed with exactly `expected`.
+pub(crate) fn parse_hmac(token: &str, expected: Algorithm) -> Result<Header, TokenError> {
+    let raw = decode(token, MAX_TOKEN_BYTES)?;
+    match raw.alg.parse::<Algorithm>() {
+        Ok(alg) if alg == expected && is_hmac(alg) => Ok(Header { alg, kid: raw.kid }),
+        _ => Err(not_allowed(&raw.alg)),
+    }
+}
+
+/// Parses the header of a token that must be unsigned: `alg` exactly `none`.
+pub(crate) fn parse_unsigned(token: &str) -> Result<(), TokenError> {
+    let raw = decode(token, MAX_TOKEN_BYTES)?;
+    if raw.alg == "none" {
+        Ok(())
+    } else {
+        Err(not_allowed(&raw.alg))
+    }
+}
+
+fn not_allowed(alg: &str) -> TokenError {
+    TokenError::AlgorithmNotAllowed(alg.chars().take(16).collect())
+}
+
+/// Size, shape (three parts), base64url and JSON of the header, and no `crit`.
+fn decode(token: &str, max_bytes: usize) -> Result<RawHeader, TokenError> {
+    if token.len() > max_bytes {
         return Err(TokenError::Malformed("token too large"));
     }
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(TokenError::Malformed("not a signed JWT (three parts)"));
+        return Err(TokenError::Malformed(
+            "not a signed JWT (three parts; encrypted tokens are not supported)",
+        ));
     };
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(header.trim_end_matches('='))
@@ -45,29 +100,18 @@ pub(crate) fn parse(token: &str, allowed: &[Algorithm]) -> Result<Header, TokenE
             "unsupported critical header parameters",
         ));
     }
-    let alg = raw
-        .alg
-        .parse::<Algorithm>()
-        .ok()
-        .filter(|alg| !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
-        .filter(|alg| allowed.contains(alg))
-        .ok_or_else(|| TokenError::AlgorithmNotAllowed(raw.alg.chars().take(16).collect()))?;
-    Ok(Header { alg, kid: raw.kid })
+    Ok(raw)
 }
 
 /// The header's `typ`, lower-cased, when the token has a readable header that sets one.
 /// Read only after the signature is verified, so it is the issuer's word.
 pub(crate) fn typ(token: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Typ {
-        typ: Option<String>,
-    }
-    let header = token.split('.').next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header.trim_end_matches('='))
-        .ok()?;
-    let typ = serde_json::from_slice::<Typ>(&bytes).ok()?.typ?;
-    Some(typ.to_ascii_lowercase())
+    let typ = decode(token, MAX_TOKEN_BYTES).ok()?.typ?;
+    let typ = typ.to_ascii_lowercase();
+    Some(match typ.strip_prefix("application/") {
+        Some(bare) => bare.to_owned(),
+        None => typ,
+    })
 }
 
 #[cfg(test)]
@@ -97,6 +141,34 @@ mod tests {
     }
 
     #[test]
+    fn hmac_and_none_only_when_asked_for_exactly() {
+        let hs256 = token(r#"{"alg":"HS256"}"#);
+        assert!(parse_hmac(&hs256, Algorithm::HS256).is_ok());
+        assert!(parse_hmac(&hs256, Algorithm::HS512).is_err());
+        assert!(parse_hmac(&token(r#"{"alg":"RS256"}"#), Algorithm::RS256).is_err());
+        assert!(parse_hmac(&token(r#"{"alg":"none"}"#), Algorithm::HS256).is_err());
+        assert!(parse_unsigned(&token(r#"{"alg":"none"}"#)).is_ok());
+        for alg in ["None", "NONE", "HS256", "RS256", ""] {
+            let header = format!(r#"{{"alg":"{alg}"}}"#);
+            assert!(parse_unsigned(&token(&header)).is_err(), "{alg}");
+        }
+    }
+
+    #[test]
+    fn typ_is_read_lower_case_without_the_media_type_prefix() {
+        assert_eq!(
+            typ(&token(r#"{"alg":"RS256","typ":"JWT"}"#)).as_deref(),
+            Some("jwt")
+        );
+        assert_eq!(
+            typ(&token(r#"{"alg":"RS256","typ":"application/AT+JWT"}"#)).as_deref(),
+            Some("at+jwt")
+        );
+        assert_eq!(typ(&token(r#"{"alg":"RS256"}"#)), None);
+        assert_eq!(typ("not a token"), None);
+    }
+
+    #[test]
     fn refuses_malformed() {
         for bad in [
             "",
@@ -115,6 +187,8 @@ mod tests {
         #[test]
         fn any_text_is_parsed_or_refused(token in "\\PC{0,300}") {
             let _ = parse(&token, &[Algorithm::RS256, Algorithm::ES256]);
+            let _ = parse_hmac(&token, Algorithm::HS256);
+            let _ = parse_unsigned(&token);
         }
 
         #[test]

@@ -21,6 +21,7 @@ fn logout_claims(provider: &MockProvider, jti: &str) -> serde_json::Map<String, 
         "iss": provider.issuer(),
         "aud": provider.client_id(),
         "iat": now(),
+        "exp": now() + 120,
         "jti": jti,
         "events": { EVENT: {} },
     })

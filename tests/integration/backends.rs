@@ -5,7 +5,8 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use tower_oidc::{ConfigBuilder, RedisStore, SqlStore};
+use tower_oidc::store::{RedisStore, SqlStore};
+use tower_oidc::ConfigBuilder;
 
 use crate::stores::{postgres_url, redis_url, remove_sqlite, sqlite_path};
 

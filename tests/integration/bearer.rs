@@ -161,8 +161,9 @@ async fn forged_kids_cannot_make_us_hammer_the_provider() {
         let token = format!("{header}.{}", parts.next().expect("rest"));
         assert_eq!(bearer(&layer, &token).await.0, StatusCode::UNAUTHORIZED);
     }
+    // Each new kid may cost a fetch until the burst of five is spent, never more.
     let fetched = provider.stats().jwks - before;
-    assert!(fetched <= 1, "{fetched} key-set fetches for 10 forged kids");
+    assert!(fetched <= 5, "{fetched} key-set fetches for 10 forged kids");
 }
 
 fn base64_url(text: &str) -> String {

@@ -709,7 +709,7 @@ async fn backchannel_logout_ends_the_session(framework: Framework) {
     let token = provider.mint_jwt(
         tower_oidc::testing::MockAlg::Rs256,
         serde_json::json!({
-            "iss": provider.issuer(), "aud": provider.client_id(), "iat": now,
+            "iss": provider.issuer(), "aud": provider.client_id(), "iat": now, "exp": now + 120,
             "jti": format!("jti-{framework:?}"), "sub": "alice",
             "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
         }),

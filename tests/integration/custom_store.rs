@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use tower_oidc::store::{SessionData, SessionStore, StoreError};
 use tower_oidc::testing::store_suite;
-use tower_oidc::{SessionData, SessionStore, StoreError};
 
 use crate::stores::{backchannel_logout_with, login_round_trip};
 

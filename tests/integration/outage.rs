@@ -56,7 +56,7 @@ async fn discovery_issuer_mismatch_refuses_logins() {
     let browser = Browser::default();
     assert_eq!(
         browser.get(app.at("/login")).await.status(),
-        StatusCode::SERVICE_UNAVAILABLE
+        StatusCode::BAD_GATEWAY
     );
 }
 

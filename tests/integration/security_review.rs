@@ -38,6 +38,7 @@ both!(
     unknown_opaque_tokens_are_introspected_once,
     answers_that_set_session_cookies_are_kept_from_shared_caches,
     apps_sharing_a_key_refuse_each_others_cookies,
+    backchannel_logout_tokens_must_expire_and_be_fresh,
 );
 
 async fn bearer_status(app: &TestApp, token: &str) -> StatusCode {
@@ -350,4 +351,60 @@ async fn secure_root_cookies_carry_the_host_prefix() {
     assert!(set_cookies(&login)
         .iter()
         .all(|c| !c.starts_with("__Host-")));
+}
+
+async fn backchannel_logout_tokens_must_expire_and_be_fresh(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(framework, &provider, |c| c.memory_sessions()).await;
+    let browser = Browser::default();
+    assert_status(browser.login(&app).await, StatusCode::OK).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let post = |claims: serde_json::Value| {
+        let token = provider.mint_jwt(tower_oidc::testing::MockAlg::Rs256, claims);
+        let url = app.at("/backchannel_logout");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token.as_str())])
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }
+    };
+    let claims = |jti: &str, iat: u64, exp: Option<u64>| {
+        let mut claims = json!({
+            "iss": provider.issuer(), "aud": provider.client_id(), "iat": iat, "jti": jti,
+            "sub": "alice",
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        });
+        if let Some(exp) = exp {
+            claims["exp"] = json!(exp);
+        }
+        claims
+    };
+    assert_eq!(
+        post(claims("no-exp", now, None)).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(claims("held-back", now - 600, Some(now + 600))).await,
+        StatusCode::BAD_REQUEST,
+        "a token issued ten minutes ago is refused"
+    );
+    assert_eq!(
+        browser.api(app.at("/api/data")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(claims("fresh", now, Some(now + 120))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        browser.api(app.at("/api/data")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

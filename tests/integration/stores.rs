@@ -17,8 +17,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tower_oidc::testing::{store_suite, MockProvider};
 use tower_oidc::{
-    Config, InProcessStore, MemoryStore, RedisStore, SessionData, SessionStore, SqlStore,
-    StoreError,
+    store::{
+        InProcessStore, MemoryStore, RedisStore, SessionData, SessionStore, SqlStore, StoreError,
+    },
+    Config,
 };
 
 use crate::harness::{assert_status, Browser, TestApp};
@@ -670,7 +672,7 @@ pub(crate) fn logout_token(provider: &MockProvider, sub: &str) -> String {
     provider.mint_jwt(
         tower_oidc::testing::MockAlg::Rs256,
         json!({
-            "iss": provider.issuer(), "aud": provider.client_id(), "iat": now,
+            "iss": provider.issuer(), "aud": provider.client_id(), "iat": now, "exp": now + 120,
             "jti": nonce(), "sub": sub,
             "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
         }),

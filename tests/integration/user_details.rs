@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_oidc::testing::MockProvider;
 use tower_oidc::{
-    Identity, MemoryStore, OidcLayer, SessionData, SessionStore, StoreError, User, UserDetails,
+    store::{MemoryStore, SessionData, SessionStore, StoreError},
+    Identity, OidcLayer, User, UserDetails,
 };
 
 use crate::harness::{base_config, routes, Browser, TestApp};

@@ -105,6 +105,7 @@ mod identity;
 mod issuer;
 mod middleware;
 mod outcome;
+mod page;
 mod paths;
 mod provider;
 mod redirect;
@@ -113,6 +114,8 @@ mod request;
 mod response;
 mod secret;
 mod session;
+#[cfg(test)]
+mod test_support;
 mod token;
 mod user;
 mod user_id;

@@ -4,6 +4,9 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 
+use crate::page;
+pub(crate) use crate::page::escape;
+
 /// A response produced by the engine, independent of any web framework.
 pub(crate) type CoreResponse = Response<Bytes>;
 
@@ -48,21 +51,54 @@ pub(crate) struct ErrorReply<'a> {
 }
 
 impl ErrorReply<'_> {
+    /// The page's heading and its first sentence, in words for the person reading it; the
+    /// message follows as the detail.
+    fn heading(&self) -> (&'static str, &'static str) {
+        match self.code {
+            "provider_unavailable" => (
+                "Sign-in unavailable",
+                "The sign-in service cannot be reached right now. Please try again in a moment.",
+            ),
+            "session_store_unavailable" => (
+                "Service unavailable",
+                "Sign-in sessions are unavailable right now. Please try again in a moment.",
+            ),
+            "login_cookie_missing" => (
+                "Sign-in failed",
+                "Your browser did not send back the cookie this site set when the sign-in \
+                 started. Allow cookies for this site, then sign in again.",
+            ),
+            _ if self.retry.is_some() => ("Sign-in failed", "We could not sign you in."),
+            _ if self.status == StatusCode::FORBIDDEN => {
+                ("Access denied", "You may not open this page.")
+            }
+            _ => (
+                "Something went wrong",
+                "This request could not be completed.",
+            ),
+        }
+    }
+
     pub(crate) fn render(&self, html: bool, set_cookies: Vec<HeaderValue>) -> CoreResponse {
         let builder = base(self.status, set_cookies);
         if html {
+            let (title, lead) = self.heading();
             let retry = self.retry.map_or(String::new(), |href| {
-                format!("<p><a href=\"{}\">Sign in again</a></p>", escape(href))
+                format!(
+                    "<p class=\"actions\"><a class=\"button\" href=\"{}\">Sign in again</a></p>",
+                    escape(href)
+                )
             });
-            let title = self.status.canonical_reason().unwrap_or("Error");
-            let page = format!(
-                "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-                 <body><h1>{title}</h1><p>{}</p>{retry}</body></html>",
-                escape(self.message)
+            let body = format!(
+                "{}<p class=\"detail\">{} <span>(<code>{}</code>, HTTP {})</span></p>{retry}",
+                page::paragraph(lead),
+                escape(&sentence(self.message)),
+                escape(self.code),
+                self.status.as_u16(),
             );
             finish(
                 builder.header(CONTENT_TYPE, "text/html; charset=utf-8"),
-                Bytes::from(page),
+                Bytes::from(page::render(title, &body)),
             )
         } else {
             let body = serde_json::json!({ "error": self.code, "message": self.message });
@@ -72,6 +108,19 @@ impl ErrorReply<'_> {
             )
         }
     }
+}
+
+/// A message as a sentence: capitalised, ending with a full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// `401` for API clients: JSON and `WWW-Authenticate: Bearer`.
@@ -117,25 +166,25 @@ pub(crate) fn keeps_out_of_shared_caches(cache_control: Option<&[u8]>) -> bool {
     })
 }
 
-/// The `Cache-Control` put on an application's answer that sets session cookies.
-pub(crate) const NO_STORE: &str = "no-store";
-
-/// Minimal HTML escaping for text placed in pages.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
+/// Whether an application's answer needs `Cache-Control: no-store` added. One that sets
+/// session cookies must stay out of shared caches (see [`keeps_out_of_shared_caches`]). One
+/// to a signed-in request shows that user's data: without a `Cache-Control` of its own, a
+/// browser may show it again from its cache, e.g. on the back button after logout.
+pub(crate) fn needs_no_store(
+    sets_cookies: bool,
+    signed_in: bool,
+    cache_control: Option<&[u8]>,
+) -> bool {
+    if sets_cookies {
+        !keeps_out_of_shared_caches(cache_control)
+    } else {
+        signed_in && cache_control.is_none()
     }
-    out
 }
+
+/// The `Cache-Control` put on an application's answer that sets session cookies or answers
+/// a signed-in request.
+pub(crate) const NO_STORE: &str = "no-store";
 
 #[cfg(test)]
 mod tests {
@@ -163,6 +212,31 @@ mod tests {
         assert!(!keeps_out_of_shared_caches(Some(b"max-age=0, s-maxage=60")));
         assert!(keeps_out_of_shared_caches(Some(b"private, max-age=60")));
         assert!(keeps_out_of_shared_caches(Some(b"max-age=0, NO-STORE")));
+    }
+
+    #[test]
+    fn signed_in_answers_without_cache_control_are_not_stored() {
+        assert!(needs_no_store(false, true, None));
+        assert!(!needs_no_store(false, true, Some(b"private, max-age=60")));
+        assert!(!needs_no_store(false, false, None));
+        assert!(needs_no_store(true, false, Some(b"public")));
+        assert!(!needs_no_store(true, true, Some(b"no-store")));
+    }
+
+    #[test]
+    fn error_pages_speak_to_people_and_keep_the_code() {
+        let reply = ErrorReply {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_state",
+            message: "this sign-in is unknown",
+            retry: Some("/login"),
+        };
+        let page = reply.render(true, vec![]);
+        let body = String::from_utf8(page.body().to_vec()).expect("utf8");
+        assert!(body.contains("<title>Sign-in failed</title>"), "{body}");
+        assert!(body.contains("This sign-in is unknown."), "{body}");
+        assert!(body.contains("<code>invalid_state</code>"), "{body}");
+        assert!(body.contains("href=\"/login\""), "{body}");
     }
 
     #[test]

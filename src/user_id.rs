@@ -40,10 +40,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn claims(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap_or_default()
-    }
+    use crate::test_support::claims;
 
     #[test]
     fn the_configured_claim_or_nothing() {

@@ -51,13 +51,15 @@ pub(super) fn response(response: CoreResponse) -> HttpResponse {
 }
 
 /// Adds the engine's `Set-Cookie` values to the application's response, which then must
-/// not be stored by shared caches.
-pub(super) fn append_cookies(headers: &mut ActixHeaderMap, cookies: Vec<http::HeaderValue>) {
-    if cookies.is_empty() {
-        return;
-    }
+/// not be stored by shared caches; an answer to a `signed_in` request is kept out of every
+/// cache unless it says otherwise.
+pub(super) fn append_cookies(
+    headers: &mut ActixHeaderMap,
+    cookies: Vec<http::HeaderValue>,
+    signed_in: bool,
+) {
     let cache_control = headers.get(CACHE_CONTROL).map(ActixHeaderValue::as_bytes);
-    if !crate::response::keeps_out_of_shared_caches(cache_control) {
+    if crate::response::needs_no_store(!cookies.is_empty(), signed_in, cache_control) {
         headers.insert(
             CACHE_CONTROL,
             ActixHeaderValue::from_static(crate::response::NO_STORE),

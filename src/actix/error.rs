@@ -42,7 +42,7 @@ impl ResponseError for WithCookies {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = self.error.error_response();
-        convert::append_cookies(response.headers_mut(), self.set_cookies.clone());
+        convert::append_cookies(response.headers_mut(), self.set_cookies.clone(), false);
         response
     }
 }

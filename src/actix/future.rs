@@ -31,6 +31,7 @@ pin_project! {
             #[pin]
             future: F,
             set_cookies: Vec<http::HeaderValue>,
+            signed_in: bool,
         },
         /// Answered by the middleware without waiting.
         Ready { reply: Option<Reply<B>> },
@@ -40,11 +41,12 @@ pin_project! {
 }
 
 impl<F, B> OidcMiddlewareFuture<F, B> {
-    pub(super) fn inner(future: F, set_cookies: Vec<http::HeaderValue>) -> Self {
+    pub(super) fn inner(future: F, set_cookies: Vec<http::HeaderValue>, signed_in: bool) -> Self {
         Self {
             state: State::Inner {
                 future,
                 set_cookies,
+                signed_in,
             },
         }
     }
@@ -75,13 +77,14 @@ where
             StateProj::Inner {
                 future,
                 set_cookies,
+                signed_in,
             } => {
                 let result = ready!(future.poll(cx));
                 let set_cookies = std::mem::take(set_cookies);
                 Poll::Ready(match result {
                     Ok(response) => {
                         let mut response = response.map_into_left_body();
-                        convert::append_cookies(response.headers_mut(), set_cookies);
+                        convert::append_cookies(response.headers_mut(), set_cookies, *signed_in);
                         Ok(response)
                     }
                     Err(err) => Err(WithCookies::wrap(err, set_cookies)),

@@ -99,8 +99,9 @@ fn pass_on<S, B>(
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
 {
+    let signed_in = identity.is_some();
     attach(&request, engine, identity);
-    OidcMiddlewareFuture::inner(service.call(request), set_cookies)
+    OidcMiddlewareFuture::inner(service.call(request), set_cookies, signed_in)
 }
 
 impl<S, B> Service<ServiceRequest> for OidcMiddlewareService<S>

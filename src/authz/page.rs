@@ -8,7 +8,8 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use http::{HeaderValue, Response, StatusCode};
 
 use crate::identity::Identity;
-use crate::response::{escape, CoreResponse};
+use crate::page::{self, escape};
+use crate::response::CoreResponse;
 
 /// Renders the HTML body of the `403` page for a signed-in user who is not allowed in.
 /// Receives the identity and the path of the logout route.
@@ -34,14 +35,15 @@ impl fmt::Debug for AccessDeniedPage {
 }
 
 fn default_page(identity: &Identity, logout_path: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Access denied</title></head>\
-         <body><h1>Access denied</h1><p>You are signed in as <strong>{}</strong>, but this \
-         account may not open this page.</p><p><a href=\"{}\">Sign out</a> to use another \
-         account.</p></body></html>",
+    let body = format!(
+        "<p>You are signed in as <strong>{}</strong>, but this account may not open this \
+         page.</p><p class=\"detail\">If you think it should, ask the people who run this \
+         application for access, or sign in with another account.</p>\
+         <p class=\"actions\"><a class=\"button\" href=\"{}\">Sign out</a></p>",
         escape(identity.user_id()),
         escape(logout_path)
-    )
+    );
+    page::render("Access denied", &body)
 }
 
 /// `403` for `identity`: the (possibly custom) page for browsers, JSON otherwise.

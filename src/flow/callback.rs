@@ -174,6 +174,17 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
         .into();
     };
     let Some((login_cookie, pending)) = found else {
+        // No cookie at all: the browser refuses this site's cookies (or dropped them). A
+        // page that says so, since signing in again would end here again.
+        if request.headers.get(http::header::COOKIE).is_none() {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "login_cookie_missing",
+                "the browser sent no cookie with the sign-in; it may be blocking cookies for this site",
+            )
+            .render(ctx, html, removals)
+            .into();
+        }
         return fail(
             StatusCode::BAD_REQUEST,
             "invalid_state",

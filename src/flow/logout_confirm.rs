@@ -4,30 +4,22 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{Response, StatusCode};
 
-use crate::response::{escape, CoreResponse};
+use crate::page::{self, escape};
+use crate::response::CoreResponse;
 
 /// A page with a same-origin POST form back to the logout route (browsers), or `403` JSON.
 pub(crate) fn page(logout_path: &str, home: &str, html: bool) -> CoreResponse {
     let (status, content_type, body) = if html {
-        let page = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>Sign out?</title><style>\
-             body{{font-family:system-ui,sans-serif;background:#f6f7f9;color:#1d2430;\
-             margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}}\
-             main{{background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002;\
-             padding:2rem;max-width:26rem;margin:1rem}}\
-             h1{{font-size:1.4rem;margin-top:0}}\
-             button{{font:inherit;background:#1f5fbf;color:#fff;border:0;border-radius:8px;\
-             padding:.6rem 1.2rem;cursor:pointer}}button:focus{{outline:3px solid #f0b400}}\
-             a{{color:#1f5fbf;margin-left:1rem}}</style></head><body><main>\
-             <h1>Sign out?</h1><p>Another site asked to sign you out of this application.\
-             Sign out only if you meant to.</p>\
-             <form method=\"post\" action=\"{}\"><button type=\"submit\">Sign out</button>\
-             <a href=\"{}\">Stay signed in</a></form></main></body></html>",
+        let body = format!(
+            "<p>Another site asked to sign you out of this application.</p>\
+             <p class=\"detail\">Sign out only if you meant to.</p>\
+             <form class=\"actions\" method=\"post\" action=\"{}\">\
+             <button class=\"button\" type=\"submit\">Sign out</button>\
+             <a href=\"{}\">Stay signed in</a></form>",
             escape(logout_path),
             escape(home),
         );
+        let page = page::render("Sign out?", &body);
         (StatusCode::OK, "text/html; charset=utf-8", page)
     } else {
         let body = serde_json::json!({

@@ -104,10 +104,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn object(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap_or_default()
-    }
+    use crate::test_support::claims as object;
 
     #[test]
     fn merges_profile_claims_but_never_protocol_claims() {

@@ -23,7 +23,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F, B, E> {
         /// Passed to the application; cookies (a refreshed session) are added to its answer.
-        Inner { #[pin] future: F, set_cookies: Vec<HeaderValue> },
+        Inner { #[pin] future: F, set_cookies: Vec<HeaderValue>, signed_in: bool },
         /// Answered by the layer without waiting.
         Ready { response: Option<Response<Bytes>> },
         /// Waiting on the provider or a session store first.
@@ -32,11 +32,12 @@ pin_project! {
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    pub(crate) fn inner(future: F, set_cookies: Vec<HeaderValue>) -> Self {
+    pub(crate) fn inner(future: F, set_cookies: Vec<HeaderValue>, signed_in: bool) -> Self {
         Self {
             state: State::Inner {
                 future,
                 set_cookies,
+                signed_in,
             },
         }
     }
@@ -60,17 +61,17 @@ pub(crate) fn own_response<B>(response: Response<Bytes>) -> Response<OidcBody<B>
     response.map(OidcBody::own)
 }
 
+/// The application's answer with `set_cookies` added; kept out of caches when it sets
+/// cookies or answers a `signed_in` request (unless it says so itself).
 pub(crate) fn with_cookies<B>(
     response: Response<B>,
     set_cookies: Vec<HeaderValue>,
+    signed_in: bool,
 ) -> Response<OidcBody<B>> {
     let mut response = response.map(OidcBody::inner);
-    if set_cookies.is_empty() {
-        return response;
-    }
     let headers = response.headers_mut();
     let cache_control = headers.get(CACHE_CONTROL).map(HeaderValue::as_bytes);
-    if !crate::response::keeps_out_of_shared_caches(cache_control) {
+    if crate::response::needs_no_store(!set_cookies.is_empty(), signed_in, cache_control) {
         headers.insert(
             CACHE_CONTROL,
             HeaderValue::from_static(crate::response::NO_STORE),
@@ -93,9 +94,14 @@ where
             StateProj::Inner {
                 future,
                 set_cookies,
+                signed_in,
             } => {
                 let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(with_cookies(response, std::mem::take(set_cookies))))
+                Poll::Ready(Ok(with_cookies(
+                    response,
+                    std::mem::take(set_cookies),
+                    *signed_in,
+                )))
             }
             StateProj::Ready { response } => {
                 let response = response.take().unwrap_or_else(|| {

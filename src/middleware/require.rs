@@ -79,7 +79,7 @@ where
                 .map(HeaderValue::as_bytes),
         );
         match verdict {
-            Verdict::Pass => ResponseFuture::inner(self.inner.call(request), Vec::new()),
+            Verdict::Pass => ResponseFuture::inner(self.inner.call(request), Vec::new(), false),
             Verdict::Refuse(response) => ResponseFuture::ready(response),
         }
     }

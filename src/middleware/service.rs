@@ -75,8 +75,9 @@ where
                 identity,
                 set_cookies,
             }) => {
+                let signed_in = identity.is_some();
                 attach(&mut request, &self.engine, identity);
-                ResponseFuture::inner(self.inner.call(request), set_cookies)
+                ResponseFuture::inner(self.inner.call(request), set_cookies, signed_in)
             }
             Decision::Respond(response) => ResponseFuture::ready(response),
             Decision::ReadBody { limit } => {
@@ -102,9 +103,10 @@ where
                             identity,
                             set_cookies,
                         }) => {
+                            let signed_in = identity.is_some();
                             attach(&mut request, &engine, identity);
                             let response = inner.call(request).await?;
-                            Ok(with_cookies(response, set_cookies))
+                            Ok(with_cookies(response, set_cookies, signed_in))
                         }
                         Outcome::Respond(response) => Ok(own_response(response)),
                     }

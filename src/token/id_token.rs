@@ -107,10 +107,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn claims(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap_or_default()
-    }
+    use crate::test_support::claims;
 
     #[test]
     fn azp_rules() {

@@ -11,28 +11,6 @@ use crate::harness::{
     assert_status, base_config, location, set_cookies, Browser, Framework, Profile, TestApp,
 };
 
-/// `both!(case, ...)` defines `axum::case` and `actix::case` for each `case(Framework)`.
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod axum {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Framework::Axum).await;
-                }
-            )*
-        }
-        mod actix {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Framework::Actix).await;
-                }
-            )*
-        }
-    };
-}
-
 both!(
     login_round_trip,
     browsers_are_redirected_and_api_clients_get_401,

@@ -1,6 +1,37 @@
 //! Integration tests: real loopback servers for the app and the mock OpenID Provider.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// `both!(case, ...)` defines `axum::case` and `actix::case` for each `async fn
+/// case(Framework)` of the calling module (which imports `Framework`), so every case runs
+/// on both frameworks. `both!(actix_runtime: ...)` runs the actix ones on actix's own
+/// runtime, for cases whose futures are not `Send`.
+macro_rules! both {
+    (@with $actix_test:meta; $($case:ident),* $(,)?) => {
+        mod axum {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Framework::Axum).await;
+                }
+            )*
+        }
+        mod actix {
+            $(
+                #[$actix_test]
+                async fn $case() {
+                    super::$case(super::Framework::Actix).await;
+                }
+            )*
+        }
+    };
+    (actix_runtime: $($case:ident),* $(,)?) => {
+        both!(@with actix_web::test; $($case),*);
+    };
+    ($($case:ident),* $(,)?) => {
+        both!(@with tokio::test; $($case),*);
+    };
+}
+
 mod harness;
 
 mod authorization;

@@ -13,28 +13,6 @@ use tower_oidc::{ConfigBuilder, IdTokenSigningAlg};
 
 use crate::harness::{location, Browser, Framework, TestApp};
 
-/// `both!(case, ...)` defines `axum::case` and `actix::case` for each `case(Framework)`.
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod axum {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Framework::Axum).await;
-                }
-            )*
-        }
-        mod actix {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Framework::Actix).await;
-                }
-            )*
-        }
-    };
-}
-
 both!(
     // Basic RP
     rp_response_type_code,

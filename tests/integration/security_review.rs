@@ -8,27 +8,6 @@ use tower_oidc::testing::{MockProvider, MockUser};
 
 use crate::harness::{assert_status, location, set_cookies, Browser, Framework, TestApp};
 
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod axum {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Framework::Axum).await;
-                }
-            )*
-        }
-        mod actix {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Framework::Actix).await;
-                }
-            )*
-        }
-    };
-}
-
 both!(
     id_and_logout_tokens_are_not_bearer_tokens,
     unverified_emails_name_no_user,

@@ -208,28 +208,8 @@ impl NotesApp {
     }
 }
 
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod axum {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Framework::Axum).await;
-                }
-            )*
-        }
-        mod actix {
-            $(
-                #[actix_web::test]
-                async fn $case() {
-                    super::$case(super::Framework::Actix).await;
-                }
-            )*
-        }
-    };
-}
-
 both!(
+    actix_runtime:
     signed_in_members_get_their_pages,
     visitors_without_a_session_are_turned_away,
     services_call_with_bearer_tokens,

@@ -149,6 +149,7 @@ impl Interop {
                 .expect("url")
                 .to_string()],
             access_token_ttl: setup.access_token_ttl,
+            ..ProviderOptions::default()
         })
         .await;
         let config = Self::config(&provider, &app_url, &setup);

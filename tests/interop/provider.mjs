@@ -8,6 +8,10 @@
 //   REDIRECT_URIS              comma-separated redirect URIs of the client
 //   POST_LOGOUT_REDIRECT_URIS  comma-separated post-logout redirect URIs (optional)
 //   ACCESS_TOKEN_TTL           access-token lifetime in seconds (default 3600)
+//   ISSUER_HOST                host name in the issuer URL (default 127.0.0.1); `localhost`
+//                              puts the provider on another site than an app on 127.0.0.1
+//   EXTRA_CLAIMS               JSON object: account id -> claims added to that account's
+//                              userinfo under the `profile` scope, e.g. {"ann":{"groups":[…]}}
 //
 // Prints `READY <port>` on stdout once listening. `GET /__test/stats` answers the counts of
 // successful token-endpoint grants by grant_type, e.g. {"authorization_code":1}.
@@ -45,6 +49,18 @@ if (!Number.isInteger(accessTokenTtl) || accessTokenTtl <= 0) {
   process.exit(2);
 }
 
+const issuerHost = process.env.ISSUER_HOST || HOST;
+let extraClaims = {};
+try {
+  extraClaims = JSON.parse(process.env.EXTRA_CLAIMS || '{}');
+} catch (err) {
+  console.error(`provider.mjs: EXTRA_CLAIMS is not JSON: ${err.message}`);
+  process.exit(2);
+}
+const extraClaimNames = [
+  ...new Set(Object.values(extraClaims).flatMap((claims) => Object.keys(claims))),
+];
+
 const client = {
   client_id: required('CLIENT_ID'),
   client_secret: required('CLIENT_SECRET'),
@@ -81,7 +97,7 @@ server.on('error', (err) => {
 
 server.listen(port, HOST, () => {
   const actualPort = server.address().port;
-  const issuer = `http://${HOST}:${actualPort}`;
+  const issuer = `http://${issuerHost}:${actualPort}`;
 
   const provider = new Provider(issuer, {
     clients: [client],
@@ -99,6 +115,7 @@ server.listen(port, HOST, () => {
             email: `${id}@example.com`,
             email_verified: true,
             name: `Test User ${id}`,
+            ...(extraClaims[id] || {}),
           };
         },
       };
@@ -106,7 +123,7 @@ server.listen(port, HOST, () => {
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['name'],
+      profile: ['name', ...extraClaimNames],
     },
     // Left at its default (true): ID tokens of the code flow carry only `sub` and the
     // protocol claims; email and profile claims come from userinfo.

@@ -44,6 +44,22 @@ pub struct ProviderOptions {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub access_token_ttl: Duration,
+    /// The host of the issuer URL; the provider listens on 127.0.0.1 whatever it is.
+    pub issuer_host: &'static str,
+    /// Claims added to some accounts' userinfo: `{"account": {"claim": value}}`.
+    pub extra_claims: Value,
+}
+
+impl Default for ProviderOptions {
+    fn default() -> Self {
+        Self {
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            access_token_ttl: Duration::from_secs(3600),
+            issuer_host: "127.0.0.1",
+            extra_claims: Value::Object(Default::default()),
+        }
+    }
 }
 
 /// A running `oidc-provider`. Dropping it kills the process (and closes its stdin, on which
@@ -87,6 +103,8 @@ impl OidcProvider {
                 "ACCESS_TOKEN_TTL",
                 options.access_token_ttl.as_secs().max(1).to_string(),
             )
+            .env("ISSUER_HOST", options.issuer_host)
+            .env("EXTRA_CLAIMS", options.extra_claims.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -123,7 +141,7 @@ impl OidcProvider {
             .build()
             .expect("client");
         Self {
-            issuer: Url::parse(&format!("http://127.0.0.1:{port}")).expect("issuer"),
+            issuer: Url::parse(&format!("http://{}:{port}", options.issuer_host)).expect("issuer"),
             _stdin: child.stdin.take(),
             _child: child,
             stderr,

@@ -2,8 +2,10 @@
 //! caches and the session I/O. Flows receive a [`Context`]; they never see the dispatcher.
 
 mod refreshes;
+mod replay;
 mod sessions;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::authz::AuthContext;
@@ -13,9 +15,11 @@ use crate::config::Config;
 use crate::provider::Provider;
 use crate::session::cache::SessionCache;
 use crate::session::codec::CookieCodec;
+use crate::session::expiring_set::ExpiringSet;
 use crate::session::login_state::UsedStates;
 
 pub(crate) use refreshes::{RefreshGate, RefreshOutcome};
+pub(crate) use replay::StoreVerdict;
 pub(crate) use sessions::{store_unavailable, SessionLookup, StoreId};
 
 /// Decoded sessions kept per sealed cookie value.
@@ -26,9 +30,12 @@ const STORE_ID_CACHE_ENTRIES: usize = 10_000;
 const USED_STATES: usize = 100_000;
 /// Verified bearer tokens kept until they expire.
 const BEARER_CACHE_ENTRIES: usize = 10_000;
-/// Logout-token `jti`s remembered against replay, and for how long.
+/// Logout-token `jti`s remembered against replay, and for how long at least: longer when
+/// tokens are accepted for longer.
 const USED_LOGOUT_TOKENS: usize = 100_000;
 const USED_LOGOUT_TOKEN_SECS: u64 = 3600;
+/// Cookie sessions ended by a logout, remembered until they would have expired.
+const ENDED_SESSIONS: usize = 100_000;
 
 /// Everything the layer shares between requests.
 pub(crate) struct Context {
@@ -43,6 +50,14 @@ pub(crate) struct Context {
     pub(crate) bearer_cache: BearerCache,
     /// `jti`s of logout tokens already used.
     pub(crate) used_logout_tokens: UsedStates,
+    /// How long a logout token's `jti` is remembered.
+    pub(crate) used_logout_token_secs: u64,
+    /// Whether the session store keeps single-use keys; cleared when it answers that it
+    /// cannot, so it is not asked again.
+    pub(crate) store_keeps_used_keys: AtomicBool,
+    /// Ids of cookie sessions ended in this process, until they would have expired, so a
+    /// renewal under way at the logout does not hand the browser the session again.
+    pub(crate) ended_sessions: ExpiringSet,
     pub(crate) auth_context: Arc<AuthContext>,
     /// Refused opaque tokens and the ceiling on introspection calls.
     pub(crate) introspection: IntrospectionGuard,
@@ -69,6 +84,13 @@ impl Context {
             login_path: config.routes.login.clone(),
             denied_page: config.denied_page.clone(),
         });
+        let used_logout_token_secs = USED_LOGOUT_TOKEN_SECS.max(
+            config
+                .security
+                .logout_token_max_age
+                .saturating_add(config.leeway)
+                .as_secs(),
+        );
         Self {
             config,
             provider,
@@ -78,7 +100,10 @@ impl Context {
             used_states: UsedStates::new(USED_STATES),
             refreshes: RefreshGate::default(),
             bearer_cache: BearerCache::new(BEARER_CACHE_ENTRIES),
-            used_logout_tokens: UsedStates::with_ttl(USED_LOGOUT_TOKENS, USED_LOGOUT_TOKEN_SECS),
+            used_logout_tokens: UsedStates::with_ttl(USED_LOGOUT_TOKENS, used_logout_token_secs),
+            used_logout_token_secs,
+            store_keeps_used_keys: AtomicBool::new(true),
+            ended_sessions: ExpiringSet::new(ENDED_SESSIONS),
             auth_context,
             introspection: IntrospectionGuard::default(),
         }

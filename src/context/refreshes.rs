@@ -25,6 +25,8 @@ pub(crate) enum RefreshOutcome {
     Rejected,
     /// The provider could not be asked; the session goes on with the token it has.
     Unavailable,
+    /// The session ended (a logout) while the refresh was under way: the logout wins.
+    Ended,
 }
 
 pub(crate) type RefreshCell = Arc<OnceCell<RefreshOutcome>>;

@@ -8,7 +8,7 @@ use http::HeaderValue;
 use super::Context;
 use crate::config::SessionBackend;
 use crate::response::ErrorReply;
-use crate::session::store::StoreError;
+use crate::session::store::{DynStore, StoreError};
 use crate::session::{stored, SessionData};
 
 /// What the request's session cookie amounts to.
@@ -98,15 +98,14 @@ impl Context {
         self.codec.open(self.session_cookie(), &chunks.joined())
     }
 
-    /// Persists `session` and returns the cookies that carry it, replacing `carried` chunks.
+    /// Persists a new `session` and returns the cookies that carry it, replacing `carried`
+    /// chunks.
     pub(crate) async fn write_session(
         &self,
         session: &SessionData,
         carried: usize,
     ) -> Result<Vec<HeaderValue>, String> {
-        let name = self.session_cookie();
-        let now = crate::session::now();
-        let max_age = session.expires_at.saturating_sub(now);
+        let max_age = session.expires_at.saturating_sub(crate::session::now());
         let plaintext = match &self.config.session {
             SessionBackend::Cookie => stored::to_binary(session)?,
             SessionBackend::Store(store) => {
@@ -115,16 +114,76 @@ impl Context {
                     .save(&session.sid, session, ttl)
                     .await
                     .map_err(|err| err.to_string())?;
-                store
-                    .index(&session.sid, &logout_keys(session), ttl)
-                    .await
-                    .map_err(|err| err.to_string())?;
+                self.index(store.as_ref(), session, ttl).await?;
                 session.sid.clone().into_bytes()
             }
         };
+        self.session_cookies(&plaintext, max_age, carried)
+    }
+
+    /// Persists `session`, renewed (a refreshed access token, a reloaded user), and
+    /// returns the cookies that carry it; `Ok(None)` when the session ended while it was
+    /// being renewed. A logout wins over a renewal that was under way: the renewal must
+    /// not bring the session back, in the store nor in the browser.
+    ///
+    /// With a store, the store decides ([`SessionStore::save_existing`]). With cookie
+    /// sessions, the sessions this process ended are remembered until they would have
+    /// expired: a logout handled by another instance cannot be seen here.
+    ///
+    /// [`SessionStore::save_existing`]: crate::store::SessionStore::save_existing
+    pub(crate) async fn renew_session(
+        &self,
+        session: &SessionData,
+        carried: usize,
+    ) -> Result<Option<Vec<HeaderValue>>, String> {
+        let now = crate::session::now();
+        let max_age = session.expires_at.saturating_sub(now);
+        let plaintext = match &self.config.session {
+            SessionBackend::Cookie => {
+                if self.ended_sessions.contains(&session.sid, now) != Some(false) {
+                    return Ok(None);
+                }
+                stored::to_binary(session)?
+            }
+            SessionBackend::Store(store) => {
+                let ttl = std::time::Duration::from_secs(max_age);
+                let kept = store
+                    .save_existing(&session.sid, session, ttl)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                if !kept {
+                    return Ok(None);
+                }
+                self.index(store.as_ref(), session, ttl).await?;
+                session.sid.clone().into_bytes()
+            }
+        };
+        self.session_cookies(&plaintext, max_age, carried).map(Some)
+    }
+
+    async fn index(
+        &self,
+        store: &dyn DynStore,
+        session: &SessionData,
+        ttl: std::time::Duration,
+    ) -> Result<(), String> {
+        store
+            .index(&session.sid, &logout_keys(session), ttl)
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    /// The cookies carrying `plaintext`, sealed, replacing `carried` chunks.
+    fn session_cookies(
+        &self,
+        plaintext: &[u8],
+        max_age: u64,
+        carried: usize,
+    ) -> Result<Vec<HeaderValue>, String> {
+        let name = self.session_cookie();
         let sealed = self
             .codec
-            .seal(name, &plaintext)
+            .seal(name, plaintext)
             .ok_or("session too large to seal")?;
         Ok(self.codec.write_chunks(name, &sealed, max_age, carried))
     }
@@ -135,10 +194,25 @@ impl Context {
         session: Option<&SessionData>,
         carried: usize,
     ) -> Vec<HeaderValue> {
-        if let (SessionBackend::Store(store), Some(session)) = (&self.config.session, session) {
-            if let Err(err) = store.delete(&session.sid).await {
-                tracing::warn!(error = %err, "could not delete the session from the store");
+        match (&self.config.session, session) {
+            (SessionBackend::Store(store), Some(session)) => {
+                if let Err(err) = store.delete(&session.sid).await {
+                    tracing::warn!(error = %err, "could not delete the session from the store");
+                }
             }
+            // The cookie cannot be taken back from the browser; a renewal under way must
+            // at least not hand it a new one.
+            (SessionBackend::Cookie, Some(session)) => {
+                let now = crate::session::now();
+                if self
+                    .ended_sessions
+                    .insert(&session.sid, now, session.expires_at)
+                    .is_none()
+                {
+                    tracing::warn!("the record of ended sessions is unreadable");
+                }
+            }
+            (_, None) => {}
         }
         self.codec.remove_chunks(self.session_cookie(), carried)
     }
@@ -155,9 +229,19 @@ impl Context {
 
     /// Session-id rotation: the session the browser had before a login is ended.
     pub(crate) async fn end_previous_session(&self, sid: &str) {
-        if let SessionBackend::Store(store) = &self.config.session {
-            if let Err(err) = store.delete(sid).await {
-                tracing::warn!(error = %err, "could not delete the previous session");
+        match &self.config.session {
+            SessionBackend::Store(store) => {
+                if let Err(err) = store.delete(sid).await {
+                    tracing::warn!(error = %err, "could not delete the previous session");
+                }
+            }
+            // A renewal of the previous session under way must not overwrite the new one.
+            SessionBackend::Cookie => {
+                let now = crate::session::now();
+                let expires = now.saturating_add(self.config.session_max_age.as_secs());
+                if self.ended_sessions.insert(sid, now, expires).is_none() {
+                    tracing::warn!("the record of ended sessions is unreadable");
+                }
             }
         }
     }

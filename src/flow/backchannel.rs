@@ -169,7 +169,7 @@ async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String
     else {
         return Err("the logout token has no jti".into());
     };
-    if !ctx.used_logout_tokens.first_use(jti, crate::session::now()) {
+    if !ctx.first_use_of_logout_token(jti).await {
         return Err("this logout token was used already".into());
     }
     Ok(claims)

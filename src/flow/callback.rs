@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::oauth::{self, TokenEndpointError};
 use super::userinfo::{self, UserinfoError};
-use crate::context::{Context, SessionLookup};
+use crate::context::{Context, SessionLookup, StoreVerdict};
 use crate::outcome::{Outcome, Step};
 use crate::request::RequestView;
 use crate::response::{self, ErrorReply};
@@ -104,6 +104,15 @@ fn provider_error_text(error: &str, description: &str) -> String {
     .to_owned()
 }
 
+/// A callback whose `state` was used before, here or on an instance sharing the store.
+fn completed_already() -> Failure {
+    fail(
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+        "this sign-in was completed already; start again",
+    )
+}
+
 fn param<'a>(params: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     params
         .get(name)
@@ -184,14 +193,10 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
         .render(ctx, html, removals)
         .into();
     };
+    // This process's record first: a replay here is refused without a round trip. The
+    // store's record, shared by every instance, is asked before the code is redeemed.
     if !ctx.used_states.first_use(state, now) {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            "invalid_state",
-            "this sign-in was completed already; start again",
-        )
-        .render(ctx, html, removals)
-        .into();
+        return completed_already().render(ctx, html, removals).into();
     }
     let (carried, previous_sid) = match ctx.lookup_session(request.headers) {
         SessionLookup::None => (0, None),
@@ -219,6 +224,21 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
 impl Callback {
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
         let removal: Vec<HeaderValue> = ctx.codec.removal(&self.login_cookie).into_iter().collect();
+        match ctx.first_use_of_state(&self.pending.state).await {
+            StoreVerdict::First | StoreVerdict::NotKept => {}
+            StoreVerdict::Replayed => {
+                return completed_already().render(ctx, self.wants_html, removal);
+            }
+            StoreVerdict::Failed(err) => {
+                tracing::error!(error = %err, "login state: the session store is unavailable");
+                return fail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "session_store_unavailable",
+                    "sessions are unavailable right now; start again shortly",
+                )
+                .render(ctx, self.wants_html, removal);
+            }
+        }
         match self.complete(ctx).await {
             Ok(session) => {
                 if let Some(previous) = &self.previous_sid {

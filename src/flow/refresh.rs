@@ -42,6 +42,13 @@ impl Refresh {
                 set_cookies: cookies,
             }),
             RefreshOutcome::Unavailable => self.keep_going(),
+            RefreshOutcome::Ended => {
+                tracing::info!(user_id = %self.session.user_id, "session ended during its refresh");
+                let removals = ctx
+                    .codec
+                    .remove_chunks(ctx.session_cookie(), self.request.carried);
+                super::login::unauthenticated(ctx, &self.request, removals).await
+            }
             RefreshOutcome::Rejected => {
                 let removals = ctx
                     .end_session(Some(&self.session), self.request.carried)
@@ -106,14 +113,15 @@ async fn refresh(ctx: &Context, session: &SessionData, carried: usize) -> Refres
     if let Some(rotated) = tokens.refresh_token() {
         renewed.refresh_token = Some(rotated.secret().clone());
     }
-    match ctx.write_session(&renewed, carried).await {
-        Ok(cookies) => {
+    match ctx.renew_session(&renewed, carried).await {
+        Ok(Some(cookies)) => {
             tracing::debug!(user_id = %renewed.user_id, "access token refreshed");
             RefreshOutcome::Refreshed {
                 session: Arc::new(renewed),
                 cookies,
             }
         }
+        Ok(None) => RefreshOutcome::Ended,
         Err(err) => {
             tracing::warn!(error = %err, "refreshed session could not be saved");
             RefreshOutcome::Unavailable

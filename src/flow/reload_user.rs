@@ -7,14 +7,14 @@ use http::StatusCode;
 use crate::context::Context;
 use crate::identity::Identity;
 use crate::outcome::{Outcome, Pass};
+use crate::request::Detached;
 use crate::response::ErrorReply;
 use crate::session::{now, SessionData};
 use crate::user::Loaded;
 
 pub(crate) struct ReloadUser {
     pub(crate) session: Arc<SessionData>,
-    pub(crate) carried: usize,
-    pub(crate) wants_html: bool,
+    pub(crate) request: Detached,
 }
 
 impl ReloadUser {
@@ -28,11 +28,19 @@ impl ReloadUser {
                 renewed.user = Some(user);
                 renewed.user_loaded_at = Some(now());
                 renewed.typed_user = Default::default();
-                match ctx.write_session(&renewed, self.carried).await {
-                    Ok(set_cookies) => Outcome::Continue(Pass {
+                match ctx.renew_session(&renewed, self.request.carried).await {
+                    Ok(Some(set_cookies)) => Outcome::Continue(Pass {
                         identity: Some(Identity::new(Arc::new(renewed))),
                         set_cookies,
                     }),
+                    Ok(None) => {
+                        // A logout while the hook ran: the logout wins.
+                        tracing::info!(user_id = %self.session.user_id, "session ended during its user reload");
+                        let removals = ctx
+                            .codec
+                            .remove_chunks(ctx.session_cookie(), self.request.carried);
+                        super::login::unauthenticated(ctx, &self.request, removals).await
+                    }
                     Err(err) => {
                         tracing::warn!(error = %err, "reloaded user could not be saved");
                         self.keep()
@@ -41,7 +49,9 @@ impl ReloadUser {
             }
             Loaded::Refused => {
                 tracing::info!(user_id = %self.session.user_id, "user no longer allowed; session ended");
-                let removals = ctx.end_session(Some(&self.session), self.carried).await;
+                let removals = ctx
+                    .end_session(Some(&self.session), self.request.carried)
+                    .await;
                 Outcome::Respond(
                     ErrorReply {
                         status: StatusCode::FORBIDDEN,
@@ -49,7 +59,7 @@ impl ReloadUser {
                         message: "this account may no longer use this application",
                         retry: None,
                     }
-                    .render(self.wants_html, removals),
+                    .render(self.request.wants_html, removals),
                 )
             }
             Loaded::Failed(reason) => {

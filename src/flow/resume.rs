@@ -42,11 +42,9 @@ pub(crate) fn resume(
     }
     if let Some(hook) = &ctx.config.user_hook {
         if session.user_is_stale(now, hook.ttl_secs) {
-            let request = detach();
             return Step::Wait(Renewal::ReloadUser(ReloadUser {
                 session,
-                carried: request.carried,
-                wants_html: request.wants_html,
+                request: detach(),
             }));
         }
     }

@@ -1,14 +1,12 @@
 //! Pending logins: state, nonce and PKCE verifier in short-lived encrypted cookies, one per
 //! login so that several tabs can sign in at once, bounded in number.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::codec::CookieCodec;
 use super::cookies::request_cookies;
+use super::expiring_set::ExpiringSet;
 
 /// How long a login may take at the provider.
 pub(crate) const LOGIN_TTL_SECS: u64 = 600;
@@ -106,12 +104,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// States already used at the callback, so a replayed callback is refused even when the
-/// browser (or an attacker) still holds the login cookie. Bounded; entries live as long as
-/// a login can.
+/// Single-use values already presented (states at the callback, logout-token ids), so a
+/// replay is refused even when the browser (or an attacker) still holds the login cookie.
+/// Each is remembered for `ttl_secs`, at most `capacity` of them: when full, expired
+/// values go first, then the one closest to its expiry (see [`ExpiringSet`]), so a flood
+/// can only push out the oldest values, never empty the set.
+///
+/// This is the record of this process; a server-side store that keeps single-use keys
+/// ([`SessionStore::first_use`](crate::store::SessionStore::first_use)) extends it to every
+/// instance sharing the store, and across restarts.
 pub(crate) struct UsedStates {
-    used: Mutex<HashMap<String, u64>>,
-    capacity: usize,
+    used: ExpiringSet,
     ttl_secs: u64,
 }
 
@@ -122,37 +125,22 @@ impl UsedStates {
 
     pub(crate) fn with_ttl(capacity: usize, ttl_secs: u64) -> Self {
         Self {
-            used: Mutex::new(HashMap::new()),
-            capacity,
+            used: ExpiringSet::new(capacity),
             ttl_secs,
         }
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.used.lock().map_or(0, |used| used.len())
+        self.used.len()
     }
 
-    /// Records `state`; `false` if it was used before.
+    /// Records `state` at `now` (Unix seconds); `false` if it was used before, or if the
+    /// record cannot be read (a thread panicked while changing it).
     pub(crate) fn first_use(&self, state: &str, now: u64) -> bool {
-        let Ok(mut used) = self.used.lock() else {
-            return false;
-        };
-        if used.len() >= self.capacity {
-            used.retain(|_, expires| *expires > now);
-            if used.len() >= self.capacity {
-                // A flood of callbacks cannot grow memory; logins in flight keep their
-                // cookie-bound protection.
-                used.clear();
-            }
-        }
-        match used.get(state) {
-            Some(expires) if *expires > now => false,
-            _ => {
-                used.insert(state.to_owned(), now + self.ttl_secs);
-                true
-            }
-        }
+        self.used
+            .insert(state, now, now.saturating_add(self.ttl_secs))
+            .unwrap_or(false)
     }
 }
 
@@ -231,5 +219,35 @@ mod tests {
         assert!(!used.first_use("a", 11));
         assert!(used.first_use("b", 11));
         assert!(used.first_use("c", 11));
+        assert!(!used.first_use("b", 12));
+        assert!(used.first_use("a", 10 + LOGIN_TTL_SECS), "expired");
+    }
+
+    #[test]
+    fn a_flood_does_not_empty_the_used_state_set() {
+        const CAPACITY: usize = 1_000;
+        let used = UsedStates::new(CAPACITY);
+        let now = 1_000_000;
+        for i in 0..CAPACITY - 1 {
+            assert!(used.first_use(&format!("flood-{i}"), now));
+        }
+        assert!(used.first_use("victim", now + 1));
+        // The set is full of live states; more keep arriving.
+        for i in CAPACITY..CAPACITY + 100 {
+            assert!(used.first_use(&format!("flood-{i}"), now + 2));
+        }
+        assert_eq!(used.len(), CAPACITY, "full, not emptied");
+        assert!(
+            !used.first_use("victim", now + 3),
+            "the victim's state stays used"
+        );
+        for i in [CAPACITY / 2, CAPACITY - 2, CAPACITY + 99] {
+            assert!(
+                !used.first_use(&format!("flood-{i}"), now + 3),
+                "recent state {i} stays used"
+            );
+        }
+        // Only the oldest made room.
+        assert!(used.first_use("flood-0", now + 3));
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+use super::expiring_set::ExpiringSet;
 use super::store::{InProcessStore, SessionStore, StoreError};
 use super::SessionData;
 
@@ -13,6 +14,8 @@ use super::SessionData;
 const SWEEP_PER_CALL: usize = 64;
 /// Longer lifetimes are cut to this, so expiry times cannot overflow.
 const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+/// The most single-use keys remembered at once ([`SessionStore::first_use`]).
+const USED_KEYS: usize = 100_000;
 
 /// Sessions in this process's memory: bounded in count, each with its time to live and an
 /// optional idle timeout. Sessions end when the process stops and are not shared between
@@ -25,6 +28,10 @@ const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// to date by the calls that change the store (saves, deletes, and loads that find
 /// something to sweep), a few sessions at a time, so every operation costs O(log n).
 /// When the store is full the least recently used session makes room.
+///
+/// Single-use keys ([`SessionStore::first_use`]) are kept apart from sessions, up to
+/// 100 000 of them: when full, expired keys go first, then the key closest to its
+/// expiry.
 ///
 /// [`ConfigBuilder::session_store`](crate::ConfigBuilder::session_store) and
 /// [`ConfigBuilder::in_process_session_store`](crate::ConfigBuilder::in_process_session_store)
@@ -44,6 +51,8 @@ pub struct MemoryStore {
     epoch: Instant,
     max_sessions: usize,
     idle_timeout: Option<u64>,
+    /// Single-use keys, by expiry in the same nanoseconds.
+    used_keys: ExpiringSet,
 }
 
 /// Ids are shared between the map and its indexes, so filing a session again allocates
@@ -102,6 +111,7 @@ impl MemoryStore {
             epoch: Instant::now(),
             max_sessions: max_sessions.max(1),
             idle_timeout: None,
+            used_keys: ExpiringSet::new(USED_KEYS),
         }
     }
 
@@ -188,6 +198,37 @@ impl Entry {
 }
 
 impl Inner {
+    /// Files a session under `id`, which holds none, with the logout keys it answers to.
+    fn insert(
+        &mut self,
+        id: &str,
+        session: Arc<SessionData>,
+        logout_keys: Vec<String>,
+        expires: u64,
+        now: u64,
+    ) {
+        let id: Id = Arc::from(id);
+        for key in &logout_keys {
+            self.by_logout_key
+                .entry(key.clone())
+                .or_default()
+                .insert(id.to_string());
+        }
+        self.by_use.insert((now, Arc::clone(&id)));
+        self.by_expiry.insert((expires, Arc::clone(&id)));
+        self.sessions.insert(
+            Arc::clone(&id),
+            Entry {
+                id,
+                session,
+                logout_keys,
+                expires,
+                last_used: AtomicU64::new(now),
+                filed_use: now,
+            },
+        );
+    }
+
     fn remove(&mut self, id: &str) -> Option<Entry> {
         let entry = self.sessions.remove(id)?;
         self.by_use
@@ -295,22 +336,52 @@ impl SessionStore for MemoryStore {
         inner.sweep(now, self.idle_timeout);
         inner.remove(id);
         while inner.sessions.len() >= self.max_sessions && inner.evict_one() {}
-        let id: Id = Arc::from(id);
-        inner.by_use.insert((now, Arc::clone(&id)));
-        inner.by_expiry.insert((expires, Arc::clone(&id)));
-        inner.sessions.insert(
-            Arc::clone(&id),
-            Entry {
-                id,
-                session,
-                logout_keys: Vec::new(),
-                expires,
-                last_used: AtomicU64::new(now),
-                filed_use: now,
-            },
-        );
+        inner.insert(id, session, Vec::new(), expires, now);
         inner.plan_sweep(self.idle_timeout);
         Ok(())
+    }
+
+    /// Checks and replaces under one write lock, keeping the session's logout keys.
+    async fn save_existing(
+        &self,
+        id: &str,
+        session: &SessionData,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let expires = now.saturating_add(nanos(ttl.min(CENTURY)));
+        let session = Arc::new(session.clone());
+        let mut inner = self.write()?;
+        inner.sweep(now, self.idle_timeout);
+        let live = inner
+            .sessions
+            .get(id)
+            .map(|entry| !self.is_stale(entry, now));
+        let replaced = match live {
+            Some(true) => {
+                let logout_keys = inner
+                    .remove(id)
+                    .map(|entry| entry.logout_keys)
+                    .unwrap_or_default();
+                inner.insert(id, session, logout_keys, expires, now);
+                true
+            }
+            Some(false) => {
+                inner.remove(id);
+                false
+            }
+            None => false,
+        };
+        inner.plan_sweep(self.idle_timeout);
+        Ok(replaced)
+    }
+
+    async fn first_use(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = self.now();
+        let expires = now.saturating_add(nanos(ttl.min(CENTURY)));
+        self.used_keys
+            .insert(key, now, expires)
+            .ok_or_else(poisoned)
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
@@ -461,13 +532,21 @@ mod tests {
             let store = MemoryStore::new(8).with_idle_timeout(HOUR);
             for round in 0..200u64 {
                 let id = format!("id{}", round % 13);
-                match round % 4 {
+                match round % 5 {
                     0 | 1 => store
                         .save(&id, &session(&id), Duration::from_secs(round % 5))
                         .await
                         .expect("save"),
                     2 => {
                         store.load(&id).await.expect("load");
+                        let keys = [format!("sub:{}", round % 3)];
+                        store.index(&id, &keys, HOUR).await.expect("index");
+                    }
+                    3 => {
+                        store
+                            .save_existing(&id, &session(&id), Duration::from_secs(round % 3))
+                            .await
+                            .expect("save_existing");
                     }
                     _ => store.delete(&id).await.expect("delete"),
                 }
@@ -475,12 +554,72 @@ mod tests {
                 assert!(inner.sessions.len() <= 8);
                 assert_eq!(inner.sessions.len(), inner.by_use.len());
                 assert_eq!(inner.sessions.len(), inner.by_expiry.len());
+                for (key, ids) in &inner.by_logout_key {
+                    for id in ids {
+                        let entry = inner.sessions.get(id.as_str()).expect("indexed");
+                        assert!(entry.logout_keys.contains(key));
+                    }
+                }
                 for (id, entry) in &inner.sessions {
                     assert!(inner.by_use.contains(&(entry.filed_use, id.clone())));
                     assert!(entry.filed_use <= entry.last_used.load(Ordering::Relaxed));
                     assert!(inner.by_expiry.contains(&(entry.expires, id.clone())));
                 }
             }
+        });
+    }
+
+    #[test]
+    fn a_conditional_save_keeps_the_logout_keys_and_never_revives_a_session() {
+        block(async {
+            let store = MemoryStore::new(10);
+            let keys = ["sub:a".to_owned()];
+            assert!(!store
+                .save_existing("a", &session("a"), HOUR)
+                .await
+                .expect("save"));
+            assert!(store.is_empty(), "nothing to replace, nothing saved");
+            store.save("a", &session("a"), HOUR).await.expect("save");
+            store.index("a", &keys, HOUR).await.expect("index");
+            assert!(store
+                .save_existing("a", &session("a2"), HOUR)
+                .await
+                .expect("save"));
+            let loaded = store.load("a").await.expect("load").expect("kept");
+            assert_eq!(loaded.user_id, "a2");
+            assert_eq!(store.delete_indexed("sub:a").await.expect("logout"), 1);
+            assert!(!store
+                .save_existing("a", &session("a3"), HOUR)
+                .await
+                .expect("save"));
+            assert!(store.is_empty(), "a logout is not undone");
+
+            store
+                .save("b", &session("b"), Duration::from_millis(10))
+                .await
+                .expect("save");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(!store
+                .save_existing("b", &session("b"), HOUR)
+                .await
+                .expect("save"));
+            assert!(store.load("b").await.expect("load").is_none());
+        });
+    }
+
+    #[test]
+    fn single_use_keys_are_kept_apart_from_sessions() {
+        block(async {
+            let store = MemoryStore::new(10);
+            store.save("k", &session("k"), HOUR).await.expect("save");
+            assert!(store.first_use("k", HOUR).await.expect("first use"));
+            assert!(!store.first_use("k", HOUR).await.expect("second use"));
+            assert!(store.load("k").await.expect("load").is_some());
+            assert_eq!(store.len(), 1);
+            let short = Duration::from_millis(10);
+            assert!(store.first_use("short", short).await.expect("first use"));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(store.first_use("short", short).await.expect("expired"));
         });
     }
 

@@ -3,6 +3,7 @@
 pub(crate) mod cache;
 pub(crate) mod codec;
 pub(crate) mod cookies;
+pub(crate) mod expiring_set;
 pub(crate) mod login_state;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]

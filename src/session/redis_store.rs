@@ -25,7 +25,11 @@ const MAX_RETRY_DELAY: Duration = Duration::from_millis(500);
 ///
 /// Each session is one key, `tower_oidc:session:{id}` by default, holding the session's
 /// record ([`SessionData::to_record`], JSON) and expiring with it (`SET … EX`); logout
-/// deletes it (`DEL`). The connection is
+/// deletes it (`DEL`), and a renewal replaces it only while it exists (`SET … XX`).
+/// Back-channel logout finds sessions through a set per logout key
+/// (`tower_oidc:session:index:{key}`) and ends them in one Lua script, so a logout ends
+/// every session it names or none. Single-use keys are `tower_oidc:session:used:{key}`
+/// (`SET … NX PX`). The connection is
 /// re-established automatically: while Redis is unreachable, requests that need a session
 /// are answered `503 Service Unavailable`, and they succeed again once it is back, without
 /// a restart.
@@ -150,6 +154,10 @@ impl RedisStore {
         format!("{}index:{logout_key}", self.inner.prefix)
     }
 
+    fn used_key(&self, key: &str) -> String {
+        format!("{}used:{key}", self.inner.prefix)
+    }
+
     /// Sends `PING`: whether Redis answers now.
     ///
     /// # Errors
@@ -198,20 +206,49 @@ impl SessionStore for RedisStore {
         if ttl.is_zero() {
             return SessionStore::delete(self, id).await;
         }
-        let record = session.to_record()?;
-        let mut command = ::redis::cmd("SET");
-        command.arg(self.key(id)).arg(record);
-        if ttl.subsec_nanos() == 0 {
-            command.arg("EX").arg(ttl.as_secs());
-        } else {
-            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-            command.arg("PX").arg(millis);
-        }
+        let command = set_command(self.key(id), session.to_record()?, ttl);
         let mut connection = self.connection().await?;
         command
             .query_async::<()>(&mut connection)
             .await
             .map_err(redis_error)
+    }
+
+    /// `SET … XX`: Redis replaces the key only if it exists, in one step.
+    async fn save_existing(
+        &self,
+        id: &str,
+        session: &SessionData,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        if ttl.is_zero() {
+            SessionStore::delete(self, id).await?;
+            return Ok(false);
+        }
+        let mut command = set_command(self.key(id), session.to_record()?, ttl);
+        command.arg("XX");
+        let mut connection = self.connection().await?;
+        let done: Option<String> = command
+            .query_async(&mut connection)
+            .await
+            .map_err(redis_error)?;
+        Ok(done.is_some())
+    }
+
+    /// `SET {prefix}used:{key} 1 NX PX ttl`.
+    async fn first_use(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut connection = self.connection().await?;
+        let done: Option<String> = ::redis::cmd("SET")
+            .arg(self.used_key(key))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis)
+            .query_async(&mut connection)
+            .await
+            .map_err(redis_error)?;
+        Ok(done.is_some())
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
@@ -254,26 +291,47 @@ impl SessionStore for RedisStore {
             .map_err(redis_error)
     }
 
+    /// One Lua script reads the set and deletes it with the sessions it names: Redis runs
+    /// it atomically, so a session indexed meanwhile is never dropped from the index
+    /// without being ended, and a failure ends nothing and leaves the set for a retry.
     async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
-        let set = self.index_key(key);
         let mut connection = self.connection().await?;
-        let ids: Vec<String> = ::redis::cmd("SMEMBERS")
-            .arg(&set)
+        let ended: usize = ::redis::cmd("EVAL")
+            .arg(DELETE_INDEXED)
+            .arg(1)
+            .arg(self.index_key(key))
+            .arg(&self.inner.prefix)
             .query_async(&mut connection)
             .await
             .map_err(redis_error)?;
-        let mut command = ::redis::cmd("DEL");
-        command.arg(&set);
-        for id in &ids {
-            command.arg(self.key(id));
-        }
-        let deleted: usize = command
-            .query_async(&mut connection)
-            .await
-            .map_err(redis_error)?;
-        // The set itself was one of the deleted keys.
-        Ok(deleted.saturating_sub(1))
+        Ok(ended)
     }
+}
+
+/// Deletes the sessions whose ids the set `KEYS[1]` holds (keys `ARGV[1]` + id), then the
+/// set; answers how many sessions were deleted. The session keys are derived inside the
+/// script, so it needs a single Redis server (not a cluster), as sessions of one logout
+/// key live on different slots anyway.
+const DELETE_INDEXED: &str = r"
+local ended = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    ended = ended + redis.call('DEL', ARGV[1] .. id)
+end
+redis.call('DEL', KEYS[1])
+return ended
+";
+
+/// `SET key value` expiring after `ttl`: `EX` in whole seconds, else `PX`.
+fn set_command(key: String, record: String, ttl: Duration) -> ::redis::Cmd {
+    let mut command = ::redis::cmd("SET");
+    command.arg(key).arg(record);
+    if ttl.subsec_nanos() == 0 {
+        command.arg("EX").arg(ttl.as_secs());
+    } else {
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        command.arg("PX").arg(millis);
+    }
+    command
 }
 
 #[cfg(test)]

@@ -30,9 +30,15 @@ const PURGE_BATCH: i64 = 1000;
 ///
 /// The table `tower_oidc_sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at
 /// BIGINT NOT NULL)` is created when missing; `data` is the session's record
-/// ([`SessionData::to_record`], JSON) and `expires_at` Unix time in milliseconds. Expired
-/// rows are never returned; saves remove them in bounded batches in the background about
-/// once a minute, and [`SqlStore::purge_expired`] removes them on demand.
+/// ([`SessionData::to_record`], JSON) and `expires_at` Unix time in milliseconds. Two more
+/// tables sit beside it: `tower_oidc_sessions_logout_keys` finds sessions for
+/// back-channel logout, which ends them in one transaction, and
+/// `tower_oidc_sessions_used_keys (used_key TEXT PRIMARY KEY, expires_at BIGINT NOT
+/// NULL)` holds single-use keys ([`SessionStore::first_use`]). A renewal replaces a
+/// session only while its row is live (`UPDATE … WHERE id = … AND expires_at > now`).
+/// Expired rows are never returned; saves remove them in bounded batches in the
+/// background about once a minute, and [`SqlStore::purge_expired`] removes them on
+/// demand.
 ///
 /// URLs:
 ///
@@ -241,7 +247,8 @@ impl SqlStore {
         }
     }
 
-    /// Removes up to 1000 expired rows and returns how many it removed.
+    /// Removes up to 1000 expired sessions (and as many expired logout and single-use
+    /// keys) and returns how many sessions it removed.
     ///
     /// # Errors
     ///
@@ -342,7 +349,16 @@ async fn create_schema(pool: &Pool) -> Result<(), sqlx::Error> {
          (logout_key TEXT NOT NULL, id TEXT NOT NULL, expires_at BIGINT NOT NULL, \
          PRIMARY KEY (logout_key, id))"
     );
-    for statement in [&table, &index, &logout_keys] {
+    // Single-use keys (login states, logout-token ids) and until when they count.
+    let used_keys = format!(
+        "CREATE TABLE IF NOT EXISTS {TABLE}_used_keys \
+         (used_key TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)"
+    );
+    let used_index = format!(
+        "CREATE INDEX IF NOT EXISTS {TABLE}_used_keys_expires_at \
+         ON {TABLE}_used_keys (expires_at)"
+    );
+    for statement in [&table, &index, &logout_keys, &used_keys, &used_index] {
         match pool {
             Pool::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop)?,
             Pool::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop)?,
@@ -373,6 +389,27 @@ async fn purge(pool: &Pool) -> Result<u64, StoreError> {
     };
     if let Err(err) = purged_keys {
         tracing::warn!(error = %sql_error(err), "could not purge expired logout keys");
+    }
+    let used = format!(
+        "DELETE FROM {TABLE}_used_keys WHERE used_key IN \
+         (SELECT used_key FROM {TABLE}_used_keys WHERE expires_at <= $1 LIMIT $2)"
+    );
+    let purged_used = match pool {
+        Pool::Sqlite(pool) => sqlx::query(&used)
+            .bind(now)
+            .bind(PURGE_BATCH)
+            .execute(pool)
+            .await
+            .map(drop),
+        Pool::Postgres(pool) => sqlx::query(&used)
+            .bind(now)
+            .bind(PURGE_BATCH)
+            .execute(pool)
+            .await
+            .map(drop),
+    };
+    if let Err(err) = purged_used {
+        tracing::warn!(error = %sql_error(err), "could not purge expired single-use keys");
     }
     let sql = format!(
         "DELETE FROM {TABLE} WHERE id IN \
@@ -452,6 +489,76 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    /// One `UPDATE`, which finds no row once the session is deleted or expired.
+    async fn save_existing(
+        &self,
+        id: &str,
+        session: &SessionData,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let record = session.to_record()?;
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let now = now_millis();
+        let expires_at = now.saturating_add(ttl);
+        let pool = self.ready().await?;
+        let sql = format!(
+            "UPDATE {TABLE} SET data = $2, expires_at = $3 WHERE id = $1 AND expires_at > $4"
+        );
+        let updated = match &pool {
+            Pool::Sqlite(pool) => sqlx::query(&sql)
+                .bind(id)
+                .bind(&record)
+                .bind(expires_at)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+            Pool::Postgres(pool) => sqlx::query(&sql)
+                .bind(id)
+                .bind(&record)
+                .bind(expires_at)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+        }
+        .map_err(sql_error)?;
+        Ok(updated > 0)
+    }
+
+    /// One `INSERT … ON CONFLICT`: a live key is left alone (no row changes), an expired
+    /// one is taken over as if new. Expired keys are purged with expired sessions.
+    async fn first_use(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let now = now_millis();
+        let expires_at = now.saturating_add(ttl);
+        let pool = self.ready().await?;
+        let sql = format!(
+            "INSERT INTO {TABLE}_used_keys (used_key, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (used_key) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE {TABLE}_used_keys.expires_at <= $3"
+        );
+        let recorded = match &pool {
+            Pool::Sqlite(pool) => sqlx::query(&sql)
+                .bind(key)
+                .bind(expires_at)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+            Pool::Postgres(pool) => sqlx::query(&sql)
+                .bind(key)
+                .bind(expires_at)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+        }
+        .map_err(sql_error)?;
+        self.maybe_purge(&pool);
+        Ok(recorded > 0)
+    }
+
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let pool = self.ready().await?;
         let sql = format!("DELETE FROM {TABLE} WHERE id = $1");
@@ -493,35 +600,51 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
+    /// One transaction: the logout key's rows go first, returning the sessions they
+    /// name, then those sessions. A failure anywhere rolls everything back, so the rows a
+    /// retry needs to find the sessions are never lost while the sessions live on.
     async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
         let pool = self.ready().await?;
-        let sessions = format!(
-            "DELETE FROM {TABLE} WHERE id IN \
-             (SELECT id FROM {TABLE}_logout_keys WHERE logout_key = $1)"
-        );
-        let keys = format!("DELETE FROM {TABLE}_logout_keys WHERE logout_key = $1");
-        let deleted = match &pool {
+        let keys = format!("DELETE FROM {TABLE}_logout_keys WHERE logout_key = $1 RETURNING id");
+        let session = format!("DELETE FROM {TABLE} WHERE id = $1");
+        let mut ended: u64 = 0;
+        match &pool {
             Pool::Sqlite(pool) => {
-                let done = sqlx::query(&sessions).bind(key).execute(pool).await;
-                sqlx::query(&keys)
+                let mut tx = pool.begin().await.map_err(sql_error)?;
+                let ids: Vec<(String,)> = sqlx::query_as(&keys)
                     .bind(key)
-                    .execute(pool)
+                    .fetch_all(&mut *tx)
                     .await
-                    .and(done)
-                    .map(|d| d.rows_affected())
+                    .map_err(sql_error)?;
+                for (id,) in &ids {
+                    let done = sqlx::query(&session)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(sql_error)?;
+                    ended += done.rows_affected();
+                }
+                tx.commit().await.map_err(sql_error)?;
             }
             Pool::Postgres(pool) => {
-                let done = sqlx::query(&sessions).bind(key).execute(pool).await;
-                sqlx::query(&keys)
+                let mut tx = pool.begin().await.map_err(sql_error)?;
+                let ids: Vec<(String,)> = sqlx::query_as(&keys)
                     .bind(key)
-                    .execute(pool)
+                    .fetch_all(&mut *tx)
                     .await
-                    .and(done)
-                    .map(|d| d.rows_affected())
+                    .map_err(sql_error)?;
+                for (id,) in &ids {
+                    let done = sqlx::query(&session)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(sql_error)?;
+                    ended += done.rows_affected();
+                }
+                tx.commit().await.map_err(sql_error)?;
             }
         }
-        .map_err(sql_error)?;
-        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+        Ok(usize::try_from(ended).unwrap_or(usize::MAX))
     }
 }
 

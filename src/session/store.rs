@@ -18,7 +18,7 @@ use super::SessionData;
 /// |---|---|---|
 /// | [`Unavailable`](Self::Unavailable) | the store cannot be reached or did not answer in time | `503 Service Unavailable`; the same cookie works again once the store is back |
 /// | [`Corrupt`](Self::Corrupt) | a record exists but cannot be read | as if there were no session: the cookie is removed and the user signs in again |
-/// | [`Unsupported`](Self::Unsupported) | the store cannot do this at all | back-channel logout: `501 Not Implemented` |
+/// | [`Unsupported`](Self::Unsupported) | the store cannot do this at all | back-channel logout: `501 Not Implemented`; single-use keys: kept in this process instead |
 /// | [`Other`](Self::Other) | anything else: an invalid URL, an error the server answered with | `503 Service Unavailable` |
 ///
 /// Errors are logged: their messages and sources must not carry session contents or
@@ -52,7 +52,8 @@ pub enum StoreError {
         source: Box<dyn Error + Send + Sync>,
     },
     /// The store cannot do this at all, e.g. find sessions for back-channel logout
-    /// ([`SessionStore::delete_indexed`]'s default).
+    /// ([`SessionStore::delete_indexed`]'s default) or keep single-use keys
+    /// ([`SessionStore::first_use`]'s default).
     Unsupported,
     /// Any other failure: an invalid configuration, an error the server answered with, a
     /// session that cannot be encoded.
@@ -139,7 +140,14 @@ impl Error for StoreError {
 ///   text, up to a kilobyte. Never put an id or a record in an error or a log line.
 /// * For back-channel logout, implement [`index`](Self::index) and
 ///   [`delete_indexed`](Self::delete_indexed); without them logout tokens are answered
-///   `501 Not Implemented`.
+///   `501 Not Implemented`. Make `delete_indexed` all or nothing: a logout that fails
+///   halfway must leave what a retry needs to finish it.
+/// * So that a logout wins over a token refresh or a user reload that was under way when
+///   it happened, implement [`save_existing`](Self::save_existing) atomically (the
+///   default loads, then saves, which leaves a short window between the two).
+/// * So that every instance sharing the store refuses a replayed login or logout token,
+///   implement [`first_use`](Self::first_use); without it each instance remembers what
+///   it has seen itself, until it restarts.
 /// * A store that keeps sessions in this process can also implement [`InProcessStore`], so
 ///   requests are decided without waiting.
 /// * Check the store with the conformance suite: `tower_oidc::testing::store_suite::run`
@@ -324,6 +332,65 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = key;
         async { Err(StoreError::Unsupported) }
     }
+
+    /// Replaces the session stored under `id` with `session` for `ttl`, only if a live
+    /// session is stored there; returns whether it did. A session that was deleted (a
+    /// logout, a back-channel logout) or has expired stays gone.
+    ///
+    /// The layer writes renewed sessions with it (a refreshed access token, a reloaded
+    /// user), so a logout that happens while the renewal is under way wins: the renewal
+    /// must not bring the session back. The check and the write should be one atomic
+    /// step (Redis `SET … XX`, SQL `UPDATE … WHERE id = … AND expires_at > now`). The
+    /// default loads, then saves: correct except when a delete falls between the two.
+    /// It keeps the logout keys [`index`](Self::index) recorded for `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the store cannot be reached; the renewed session
+    /// is then not kept, and the request goes on with the session it had.
+    /// [`StoreError::Corrupt`] from the default's `load` when the record cannot be read.
+    fn save_existing(
+        &self,
+        id: &str,
+        session: &SessionData,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move {
+            if self.load(id).await?.is_none() {
+                return Ok(false);
+            }
+            self.save(id, session, ttl).await?;
+            Ok(true)
+        }
+    }
+
+    /// Records `key` for `ttl`; `true` when it was not recorded already (or its `ttl` has
+    /// passed since), `false` when it was. Concurrent calls with one key answer `true` to
+    /// exactly one of them (Redis `SET key 1 NX PX ttl`, SQL `INSERT … ON CONFLICT DO
+    /// NOTHING`).
+    ///
+    /// The layer records single-use values here: the `state` of each finished login and
+    /// the `jti` of each back-channel logout token, so a replay sent to another instance
+    /// sharing the store, or after a restart, is refused. Keys are opaque strings like
+    /// ids, and never collide with session ids: keep them apart from sessions (a prefix,
+    /// a table of their own). A store should remember them for their whole `ttl` (at
+    /// most an hour by default) and may drop them after.
+    ///
+    /// # Errors
+    ///
+    /// The default answers [`StoreError::Unsupported`]: the layer then remembers keys in
+    /// this process only, and asks the store no more. [`StoreError::Unavailable`] when
+    /// the store cannot be reached: a login completing then is answered `503`; a logout
+    /// token is let through this check, as ending its sessions needs the store too and
+    /// fails with `503`, which the provider retries.
+    fn first_use(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = (key, ttl);
+        async { Err(StoreError::Unsupported) }
+    }
 }
 
 /// A [`SessionStore`] that keeps sessions in this process and answers loads at once.
@@ -399,6 +466,23 @@ impl<S: SessionStore> SessionStore for Arc<S> {
     fn delete_indexed(&self, key: &str) -> impl Future<Output = Result<usize, StoreError>> + Send {
         S::delete_indexed(self, key)
     }
+
+    fn save_existing(
+        &self,
+        id: &str,
+        session: &SessionData,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        S::save_existing(self, id, session, ttl)
+    }
+
+    fn first_use(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        S::first_use(self, key, ttl)
+    }
 }
 
 impl<S: InProcessStore> InProcessStore for Arc<S> {
@@ -429,6 +513,17 @@ pub(crate) trait DynStore: Send + Sync {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     fn delete_indexed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<usize, StoreError>>;
+    fn save_existing<'a>(
+        &'a self,
+        id: &'a str,
+        session: &'a SessionData,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -468,6 +563,23 @@ impl<T: SessionStore> DynStore for T {
 
     fn delete_indexed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
         Box::pin(SessionStore::delete_indexed(self, key))
+    }
+
+    fn save_existing<'a>(
+        &'a self,
+        id: &'a str,
+        session: &'a SessionData,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(SessionStore::save_existing(self, id, session, ttl))
+    }
+
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(SessionStore::first_use(self, key, ttl))
     }
 }
 
@@ -511,6 +623,23 @@ impl<S: InProcessStore> DynStore for InProcess<S> {
 
     fn delete_indexed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
         DynStore::delete_indexed(&self.0, key)
+    }
+
+    fn save_existing<'a>(
+        &'a self,
+        id: &'a str,
+        session: &'a SessionData,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        DynStore::save_existing(&self.0, id, session, ttl)
+    }
+
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        DynStore::first_use(&self.0, key, ttl)
     }
 }
 
@@ -609,6 +738,86 @@ mod tests {
         });
         assert_eq!(ended.expect("indexed"), 1);
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn an_arc_and_the_erased_store_forward_single_use_keys_and_conditional_saves() {
+        let store = Arc::new(MemoryStore::new(10));
+        let erased = erased_in_process(Arc::clone(&store));
+        let session: SessionData = serde_json::from_str(
+            r#"{"sid":"s","user_id":"u","claims":{},"created_at":1,"expires_at":2}"#,
+        )
+        .expect("session");
+        let ttl = Duration::from_secs(60);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            // The defaults would answer `Unsupported`, and save what was never there.
+            assert!(SessionStore::first_use(&store, "k", ttl)
+                .await
+                .expect("kept"));
+            assert!(!erased.first_use("k", ttl).await.expect("kept"));
+            assert!(!SessionStore::save_existing(&store, "id", &session, ttl)
+                .await
+                .expect("saved"));
+            assert!(!erased
+                .save_existing("id", &session, ttl)
+                .await
+                .expect("saved"));
+            assert!(store.is_empty());
+            SessionStore::save(&store, "id", &session, ttl)
+                .await
+                .expect("saved");
+            assert!(erased
+                .save_existing("id", &session, ttl)
+                .await
+                .expect("saved"));
+        });
+    }
+
+    /// Keeps sessions, and nothing else: the defaults of the other methods.
+    struct Minimal(MemoryStore);
+
+    impl SessionStore for Minimal {
+        async fn load(&self, id: &str) -> Result<Option<SessionData>, StoreError> {
+            SessionStore::load(&self.0, id).await
+        }
+        async fn save(&self, id: &str, s: &SessionData, ttl: Duration) -> Result<(), StoreError> {
+            SessionStore::save(&self.0, id, s, ttl).await
+        }
+        async fn delete(&self, id: &str) -> Result<(), StoreError> {
+            SessionStore::delete(&self.0, id).await
+        }
+    }
+
+    #[test]
+    fn the_defaults_save_only_what_exists_and_keep_no_single_use_keys() {
+        let store = Minimal(MemoryStore::new(10));
+        let session: SessionData = serde_json::from_str(
+            r#"{"sid":"s","user_id":"u","claims":{},"created_at":1,"expires_at":2}"#,
+        )
+        .expect("session");
+        let ttl = Duration::from_secs(60);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            assert!(matches!(
+                SessionStore::first_use(&store, "k", ttl).await,
+                Err(StoreError::Unsupported)
+            ));
+            let save_existing = || SessionStore::save_existing(&store, "id", &session, ttl);
+            assert!(!save_existing().await.expect("saved"));
+            assert!(store.0.is_empty());
+            SessionStore::save(&store, "id", &session, ttl)
+                .await
+                .expect("saved");
+            assert!(save_existing().await.expect("saved"));
+            SessionStore::delete(&store, "id").await.expect("deleted");
+            assert!(!save_existing().await.expect("saved"));
+            assert!(store.0.is_empty());
+        });
     }
 
     #[test]

@@ -18,7 +18,10 @@
 //!
 //! A store without an index for back-channel logout (whose
 //! [`delete_indexed`](SessionStore::delete_indexed) answers [`StoreError::Unsupported`])
-//! passes [`Case::LogoutIndex`]; back-channel logout then answers `501`.
+//! passes [`Case::LogoutIndex`]; back-channel logout then answers `501`. Likewise a store
+//! that keeps no single-use keys ([`first_use`](SessionStore::first_use) answers
+//! [`StoreError::Unsupported`]) passes [`Case::FirstUse`]; the layer then remembers them in
+//! its own process.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +60,14 @@ pub enum Case {
     /// Sessions indexed under logout keys end by key, and the count says how many live
     /// sessions ended; or the store answers [`StoreError::Unsupported`].
     LogoutIndex,
+    /// [`save_existing`](SessionStore::save_existing) replaces a live session and never
+    /// brings back one that was deleted, ended by its logout key, expired or never saved;
+    /// the session stays under its logout keys.
+    SaveExisting,
+    /// [`first_use`](SessionStore::first_use) answers `true` once per key until its time
+    /// to live has passed, exactly once to concurrent calls, keeps keys apart from each
+    /// other and from sessions; or the store answers [`StoreError::Unsupported`].
+    FirstUse,
 }
 
 impl Case {
@@ -71,6 +82,8 @@ impl Case {
         Case::Concurrent,
         Case::IdsAreOpaque,
         Case::LogoutIndex,
+        Case::SaveExisting,
+        Case::FirstUse,
     ];
 
     /// The case's name, as in failure messages.
@@ -86,6 +99,8 @@ impl Case {
             Case::Concurrent => "concurrent",
             Case::IdsAreOpaque => "ids_are_opaque",
             Case::LogoutIndex => "logout_index",
+            Case::SaveExisting => "save_existing",
+            Case::FirstUse => "first_use",
         }
     }
 
@@ -116,12 +131,14 @@ impl Case {
             Case::Concurrent => concurrent(store).await,
             Case::IdsAreOpaque => ids_are_opaque(&**store).await,
             Case::LogoutIndex => logout_index(&**store).await,
+            Case::SaveExisting => save_existing(&**store).await,
+            Case::FirstUse => first_use(store).await,
         }
     }
 }
 
 /// Checks every [`Case`] against `store`, one after the other. Takes a few seconds: the
-/// expiry case waits for a session of one second to expire.
+/// expiry cases wait for sessions and keys of one second to expire.
 ///
 /// Needs a Tokio runtime (the concurrency case spawns tasks).
 ///
@@ -470,4 +487,204 @@ async fn logout_index<S: SessionStore>(store: &S) {
         "a key never indexed ends nothing"
     );
     delete(store, &c).await;
+}
+
+async fn save_existing_<S: SessionStore>(store: &S, id: &str, session: &SessionData) -> bool {
+    match store.save_existing(id, session, TTL).await {
+        Ok(replaced) => replaced,
+        Err(err) => panic!("save_existing failed: {err}"),
+    }
+}
+
+async fn save_existing<S: SessionStore>(store: &S) {
+    // Started first, so that it has expired by the end.
+    let short = nonce();
+    save(
+        store,
+        &short,
+        &session("carol", "short"),
+        Duration::from_secs(1),
+    )
+    .await;
+    let started = tokio::time::Instant::now();
+
+    let never = nonce();
+    assert!(
+        !save_existing_(store, &never, &session("alice", "x")).await,
+        "an id never saved is not replaced"
+    );
+    assert!(
+        load(store, &never).await.is_none(),
+        "nor does it come into being"
+    );
+
+    let id = nonce();
+    save(store, &id, &session("alice", "v1"), TTL).await;
+    assert!(
+        save_existing_(store, &id, &session("alice", "v2")).await,
+        "a live session is replaced"
+    );
+    let loaded = load(store, &id).await.expect("the replaced session loads");
+    assert_eq!(note(&loaded), "v2", "with the new session");
+
+    delete(store, &id).await;
+    assert!(
+        !save_existing_(store, &id, &session("alice", "v3")).await,
+        "a deleted session is not replaced"
+    );
+    assert!(
+        load(store, &id).await.is_none(),
+        "a deleted session stays deleted"
+    );
+
+    let indexed = nonce();
+    let sub = format!("sub:{}", nonce());
+    save(store, &indexed, &session("bob", "v1"), TTL).await;
+    index(store, &indexed, std::slice::from_ref(&sub)).await;
+    assert!(save_existing_(store, &indexed, &session("bob", "v2")).await);
+    match delete_indexed(store, &sub).await {
+        Some(ended) => {
+            assert_eq!(ended, 1, "a replaced session stays under its logout key");
+            assert!(
+                !save_existing_(store, &indexed, &session("bob", "v3")).await,
+                "a session ended by its logout key is not replaced"
+            );
+            assert!(
+                load(store, &indexed).await.is_none(),
+                "a session ended by its logout key stays ended"
+            );
+        }
+        None => delete(store, &indexed).await,
+    }
+
+    tokio::time::sleep_until(started + Duration::from_millis(1500)).await;
+    assert!(
+        !save_existing_(store, &short, &session("carol", "again")).await,
+        "an expired session is not replaced"
+    );
+    assert!(
+        load(store, &short).await.is_none(),
+        "an expired session stays gone"
+    );
+}
+
+/// `None` for a store that keeps no single-use keys.
+async fn first_use_<S: SessionStore>(store: &S, key: &str, ttl: Duration) -> Option<bool> {
+    match store.first_use(key, ttl).await {
+        Ok(first) => Some(first),
+        Err(StoreError::Unsupported) => None,
+        Err(err) => panic!("first_use failed: {err}"),
+    }
+}
+
+async fn first_use<S: SessionStore>(store: &Arc<S>) {
+    let short = format!("short:{}", nonce());
+    let Some(first) = first_use_(&**store, &short, Duration::from_secs(1)).await else {
+        return;
+    };
+    let started = tokio::time::Instant::now();
+    assert!(first, "a key is new the first time");
+    assert_eq!(
+        first_use_(&**store, &short, Duration::from_secs(1)).await,
+        Some(false),
+        "and used the second"
+    );
+
+    let key = format!("state:{}", nonce());
+    assert_eq!(first_use_(&**store, &key, TTL).await, Some(true));
+    for _ in 0..3 {
+        assert_eq!(
+            first_use_(&**store, &key, TTL).await,
+            Some(false),
+            "a used key stays used"
+        );
+    }
+
+    let suffix = nonce();
+    let odd = [
+        "Plain",
+        "plain",
+        "plain ",
+        "glob*?[]",
+        "quote'\"`",
+        "ключ-🔑",
+        "new\nline",
+    ];
+    for key in odd {
+        let key = format!("{key}{suffix}");
+        assert_eq!(
+            first_use_(&**store, &key, TTL).await,
+            Some(true),
+            "{key:?} is a key of its own"
+        );
+    }
+    for key in odd {
+        let key = format!("{key}{suffix}");
+        assert_eq!(
+            first_use_(&**store, &key, TTL).await,
+            Some(false),
+            "{key:?} is used"
+        );
+    }
+
+    // Keys and session ids live apart.
+    let id = nonce();
+    save(&**store, &id, &session("alice", "kept"), TTL).await;
+    assert_eq!(
+        first_use_(&**store, &id, TTL).await,
+        Some(true),
+        "a session id is not a used key"
+    );
+    let loaded = load(&**store, &id)
+        .await
+        .expect("the session is still there");
+    assert_eq!(note(&loaded), "kept", "and whole");
+    let fresh = nonce();
+    first_use_(&**store, &fresh, TTL).await;
+    assert!(
+        load(&**store, &fresh).await.is_none(),
+        "a used key is not a session"
+    );
+    delete(&**store, &id).await;
+
+    let contested = format!("contested:{}", nonce());
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let store = Arc::clone(store);
+            let contested = contested.clone();
+            tokio::spawn(async move { first_use_(&*store, &contested, TTL).await })
+        })
+        .collect();
+    let mut firsts = 0;
+    for task in tasks {
+        match task.await {
+            Ok(Some(true)) => firsts += 1,
+            Ok(_) => {}
+            Err(err) => match err.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(err) => panic!("a task was cancelled: {err}"),
+            },
+        }
+    }
+    assert_eq!(
+        firsts, 1,
+        "concurrent uses of one key: exactly one is first"
+    );
+
+    tokio::time::sleep_until(started + Duration::from_millis(1500)).await;
+    assert_eq!(
+        first_use_(&**store, &short, Duration::from_secs(1)).await,
+        Some(true),
+        "a key is new again once its time to live has passed"
+    );
+    assert_eq!(
+        first_use_(&**store, &short, Duration::from_secs(1)).await,
+        Some(false),
+        "and used again after"
+    );
+    assert_eq!(
+        first_use_(&**store, &key, TTL).await,
+        Some(false),
+        "a key with a longer time to live stays used"
+    );
 }

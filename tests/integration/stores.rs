@@ -58,11 +58,11 @@ fn say_once(message: &str) {
     }
 }
 
-fn redis_url() -> Option<String> {
+pub(crate) fn redis_url() -> Option<String> {
     service_url("TOWER_OIDC_TEST_REDIS_URL", "redis")
 }
 
-fn postgres_url() -> Option<String> {
+pub(crate) fn postgres_url() -> Option<String> {
     service_url("TOWER_OIDC_TEST_POSTGRES_URL", "postgres")
 }
 
@@ -77,11 +77,11 @@ async fn redis_store() -> Option<RedisStore> {
 
 /// A SQLite file of its own in the target's temporary directory; remove it with
 /// [`remove_sqlite`].
-fn sqlite_path() -> PathBuf {
+pub(crate) fn sqlite_path() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sessions-{}.db", nonce()))
 }
 
-fn remove_sqlite(path: &std::path::Path) {
+pub(crate) fn remove_sqlite(path: &std::path::Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut file = path.as_os_str().to_owned();
         file.push(suffix);
@@ -103,11 +103,11 @@ async fn postgres_store() -> Option<SqlStore> {
 }
 
 /// Unique per call, so tests sharing a server (and earlier runs' leftovers) never meet.
-fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-fn session(user: &str, note: &str) -> SessionData {
+pub(crate) fn session(user: &str, note: &str) -> SessionData {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -664,7 +664,7 @@ async fn two_instances_share_sessions_through_redis() {
 }
 
 /// A logout token from the mock provider ending every session of `sub`.
-fn logout_token(provider: &MockProvider, sub: &str) -> String {
+pub(crate) fn logout_token(provider: &MockProvider, sub: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -679,7 +679,7 @@ fn logout_token(provider: &MockProvider, sub: &str) -> String {
     )
 }
 
-async fn post_logout_token(app: &TestApp, token: &str) -> StatusCode {
+pub(crate) async fn post_logout_token(app: &TestApp, token: &str) -> StatusCode {
     reqwest::Client::new()
         .post(app.at("/backchannel_logout"))
         .form(&[("logout_token", token)])
@@ -971,4 +971,106 @@ async fn sql_store_down_is_an_error_not_a_hang() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Two sessions under one logout key, and a database that refuses, once, to delete the
+/// second (a trigger `refuse` installs, given that session's id, and removes, given
+/// `None`). The failed logout must end nothing and keep what its retry needs: the retry
+/// then ends both.
+async fn a_logout_failing_halfway_is_retried<F, Fut>(store: &SqlStore, refuse: F)
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (first, second) = (nonce(), nonce());
+    let key = format!("sub:{}", nonce());
+    for id in [&first, &second] {
+        store
+            .save(id, &session("alice", "x"), TTL)
+            .await
+            .expect("save");
+        store
+            .index(id, std::slice::from_ref(&key), TTL)
+            .await
+            .expect("index");
+    }
+    refuse(Some(second.clone())).await;
+    let failed = store.delete_indexed(&key).await;
+    refuse(None).await;
+    assert!(failed.is_err(), "the refused delete fails the logout");
+    for id in [&first, &second] {
+        assert!(
+            store.load(id).await.expect("load").is_some(),
+            "a failed logout ends nothing"
+        );
+    }
+    assert_eq!(
+        store.delete_indexed(&key).await.expect("retry"),
+        2,
+        "the provider's retry finds both sessions"
+    );
+    for id in [&first, &second] {
+        assert!(store.load(id).await.expect("load").is_none());
+    }
+}
+
+#[tokio::test]
+async fn sqlite_a_logout_failing_halfway_loses_nothing() {
+    let path = sqlite_path();
+    let url = format!("sqlite:///{}", path.display());
+    let store = SqlStore::connect(&url).await.expect("sqlite");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    a_logout_failing_halfway_is_retried(&store, |id| {
+        let pool = pool.clone();
+        async move {
+            let sql = match id {
+                Some(id) => format!(
+                    "CREATE TRIGGER refuse BEFORE DELETE ON tower_oidc_sessions \
+                     WHEN OLD.id = '{id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                ),
+                None => "DROP TRIGGER refuse".to_owned(),
+            };
+            sqlx::query(&sql).execute(&pool).await.expect("trigger");
+        }
+    })
+    .await;
+    pool.close().await;
+    remove_sqlite(&path);
+}
+
+#[tokio::test]
+async fn postgres_a_logout_failing_halfway_loses_nothing() {
+    let Some(url) = postgres_url() else { return };
+    let store = SqlStore::connect(&url).await.expect("postgres");
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let name = format!("refuse_{}", nonce());
+    a_logout_failing_halfway_is_retried(&store, |id| {
+        let pool = pool.clone();
+        let name = name.clone();
+        async move {
+            let statements = match id {
+                Some(id) => vec![
+                    format!(
+                        "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                         BEGIN IF OLD.id = '{id}' THEN RAISE EXCEPTION 'refused'; END IF; \
+                         RETURN OLD; END $$"
+                    ),
+                    format!(
+                        "CREATE TRIGGER {name} BEFORE DELETE ON tower_oidc_sessions \
+                         FOR EACH ROW EXECUTE FUNCTION {name}()"
+                    ),
+                ],
+                None => vec![
+                    format!("DROP TRIGGER {name} ON tower_oidc_sessions"),
+                    format!("DROP FUNCTION {name}()"),
+                ],
+            };
+            for sql in statements {
+                sqlx::query(&sql).execute(&pool).await.expect("trigger");
+            }
+        }
+    })
+    .await;
 }

@@ -148,12 +148,13 @@ async fn refresh_in_flight(backend: Backend) {
     assert_status(browser.login(&app).await, StatusCode::OK).await;
 
     let refreshes = provider.stats().token_refresh;
-    provider.set_delay(Duration::from_millis(800));
+    provider.set_delay(Duration::from_secs(3));
     let refresh = in_flight(&browser, &app);
-    // The refresh waits on the slow token endpoint meanwhile.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    logout_during(&backend, &app, &browser, refresh).await;
+    // The refresh waits on the slow token endpoint meanwhile; the logout's own calls to the
+    // provider (token revocation) are not slowed, so the logout ends first.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     provider.set_delay(Duration::ZERO);
+    logout_during(&backend, &app, &browser, refresh).await;
     assert_eq!(
         provider.stats().token_refresh,
         refreshes + 1,

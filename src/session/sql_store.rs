@@ -368,69 +368,47 @@ async fn create_schema(pool: &Pool) -> Result<(), sqlx::Error> {
 }
 
 async fn purge(pool: &Pool) -> Result<u64, StoreError> {
+    let now = now_millis();
     let keys = format!(
         "DELETE FROM {TABLE}_logout_keys WHERE (logout_key, id) IN \
          (SELECT logout_key, id FROM {TABLE}_logout_keys WHERE expires_at <= $1 LIMIT $2)"
     );
-    let now = now_millis();
-    let purged_keys = match pool {
-        Pool::Sqlite(pool) => sqlx::query(&keys)
-            .bind(now)
-            .bind(PURGE_BATCH)
-            .execute(pool)
-            .await
-            .map(drop),
-        Pool::Postgres(pool) => sqlx::query(&keys)
-            .bind(now)
-            .bind(PURGE_BATCH)
-            .execute(pool)
-            .await
-            .map(drop),
-    };
-    if let Err(err) = purged_keys {
+    if let Err(err) = delete_expired_batch(pool, &keys, now).await {
         tracing::warn!(error = %sql_error(err), "could not purge expired logout keys");
     }
     let used = format!(
         "DELETE FROM {TABLE}_used_keys WHERE used_key IN \
          (SELECT used_key FROM {TABLE}_used_keys WHERE expires_at <= $1 LIMIT $2)"
     );
-    let purged_used = match pool {
-        Pool::Sqlite(pool) => sqlx::query(&used)
-            .bind(now)
-            .bind(PURGE_BATCH)
-            .execute(pool)
-            .await
-            .map(drop),
-        Pool::Postgres(pool) => sqlx::query(&used)
-            .bind(now)
-            .bind(PURGE_BATCH)
-            .execute(pool)
-            .await
-            .map(drop),
-    };
-    if let Err(err) = purged_used {
+    if let Err(err) = delete_expired_batch(pool, &used, now).await {
         tracing::warn!(error = %sql_error(err), "could not purge expired single-use keys");
     }
-    let sql = format!(
+    let sessions = format!(
         "DELETE FROM {TABLE} WHERE id IN \
          (SELECT id FROM {TABLE} WHERE expires_at <= $1 LIMIT $2)"
     );
-    let now = now_millis();
-    let result = match pool {
-        Pool::Sqlite(pool) => sqlx::query(&sql)
+    delete_expired_batch(pool, &sessions, now)
+        .await
+        .map_err(sql_error)
+}
+
+/// Runs a `DELETE` of at most [`PURGE_BATCH`] rows expired by `now` (`$1`, `$2`); the rows
+/// it removed.
+async fn delete_expired_batch(pool: &Pool, sql: &str, now: i64) -> Result<u64, sqlx::Error> {
+    match pool {
+        Pool::Sqlite(pool) => sqlx::query(sql)
             .bind(now)
             .bind(PURGE_BATCH)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()),
-        Pool::Postgres(pool) => sqlx::query(&sql)
+        Pool::Postgres(pool) => sqlx::query(sql)
             .bind(now)
             .bind(PURGE_BATCH)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()),
-    };
-    result.map_err(sql_error)
+    }
 }
 
 impl SessionStore for SqlStore {

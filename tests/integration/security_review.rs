@@ -1,4 +1,5 @@
-//! The security review's findings, one named case each, run on axum and actix-web.
+//! Attacks on tokens, sessions and logout (token confusion, unverified email, logout CSRF,
+//! introspection floods, shared caches, shared keys), one named case each, on axum and actix-web.
 
 use std::time::Duration;
 

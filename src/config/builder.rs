@@ -64,6 +64,8 @@ pub struct ConfigBuilder {
     pub(super) user_id_claim: Option<Sourced<String>>,
     pub(super) whitelist: Vec<Sourced<String>>,
     pub(super) secret_key: Option<Sourced<Secret>>,
+    /// Keys that only open cookies sealed before a key rotation.
+    pub(super) previous_secret_keys: Vec<Sourced<Secret>>,
     pub(super) generated_key: bool,
     pub(super) cookie_name: Option<Sourced<String>>,
     pub(super) cookie_secure: Option<bool>,
@@ -201,10 +203,51 @@ impl ConfigBuilder {
     }
 
     /// Key material for cookie encryption: at least 32 bytes, the same on every instance.
-    /// Replaces any earlier key, and takes precedence over
+    /// Replaces any earlier current key (previous keys of [`secret_keys`](Self::secret_keys) stay), and takes precedence over
     /// [`generate_secret_key`](Self::generate_secret_key) whatever the order of the calls.
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.secret_key = Some(self.sourced(Secret::new(key)));
+        self
+    }
+
+    /// The cookie keys of a key rotation: new cookies are sealed with the first; the
+    /// others only open cookies sealed before, and a session cookie opened with one of
+    /// them is sealed again with the first key on that response, so rotating the key
+    /// signs nobody out. Each key is at least 32 bytes. Replaces any earlier keys, those of
+    /// [`secret_key`](Self::secret_key) included; an empty list sets none.
+    ///
+    /// ```
+    /// let config = tower_oidc::Config::builder()
+    ///     .issuer("https://op.example.com")
+    ///     .client_id("my-app")
+    ///     .secret_keys([
+    ///         "the new key, at least 32 random bytes",
+    ///         "the key before it, also 32 bytes or more",
+    ///     ])
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    pub fn secret_keys<K: Into<String>>(mut self, keys: impl IntoIterator<Item = K>) -> Self {
+        let mut keys: Vec<Sourced<Secret>> = keys
+            .into_iter()
+            .map(|key| self.sourced(Secret::new(key)))
+            .collect();
+        self.secret_key = (!keys.is_empty()).then(|| keys.remove(0));
+        self.previous_secret_keys = keys;
+        self
+    }
+
+    /// Keys replaced by [`secret_key`](Self::secret_key) that still open cookies: see
+    /// [`secret_keys`](Self::secret_keys).
+    pub(super) fn previous_secret_keys<K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.previous_secret_keys = keys
+            .into_iter()
+            .map(|key| self.sourced(Secret::new(key)))
+            .collect();
         self
     }
 
@@ -488,6 +531,7 @@ impl fmt::Debug for ConfigBuilder {
             .field("user_id_claim", &self.user_id_claim)
             .field("whitelist", &self.whitelist)
             .field("secret_key", &secret_key)
+            .field("previous_secret_keys", &self.previous_secret_keys.len())
             .field("generated_key", &self.generated_key)
             .field("cookie_name", &self.cookie_name)
             .field("cookie_secure", &self.cookie_secure)

@@ -81,6 +81,9 @@ static SETTINGS: &[Setting] = &[
     .alias(&[flaskoidc::WHITELISTED_ENDPOINTS]),
     Setting::new("OIDC_SECRET_KEY", |b, v| Ok(b.secret_key(v.value)))
         .alias(&[flaskoidc::SECRET_KEY]),
+    Setting::new("OIDC_SECRET_KEY_PREVIOUS", |b, v| {
+        Ok(b.previous_secret_keys(v.comma_list()))
+    }),
     Setting::new("OIDC_POST_LOGIN_REDIRECT", |b, v| {
         Ok(b.post_login_redirect(v.value))
     })
@@ -607,6 +610,10 @@ mod tests {
         ("FLASK_OIDC_WHITELISTED_ENDPOINTS", "health,/a?b"),
         ("OIDC_SECRET_KEY", "short"),
         ("FLASK_OIDC_SECRET_KEY", "base-flask-oidc-secret-key"),
+        (
+            "OIDC_SECRET_KEY_PREVIOUS",
+            "0123456789abcdef0123456789abcdef-previous,short",
+        ),
         ("OIDC_POST_LOGIN_REDIRECT", "javascript:alert(1)"),
         ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "//evil.example.com"),
         ("OIDC_FORCE_SCHEME", "ftp"),

@@ -194,6 +194,8 @@ pub struct Config {
     pub(crate) whitelist: Whitelist,
     pub(crate) routes: Routes,
     pub(crate) cookie_key: cookie::Key,
+    /// Keys that open cookies sealed before a rotation; never used to seal.
+    pub(crate) previous_cookie_keys: Vec<cookie::Key>,
     pub(crate) cookie_name: String,
     pub(crate) cookie_secure: bool,
     pub(crate) session: SessionBackend,
@@ -387,6 +389,7 @@ impl fmt::Debug for Config {
             .field("whitelist", &self.whitelist)
             .field("routes", &self.routes)
             .field("cookie_key", &Redacted)
+            .field("previous_cookie_keys", &self.previous_cookie_keys.len())
             .field("cookie_name", &self.cookie_name)
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)

@@ -42,6 +42,7 @@ mod behaviour;
 mod callback_failures;
 mod custom_store;
 mod flaskoidc_env;
+mod key_rotation;
 mod lifecycle;
 mod login_flow;
 mod logout_wins;

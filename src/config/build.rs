@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::builder::Sourced;
-use super::{defaults, flaskoidc, Config, ConfigBuilder, ConfigError, RedirectUri, SessionBackend};
+use super::{defaults, flaskoidc, Config, ConfigBuilder, ConfigError, RedirectUri};
 use crate::paths::{Routes, Whitelist};
 use crate::user::UserHook;
 
@@ -38,6 +38,7 @@ impl ConfigBuilder {
         let client_id = self.checked_client_id()?;
         let cookie_key = self.cookie_key()?;
         let previous_cookie_keys = self.previous_cookie_keys()?;
+        let session_idle_timeout = self.checked_idle_timeout()?;
         let base_path = self.checked_base_path()?;
         let redirect_uri = self.parse_redirect_uri(&base_path)?;
         let routes = Routes {
@@ -100,7 +101,8 @@ impl ConfigBuilder {
             previous_cookie_keys,
             cookie_name,
             cookie_secure: self.cookie_secure.unwrap_or(defaults::COOKIE_SECURE),
-            session: self.session.clone().unwrap_or(SessionBackend::Cookie),
+            session: self.session_backend(session_idle_timeout),
+            session_idle_timeout,
             session_max_age: self.session_max_age.unwrap_or(defaults::SESSION_MAX_AGE),
             post_login_redirect,
             post_logout_redirect_uri: value(&self.post_logout_redirect_uri).map(str::to_owned),
@@ -159,6 +161,20 @@ impl ConfigBuilder {
         check_key_material(&material)
             .map_err(|problem| error(&self.secret_key, "secret_key", problem))?;
         Ok(derive_cookie_key(&material))
+    }
+
+    fn checked_idle_timeout(&self) -> Result<Option<std::time::Duration>, ConfigError> {
+        let Some(idle) = &self.session_idle_timeout else {
+            return Ok(None);
+        };
+        if idle.value.as_secs() < 2 {
+            return Err(error(
+                &self.session_idle_timeout,
+                "session_idle_timeout",
+                "must be at least 2 seconds",
+            ));
+        }
+        Ok(Some(std::time::Duration::from_secs(idle.value.as_secs())))
     }
 
     /// The keys of a rotation that only open cookies, each checked like the main key.

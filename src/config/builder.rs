@@ -71,6 +71,9 @@ pub struct ConfigBuilder {
     pub(super) cookie_secure: Option<bool>,
     pub(super) session: Option<SessionBackend>,
     pub(super) session_max_age: Option<Duration>,
+    pub(super) session_idle_timeout: Option<Sourced<Duration>>,
+    /// Sessions in a [`MemoryStore`] made at `build()`, when the idle timeout is known.
+    pub(super) memory_sessions: bool,
     pub(super) post_login_redirect: Option<Sourced<String>>,
     pub(super) post_logout_redirect_uri: Option<Sourced<String>>,
     pub(super) auth_params: Vec<Sourced<(String, String)>>,
@@ -275,9 +278,11 @@ impl ConfigBuilder {
     /// Keeps sessions in this process's memory, bounded; the cookie holds only a random id.
     /// Replaces any store chosen before (with this or
     /// [`session_store`](Self::session_store)).
+    /// The store ends sessions unused for the
+    /// [`session_idle_timeout`](Self::session_idle_timeout), if one is set.
     pub fn memory_sessions(mut self) -> Self {
-        let store = store::erased_in_process(MemoryStore::default());
-        self.session = Some(SessionBackend::Store(store));
+        self.session = None;
+        self.memory_sessions = true;
         self
     }
 
@@ -288,6 +293,7 @@ impl ConfigBuilder {
     /// chosen before.
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
         self.session = Some(SessionBackend::Store(store::erased(store)));
+        self.memory_sessions = false;
         self
     }
 
@@ -296,12 +302,40 @@ impl ConfigBuilder {
     /// waiting. The cookie holds only a random id.
     pub fn in_process_session_store(mut self, store: impl InProcessStore) -> Self {
         self.session = Some(SessionBackend::Store(store::erased_in_process(store)));
+        self.memory_sessions = false;
         self
     }
 
     /// How long a session lasts after login. Default 8 hours. Replaces any earlier age.
     pub fn session_max_age(mut self, age: Duration) -> Self {
         self.session_max_age = Some(age);
+        self
+    }
+
+    /// Ends a session unused for `idle`, whatever its [`session_max_age`]
+    /// (Self::session_max_age) leaves. Off by default. Whole seconds, at least 2.
+    ///
+    /// The session records when it was last used, renewed by a request once the stamp is
+    /// older than a tenth of `idle` (at least a minute, at most half of `idle`): not on
+    /// every request, so most requests still write nothing. A session therefore ends after
+    /// between `idle` less that interval and `idle` unused. Cookie sessions get a new
+    /// cookie then; server-side stores have the record saved again, and the memory store
+    /// of [`memory_sessions`](Self::memory_sessions) ends idle sessions itself too.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let config = tower_oidc::Config::builder()
+    ///     .issuer("https://op.example.com")
+    ///     .client_id("my-app")
+    ///     .secret_key("a random string of at least 32 bytes!!")
+    ///     .session_idle_timeout(Duration::from_secs(30 * 60))
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    pub fn session_idle_timeout(mut self, idle: Duration) -> Self {
+        self.session_idle_timeout = Some(self.sourced(idle));
         self
     }
 
@@ -492,6 +526,19 @@ impl ConfigBuilder {
         Ok(builder)
     }
 
+    /// Where sessions are kept; a memory store is made here, knowing the idle timeout.
+    pub(super) fn session_backend(&self, idle: Option<Duration>) -> SessionBackend {
+        if self.memory_sessions {
+            let store = MemoryStore::default();
+            let store = match idle {
+                Some(idle) => store.with_idle_timeout(idle),
+                None => store,
+            };
+            return SessionBackend::Store(store::erased_in_process(store));
+        }
+        self.session.clone().unwrap_or(SessionBackend::Cookie)
+    }
+
     pub(super) fn sourced<T>(&self, value: T) -> Sourced<T> {
         Sourced {
             value,
@@ -537,6 +584,8 @@ impl fmt::Debug for ConfigBuilder {
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)
             .field("session_max_age", &self.session_max_age)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("memory_sessions", &self.memory_sessions)
             .field("post_login_redirect", &self.post_login_redirect)
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
             .field("auth_params", &self.auth_params)

@@ -111,6 +111,9 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_SESSION_MAX_AGE", |b, v| {
         Ok(b.session_max_age(v.seconds()?))
     }),
+    Setting::new("OIDC_SESSION_IDLE_TIMEOUT", |b, v| {
+        Ok(b.session_idle_timeout(v.seconds()?))
+    }),
     Setting::new("OIDC_POST_LOGOUT_REDIRECT_URI", |b, v| {
         Ok(b.post_logout_redirect_uri(v.value))
     }),
@@ -630,6 +633,7 @@ mod tests {
         ("SESSION_TYPE", "filesystem"),
         ("SQLALCHEMY_DATABASE_URI", "mysql://x/y"),
         ("OIDC_SESSION_MAX_AGE", "8h"),
+        ("OIDC_SESSION_IDLE_TIMEOUT", "1"),
         ("OIDC_POST_LOGOUT_REDIRECT_URI", "not a url"),
         ("OIDC_LOGIN_PATH", "login"),
         ("OIDC_LOGOUT_PATH", "/log out"),

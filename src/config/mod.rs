@@ -200,6 +200,8 @@ pub struct Config {
     pub(crate) cookie_secure: bool,
     pub(crate) session: SessionBackend,
     pub(crate) session_max_age: Duration,
+    /// Sessions unused this long end; whole seconds.
+    pub(crate) session_idle_timeout: Option<Duration>,
     pub(crate) post_login_redirect: Option<String>,
     pub(crate) post_logout_redirect_uri: Option<String>,
     pub(crate) auth_params: Vec<(String, String)>,
@@ -394,6 +396,7 @@ impl fmt::Debug for Config {
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)
             .field("session_max_age", &self.session_max_age)
+            .field("session_idle_timeout", &self.session_idle_timeout)
             .field("post_login_redirect", &self.post_login_redirect)
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
             .field("auth_params", &self.auth_params)

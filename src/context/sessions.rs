@@ -1,6 +1,7 @@
 //! Reading and writing sessions: the encrypted cookie itself, or a server-side store
 //! behind a sealed random id.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::HeaderValue;
@@ -83,7 +84,7 @@ impl Context {
                     carried,
                     reseal,
                 }),
-                Some(Ok(Some(session))) if !session.is_expired(now) => {
+                Some(Ok(Some(session))) if !self.session_is_over(&session, now) => {
                     let resealed = if reseal {
                         self.reseal(id.as_bytes(), &session, carried)
                     } else {
@@ -108,7 +109,7 @@ impl Context {
             return (lookup, Vec::new());
         }
         if let Some(session) = self.cache.get(&chunks) {
-            let lookup = if session.is_expired(now) {
+            let lookup = if self.session_is_over(&session, now) {
                 SessionLookup::Invalid { carried }
             } else {
                 SessionLookup::Valid(session)
@@ -121,7 +122,7 @@ impl Context {
         let Some(session) = stored::from_binary(&plaintext) else {
             return (SessionLookup::Invalid { carried }, Vec::new());
         };
-        if session.is_expired(now) {
+        if self.session_is_over(&session, now) {
             return (SessionLookup::Invalid { carried }, Vec::new());
         }
         let session = Arc::new(session);
@@ -131,6 +132,33 @@ impl Context {
         }
         self.cache.insert(&chunks, Arc::clone(&session));
         (SessionLookup::Valid(session), Vec::new())
+    }
+
+    /// The idle timeout in seconds, if sessions have one.
+    pub(crate) fn idle_secs(&self) -> Option<u64> {
+        self.config.session_idle_timeout.map(|idle| idle.as_secs())
+    }
+
+    /// Past its absolute end, or unused for longer than the idle timeout.
+    pub(crate) fn session_is_over(&self, session: &SessionData, now: u64) -> bool {
+        session.is_expired(now) || session.is_idle(now, self.idle_secs())
+    }
+
+    /// `session` as written: stamped as seen `now` when sessions have an idle timeout.
+    fn stamped<'a>(&self, session: &'a SessionData, now: u64) -> Cow<'a, SessionData> {
+        if self.idle_secs().is_none() || session.last_seen == Some(now) {
+            return Cow::Borrowed(session);
+        }
+        let mut stamped = session.clone();
+        stamped.last_seen = Some(now);
+        Cow::Owned(stamped)
+    }
+
+    /// How long a store keeps the record of `session`: to its end, or for the idle timeout
+    /// if that comes first (a use within it saves the record again).
+    fn store_ttl(&self, max_age: u64) -> std::time::Duration {
+        let secs = self.idle_secs().map_or(max_age, |idle| max_age.min(idle));
+        std::time::Duration::from_secs(secs)
     }
 
     fn open(
@@ -164,11 +192,13 @@ impl Context {
         session: &SessionData,
         carried: usize,
     ) -> Result<Vec<HeaderValue>, String> {
-        let max_age = session.expires_at.saturating_sub(crate::session::now());
+        let now = crate::session::now();
+        let session = &*self.stamped(session, now);
+        let max_age = session.expires_at.saturating_sub(now);
         let plaintext = match &self.config.session {
             SessionBackend::Cookie => stored::to_binary(session)?,
             SessionBackend::Store(store) => {
-                let ttl = std::time::Duration::from_secs(max_age);
+                let ttl = self.store_ttl(max_age);
                 store
                     .save(&session.sid, session, ttl)
                     .await
@@ -196,6 +226,7 @@ impl Context {
         carried: usize,
     ) -> Result<Option<Vec<HeaderValue>>, String> {
         let now = crate::session::now();
+        let session = &*self.stamped(session, now);
         let max_age = session.expires_at.saturating_sub(now);
         let plaintext = match &self.config.session {
             SessionBackend::Cookie => {
@@ -205,7 +236,7 @@ impl Context {
                 stored::to_binary(session)?
             }
             SessionBackend::Store(store) => {
-                let ttl = std::time::Duration::from_secs(max_age);
+                let ttl = self.store_ttl(max_age);
                 let kept = store
                     .save_existing(&session.sid, session, ttl)
                     .await

@@ -36,7 +36,7 @@ impl StoreLookup {
             }
         };
         let now = crate::session::now();
-        match loaded.filter(|session| !session.is_expired(now)) {
+        match loaded.filter(|session| !ctx.session_is_over(session, now)) {
             Some(session) => {
                 let resealed = if self.id.reseal {
                     ctx.reseal(self.id.id.as_bytes(), &session, self.id.carried)

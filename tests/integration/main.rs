@@ -42,6 +42,7 @@ mod behaviour;
 mod callback_failures;
 mod custom_store;
 mod flaskoidc_env;
+mod idle_timeout;
 mod key_rotation;
 mod lifecycle;
 mod login_flow;

@@ -55,6 +55,7 @@ mod requests;
 mod rp_certification;
 mod secrets;
 mod security_review;
+mod shared_refresh;
 mod stores;
 mod two_services;
 mod user_app;

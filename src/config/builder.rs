@@ -312,8 +312,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Ends a session unused for `idle`, whatever its [`session_max_age`]
-    /// (Self::session_max_age) leaves. Off by default. Whole seconds, at least 2.
+    /// Ends a session unused for `idle`, whatever time its
+    /// [`session_max_age`](Self::session_max_age) leaves. Off by default. Whole seconds, at
+    /// least 2.
     ///
     /// The session records when it was last used, renewed by a request once the stamp is
     /// older than a tenth of `idle` (at least a minute, at most half of `idle`): not on

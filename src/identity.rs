@@ -208,6 +208,7 @@ impl Identity {
             expires_at: u64::MAX,
             user,
             user_loaded_at: Some(1),
+            last_seen: None,
             bearer: false,
             typed_user: Default::default(),
         }))

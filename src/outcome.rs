@@ -33,6 +33,14 @@ impl Outcome {
     pub(crate) fn signed_in(identity: Identity) -> Self {
         Outcome::Continue(Pass::signed_in(identity))
     }
+
+    /// The same outcome, setting `cookies` too when it goes on to the application.
+    pub(crate) fn with_cookies(mut self, cookies: Vec<HeaderValue>) -> Self {
+        if let Outcome::Continue(pass) = &mut self {
+            pass.set_cookies.extend(cookies);
+        }
+        self
+    }
 }
 
 /// A flow's synchronous first step: done at once, or work `W` that waits on the network.

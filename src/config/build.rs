@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::builder::Sourced;
-use super::{defaults, flaskoidc, Config, ConfigBuilder, ConfigError, RedirectUri, SessionBackend};
+use super::{defaults, flaskoidc, Config, ConfigBuilder, ConfigError, RedirectUri};
 use crate::paths::{Routes, Whitelist};
 use crate::user::UserHook;
 
@@ -37,6 +37,8 @@ impl ConfigBuilder {
         let provider = self.provider_source()?;
         let client_id = self.checked_client_id()?;
         let cookie_key = self.cookie_key()?;
+        let previous_cookie_keys = self.previous_cookie_keys()?;
+        let session_idle_timeout = self.checked_idle_timeout()?;
         let base_path = self.checked_base_path()?;
         let redirect_uri = self.parse_redirect_uri(&base_path)?;
         let routes = Routes {
@@ -96,9 +98,11 @@ impl ConfigBuilder {
             whitelist,
             routes,
             cookie_key,
+            previous_cookie_keys,
             cookie_name,
             cookie_secure: self.cookie_secure.unwrap_or(defaults::COOKIE_SECURE),
-            session: self.session.clone().unwrap_or(SessionBackend::Cookie),
+            session: self.session_backend(session_idle_timeout),
+            session_idle_timeout,
             session_max_age: self.session_max_age.unwrap_or(defaults::SESSION_MAX_AGE),
             post_login_redirect,
             post_logout_redirect_uri: value(&self.post_logout_redirect_uri).map(str::to_owned),
@@ -154,25 +158,37 @@ impl ConfigBuilder {
                 ))
             }
         };
-        let fail = |problem: String| error(&self.secret_key, "secret_key", problem);
-        if material == flaskoidc::DEFAULT_SECRET_KEY.as_bytes() {
-            return Err(fail(
-                "is flaskoidc's published example key; generate a random one (e.g. `openssl rand -base64 48`)"
-                    .to_owned(),
+        check_key_material(&material)
+            .map_err(|problem| error(&self.secret_key, "secret_key", problem))?;
+        Ok(derive_cookie_key(&material))
+    }
+
+    fn checked_idle_timeout(&self) -> Result<Option<std::time::Duration>, ConfigError> {
+        let Some(idle) = &self.session_idle_timeout else {
+            return Ok(None);
+        };
+        if idle.value.as_secs() < 2 {
+            return Err(error(
+                &self.session_idle_timeout,
+                "session_idle_timeout",
+                "must be at least 2 seconds",
             ));
         }
-        if material.len() < defaults::MIN_SECRET_KEY_BYTES {
-            return Err(fail(format!(
-                "too short: {} bytes, at least {} needed",
-                material.len(),
-                defaults::MIN_SECRET_KEY_BYTES
-            )));
-        }
-        // Hashing first lets any length of key material feed HKDF's fixed-size input.
-        let mut hasher = Sha256::new();
-        hasher.update(b"tower-oidc cookie key v1\0");
-        hasher.update(&material);
-        Ok(cookie::Key::derive_from(&hasher.finalize()))
+        Ok(Some(std::time::Duration::from_secs(idle.value.as_secs())))
+    }
+
+    /// The keys of a rotation that only open cookies, each checked like the main key.
+    fn previous_cookie_keys(&self) -> Result<Vec<cookie::Key>, ConfigError> {
+        self.previous_secret_keys
+            .iter()
+            .map(|key| {
+                let material = key.value.expose().as_bytes();
+                check_key_material(material).map_err(|problem| {
+                    ConfigError::new(key.name("secret_keys"), format!("a previous key {problem}"))
+                })?;
+                Ok(derive_cookie_key(material))
+            })
+            .collect()
     }
 
     fn checked_base_path(&self) -> Result<String, ConfigError> {
@@ -405,6 +421,32 @@ fn value(setting: &Option<Sourced<String>>) -> Option<&str> {
 }
 
 /// An error about `setting`, naming the variable that set it, else the builder method.
+/// Why `material` cannot be a cookie key, if it cannot.
+fn check_key_material(material: &[u8]) -> Result<(), String> {
+    if material == flaskoidc::DEFAULT_SECRET_KEY.as_bytes() {
+        return Err(
+            "is flaskoidc's published example key; generate a random one (e.g. `openssl rand -base64 48`)"
+                .to_owned(),
+        );
+    }
+    if material.len() < defaults::MIN_SECRET_KEY_BYTES {
+        return Err(format!(
+            "too short: {} bytes, at least {} needed",
+            material.len(),
+            defaults::MIN_SECRET_KEY_BYTES
+        ));
+    }
+    Ok(())
+}
+
+fn derive_cookie_key(material: &[u8]) -> cookie::Key {
+    // Hashing first lets any length of key material feed HKDF's fixed-size input.
+    let mut hasher = Sha256::new();
+    hasher.update(b"tower-oidc cookie key v1\0");
+    hasher.update(material);
+    cookie::Key::derive_from(&hasher.finalize())
+}
+
 pub(super) fn error<T>(
     sourced: &Option<Sourced<T>>,
     setting: &'static str,
@@ -488,6 +530,39 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err.setting(), "secret_key");
+    }
+
+    #[test]
+    fn every_key_of_a_rotation_is_checked_like_the_main_one() {
+        let current = "0123456789abcdef0123456789abcdef";
+        let config = minimal()
+            .secret_keys([current, "fedcba9876543210fedcba9876543210"])
+            .build()
+            .expect("valid");
+        assert_eq!(config.previous_cookie_keys.len(), 1);
+        assert_eq!(
+            config.cookie_key.master(),
+            minimal().build().expect("valid").cookie_key.master()
+        );
+        for bad in ["short", FLASKOIDC_DEFAULT_SECRET_KEY] {
+            let err = minimal().secret_keys([current, bad]).build().unwrap_err();
+            assert_eq!(err.setting(), "secret_keys", "{err}");
+            assert!(err.problem().starts_with("a previous key"), "{err}");
+        }
+        // `secret_key` after `secret_keys` replaces the current key, keeps the others.
+        let config = minimal()
+            .secret_keys([current, "fedcba9876543210fedcba9876543210"])
+            .secret_key("another key of at least 32 bytes!!")
+            .build()
+            .expect("valid");
+        assert_eq!(config.previous_cookie_keys.len(), 1);
+        let err = minimal()
+            .secret_keys(Vec::<String>::new())
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "secret_key");
+        let debug = format!("{:?}", minimal().secret_keys([current, current]));
+        assert!(!debug.contains(current), "{debug}");
     }
 
     #[test]

@@ -64,11 +64,16 @@ pub struct ConfigBuilder {
     pub(super) user_id_claim: Option<Sourced<String>>,
     pub(super) whitelist: Vec<Sourced<String>>,
     pub(super) secret_key: Option<Sourced<Secret>>,
+    /// Keys that only open cookies sealed before a key rotation.
+    pub(super) previous_secret_keys: Vec<Sourced<Secret>>,
     pub(super) generated_key: bool,
     pub(super) cookie_name: Option<Sourced<String>>,
     pub(super) cookie_secure: Option<bool>,
     pub(super) session: Option<SessionBackend>,
     pub(super) session_max_age: Option<Duration>,
+    pub(super) session_idle_timeout: Option<Sourced<Duration>>,
+    /// Sessions in a [`MemoryStore`] made at `build()`, when the idle timeout is known.
+    pub(super) memory_sessions: bool,
     pub(super) post_login_redirect: Option<Sourced<String>>,
     pub(super) post_logout_redirect_uri: Option<Sourced<String>>,
     pub(super) auth_params: Vec<Sourced<(String, String)>>,
@@ -201,10 +206,51 @@ impl ConfigBuilder {
     }
 
     /// Key material for cookie encryption: at least 32 bytes, the same on every instance.
-    /// Replaces any earlier key, and takes precedence over
+    /// Replaces any earlier current key (previous keys of [`secret_keys`](Self::secret_keys) stay), and takes precedence over
     /// [`generate_secret_key`](Self::generate_secret_key) whatever the order of the calls.
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.secret_key = Some(self.sourced(Secret::new(key)));
+        self
+    }
+
+    /// The cookie keys of a key rotation: new cookies are sealed with the first; the
+    /// others only open cookies sealed before, and a session cookie opened with one of
+    /// them is sealed again with the first key on that response, so rotating the key
+    /// signs nobody out. Each key is at least 32 bytes. Replaces any earlier keys, those of
+    /// [`secret_key`](Self::secret_key) included; an empty list sets none.
+    ///
+    /// ```
+    /// let config = tower_oidc::Config::builder()
+    ///     .issuer("https://op.example.com")
+    ///     .client_id("my-app")
+    ///     .secret_keys([
+    ///         "the new key, at least 32 random bytes",
+    ///         "the key before it, also 32 bytes or more",
+    ///     ])
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    pub fn secret_keys<K: Into<String>>(mut self, keys: impl IntoIterator<Item = K>) -> Self {
+        let mut keys: Vec<Sourced<Secret>> = keys
+            .into_iter()
+            .map(|key| self.sourced(Secret::new(key)))
+            .collect();
+        self.secret_key = (!keys.is_empty()).then(|| keys.remove(0));
+        self.previous_secret_keys = keys;
+        self
+    }
+
+    /// Keys replaced by [`secret_key`](Self::secret_key) that still open cookies: see
+    /// [`secret_keys`](Self::secret_keys).
+    pub(super) fn previous_secret_keys<K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.previous_secret_keys = keys
+            .into_iter()
+            .map(|key| self.sourced(Secret::new(key)))
+            .collect();
         self
     }
 
@@ -232,9 +278,11 @@ impl ConfigBuilder {
     /// Keeps sessions in this process's memory, bounded; the cookie holds only a random id.
     /// Replaces any store chosen before (with this or
     /// [`session_store`](Self::session_store)).
+    /// The store ends sessions unused for the
+    /// [`session_idle_timeout`](Self::session_idle_timeout), if one is set.
     pub fn memory_sessions(mut self) -> Self {
-        let store = store::erased_in_process(MemoryStore::default());
-        self.session = Some(SessionBackend::Store(store));
+        self.session = None;
+        self.memory_sessions = true;
         self
     }
 
@@ -245,6 +293,7 @@ impl ConfigBuilder {
     /// chosen before.
     pub fn session_store(mut self, store: impl SessionStore) -> Self {
         self.session = Some(SessionBackend::Store(store::erased(store)));
+        self.memory_sessions = false;
         self
     }
 
@@ -253,12 +302,41 @@ impl ConfigBuilder {
     /// waiting. The cookie holds only a random id.
     pub fn in_process_session_store(mut self, store: impl InProcessStore) -> Self {
         self.session = Some(SessionBackend::Store(store::erased_in_process(store)));
+        self.memory_sessions = false;
         self
     }
 
     /// How long a session lasts after login. Default 8 hours. Replaces any earlier age.
     pub fn session_max_age(mut self, age: Duration) -> Self {
         self.session_max_age = Some(age);
+        self
+    }
+
+    /// Ends a session unused for `idle`, whatever time its
+    /// [`session_max_age`](Self::session_max_age) leaves. Off by default. Whole seconds, at
+    /// least 2.
+    ///
+    /// The session records when it was last used, renewed by a request once the stamp is
+    /// older than a tenth of `idle` (at least a minute, at most half of `idle`): not on
+    /// every request, so most requests still write nothing. A session therefore ends after
+    /// between `idle` less that interval and `idle` unused. Cookie sessions get a new
+    /// cookie then; server-side stores have the record saved again, and the memory store
+    /// of [`memory_sessions`](Self::memory_sessions) ends idle sessions itself too.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let config = tower_oidc::Config::builder()
+    ///     .issuer("https://op.example.com")
+    ///     .client_id("my-app")
+    ///     .secret_key("a random string of at least 32 bytes!!")
+    ///     .session_idle_timeout(Duration::from_secs(30 * 60))
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    pub fn session_idle_timeout(mut self, idle: Duration) -> Self {
+        self.session_idle_timeout = Some(self.sourced(idle));
         self
     }
 
@@ -449,6 +527,19 @@ impl ConfigBuilder {
         Ok(builder)
     }
 
+    /// Where sessions are kept; a memory store is made here, knowing the idle timeout.
+    pub(super) fn session_backend(&self, idle: Option<Duration>) -> SessionBackend {
+        if self.memory_sessions {
+            let store = MemoryStore::default();
+            let store = match idle {
+                Some(idle) => store.with_idle_timeout(idle),
+                None => store,
+            };
+            return SessionBackend::Store(store::erased_in_process(store));
+        }
+        self.session.clone().unwrap_or(SessionBackend::Cookie)
+    }
+
     pub(super) fn sourced<T>(&self, value: T) -> Sourced<T> {
         Sourced {
             value,
@@ -488,11 +579,14 @@ impl fmt::Debug for ConfigBuilder {
             .field("user_id_claim", &self.user_id_claim)
             .field("whitelist", &self.whitelist)
             .field("secret_key", &secret_key)
+            .field("previous_secret_keys", &self.previous_secret_keys.len())
             .field("generated_key", &self.generated_key)
             .field("cookie_name", &self.cookie_name)
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)
             .field("session_max_age", &self.session_max_age)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("memory_sessions", &self.memory_sessions)
             .field("post_login_redirect", &self.post_login_redirect)
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
             .field("auth_params", &self.auth_params)

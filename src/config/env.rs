@@ -81,6 +81,9 @@ static SETTINGS: &[Setting] = &[
     .alias(&[flaskoidc::WHITELISTED_ENDPOINTS]),
     Setting::new("OIDC_SECRET_KEY", |b, v| Ok(b.secret_key(v.value)))
         .alias(&[flaskoidc::SECRET_KEY]),
+    Setting::new("OIDC_SECRET_KEY_PREVIOUS", |b, v| {
+        Ok(b.previous_secret_keys(v.comma_list()))
+    }),
     Setting::new("OIDC_POST_LOGIN_REDIRECT", |b, v| {
         Ok(b.post_login_redirect(v.value))
     })
@@ -107,6 +110,9 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_SESSION_STORE", session_store).legacy(flaskoidc::session_store),
     Setting::new("OIDC_SESSION_MAX_AGE", |b, v| {
         Ok(b.session_max_age(v.seconds()?))
+    }),
+    Setting::new("OIDC_SESSION_IDLE_TIMEOUT", |b, v| {
+        Ok(b.session_idle_timeout(v.seconds()?))
     }),
     Setting::new("OIDC_POST_LOGOUT_REDIRECT_URI", |b, v| {
         Ok(b.post_logout_redirect_uri(v.value))
@@ -607,6 +613,10 @@ mod tests {
         ("FLASK_OIDC_WHITELISTED_ENDPOINTS", "health,/a?b"),
         ("OIDC_SECRET_KEY", "short"),
         ("FLASK_OIDC_SECRET_KEY", "base-flask-oidc-secret-key"),
+        (
+            "OIDC_SECRET_KEY_PREVIOUS",
+            "0123456789abcdef0123456789abcdef-previous,short",
+        ),
         ("OIDC_POST_LOGIN_REDIRECT", "javascript:alert(1)"),
         ("FLASK_OIDC_OVERWRITE_REDIRECT_URI", "//evil.example.com"),
         ("OIDC_FORCE_SCHEME", "ftp"),
@@ -623,6 +633,7 @@ mod tests {
         ("SESSION_TYPE", "filesystem"),
         ("SQLALCHEMY_DATABASE_URI", "mysql://x/y"),
         ("OIDC_SESSION_MAX_AGE", "8h"),
+        ("OIDC_SESSION_IDLE_TIMEOUT", "1"),
         ("OIDC_POST_LOGOUT_REDIRECT_URI", "not a url"),
         ("OIDC_LOGIN_PATH", "login"),
         ("OIDC_LOGOUT_PATH", "/log out"),

@@ -194,10 +194,14 @@ pub struct Config {
     pub(crate) whitelist: Whitelist,
     pub(crate) routes: Routes,
     pub(crate) cookie_key: cookie::Key,
+    /// Keys that open cookies sealed before a rotation; never used to seal.
+    pub(crate) previous_cookie_keys: Vec<cookie::Key>,
     pub(crate) cookie_name: String,
     pub(crate) cookie_secure: bool,
     pub(crate) session: SessionBackend,
     pub(crate) session_max_age: Duration,
+    /// Sessions unused this long end; whole seconds.
+    pub(crate) session_idle_timeout: Option<Duration>,
     pub(crate) post_login_redirect: Option<String>,
     pub(crate) post_logout_redirect_uri: Option<String>,
     pub(crate) auth_params: Vec<(String, String)>,
@@ -387,10 +391,12 @@ impl fmt::Debug for Config {
             .field("whitelist", &self.whitelist)
             .field("routes", &self.routes)
             .field("cookie_key", &Redacted)
+            .field("previous_cookie_keys", &self.previous_cookie_keys.len())
             .field("cookie_name", &self.cookie_name)
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)
             .field("session_max_age", &self.session_max_age)
+            .field("session_idle_timeout", &self.session_idle_timeout)
             .field("post_login_redirect", &self.post_login_redirect)
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
             .field("auth_params", &self.auth_params)

@@ -73,12 +73,14 @@ impl Context {
         } else {
             config.routes.home.clone()
         };
+        let binding = config.cookie_binding();
         let codec = CookieCodec::new(
             config.cookie_key.clone(),
-            &config.cookie_binding(),
+            &binding,
             config.cookie_secure,
             cookie_path,
-        );
+        )
+        .with_previous_keys(&config.previous_cookie_keys, &binding);
         let auth_context = Arc::new(AuthContext {
             logout_path: config.routes.logout.clone(),
             login_path: config.routes.login.clone(),

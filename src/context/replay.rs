@@ -14,6 +14,9 @@ use crate::config::SessionBackend;
 use crate::session::login_state::LOGIN_TTL_SECS;
 use crate::session::store::StoreError;
 
+/// How long the instance that refreshes a session's token holds the store's lock.
+const REFRESH_LOCK: Duration = Duration::from_secs(10);
+
 /// What the store says about a single-use key.
 pub(crate) enum StoreVerdict {
     /// First presented now.
@@ -54,6 +57,15 @@ impl Context {
                 true
             }
         }
+    }
+
+    /// Whether this instance is the one to present a refresh token now, `key` naming the
+    /// session and the token: with a store shared by several instances, only the first to
+    /// ask within [`REFRESH_LOCK`] is, so a provider that detects refresh-token reuse never
+    /// sees the token twice.
+    pub(crate) async fn first_to_refresh(&self, key: &str) -> StoreVerdict {
+        let key = used_key("refresh", &self.config.client_id, key);
+        self.first_use_in_store(&key, REFRESH_LOCK).await
     }
 
     async fn first_use_in_store(&self, key: &str, ttl: Duration) -> StoreVerdict {

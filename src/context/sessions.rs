@@ -1,6 +1,7 @@
 //! Reading and writing sessions: the encrypted cookie itself, or a server-side store
 //! behind a sealed random id.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::HeaderValue;
@@ -8,6 +9,7 @@ use http::HeaderValue;
 use super::Context;
 use crate::config::SessionBackend;
 use crate::response::ErrorReply;
+use crate::session::codec::SealedWith;
 use crate::session::store::{DynStore, StoreError};
 use crate::session::{stored, SessionData};
 
@@ -29,38 +31,66 @@ pub(crate) enum SessionLookup {
 pub(crate) struct StoreId {
     pub(crate) id: Arc<str>,
     pub(crate) carried: usize,
+    /// The cookie was sealed with a key replaced in a rotation.
+    pub(crate) reseal: bool,
 }
 
 impl Context {
     pub(crate) fn lookup_session(&self, headers: &http::HeaderMap) -> SessionLookup {
+        self.lookup_session_resealing(headers).0
+    }
+
+    /// The request's session, and the cookies that seal it again with the current key
+    /// when a key replaced in a rotation sealed it (empty otherwise). Only cookies sealed
+    /// with the current key are cached, so an old one is seen as such on every request
+    /// until the browser has the new one.
+    pub(crate) fn lookup_session_resealing(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> (SessionLookup, Vec<HeaderValue>) {
         let name = self.session_cookie();
         let Some(chunks) = self.codec.find_chunks(headers, name) else {
             let carried = self.codec.count_chunks(headers, name);
-            return if carried == 0 {
+            let lookup = if carried == 0 {
                 SessionLookup::None
             } else {
                 SessionLookup::Invalid { carried }
             };
+            return (lookup, Vec::new());
         };
         let carried = chunks.parts().len();
         let now = crate::session::now();
         if let SessionBackend::Store(store) = &self.config.session {
-            let id = match self.store_ids.get(&chunks) {
-                Some(id) => id,
+            let (id, sealed_with) = match self.store_ids.get(&chunks) {
+                Some(id) => (id, SealedWith::CurrentKey),
                 None => {
-                    let Some(id) = self.open(&chunks).and_then(|id| String::from_utf8(id).ok())
+                    let Some((id, sealed_with)) = self
+                        .open(&chunks)
+                        .and_then(|(id, with)| String::from_utf8(id).ok().map(|id| (id, with)))
                     else {
-                        return SessionLookup::Invalid { carried };
+                        return (SessionLookup::Invalid { carried }, Vec::new());
                     };
                     let id: Arc<str> = Arc::from(id);
-                    self.store_ids.insert(&chunks, Arc::clone(&id));
-                    id
+                    if sealed_with == SealedWith::CurrentKey {
+                        self.store_ids.insert(&chunks, Arc::clone(&id));
+                    }
+                    (id, sealed_with)
                 }
             };
-            return match store.load_now(&id) {
-                None => SessionLookup::Store(StoreId { id, carried }),
-                Some(Ok(Some(session))) if !session.is_expired(now) => {
-                    SessionLookup::Valid(session)
+            let reseal = sealed_with == SealedWith::PreviousKey;
+            let lookup = match store.load_now(&id) {
+                None => SessionLookup::Store(StoreId {
+                    id,
+                    carried,
+                    reseal,
+                }),
+                Some(Ok(Some(session))) if !self.session_is_over(&session, now) => {
+                    let resealed = if reseal {
+                        self.reseal(id.as_bytes(), &session, carried)
+                    } else {
+                        Vec::new()
+                    };
+                    return (SessionLookup::Valid(session), resealed);
                 }
                 Some(Ok(_)) => SessionLookup::Invalid { carried },
                 Some(Err(StoreError::Corrupt { source })) => {
@@ -69,33 +99,90 @@ impl Context {
                 }
                 Some(Err(err)) => {
                     tracing::error!(error = %err, "session store unavailable");
-                    SessionLookup::StoreFailed(StoreId { id, carried })
+                    SessionLookup::StoreFailed(StoreId {
+                        id,
+                        carried,
+                        reseal,
+                    })
                 }
             };
+            return (lookup, Vec::new());
         }
         if let Some(session) = self.cache.get(&chunks) {
-            return if session.is_expired(now) {
+            let lookup = if self.session_is_over(&session, now) {
                 SessionLookup::Invalid { carried }
             } else {
                 SessionLookup::Valid(session)
             };
+            return (lookup, Vec::new());
         }
-        let Some(session) = self
-            .open(&chunks)
-            .and_then(|bytes| stored::from_binary(&bytes))
-        else {
-            return SessionLookup::Invalid { carried };
+        let Some((plaintext, sealed_with)) = self.open(&chunks) else {
+            return (SessionLookup::Invalid { carried }, Vec::new());
         };
-        if session.is_expired(now) {
-            return SessionLookup::Invalid { carried };
+        let Some(session) = stored::from_binary(&plaintext) else {
+            return (SessionLookup::Invalid { carried }, Vec::new());
+        };
+        if self.session_is_over(&session, now) {
+            return (SessionLookup::Invalid { carried }, Vec::new());
         }
         let session = Arc::new(session);
+        if sealed_with == SealedWith::PreviousKey {
+            let resealed = self.reseal(&plaintext, &session, carried);
+            return (SessionLookup::Valid(session), resealed);
+        }
         self.cache.insert(&chunks, Arc::clone(&session));
-        SessionLookup::Valid(session)
+        (SessionLookup::Valid(session), Vec::new())
     }
 
-    fn open(&self, chunks: &crate::session::codec::SealedChunks<'_>) -> Option<Vec<u8>> {
-        self.codec.open(self.session_cookie(), &chunks.joined())
+    /// The idle timeout in seconds, if sessions have one.
+    pub(crate) fn idle_secs(&self) -> Option<u64> {
+        self.config.session_idle_timeout.map(|idle| idle.as_secs())
+    }
+
+    /// Past its absolute end, or unused for longer than the idle timeout.
+    pub(crate) fn session_is_over(&self, session: &SessionData, now: u64) -> bool {
+        session.is_expired(now) || session.is_idle(now, self.idle_secs())
+    }
+
+    /// `session` as written: stamped as seen `now` when sessions have an idle timeout.
+    fn stamped<'a>(&self, session: &'a SessionData, now: u64) -> Cow<'a, SessionData> {
+        if self.idle_secs().is_none() || session.last_seen == Some(now) {
+            return Cow::Borrowed(session);
+        }
+        let mut stamped = session.clone();
+        stamped.last_seen = Some(now);
+        Cow::Owned(stamped)
+    }
+
+    /// How long a store keeps the record of `session`: to its end, or for the idle timeout
+    /// if that comes first (a use within it saves the record again).
+    fn store_ttl(&self, max_age: u64) -> std::time::Duration {
+        let secs = self.idle_secs().map_or(max_age, |idle| max_age.min(idle));
+        std::time::Duration::from_secs(secs)
+    }
+
+    fn open(
+        &self,
+        chunks: &crate::session::codec::SealedChunks<'_>,
+    ) -> Option<(Vec<u8>, SealedWith)> {
+        self.codec
+            .open_telling_key(self.session_cookie(), &chunks.joined())
+    }
+
+    /// The cookies carrying `plaintext`, the unchanged contents of `session`'s cookie,
+    /// sealed with the current key; none when that fails, which leaves the old cookie.
+    pub(crate) fn reseal(
+        &self,
+        plaintext: &[u8],
+        session: &SessionData,
+        carried: usize,
+    ) -> Vec<HeaderValue> {
+        let max_age = session.expires_at.saturating_sub(crate::session::now());
+        self.session_cookies(plaintext, max_age, carried)
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "could not seal the session with the current key");
+                Vec::new()
+            })
     }
 
     /// Persists a new `session` and returns the cookies that carry it, replacing `carried`
@@ -105,11 +192,13 @@ impl Context {
         session: &SessionData,
         carried: usize,
     ) -> Result<Vec<HeaderValue>, String> {
-        let max_age = session.expires_at.saturating_sub(crate::session::now());
+        let now = crate::session::now();
+        let session = &*self.stamped(session, now);
+        let max_age = session.expires_at.saturating_sub(now);
         let plaintext = match &self.config.session {
             SessionBackend::Cookie => stored::to_binary(session)?,
             SessionBackend::Store(store) => {
-                let ttl = std::time::Duration::from_secs(max_age);
+                let ttl = self.store_ttl(max_age);
                 store
                     .save(&session.sid, session, ttl)
                     .await
@@ -137,6 +226,7 @@ impl Context {
         carried: usize,
     ) -> Result<Option<Vec<HeaderValue>>, String> {
         let now = crate::session::now();
+        let session = &*self.stamped(session, now);
         let max_age = session.expires_at.saturating_sub(now);
         let plaintext = match &self.config.session {
             SessionBackend::Cookie => {
@@ -146,7 +236,7 @@ impl Context {
                 stored::to_binary(session)?
             }
             SessionBackend::Store(store) => {
-                let ttl = std::time::Duration::from_secs(max_age);
+                let ttl = self.store_ttl(max_age);
                 let kept = store
                     .save_existing(&session.sid, session, ttl)
                     .await

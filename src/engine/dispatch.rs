@@ -46,9 +46,10 @@ impl Engine {
             }
         }
         if ctx.config.whitelist.matches(&normalized) {
+            let (identity, set_cookies) = self.passive_identity(request);
             return Decision::Continue(Pass {
-                identity: self.passive_identity(request),
-                set_cookies: Vec::new(),
+                identity,
+                set_cookies,
             });
         }
         match self.decide_protected(request) {
@@ -134,10 +135,15 @@ impl Engine {
                 Vec::new(),
             ));
         }
-        match ctx.lookup_session(request.headers) {
+        let (lookup, resealed) = ctx.lookup_session_resealing(request.headers);
+        match lookup {
             SessionLookup::Valid(session) => {
                 let detach = || request.detach(&ctx.config, ctx.carried_chunks(request.headers));
-                self.step(resume::resume(ctx, session, detach), Deferred::Renewal)
+                match resume::resume(ctx, session, detach) {
+                    Step::Done(outcome) => outcome.with_cookies(resealed).into(),
+                    // A renewal writes the session's cookie anew, with the current key.
+                    Step::Wait(renewal) => defer(Deferred::Renewal(renewal)),
+                }
             }
             SessionLookup::Store(id) => {
                 let request = request.detach(&ctx.config, id.carried);
@@ -232,14 +238,18 @@ impl Engine {
     /// A session on a whitelisted path is offered to the handler but never refreshed,
     /// redirected or required; an identity that fails the global requirements is not
     /// offered at all, so no handler ever sees one.
-    fn passive_identity(&self, request: &RequestView<'_>) -> Option<Identity> {
+    /// A session sealed with a previous key gets its cookie sealed with the current one.
+    fn passive_identity(&self, request: &RequestView<'_>) -> (Option<Identity>, Vec<HeaderValue>) {
         if self.ctx.config.bearer_only {
-            return None;
+            return (None, Vec::new());
         }
-        match self.ctx.lookup_session(request.headers) {
-            SessionLookup::Valid(session) => Some(self.ctx.identity(session))
-                .filter(|identity| self.ctx.config.require.check(identity).is_ok()),
-            _ => None,
+        match self.ctx.lookup_session_resealing(request.headers) {
+            (SessionLookup::Valid(session), resealed) => (
+                Some(self.ctx.identity(session))
+                    .filter(|identity| self.ctx.config.require.check(identity).is_ok()),
+                resealed,
+            ),
+            _ => (None, Vec::new()),
         }
     }
 

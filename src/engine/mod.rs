@@ -89,6 +89,9 @@ impl Deferred {
             Deferred::Renewal(resume::Renewal::ReloadUser(_)) => {
                 tracing::info_span!("oidc.user_details", user_id = Empty, outcome = Empty)
             }
+            Deferred::Renewal(resume::Renewal::Touch(_)) => {
+                tracing::debug_span!("oidc.session_touch", user_id = Empty, outcome = Empty)
+            }
             Deferred::StoreSession(_) => {
                 tracing::debug_span!("oidc.session_store", user_id = Empty, outcome = Empty)
             }

@@ -137,6 +137,7 @@ async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> 
         expires_at,
         user: None,
         user_loaded_at: None,
+        last_seen: None,
         bearer: true,
         typed_user: Default::default(),
     };

@@ -390,6 +390,7 @@ impl Callback {
             expires_at: now.saturating_add(config.session_max_age.as_secs()),
             user: None,
             user_loaded_at: None,
+            last_seen: None,
             bearer: false,
             typed_user: Default::default(),
         };

@@ -17,4 +17,5 @@ pub(crate) mod resume;
 pub(crate) mod revoke;
 pub(crate) mod step_up;
 pub(crate) mod store_session;
+mod touch;
 pub(crate) mod userinfo;

@@ -2,12 +2,14 @@
 //! many requests of that session arrive together.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use oauth2::{RefreshToken, TokenResponse as _};
 use sha2::{Digest, Sha256};
 
 use super::oauth::{self, TokenEndpointError};
-use crate::context::{Context, RefreshOutcome};
+use crate::config::SessionBackend;
+use crate::context::{Context, RefreshOutcome, StoreVerdict};
 use crate::identity::Identity;
 use crate::outcome::{Outcome, Pass};
 use crate::request::Detached;
@@ -31,9 +33,9 @@ impl Refresh {
             Sha256::digest(refresh_token.as_bytes())
         );
         tracing::Span::current().record("user_id", self.session.user_id.as_str());
-        let cell = ctx.refreshes.cell(key);
+        let cell = ctx.refreshes.cell(key.clone());
         let outcome = cell
-            .get_or_init(|| refresh(ctx, &self.session, self.request.carried))
+            .get_or_init(|| refresh(ctx, &self.session, self.request.carried, &key))
             .await
             .clone();
         match outcome {
@@ -63,10 +65,29 @@ impl Refresh {
     }
 }
 
-async fn refresh(ctx: &Context, session: &SessionData, carried: usize) -> RefreshOutcome {
+/// How long an instance waits for another one's refresh of the same session to be saved.
+const AWAIT_OTHER_REFRESH: Duration = Duration::from_secs(3);
+/// How often it looks at the store meanwhile.
+const AWAIT_POLL: Duration = Duration::from_millis(100);
+
+async fn refresh(
+    ctx: &Context,
+    session: &SessionData,
+    carried: usize,
+    key: &str,
+) -> RefreshOutcome {
     let Some(refresh_token) = session.refresh_token.clone() else {
         return RefreshOutcome::Unavailable;
     };
+    match ctx.first_to_refresh(key).await {
+        StoreVerdict::First | StoreVerdict::NotKept => {}
+        StoreVerdict::Replayed => return refreshed_elsewhere(ctx, session).await,
+        // Refreshing without the lock risks a second use of the token; not refreshing
+        // leaves the session with an expired one.
+        StoreVerdict::Failed(err) => {
+            tracing::warn!(error = %err, "refresh lock unavailable; refreshing anyway");
+        }
+    }
     let Ok(metadata) = ctx.provider.metadata().await else {
         return RefreshOutcome::Unavailable;
     };
@@ -126,5 +147,40 @@ async fn refresh(ctx: &Context, session: &SessionData, carried: usize) -> Refres
             tracing::warn!(error = %err, "refreshed session could not be saved");
             RefreshOutcome::Unavailable
         }
+    }
+}
+
+/// Another instance sharing the store is refreshing `session`: its result, once saved,
+/// rather than a second use of the same refresh token.
+async fn refreshed_elsewhere(ctx: &Context, session: &SessionData) -> RefreshOutcome {
+    let SessionBackend::Store(store) = &ctx.config.session else {
+        return RefreshOutcome::Unavailable;
+    };
+    let deadline = tokio::time::Instant::now() + AWAIT_OTHER_REFRESH;
+    loop {
+        match store.load(&session.sid).await {
+            Ok(None) => return RefreshOutcome::Ended,
+            Ok(Some(saved))
+                if saved.refresh_token != session.refresh_token
+                    || saved.access_token != session.access_token =>
+            {
+                tracing::debug!(user_id = %session.user_id, "access token refreshed by another instance");
+                // The cookie names the session, which kept its id: nothing to set.
+                return RefreshOutcome::Refreshed {
+                    session: Arc::new(saved),
+                    cookies: Vec::new(),
+                };
+            }
+            Ok(Some(_)) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "session store unavailable while awaiting a refresh");
+                return RefreshOutcome::Unavailable;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(user_id = %session.user_id, "another instance's refresh was not saved in time; keeping the session");
+            return RefreshOutcome::Unavailable;
+        }
+        tokio::time::sleep(AWAIT_POLL).await;
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::refresh::Refresh;
 use super::reload_user::ReloadUser;
+use super::touch::Touch;
 use crate::context::Context;
 use crate::identity::Identity;
 use crate::outcome::{Outcome, Step};
@@ -15,6 +16,7 @@ use crate::session::SessionData;
 pub(crate) enum Renewal {
     Refresh(Refresh),
     ReloadUser(ReloadUser),
+    Touch(Touch),
 }
 
 impl Renewal {
@@ -22,6 +24,7 @@ impl Renewal {
         match self {
             Renewal::Refresh(refresh) => refresh.run(ctx).await,
             Renewal::ReloadUser(reload) => reload.run(ctx).await,
+            Renewal::Touch(touch) => touch.run(ctx).await,
         }
     }
 }
@@ -47,6 +50,12 @@ pub(crate) fn resume(
                 request: detach(),
             }));
         }
+    }
+    if session.needs_touch(now, ctx.idle_secs()) {
+        return Step::Wait(Renewal::Touch(Touch {
+            session,
+            request: detach(),
+        }));
     }
     Step::Done(Outcome::signed_in(Identity::new(session)))
 }

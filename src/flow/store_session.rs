@@ -36,11 +36,17 @@ impl StoreLookup {
             }
         };
         let now = crate::session::now();
-        match loaded.filter(|session| !session.is_expired(now)) {
+        match loaded.filter(|session| !ctx.session_is_over(session, now)) {
             Some(session) => {
+                let resealed = if self.id.reseal {
+                    ctx.reseal(self.id.id.as_bytes(), &session, self.id.carried)
+                } else {
+                    Vec::new()
+                };
                 let request = self.request;
                 match resume(ctx, Arc::new(session), move || request) {
-                    Step::Done(outcome) => outcome,
+                    Step::Done(outcome) => outcome.with_cookies(resealed),
+                    // A renewal writes the session's cookie anew, with the current key.
                     Step::Wait(renewal) => renewal.run(ctx).await,
                 }
             }

@@ -27,6 +27,8 @@ const TAG_LEN: usize = 16;
 pub(crate) struct CookieCodec {
     /// Expanded once from the key's encryption half; wiped when dropped.
     cipher: Aes256Gcm,
+    /// Expanded once from each key replaced in a rotation: they open, never seal.
+    previous: Vec<Aes256Gcm>,
     secure: bool,
     path: String,
 }
@@ -89,20 +91,19 @@ impl CookieCodec {
     /// client id and issuer), so two applications that share a secret key never accept
     /// each other's sessions.
     pub(crate) fn new(key: Key, binding: &[u8], secure: bool, path: String) -> Self {
-        let mut derived = [0u8; 32];
-        let mut info = Vec::with_capacity(KEY_INFO.len() + binding.len());
-        info.extend_from_slice(KEY_INFO);
-        info.extend_from_slice(binding);
-        hkdf::Hkdf::<sha2::Sha256>::new(None, key.encryption())
-            .expand(&info, &mut derived)
-            .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
-        let cipher = Aes256Gcm::new_from_slice(&derived)
-            .unwrap_or_else(|_| unreachable!("the derived key is 32 bytes"));
         Self {
-            cipher,
+            cipher: derive_cipher(&key, binding),
+            previous: Vec::new(),
             secure,
             path,
         }
+    }
+
+    /// The codec also opens cookies sealed with `keys`, the keys of a rotation that came
+    /// before the one it seals with.
+    pub(crate) fn with_previous_keys(mut self, keys: &[Key], binding: &[u8]) -> Self {
+        self.previous = keys.iter().map(|key| derive_cipher(key, binding)).collect();
+        self
     }
 
     /// Encrypts `plaintext`, authenticated together with `name`: URL-safe base64 of the
@@ -122,19 +123,40 @@ impl CookieCodec {
         Some(URL_SAFE_NO_PAD.encode(sealed))
     }
 
-    /// Decrypts a value sealed under `name`; `None` for anything tampered or foreign.
+    /// Decrypts a value sealed under `name`, with the current key or a previous one;
+    /// `None` for anything tampered or foreign.
     pub(crate) fn open(&self, name: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.open_telling_key(name, sealed)
+            .map(|(plaintext, _)| plaintext)
+    }
+
+    /// As [`open`](Self::open), also telling which key sealed the value.
+    pub(crate) fn open_telling_key(
+        &self,
+        name: &str,
+        sealed: &[u8],
+    ) -> Option<(Vec<u8>, SealedWith)> {
         let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
         if bytes.len() < NONCE_LEN + TAG_LEN {
             return None;
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-        let payload = Payload {
-            msg: ciphertext,
-            aad: name.as_bytes(),
+        let nonce = Nonce::from(nonce);
+        let decrypt = |cipher: &Aes256Gcm| {
+            let payload = Payload {
+                msg: ciphertext,
+                aad: name.as_bytes(),
+            };
+            cipher.decrypt(&nonce, payload).ok()
         };
-        self.cipher.decrypt(&Nonce::from(nonce), payload).ok()
+        if let Some(plaintext) = decrypt(&self.cipher) {
+            return Some((plaintext, SealedWith::CurrentKey));
+        }
+        self.previous
+            .iter()
+            .find_map(decrypt)
+            .map(|plaintext| (plaintext, SealedWith::PreviousKey))
     }
 
     /// The chunks of cookie `base` in the request (`base.0`, `base.1`, ...), if complete.
@@ -242,6 +264,27 @@ impl CookieCodec {
     }
 }
 
+/// Which key sealed a value that opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SealedWith {
+    CurrentKey,
+    /// A key replaced in a rotation: the value is to be sealed again with the current one.
+    PreviousKey,
+}
+
+/// The AES-256-GCM cipher of `key` for cookies bound to `binding`.
+fn derive_cipher(key: &Key, binding: &[u8]) -> Aes256Gcm {
+    let mut derived = [0u8; 32];
+    let mut info = Vec::with_capacity(KEY_INFO.len() + binding.len());
+    info.extend_from_slice(KEY_INFO);
+    info.extend_from_slice(binding);
+    hkdf::Hkdf::<sha2::Sha256>::new(None, key.encryption())
+        .expand(&info, &mut derived)
+        .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
+    Aes256Gcm::new_from_slice(&derived)
+        .unwrap_or_else(|_| unreachable!("the derived key is 32 bytes"))
+}
+
 fn chunk_index(name: &[u8], base: &str) -> Option<usize> {
     let suffix = name.strip_prefix(base.as_bytes())?.strip_prefix(b".")?;
     let [digit @ b'0'..=b'9'] = suffix else {
@@ -315,6 +358,30 @@ mod tests {
         let empty = codec.seal("s", b"").expect("sealed");
         assert_eq!(codec.open("s", empty.as_bytes()).as_deref(), Some(&b""[..]));
         assert_eq!(codec.open("s", &empty.as_bytes()[..empty.len() - 2]), None);
+    }
+
+    #[test]
+    fn previous_keys_open_but_never_seal() {
+        let (old, new) = (Key::generate(), Key::generate());
+        let binding = b"client\0issuer";
+        let before = CookieCodec::new(old.clone(), binding, true, "/".into());
+        let rotated = CookieCodec::new(new.clone(), binding, true, "/".into())
+            .with_previous_keys(&[Key::generate(), old.clone()], binding);
+        let sealed_before = before.seal("s", b"v").expect("sealed");
+        assert_eq!(
+            rotated.open_telling_key("s", sealed_before.as_bytes()),
+            Some((b"v".to_vec(), SealedWith::PreviousKey))
+        );
+        let sealed_after = rotated.seal("s", b"v").expect("sealed");
+        assert_eq!(
+            rotated.open_telling_key("s", sealed_after.as_bytes()),
+            Some((b"v".to_vec(), SealedWith::CurrentKey))
+        );
+        assert_eq!(before.open("s", sealed_after.as_bytes()), None);
+        // A previous key bound to another client opens nothing.
+        let elsewhere = CookieCodec::new(new, binding, true, "/".into())
+            .with_previous_keys(&[old], b"other\0issuer");
+        assert_eq!(elsewhere.open("s", sealed_before.as_bytes()), None);
     }
 
     #[test]

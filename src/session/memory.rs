@@ -446,6 +446,7 @@ mod tests {
             expires_at: u64::MAX,
             user: None,
             user_loaded_at: None,
+            last_seen: None,
             bearer: false,
             typed_user: Default::default(),
         }

@@ -52,6 +52,10 @@ pub struct SessionData {
     pub(crate) user: Option<Value>,
     /// Unix seconds when the hook last loaded `user`.
     pub(crate) user_loaded_at: Option<u64>,
+    /// Unix seconds when the session was last stamped as in use: at most once per
+    /// [`touch_interval`], not on every request. `None` in records written before sessions
+    /// had an idle timeout.
+    pub(crate) last_seen: Option<u64>,
     /// An identity from a bearer token rather than a browser session; never stored.
     pub(crate) bearer: bool,
     /// Never stored.
@@ -69,6 +73,22 @@ impl SessionData {
     pub(crate) fn user_is_stale(&self, now: u64, ttl: u64) -> bool {
         self.user_loaded_at
             .is_some_and(|loaded| now >= loaded.saturating_add(ttl))
+    }
+
+    /// Unused for `idle` seconds or more. A session not stamped yet counts as in use.
+    pub(crate) fn is_idle(&self, now: u64, idle: Option<u64>) -> bool {
+        match (idle, self.last_seen) {
+            (Some(idle), Some(seen)) => now >= seen.saturating_add(idle),
+            _ => false,
+        }
+    }
+
+    /// Its last-seen stamp is older than the touch interval of `idle` (or missing).
+    pub(crate) fn needs_touch(&self, now: u64, idle: Option<u64>) -> bool {
+        idle.is_some_and(|idle| {
+            self.last_seen
+                .is_none_or(|seen| now >= seen.saturating_add(touch_interval(idle)))
+        })
     }
 
     pub(crate) fn needs_refresh(&self, now: u64, leeway: u64) -> bool {
@@ -90,6 +110,14 @@ impl std::fmt::Debug for SessionData {
     }
 }
 
+/// How long a session's last-seen stamp stands before a request renews it, for an idle
+/// timeout of `idle` seconds: a tenth of it, at least a minute, and at most half the
+/// timeout so a short one still works. A session thus ends after between `idle` minus
+/// this interval and `idle` seconds unused, and is written again at most once per interval.
+pub(crate) fn touch_interval(idle: u64) -> u64 {
+    (idle / 10).max(60).min(idle / 2).max(1)
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
@@ -104,4 +132,48 @@ pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_touch_interval_is_a_tenth_of_the_idle_timeout_within_bounds() {
+        assert_eq!(touch_interval(2), 1);
+        assert_eq!(touch_interval(4), 2);
+        assert_eq!(touch_interval(300), 60);
+        assert_eq!(touch_interval(1800), 180);
+        assert_eq!(touch_interval(86_400), 8640);
+    }
+
+    #[test]
+    fn idleness_counts_from_the_last_seen_stamp() {
+        let mut session = SessionData {
+            sid: "s".into(),
+            user_id: "u".into(),
+            claims: Map::new(),
+            id_token: None,
+            access_token: None,
+            refresh_token: None,
+            access_expires_at: None,
+            created_at: 0,
+            expires_at: 10_000,
+            user: None,
+            user_loaded_at: None,
+            last_seen: None,
+            bearer: false,
+            typed_user: TypedUser::default(),
+        };
+        // Written before idle timeouts: in use, and stamped at the next request.
+        assert!(!session.is_idle(5000, Some(60)));
+        assert!(session.needs_touch(5000, Some(60)));
+        assert!(!session.needs_touch(5000, None));
+        session.last_seen = Some(1000);
+        assert!(!session.is_idle(1099, Some(100)));
+        assert!(session.is_idle(1100, Some(100)));
+        assert!(!session.is_idle(1_000_000, None));
+        assert!(!session.needs_touch(1049, Some(100)));
+        assert!(session.needs_touch(1050, Some(100)));
+    }
 }

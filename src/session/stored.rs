@@ -136,6 +136,8 @@ pub(super) struct StoredSession {
     user: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     user_loaded_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_seen: Option<u64>,
 }
 
 /// A token: as its text in text formats (JSON in the stores); in binary formats, a compact
@@ -264,6 +266,7 @@ impl From<SessionData> for StoredSession {
             expires_at: session.expires_at,
             user: session.user,
             user_loaded_at: session.user_loaded_at,
+            last_seen: session.last_seen,
         }
     }
 }
@@ -295,6 +298,7 @@ impl TryFrom<StoredSession> for SessionData {
             expires_at: stored.expires_at,
             user: stored.user,
             user_loaded_at: stored.user_loaded_at,
+            last_seen: stored.last_seen,
             bearer: false,
             typed_user: Default::default(),
         })
@@ -332,6 +336,7 @@ mod tests {
             expires_at: 2,
             user: Some(json!({"id": 7})),
             user_loaded_at: Some(1),
+            last_seen: Some(3),
             bearer: false,
             typed_user: Default::default(),
         }
@@ -464,6 +469,7 @@ mod tests {
         assert_eq!(back.claims, original.claims);
         assert_eq!(back.user, original.user);
         assert_eq!(back.user_loaded_at, original.user_loaded_at);
+        assert_eq!(back.last_seen, Some(3));
         // The text form stays text: stores keep readable JSON.
         let text: Value = serde_json::from_str(&json).expect("json");
         assert_eq!(text["id_token"], json!(id_token));

@@ -190,6 +190,7 @@ fn session(user: &str, note: &str) -> SessionData {
         expires_at: now + 3600,
         user: None,
         user_loaded_at: None,
+        last_seen: None,
         bearer: false,
         typed_user: Default::default(),
     }

@@ -237,3 +237,105 @@ async fn a_replayed_authorization_code_is_refused_by_the_provider() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn logout_revokes_the_tokens_at_the_provider() {
+    interop(Setup::default(), |env| async move {
+        let page = env.login("gina").await;
+        assert_eq!(text(page, StatusCode::OK).await, "hello gina");
+        let access_token = me(&env).await["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned();
+        let userinfo = || async {
+            reqwest::Client::new()
+                .get(format!("{}/me", env.provider.issuer()))
+                .bearer_auth(&access_token)
+                .send()
+                .await
+                .expect("userinfo")
+                .status()
+        };
+        assert_eq!(userinfo().await, StatusCode::OK);
+
+        let logout = env.browser.get(env.app.at("/logout")).await;
+        assert_eq!(logout.status(), StatusCode::FOUND);
+        assert!(env.provider.grants("revocation").await >= 1);
+        // Revoking the refresh token ends its grant: the access token is dead too.
+        assert_eq!(userinfo().await, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn prompt_none_without_a_provider_session_falls_back_to_one_interactive_login() {
+    interop(Setup::default(), |env| async move {
+        let provider_origin = env.provider.origin();
+        let authorize_requests = std::sync::Mutex::new(Vec::new());
+        let landed = env
+            .browser
+            .drive(
+                env.app.at("/login?prompt=none"),
+                &provider_origin,
+                "hank",
+                |url| {
+                    if url.origin().ascii_serialization() == provider_origin
+                        && url.path() == "/auth"
+                    {
+                        if let Ok(mut seen) = authorize_requests.lock() {
+                            seen.push(url.clone());
+                        }
+                    }
+                    false
+                },
+            )
+            .await
+            .done();
+        assert_eq!(text(landed, StatusCode::OK).await, "hello hank");
+        let seen = authorize_requests.lock().expect("lock").clone();
+        assert_eq!(
+            seen.len(),
+            2,
+            "one silent attempt, one interactive: {seen:?}"
+        );
+        assert_eq!(query(&seen[0], "prompt").as_deref(), Some("none"));
+        assert_ne!(query(&seen[1], "prompt").as_deref(), Some("none"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn max_age_makes_the_provider_authenticate_again() {
+    interop(Setup::default(), |env| async move {
+        let page = env.login("ivan").await;
+        assert_eq!(text(page, StatusCode::OK).await, "hello ivan");
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let asked_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let again = env
+            .browser
+            .drive(
+                env.app.at("/login?max_age=0"),
+                &env.provider.origin(),
+                "ivan",
+                |_| false,
+            )
+            .await
+            .done();
+        assert_eq!(text(again, StatusCode::OK).await, "hello ivan");
+        let id_token = me(&env).await["id_token"]
+            .as_str()
+            .expect("id token")
+            .to_owned();
+        let auth_time = jwt_payload(&id_token)["auth_time"]
+            .as_u64()
+            .expect("auth_time in an ID token asked for with max_age");
+        assert!(
+            auth_time >= asked_at,
+            "the provider signed the user in again: auth_time {auth_time} >= {asked_at}"
+        );
+    })
+    .await;
+}

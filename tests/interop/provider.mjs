@@ -132,6 +132,7 @@ server.listen(port, HOST, () => {
     features: {
       devInteractions: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      revocation: { enabled: true },
     },
     // Refresh tokens need the `offline_access` scope, which the provider keeps only when
     // the authorization request has `prompt=consent` and the client may use refresh_token.
@@ -166,6 +167,9 @@ server.listen(port, HOST, () => {
       return;
     }
     await next();
+    if (ctx.path === '/token/revocation' && ctx.method === 'POST' && ctx.status === 200) {
+      stats.revocation = (stats.revocation || 0) + 1;
+    }
   });
 
   server.on('request', provider.callback());

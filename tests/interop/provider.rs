@@ -158,7 +158,8 @@ impl OidcProvider {
         self.issuer.origin().ascii_serialization()
     }
 
-    /// Successful token-endpoint grants of this kind so far.
+    /// Successful token-endpoint grants of this kind so far (`revocation`: successful
+    /// revocation requests).
     pub async fn grants(&self, grant_type: &str) -> u64 {
         let stats: Value = self
             .http

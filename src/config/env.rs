@@ -349,14 +349,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
+    use crate::test_support::config;
 
     const KEY: &str = "0123456789abcdef0123456789abcdef-key";
 

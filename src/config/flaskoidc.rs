@@ -193,17 +193,8 @@ fn sqlalchemy_store(database: &Found) -> Result<Found, ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use crate::config::{Config, ConfigError};
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
+    use crate::config::Config;
+    use crate::test_support::config;
 
     fn config_of(vars: &[(&str, &str)]) -> Config {
         config(vars).expect("valid")

@@ -120,12 +120,15 @@ impl Context {
         &self,
         session: Arc<crate::session::SessionData>,
     ) -> crate::identity::Identity {
-        crate::identity::Identity::new(session).with_user_decoder(
-            self.config
-                .user_hook
-                .as_ref()
-                .map(crate::user::UserHook::decoder),
-        )
+        crate::identity::Identity::new(session).with_user_decoder(self.user_decoder())
+    }
+
+    /// What decodes a session's stored user into the user-detail hook's `User` type.
+    pub(crate) fn user_decoder(&self) -> Option<Arc<dyn crate::identity::DecodeUser>> {
+        self.config
+            .user_hook
+            .as_ref()
+            .map(crate::user::UserHook::decoder)
     }
 
     /// How many chunks of the session cookie the request carries.

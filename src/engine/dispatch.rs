@@ -12,12 +12,11 @@ use crate::flow::login_params::LoginParams;
 use crate::flow::{
     backchannel, bearer, callback, frontchannel, login, logout, resume, store_session,
 };
-use crate::identity::{DecodeUser, Identity};
+use crate::identity::Identity;
 use crate::outcome::{Outcome, Pass, Step};
 use crate::paths::normalize_path;
 use crate::request::RequestView;
 use crate::response::{self, CoreResponse, ErrorReply};
-use crate::user::UserHook;
 
 /// The layer's shared state and the dispatcher over it.
 pub(crate) struct Engine {
@@ -99,7 +98,7 @@ impl Engine {
         else {
             return outcome;
         };
-        let identity = identity.with_user_decoder(self.user_decoder());
+        let identity = identity.with_user_decoder(self.ctx.user_decoder());
         match self.ctx.config.require.check(&identity) {
             Ok(()) => Outcome::Continue(Pass {
                 identity: Some(identity),
@@ -251,11 +250,6 @@ impl Engine {
             ),
             _ => (None, Vec::new()),
         }
-    }
-
-    /// What decodes a session's stored user into the user-detail hook's `User` type.
-    fn user_decoder(&self) -> Option<Arc<dyn DecodeUser>> {
-        self.ctx.config.user_hook.as_ref().map(UserHook::decoder)
     }
 
     /// No usable session: browsers go to log in, everything else gets `401`.

@@ -510,6 +510,50 @@ mod tests {
         }
     }
 
+    /// The CA applies to a `rediss` Redis store only; set for any other store, or none,
+    /// it is an error naming it.
+    #[test]
+    fn the_session_store_ca_needs_a_tls_redis_store() {
+        let path = std::env::temp_dir().join(format!("tower-oidc-ca-{}.pem", std::process::id()));
+        let not_pem =
+            std::env::temp_dir().join(format!("tower-oidc-not-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+            .expect("write");
+        std::fs::write(&not_pem, "just text").expect("write");
+        let (file, not_pem_file) = (
+            path.to_string_lossy().into_owned(),
+            not_pem.to_string_lossy().into_owned(),
+        );
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let stores: &[Option<&str>] = &[
+            None,
+            Some("memory"),
+            Some("cookie"),
+            Some("redis://127.0.0.1:1/0"),
+            Some("sqlite:///sessions.db"),
+        ];
+        for store in stores {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_SESSION_STORE_CA_FILE", &file));
+            vars.extend(store.map(|store| ("OIDC_SESSION_STORE", store)));
+            let err = config(&vars).expect_err("an unused CA");
+            assert_eq!(err.setting(), "OIDC_SESSION_STORE_CA_FILE", "{store:?}: {err}");
+            assert!(err.problem().contains("rediss"), "{store:?}: {err}");
+        }
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_SESSION_STORE_CA_FILE", &not_pem_file));
+        vars.push(("OIDC_SESSION_STORE", "rediss://127.0.0.1:1"));
+        let err = config(&vars).expect_err("not a PEM file");
+        assert_eq!(err.setting(), "OIDC_SESSION_STORE_CA_FILE");
+        assert!(err.problem().contains("no PEM certificate"), "{err}");
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&not_pem);
+    }
+
     #[test]
     fn flask_oidc_client_secrets_json() {
         let path =

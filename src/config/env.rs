@@ -348,7 +348,8 @@ fn session_store_ca_file(
     found: Found,
 ) -> Result<ConfigBuilder, ConfigError> {
     let path = found.value.trim();
-    let pem = std::fs::read(path).map_err(|err| found.error(format!("cannot read {path}: {err}")))?;
+    let pem =
+        std::fs::read(path).map_err(|err| found.error(format!("cannot read {path}: {err}")))?;
     if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
         return Err(found.error(format!("{path} holds no PEM certificate")));
     }
@@ -517,8 +518,11 @@ mod tests {
         let path = std::env::temp_dir().join(format!("tower-oidc-ca-{}.pem", std::process::id()));
         let not_pem =
             std::env::temp_dir().join(format!("tower-oidc-not-ca-{}.pem", std::process::id()));
-        std::fs::write(&path, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
         std::fs::write(&not_pem, "just text").expect("write");
         let (file, not_pem_file) = (
             path.to_string_lossy().into_owned(),
@@ -541,7 +545,11 @@ mod tests {
             vars.push(("OIDC_SESSION_STORE_CA_FILE", &file));
             vars.extend(store.map(|store| ("OIDC_SESSION_STORE", store)));
             let err = config(&vars).expect_err("an unused CA");
-            assert_eq!(err.setting(), "OIDC_SESSION_STORE_CA_FILE", "{store:?}: {err}");
+            assert_eq!(
+                err.setting(),
+                "OIDC_SESSION_STORE_CA_FILE",
+                "{store:?}: {err}"
+            );
             assert!(err.problem().contains("rediss"), "{store:?}: {err}");
         }
         let mut vars = base.to_vec();

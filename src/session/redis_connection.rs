@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use ::redis::aio::MultiplexedConnection;
+use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::{ClusterClient, ClusterClientBuilder};
 use ::redis::cluster_async::ClusterConnection;
 use ::redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
@@ -33,16 +33,22 @@ const CLUSTER_RETRIES: u32 = 4;
 
 /// Where a store's commands go, and the connection it keeps there.
 pub(crate) enum Backend {
-    Single {
-        client: Client,
-        manager: OnceCell<ConnectionManager>,
-    },
-    Cluster {
-        client: ClusterClient,
-        nodes: Vec<String>,
-        connection: OnceCell<ClusterConnection>,
-    },
+    Single(Box<Single>),
+    Cluster(Box<Cluster>),
     Sentinel(Arc<SentinelMaster>),
+}
+
+/// One server's client, and the connection that reconnects to it.
+pub(crate) struct Single {
+    client: Client,
+    manager: OnceCell<ConnectionManager>,
+}
+
+/// A cluster's client, and the connection it keeps to every node.
+pub(crate) struct Cluster {
+    client: ClusterClient,
+    nodes: Vec<String>,
+    connection: OnceCell<ClusterConnection>,
 }
 
 impl Backend {
@@ -58,16 +64,20 @@ impl Backend {
                 let client = match certificates {
                     None => Client::open(url.as_str()).map_err(invalid)?,
                     Some(certificates) => {
-                        if !url.trim_start().to_ascii_lowercase().starts_with("rediss://") {
+                        if !url
+                            .trim_start()
+                            .to_ascii_lowercase()
+                            .starts_with("rediss://")
+                        {
                             return Err(ca_without_tls());
                         }
                         Client::build_with_tls(url.as_str(), certificates).map_err(invalid)?
                     }
                 };
-                Ok(Self::Single {
+                Ok(Self::Single(Box::new(Single {
                     client,
                     manager: OnceCell::new(),
-                })
+                })))
             }
             Target::Cluster(nodes) => {
                 let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
@@ -84,11 +94,11 @@ impl Backend {
                     }
                     builder = builder.certs(certificates);
                 }
-                Ok(Self::Cluster {
+                Ok(Self::Cluster(Box::new(Cluster {
                     client: builder.build().map_err(invalid)?,
                     nodes: nodes.iter().map(|node| redacted(node)).collect(),
                     connection: OnceCell::new(),
-                })
+                })))
             }
             Target::Sentinel(sentinel) => {
                 if certificates.is_some() && !sentinel.tls {
@@ -111,14 +121,14 @@ impl Backend {
 
     /// Whether keys of one command may live on different servers.
     pub(crate) fn is_cluster(&self) -> bool {
-        matches!(self, Self::Cluster { .. })
+        matches!(self, Self::Cluster(_))
     }
 
     /// Where the commands go, without credentials.
     pub(crate) fn describe(&self) -> String {
         match self {
-            Self::Single { client, .. } => client.get_connection_info().addr().to_string(),
-            Self::Cluster { nodes, .. } => format!("cluster {}", nodes.join(",")),
+            Self::Single(single) => single.client.get_connection_info().addr().to_string(),
+            Self::Cluster(cluster) => format!("cluster {}", cluster.nodes.join(",")),
             Self::Sentinel(master) => format!(
                 "master `{}` of sentinels {}",
                 master.master,
@@ -130,24 +140,28 @@ impl Backend {
     /// A connection to send commands on; cheap to clone and share.
     pub(crate) async fn connection(&self) -> Result<Connection, StoreError> {
         match self {
-            Self::Single { client, manager } => manager
+            Self::Single(single) => single
+                .manager
                 .get_or_try_init(|| async {
                     let config = ConnectionManagerConfig::new()
                         .set_connection_timeout(Some(CONNECT_TIMEOUT))
                         .set_response_timeout(Some(RESPONSE_TIMEOUT))
                         .set_number_of_retries(CONNECT_RETRIES)
                         .set_max_delay(MAX_RETRY_DELAY);
-                    ConnectionManager::new_lazy_with_config(client.clone(), config)
+                    ConnectionManager::new_lazy_with_config(single.client.clone(), config)
                         .map_err(redis_error)
                 })
                 .await
                 .cloned()
                 .map(Connection::Single),
-            Self::Cluster {
-                client, connection, ..
-            } => connection
+            Self::Cluster(cluster) => cluster
+                .connection
                 .get_or_try_init(|| async {
-                    client.get_async_connection().await.map_err(redis_error)
+                    cluster
+                        .client
+                        .get_async_connection()
+                        .await
+                        .map_err(redis_error)
                 })
                 .await
                 .cloned()
@@ -223,7 +237,10 @@ fn sentinel_client(
         .nodes
         .iter()
         .map(|(host, port)| {
-            let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
             if sentinel.tls {
                 ConnectionAddr::TcpTls {
                     host,

@@ -153,10 +153,7 @@ impl RedisStoreBuilder {
             None => None,
             Some(Ca::Pem(pem)) => Some(pem),
             Some(Ca::File(path)) => Some(std::fs::read(&path).map_err(|err| {
-                StoreError::other(format!(
-                    "cannot read the CA file {}: {err}",
-                    path.display()
-                ))
+                StoreError::other(format!("cannot read the CA file {}: {err}", path.display()))
             })?),
         };
         if let Some(pem) = &ca {
@@ -496,8 +493,14 @@ mod tests {
     #[test]
     fn every_deployment_is_described_without_credentials() {
         let cases = [
-            ("redis+cluster://:hunter2@10.0.0.1:7000,10.0.0.2", "cluster 10.0.0.1:7000,10.0.0.2:6379"),
-            ("redis+sentinel://:hunter2@s1,s2:26380/main", "master `main` of sentinels s1:26379,s2:26380"),
+            (
+                "redis+cluster://:hunter2@10.0.0.1:7000,10.0.0.2",
+                "cluster 10.0.0.1:7000,10.0.0.2:6379",
+            ),
+            (
+                "redis+sentinel://:hunter2@s1,s2:26380/main",
+                "master `main` of sentinels s1:26379,s2:26380",
+            ),
         ];
         for (url, described) in cases {
             let store = RedisStore::new(url).expect(url);
@@ -505,7 +508,9 @@ mod tests {
             assert!(debug.contains(described), "{debug}");
             assert!(!debug.contains("hunter2"), "{debug}");
         }
-        let store = RedisStore::cluster(["redis://10.0.0.1:7000"]).build().expect("nodes");
+        let store = RedisStore::cluster(["redis://10.0.0.1:7000"])
+            .build()
+            .expect("nodes");
         assert!(format!("{store:?}").contains("cluster 10.0.0.1:7000"));
         assert!(RedisStore::cluster(["10.0.0.1:7000"]).build().is_err());
     }
@@ -514,19 +519,32 @@ mod tests {
 
     #[test]
     fn a_ca_needs_tls_and_a_certificate() {
-        for url in ["rediss://h:6380", "rediss+cluster://h:1,h:2", "rediss+sentinel://s/main"] {
+        for url in [
+            "rediss://h:6380",
+            "rediss+cluster://h:1,h:2",
+            "rediss+sentinel://s/main",
+        ] {
             // The PEM is only looked at for its markers here; rustls parses it at `build`.
             let built = RedisStore::builder(url).ca_pem(CA).build();
             assert!(
-                !built.as_ref().is_err_and(|err| err.to_string().contains("TLS URL")),
+                !built
+                    .as_ref()
+                    .is_err_and(|err| err.to_string().contains("TLS URL")),
                 "{url}: {built:?}"
             );
         }
-        for url in ["redis://h:6379", "redis+cluster://h:1", "redis+sentinel://s/main"] {
+        for url in [
+            "redis://h:6379",
+            "redis+cluster://h:1",
+            "redis+sentinel://s/main",
+        ] {
             let err = RedisStore::builder(url).ca_pem(CA).build().expect_err(url);
             assert!(err.to_string().contains("`rediss://`"), "{url}: {err}");
         }
-        let err = RedisStore::builder("rediss://h").ca_pem("not a certificate").build().expect_err("pem");
+        let err = RedisStore::builder("rediss://h")
+            .ca_pem("not a certificate")
+            .build()
+            .expect_err("pem");
         assert!(err.to_string().contains("no PEM certificate"), "{err}");
         let err = RedisStore::builder("rediss://h")
             .ca_file("/nonexistent/ca.pem")

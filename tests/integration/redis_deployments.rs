@@ -51,7 +51,10 @@ async fn cluster_store_conforms() {
 /// The nodes of a `redis+cluster://` URL, as `redis://` URLs.
 fn node_urls(url: &str) -> Vec<String> {
     let hosts = url.strip_prefix("redis+cluster://").expect("cluster URL");
-    hosts.split(',').map(|host| format!("redis://{host}")).collect()
+    hosts
+        .split(',')
+        .map(|host| format!("redis://{host}"))
+        .collect()
 }
 
 /// Sessions under one logout key land on many slots, which one command cannot span: the
@@ -171,7 +174,11 @@ async fn sentinel_with_an_unknown_master_answers_quickly() {
     let store = RedisStore::new(&format!("{sentinels}/no_such_master")).expect("url");
     let started = Instant::now();
     assert!(store.load("anything").await.is_err());
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -208,7 +215,11 @@ async fn tls_store_without_its_ca_refuses_the_server() {
     };
     let started = Instant::now();
     let err = RedisStore::connect(&url).await.expect_err("untrusted");
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(matches!(err, StoreError::Other { .. }), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("not trusted"), "{message}");
@@ -239,4 +250,144 @@ async fn tls_store_with_another_ca_refuses_the_server() {
         .await
         .expect_err("signed by another CA");
     assert!(err.to_string().contains("not trusted"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// A Sentinel failover.
+
+/// A server process of this test's own, killed when dropped.
+struct Spawned(std::process::Child);
+
+impl Spawned {
+    fn redis<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        Self(child)
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+async fn query<T: ::redis::FromRedisValue>(port: u16, command: &::redis::Cmd) -> Option<T> {
+    let client = ::redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
+    let mut connection = client.get_multiplexed_async_connection().await.ok()?;
+    command.query_async(&mut connection).await.ok()
+}
+
+/// The master dies; Sentinel promotes its replica; the store finds the new master by
+/// itself and the session written before the failover is still there.
+#[tokio::test]
+async fn sentinel_failover_moves_the_store_to_the_new_master() {
+    if sentinel_url().is_none() {
+        return;
+    }
+    if !crate::stores::redis_server_available() {
+        let message = "sentinel failover test did NOT run: redis-server not found";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+        crate::stores::say_once(message);
+        return;
+    }
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sentinel-{}", nonce()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (master_port, replica_port, sentinel_port) = (free_port(), free_port(), free_port());
+    let common = |port: u16| {
+        vec![
+            "--dir".to_owned(),
+            dir.join(port.to_string()).display().to_string(),
+            "--bind".to_owned(),
+            "127.0.0.1".to_owned(),
+            "--port".to_owned(),
+            port.to_string(),
+            "--save".to_owned(),
+            String::new(),
+            "--appendonly".to_owned(),
+            "no".to_owned(),
+        ]
+    };
+    for port in [master_port, replica_port] {
+        std::fs::create_dir_all(dir.join(port.to_string())).expect("dir");
+    }
+    let master = Spawned::redis(&common(master_port));
+    let mut replica_args = common(replica_port);
+    replica_args.extend(["--replicaof".to_owned(), format!("127.0.0.1 {master_port}")]);
+    let _replica = Spawned::redis(&replica_args);
+    let config = dir.join("sentinel.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "port {sentinel_port}\nbind 127.0.0.1\ndir {}\n\
+             sentinel monitor failover 127.0.0.1 {master_port} 1\n\
+             sentinel down-after-milliseconds failover 1000\n\
+             sentinel failover-timeout failover 3000\n",
+            dir.display()
+        ),
+    )
+    .expect("sentinel.conf");
+    let _sentinel = Spawned::redis(&[config.display().to_string(), "--sentinel".to_owned()]);
+
+    // The replica follows the master, and the sentinel knows it.
+    crate::stores::wait_for("the replica in sync", || async {
+        query::<String>(replica_port, ::redis::cmd("INFO").arg("replication"))
+            .await
+            .is_some_and(|info| info.contains("master_link_status:up"))
+    })
+    .await;
+    crate::stores::wait_for("the sentinel to know the replica", || async {
+        query::<Vec<::redis::Value>>(
+            sentinel_port,
+            ::redis::cmd("SENTINEL").arg("REPLICAS").arg("failover"),
+        )
+        .await
+        .is_some_and(|replicas| !replicas.is_empty())
+    })
+    .await;
+
+    let store = RedisStore::new(&format!(
+        "redis+sentinel://127.0.0.1:{sentinel_port}/failover"
+    ))
+    .expect("url");
+    let id = nonce();
+    store
+        .save(&id, &session("alice", "before"), TTL)
+        .await
+        .expect("save on the first master");
+    let key = store.key(&id);
+    crate::stores::wait_for("the session on the replica", || async {
+        query::<i64>(replica_port, ::redis::cmd("EXISTS").arg(&key)).await == Some(1)
+    })
+    .await;
+
+    drop(master);
+    crate::stores::wait_for("the store on the promoted replica", || async {
+        matches!(store.load(&id).await, Ok(Some(_)))
+            && store
+                .save(&nonce(), &session("bob", "after"), TTL)
+                .await
+                .is_ok()
+    })
+    .await;
+    let role: Vec<::redis::Value> = query(replica_port, &::redis::cmd("ROLE"))
+        .await
+        .expect("role");
+    assert_eq!(
+        role.first(),
+        Some(&::redis::Value::BulkString(b"master".to_vec())),
+        "the replica was promoted"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

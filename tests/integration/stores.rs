@@ -812,7 +812,7 @@ impl Drop for OwnRedis {
     }
 }
 
-fn redis_server_available() -> bool {
+pub(crate) fn redis_server_available() -> bool {
     Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())

@@ -428,7 +428,7 @@ impl SessionStore for RedisStore {
     /// names: Redis runs it atomically, so a session indexed meanwhile is never dropped
     /// from the index without being ended, and a failure ends nothing and leaves the set
     /// for a retry. On a cluster, where the sessions live on other slots than the set,
-    /// one key at a time ([`RedisStore::delete_indexed_per_key`]).
+    /// one key at a time, removing ids from the set only once their sessions are gone.
     async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
         if self.backend.is_cluster() {
             return self.delete_indexed_per_key(key).await;

@@ -109,6 +109,31 @@ async fn cluster_login_through_the_layer() {
     backchannel_logout_with(store).await;
 }
 
+/// A cluster none of whose nodes answers, or sentinels none of which answers: requests
+/// fail within seconds as unavailable (`503`), not a hang and not a configuration error;
+/// the store needs no server to be made.
+#[tokio::test]
+async fn deployments_down_are_unavailable_quickly() {
+    let (a, b) = (free_port(), free_port());
+    for url in [
+        format!("redis+cluster://127.0.0.1:{a},127.0.0.1:{b}"),
+        format!("redis+sentinel://127.0.0.1:{a},127.0.0.1:{b}/mymaster"),
+    ] {
+        let store = RedisStore::new(&url).expect("url");
+        let started = Instant::now();
+        let err = store.load("anything").await.expect_err("down");
+        assert!(
+            matches!(err, StoreError::Unavailable { .. }),
+            "{url}: {err:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{url}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Redis Sentinel.
 

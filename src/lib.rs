@@ -114,6 +114,7 @@ mod request;
 mod response;
 mod secret;
 mod session;
+mod telemetry;
 #[cfg(test)]
 mod test_support;
 mod token;

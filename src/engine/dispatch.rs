@@ -79,7 +79,9 @@ impl Engine {
 
     /// Completes a [`Decision::ReadBody`]: only back-channel logout reads a body.
     pub(crate) async fn run_with_body(self: Arc<Self>, body: bytes::Bytes) -> CoreResponse {
-        backchannel::handle(&self.ctx, &body).await
+        let response = backchannel::handle(&self.ctx, &body).await;
+        crate::telemetry::backchannel_logout(response.status());
+        response
     }
 
     /// The global requirements, on an identity about to reach a protected route, which
@@ -119,6 +121,7 @@ impl Engine {
         match crate::bearer::from_headers(request.headers) {
             BearerHeader::Token(token) => return self.bearer(&token),
             BearerHeader::Malformed(reason) => {
+                crate::telemetry::bearer_rejected_because("malformed");
                 return Decision::Respond(response::unauthorized(
                     reason,
                     Some("invalid_request"),
@@ -227,7 +230,10 @@ impl Engine {
     /// An explicit bearer token wins over any session cookie.
     fn bearer(&self, token: &str) -> Decision {
         match self.ctx.bearer_cache.get(token, crate::session::now()) {
-            Some(session) => Decision::Continue(Pass::signed_in(Identity::new(session))),
+            Some(session) => {
+                crate::telemetry::bearer_accepted("cached");
+                Decision::Continue(Pass::signed_in(Identity::new(session)))
+            }
             None => defer(Deferred::Bearer(bearer::BearerCheck {
                 token: token.to_owned(),
             })),

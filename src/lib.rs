@@ -101,6 +101,7 @@ mod engine;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
+mod health;
 mod identity;
 mod issuer;
 mod middleware;
@@ -132,6 +133,7 @@ pub mod fuzzing;
 pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
+pub use health::{health, HealthService};
 pub use config::{
     ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
     UnknownSigningAlg,

@@ -50,6 +50,17 @@ pub(super) fn response(response: CoreResponse) -> HttpResponse {
     converted
 }
 
+/// `response` marked `X-OIDC-Auth: disabled`: authentication is off.
+pub(super) fn mark_auth_disabled<B>(
+    mut response: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::dev::ServiceResponse<B> {
+    response.headers_mut().insert(
+        ActixHeaderName::from_static("x-oidc-auth"),
+        ActixHeaderValue::from_static("disabled"),
+    );
+    response
+}
+
 /// Adds the engine's `Set-Cookie` values to the application's response, which then must
 /// not be stored by shared caches; an answer to a `signed_in` request is kept out of every
 /// cache unless it says otherwise.

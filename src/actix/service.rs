@@ -118,7 +118,7 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        match decide(&self.engine, &request) {
+        let future = match decide(&self.engine, &request) {
             Decision::Continue(Pass {
                 identity,
                 set_cookies,
@@ -161,6 +161,7 @@ where
                     }
                 }))
             }
-        }
+        };
+        future.marked(self.engine.auth_disabled())
     }
 }

@@ -25,9 +25,16 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(config: Config) -> Arc<Self> {
-        Arc::new(Self {
+        let engine = Arc::new(Self {
             ctx: Context::new(config),
-        })
+        });
+        super::development::announce(&engine);
+        engine
+    }
+
+    /// Authentication is off: every answer says so.
+    pub(crate) fn auth_disabled(&self) -> bool {
+        self.ctx.development.is_some()
     }
 
     pub(crate) fn context(&self) -> &Context {
@@ -39,6 +46,14 @@ impl Engine {
     pub(crate) fn decide(&self, request: &RequestView<'_>) -> Decision {
         let ctx = &self.ctx;
         let normalized = normalize_path(request.path);
+        if let Some(development) = &ctx.development {
+            return match super::development::decide(ctx, development, request, &normalized.path) {
+                Decision::Continue(pass) => self
+                    .authorize(Outcome::Continue(pass), || request.wants_html(), None)
+                    .into(),
+                decision => decision,
+            };
+        }
         if !normalized.ambiguous && !ctx.config.bearer_only {
             if let Some(decision) = self.own_route(request, &normalized.path) {
                 return decision;

@@ -75,7 +75,7 @@ where
             };
             self.engine.decide(&view)
         };
-        match decision {
+        let future = match decision {
             Decision::Continue(Pass {
                 identity,
                 set_cookies,
@@ -117,6 +117,7 @@ where
                     }
                 }))
             }
-        }
+        };
+        future.marked(self.engine.auth_disabled())
     }
 }

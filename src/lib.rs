@@ -133,11 +133,11 @@ pub mod fuzzing;
 pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
-pub use health::{health, HealthService};
 pub use config::{
     ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
     UnknownSigningAlg,
 };
+pub use health::{health, HealthService};
 pub use identity::Identity;
 pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};
 pub use rejection::IdentityRejection;

@@ -148,7 +148,11 @@ pub(crate) fn introspected<T>(timer: &Timer, answer: &Result<T, BearerError>) {
             "tower_oidc_introspection_calls_total",
             &[("outcome", outcome)],
         );
-        record::seconds("tower_oidc_introspection_duration_seconds", &[], timer.start);
+        record::seconds(
+            "tower_oidc_introspection_duration_seconds",
+            &[],
+            timer.start,
+        );
     }
     let _ = (timer, answer);
 }

@@ -80,15 +80,17 @@ impl ConfigBuilder {
 
     /// Whether authentication is to be turned off.
     pub(super) fn disables_auth(&self) -> bool {
-        self.auth_disabled.as_ref().is_some_and(|switch| switch.value)
+        self.auth_disabled
+            .as_ref()
+            .is_some_and(|switch| switch.value)
     }
 
     /// The configuration with authentication off, after every refusal.
     pub(super) fn build_development(mut self) -> Result<Config, ConfigError> {
         let switch = self.auth_disabled.take();
-        let name = switch
-            .as_ref()
-            .map_or("danger_development_user", |s| s.name("danger_development_user"));
+        let name = switch.as_ref().map_or("danger_development_user", |s| {
+            s.name("danger_development_user")
+        });
         let user = self.checked_development_user(name)?;
         self.refuse_production_settings(name)?;
         if self.secret_key.is_none() {

@@ -23,9 +23,9 @@ use jsonwebtoken::Algorithm;
 use url::Url;
 
 pub use builder::ConfigBuilder;
+pub(crate) use development::DevelopmentUser;
 pub use error::ConfigError;
 pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
-pub(crate) use development::DevelopmentUser;
 pub(crate) use security::SecurityOptions;
 
 use crate::paths::{Routes, Whitelist};

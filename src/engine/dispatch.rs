@@ -141,7 +141,7 @@ impl Engine {
                     reason,
                     Some("invalid_request"),
                     Vec::new(),
-                ))
+                ));
             }
             BearerHeader::Missing => {}
         }

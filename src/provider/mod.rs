@@ -258,8 +258,12 @@ impl Provider {
             return Err((status::BAD_STATUS, err));
         }
         // A garbage answer keeps the keys we had: existing sessions and tokens stay valid.
-        let keys = KeySet::parse(&body)
-            .map_err(|err| (status::INVALID_DOCUMENT, ProviderUnavailable::unreachable(err)))?;
+        let keys = KeySet::parse(&body).map_err(|err| {
+            (
+                status::INVALID_DOCUMENT,
+                ProviderUnavailable::unreachable(err),
+            )
+        })?;
         if let Ok(mut slot) = self.keys.write() {
             *slot = Arc::new(keys);
         }

@@ -568,11 +568,17 @@ impl<T: SessionStore> DynStore for T {
         session: &'a SessionData,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(telemetry::store_call("save", SessionStore::save(self, id, session, ttl)))
+        Box::pin(telemetry::store_call(
+            "save",
+            SessionStore::save(self, id, session, ttl),
+        ))
     }
 
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(telemetry::store_call("delete", SessionStore::delete(self, id)))
+        Box::pin(telemetry::store_call(
+            "delete",
+            SessionStore::delete(self, id),
+        ))
     }
 
     fn index<'a>(
@@ -581,11 +587,17 @@ impl<T: SessionStore> DynStore for T {
         keys: &'a [String],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(telemetry::store_call("index", SessionStore::index(self, id, keys, ttl)))
+        Box::pin(telemetry::store_call(
+            "index",
+            SessionStore::index(self, id, keys, ttl),
+        ))
     }
 
     fn delete_indexed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(telemetry::store_call("delete_indexed", SessionStore::delete_indexed(self, key)))
+        Box::pin(telemetry::store_call(
+            "delete_indexed",
+            SessionStore::delete_indexed(self, key),
+        ))
     }
 
     fn save_existing<'a>(
@@ -594,7 +606,10 @@ impl<T: SessionStore> DynStore for T {
         session: &'a SessionData,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(telemetry::store_call("save_existing", SessionStore::save_existing(self, id, session, ttl)))
+        Box::pin(telemetry::store_call(
+            "save_existing",
+            SessionStore::save_existing(self, id, session, ttl),
+        ))
     }
 
     fn first_use<'a>(
@@ -602,7 +617,10 @@ impl<T: SessionStore> DynStore for T {
         key: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(telemetry::store_call("first_use", SessionStore::first_use(self, key, ttl)))
+        Box::pin(telemetry::store_call(
+            "first_use",
+            SessionStore::first_use(self, key, ttl),
+        ))
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {

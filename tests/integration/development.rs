@@ -117,16 +117,25 @@ fn the_builder_form_is_refused_alike() {
     let refused: Vec<(&str, ConfigBuilder)> = vec![
         ("default Secure cookies", user()),
         ("Secure cookies", user().cookie_secure(true)),
-        ("issuer", user().cookie_secure(false).issuer("https://op.example.com")),
+        (
+            "issuer",
+            user().cookie_secure(false).issuer("https://op.example.com"),
+        ),
         ("client_id", user().cookie_secure(false).client_id("app")),
-        ("client secret", user().cookie_secure(false).client_secret("s")),
+        (
+            "client secret",
+            user().cookie_secure(false).client_secret("s"),
+        ),
         (
             "discovery_url",
             user()
                 .cookie_secure(false)
                 .discovery_url("https://op.example.com/.well-known/openid-configuration"),
         ),
-        ("redirect_uri", user().cookie_secure(false).redirect_uri("/auth")),
+        (
+            "redirect_uri",
+            user().cookie_secure(false).redirect_uri("/auth"),
+        ),
     ];
     for (case, builder) in refused {
         let err = builder.build().expect_err(case);
@@ -207,9 +216,21 @@ async fn every_request_is_the_development_user_and_says_so(framework: Framework)
     let admin = browser.api(app.at("/admin")).await;
     assert!(disabled(&admin));
     assert_status(admin, StatusCode::OK).await;
-    let user: Value = browser.api(app.at("/user")).await.json().await.expect("json");
-    assert_eq!(user, json!({ "user_id": "alice", "email": "alice@example.com" }));
-    assert_eq!(calls.0.load(Ordering::SeqCst), 1, "the hook runs once, as at a login");
+    let user: Value = browser
+        .api(app.at("/user"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        user,
+        json!({ "user_id": "alice", "email": "alice@example.com" })
+    );
+    assert_eq!(
+        calls.0.load(Ordering::SeqCst),
+        1,
+        "the hook runs once, as at a login"
+    );
 
     // Answers of every kind say so: the application's own errors too.
     let missing = browser.api(app.at("/no/such/route")).await;
@@ -233,8 +254,8 @@ async fn own_routes_lead_back_into_the_application(framework: Framework) {
     assert_eq!(location(&logout).expect("location").path(), "/");
     let health = browser.api(app.at("/health/oidc")).await;
     assert!(disabled(&health));
-    let report: Value = serde_json::from_str(&assert_status(health, StatusCode::OK).await)
-        .expect("json");
+    let report: Value =
+        serde_json::from_str(&assert_status(health, StatusCode::OK).await).expect("json");
     assert_eq!(report["auth"], "disabled");
     assert_eq!(report["provider"], "disabled");
 }

@@ -47,7 +47,10 @@ async fn health_names_the_provider_while_it_is_down_and_recovers(framework: Fram
     assert!(!failing.contains(&"store"), "{down}");
     assert_eq!(down["provider"]["discovery"]["loaded"], false);
     assert_eq!(down["provider"]["discovery"]["last_error"], "bad_status");
-    assert!(down["provider"]["discovery"]["last_failure"].is_u64(), "{down}");
+    assert!(
+        down["provider"]["discovery"]["last_failure"].is_u64(),
+        "{down}"
+    );
     assert_eq!(down["provider"]["keys"]["count"], 0);
     assert_eq!(down["store"]["reachable"], true);
     // Times, counts and kinds: never where the provider is or what it said.
@@ -80,8 +83,7 @@ async fn health_names_the_provider_while_it_is_down_and_recovers(framework: Fram
 async fn health_reports_a_store_that_does_not_answer(framework: Framework) {
     let provider = MockProvider::start().await.expect("provider");
     let app = TestApp::start_on(framework, &provider, |c| {
-        c.whitelist(["/health/oidc"])
-            .session_store(Unreachable)
+        c.whitelist(["/health/oidc"]).session_store(Unreachable)
     })
     .await;
     let browser = Browser::default();
@@ -105,7 +107,12 @@ impl SessionStore for Unreachable {
         Err(refused())
     }
 
-    async fn save(&self, _id: &str, _session: &SessionData, _ttl: Duration) -> Result<(), StoreError> {
+    async fn save(
+        &self,
+        _id: &str,
+        _session: &SessionData,
+        _ttl: Duration,
+    ) -> Result<(), StoreError> {
         Err(refused())
     }
 

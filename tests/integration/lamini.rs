@@ -40,12 +40,18 @@ async fn lamini_routes_complete_a_login_and_a_logout(framework: Framework) {
     let start = browser.get(app.at("/v1/auth/login?next=/me")).await;
     assert_eq!(start.status(), StatusCode::FOUND);
     let authorize = location(&start).expect("authorize");
-    assert!(authorize.as_str().starts_with(&provider.issuer()), "{authorize}");
+    assert!(
+        authorize.as_str().starts_with(&provider.issuer()),
+        "{authorize}"
+    );
     let redirect_uri = authorize
         .query_pairs()
         .find(|(name, _)| name == "redirect_uri")
         .map(|(_, value)| value.into_owned());
-    assert_eq!(redirect_uri.as_deref(), Some(app.at("/v1/auth/auth").as_str()));
+    assert_eq!(
+        redirect_uri.as_deref(),
+        Some(app.at("/v1/auth/auth").as_str())
+    );
 
     // The provider sends the browser to /v1/auth/auth, which lands on the page asked for.
     let (landed, visited) = browser.follow(authorize).await;
@@ -58,8 +64,14 @@ async fn lamini_routes_complete_a_login_and_a_logout(framework: Framework) {
     assert!(browser.has_session(&app));
 
     // The old default routes are the application's now, not the layer's.
-    assert_eq!(browser.get(app.at("/login")).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(browser.get(app.at("/auth")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        browser.get(app.at("/login")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        browser.get(app.at("/auth")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     // Logout goes through the provider's end-session endpoint back to the site root.
     let logout = browser.get(app.at("/logout")).await;

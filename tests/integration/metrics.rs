@@ -49,10 +49,22 @@ const SERIES: &[(&str, &[(&str, &str)])] = &[
     ("tower_oidc_logins_completed_total", &[]),
     ("tower_oidc_callback_duration_seconds_count", &[]),
     ("tower_oidc_refreshes_total", &[("outcome", "refreshed")]),
-    ("tower_oidc_bearer_rejected_total", &[("reason", "invalid_token")]),
-    ("tower_oidc_bearer_rejected_total", &[("reason", "malformed")]),
-    ("tower_oidc_logins_failed_total", &[("reason", "invalid_state")]),
-    ("tower_oidc_store_duration_seconds_count", &[("operation", "save")]),
+    (
+        "tower_oidc_bearer_rejected_total",
+        &[("reason", "invalid_token")],
+    ),
+    (
+        "tower_oidc_bearer_rejected_total",
+        &[("reason", "malformed")],
+    ),
+    (
+        "tower_oidc_logins_failed_total",
+        &[("reason", "invalid_state")],
+    ),
+    (
+        "tower_oidc_store_duration_seconds_count",
+        &[("operation", "save")],
+    ),
     (
         "tower_oidc_provider_fetches_total",
         &[("document", "discovery"), ("outcome", "ok")],
@@ -78,7 +90,10 @@ async fn a_login_a_refresh_and_bad_tokens_are_counted() {
     let browser = Browser::default();
     assert_eq!(browser.login(&app).await.status(), StatusCode::OK);
     let refreshes = provider.stats().token_refresh;
-    assert_eq!(browser.api(app.at("/api/data")).await.status(), StatusCode::OK);
+    assert_eq!(
+        browser.api(app.at("/api/data")).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(provider.stats().token_refresh, refreshes + 1);
 
     let bearer = |value: &'static str| {
@@ -90,9 +105,15 @@ async fn a_login_a_refresh_and_bad_tokens_are_counted() {
             .send()
     };
     let forged = bearer("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl");
-    assert_eq!(forged.await.expect("request").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        forged.await.expect("request").status(),
+        StatusCode::UNAUTHORIZED
+    );
     let malformed = bearer("Bearer {}");
-    assert_eq!(malformed.await.expect("request").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        malformed.await.expect("request").status(),
+        StatusCode::UNAUTHORIZED
+    );
     let stale = browser.get(app.at("/auth?state=unknown&code=x")).await;
     assert_eq!(stale.status(), StatusCode::BAD_REQUEST);
 

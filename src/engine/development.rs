@@ -142,6 +142,10 @@ impl LoadUser {
 
 /// Warns now and, while `engine` lives and a runtime runs, every minute.
 pub(crate) fn announce(engine: &Arc<Engine>) {
+    announce_every(engine, REMINDER_EVERY);
+}
+
+fn announce_every(engine: &Arc<Engine>, period: Duration) {
     let Some(user) = engine.context().config.development.clone() else {
         return;
     };
@@ -151,7 +155,7 @@ pub(crate) fn announce(engine: &Arc<Engine>) {
     };
     let weak: Weak<Engine> = Arc::downgrade(engine);
     runtime.spawn(async move {
-        let mut every = tokio::time::interval(REMINDER_EVERY);
+        let mut every = tokio::time::interval(period);
         every.tick().await;
         loop {
             every.tick().await;
@@ -175,4 +179,99 @@ fn warn(user: &DevelopmentUser) {
 pub(crate) fn mark<B>(mut response: http::Response<B>) -> http::Response<B> {
     response.headers_mut().insert(HEADER, HEADER_VALUE);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Log lines, captured.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn warnings(&self) -> usize {
+            let text = String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned();
+            text.lines()
+                .filter(|line| line.contains("WARN") && line.contains("AUTHENTICATION IS DISABLED"))
+                .filter(|line| line.contains("alice"))
+                .count()
+        }
+    }
+
+    fn development_config() -> crate::Config {
+        crate::Config::builder()
+            .danger_development_user("alice", serde_json::json!({}))
+            .cookie_secure(false)
+            .build()
+            .expect("development config")
+    }
+
+    #[test]
+    fn the_warning_comes_at_start_and_again_while_serving() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        // Without a runtime: the warning at start only.
+        let engine = Engine::new(development_config());
+        assert_eq!(captured.warnings(), 1);
+        assert!(engine.auth_disabled());
+        drop(engine);
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let engine = Engine::new(development_config());
+            announce_every(&engine, Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(110)).await;
+            let while_serving = captured.warnings();
+            // One at start, one from this reminder's start, then one per period.
+            assert!(while_serving >= 1 + 2 + 3, "{while_serving} warnings");
+            // Once the layer is gone, so is its reminder.
+            drop(engine);
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            let after = captured.warnings();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(captured.warnings(), after);
+        });
+    }
+
+    #[test]
+    fn an_ordinary_configuration_never_warns_so() {
+        let config = crate::Config::builder()
+            .issuer("https://op.example.com")
+            .client_id("app")
+            .generate_secret_key()
+            .build()
+            .expect("config");
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let engine = Engine::new(config);
+        assert!(!engine.auth_disabled());
+        assert_eq!(captured.warnings(), 0);
+    }
 }

@@ -54,11 +54,16 @@ pub(super) fn response(response: CoreResponse) -> HttpResponse {
 pub(super) fn mark_auth_disabled<B>(
     mut response: actix_web::dev::ServiceResponse<B>,
 ) -> actix_web::dev::ServiceResponse<B> {
-    response.headers_mut().insert(
+    mark_headers(response.headers_mut());
+    response
+}
+
+/// Adds `X-OIDC-Auth: disabled`.
+pub(super) fn mark_headers(headers: &mut ActixHeaderMap) {
+    headers.insert(
         ActixHeaderName::from_static("x-oidc-auth"),
         ActixHeaderValue::from_static("disabled"),
     );
-    response
 }
 
 /// Adds the engine's `Set-Cookie` values to the application's response, which then must

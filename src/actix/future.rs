@@ -10,7 +10,7 @@ use actix_web::Error;
 use pin_project_lite::pin_project;
 
 use super::convert;
-use super::error::WithCookies;
+use super::error::{AuthDisabled, WithCookies};
 
 type Reply<B> = Result<ServiceResponse<EitherBody<B>>, Error>;
 type Deferred<B> = Pin<Box<dyn Future<Output = Reply<B>>>>;
@@ -110,7 +110,11 @@ where
             StateProj::Deferred { future } => future.as_mut().poll(cx),
         };
         if *this.auth_disabled {
-            return reply.map_ok(convert::mark_auth_disabled);
+            return reply.map(|reply| {
+                reply
+                    .map(convert::mark_auth_disabled)
+                    .map_err(AuthDisabled::wrap)
+            });
         }
         reply
     }

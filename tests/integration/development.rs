@@ -236,6 +236,10 @@ async fn every_request_is_the_development_user_and_says_so(framework: Framework)
     let missing = browser.api(app.at("/no/such/route")).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(disabled(&missing));
+    // The application's failures too (on actix, an `Err` of an inner middleware).
+    let failed = browser.api(app.at("/fail")).await;
+    assert_eq!(failed.status(), StatusCode::IM_A_TEAPOT);
+    assert!(disabled(&failed), "{:?}", failed.headers());
     // No session cookie is ever set: there is nothing to keep.
     assert!(!browser.has_session(&app));
 }

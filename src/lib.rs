@@ -40,6 +40,13 @@
 //! Configuration can also come from the environment, with flaskoidc's variable names
 //! accepted as aliases: see [`Config::from_env`].
 //!
+//! For operations: [`health`] (and `actix::health`) answers `200` or `503` with the
+//! provider's and the session store's state; the `metrics` feature records counters and
+//! histograms through the [`metrics`](https://docs.rs/metrics) facade. For development
+//! machines only, [`ConfigBuilder::danger_development_user`] (`OIDC_DISABLE_AUTH`) signs
+//! every request in as one user without a provider, and refuses to start where it could
+//! reach production.
+//!
 //! ## What a request gets
 //!
 //! Runnable with the `testing` feature, against the in-process mock provider: an API client

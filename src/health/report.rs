@@ -19,6 +19,9 @@ use crate::session::store::StoreError;
 /// the store's ping: a health check must answer even when both hang.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The part that fails while the provider's metadata is not loaded.
+const DISCOVERY: &str = "provider.discovery";
+
 /// `200` when every part works, else `503`; the body names the failing parts.
 pub(crate) async fn answer(ctx: &Context) -> CoreResponse {
     let mut failing: Vec<&'static str> = Vec::new();
@@ -31,7 +34,8 @@ pub(crate) async fn answer(ctx: &Context) -> CoreResponse {
     let healthy = failing.is_empty();
     let body = json!({
         "status": if healthy { "ok" } else { "unavailable" },
-        "ready": !failing.iter().any(|part| part.starts_with("provider")),
+        // What `ready()` waits for: the metadata, whatever the keys.
+        "ready": !failing.contains(&DISCOVERY),
         "auth": if ctx.config.development.is_some() { "disabled" } else { "enabled" },
         "failing": failing,
         "provider": provider,
@@ -59,7 +63,7 @@ async fn provider(ctx: &Context, failing: &mut Vec<&'static str>) -> Value {
         Ok(Ok(_))
     );
     if !loaded {
-        failing.push("provider.discovery");
+        failing.push(DISCOVERY);
     }
     let key_count = provider.keys().keys.len();
     if key_count == 0 {

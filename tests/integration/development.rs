@@ -76,6 +76,23 @@ fn every_production_setting_refuses_the_switch() {
         assert!(err.problem().contains(named), "{name}: {err}");
         assert!(err.problem().contains("never in production"), "{err}");
     }
+    // A flask-oidc client_secrets.json brings a client: refused, naming the file's variable.
+    let secrets = std::env::temp_dir().join(format!(
+        "tower-oidc-development-secrets-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(
+        &secrets,
+        r#"{"web": {"issuer": "https://op.example.com", "client_id": "from-file"}}"#,
+    )
+    .expect("write");
+    let file = secrets.to_string_lossy().into_owned();
+    let mut vars = SWITCH.to_vec();
+    vars.push(("OIDC_CLIENT_SECRETS", &file));
+    let err = Config::from_lookup(lookup(&vars)).unwrap_err();
+    let _ = std::fs::remove_file(&secrets);
+    assert_eq!(err.setting(), "OIDC_DISABLE_AUTH");
+    assert!(err.problem().contains("OIDC_CLIENT_SECRETS"), "{err}");
     // Secure cookies by default: leaving OIDC_COOKIE_SECURE out is refused too.
     let defaulted: Vec<_> = SWITCH
         .iter()

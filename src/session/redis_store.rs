@@ -251,6 +251,16 @@ impl SessionStore for RedisStore {
         Ok(done.is_some())
     }
 
+    /// `DEL {prefix}used:{key}`.
+    async fn forget_use(&self, key: &str) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        ::redis::cmd("DEL")
+            .arg(self.used_key(key))
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(redis_error)
+    }
+
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let mut connection = self.connection().await?;
         ::redis::cmd("DEL")

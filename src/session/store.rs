@@ -393,6 +393,23 @@ pub trait SessionStore: Send + Sync + 'static {
         async { Err(StoreError::Unsupported) }
     }
 
+    /// Forgets a single-use `key` recorded by [`first_use`](Self::first_use), so that its
+    /// next `first_use` answers `true` again; forgetting a key never recorded is no error.
+    ///
+    /// The layer forgets a back-channel logout token's `jti` when ending the sessions it
+    /// names failed: the provider sends the token again, and that retry must not be taken
+    /// for a replay.
+    ///
+    /// # Errors
+    ///
+    /// The default answers [`StoreError::Unsupported`], as a store that keeps no
+    /// single-use keys has none to forget; [`StoreError::Unavailable`] when the store
+    /// cannot be reached.
+    fn forget_use(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = key;
+        async { Err(StoreError::Unsupported) }
+    }
+
     /// Checks, as cheaply as the store can, that it answers: the health report
     /// ([`health`](crate::health)) calls it. The default loads a session id that never
     /// exists; a store with a cheaper round trip (Redis `PING`, SQL `SELECT 1`) may
@@ -502,6 +519,10 @@ impl<S: SessionStore> SessionStore for Arc<S> {
         S::first_use(self, key, ttl)
     }
 
+    fn forget_use(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::forget_use(self, key)
+    }
+
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
         S::ping(self)
     }
@@ -546,6 +567,7 @@ pub(crate) trait DynStore: Send + Sync {
         key: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
@@ -626,6 +648,13 @@ impl<T: SessionStore> DynStore for T {
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(telemetry::store_call("ping", SessionStore::ping(self)))
     }
+
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(telemetry::store_call(
+            "forget_use",
+            SessionStore::forget_use(self, key),
+        ))
+    }
 }
 
 /// An [`InProcessStore`], erased with its `load_now`.
@@ -685,6 +714,10 @@ impl<S: InProcessStore> DynStore for InProcess<S> {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         DynStore::first_use(&self.0, key, ttl)
+    }
+
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        DynStore::forget_use(&self.0, key)
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {

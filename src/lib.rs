@@ -40,6 +40,13 @@
 //! Configuration can also come from the environment, with flaskoidc's variable names
 //! accepted as aliases: see [`Config::from_env`].
 //!
+//! For operations: [`health`] (and `actix::health`) answers `200` or `503` with the
+//! provider's and the session store's state; the `metrics` feature records counters and
+//! histograms through the [`metrics`](https://docs.rs/metrics) facade. For development
+//! machines only, [`ConfigBuilder::danger_development_user`] (`OIDC_DISABLE_AUTH`) signs
+//! every request in as one user without a provider, and refuses to start where it could
+//! reach production.
+//!
 //! ## What a request gets
 //!
 //! Runnable with the `testing` feature, against the in-process mock provider: an API client
@@ -101,6 +108,7 @@ mod engine;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
+mod health;
 mod identity;
 mod issuer;
 mod middleware;
@@ -114,6 +122,7 @@ mod request;
 mod response;
 mod secret;
 mod session;
+mod telemetry;
 #[cfg(test)]
 mod test_support;
 mod token;
@@ -135,6 +144,7 @@ pub use config::{
     ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
     UnknownSigningAlg,
 };
+pub use health::{health, HealthService};
 pub use identity::Identity;
 pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};
 pub use rejection::IdentityRejection;

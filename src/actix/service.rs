@@ -122,7 +122,7 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        match decide(&self.engine, &request) {
+        let future = match decide(&self.engine, &request) {
             Decision::Continue(Pass {
                 identity,
                 set_cookies,
@@ -165,6 +165,7 @@ where
                     }
                 }))
             }
-        }
+        };
+        future.marked(self.engine.auth_disabled())
     }
 }

@@ -29,7 +29,9 @@ pub(crate) async fn introspect(
             ))
         }
     }
+    let timer = crate::telemetry::Timer::start();
     let answer = ask(provider, metadata, config, token).await;
+    crate::telemetry::introspected(&timer, &answer);
     if matches!(answer, Err(BearerError::Invalid(_))) {
         guard.refused(token);
     }

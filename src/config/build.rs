@@ -34,6 +34,9 @@ impl ConfigBuilder {
     /// target, post-logout URI or forced scheme are invalid; or an authorization parameter
     /// overrides one the login flow sets, or is given twice with different values.
     pub fn build(self) -> Result<Config, ConfigError> {
+        if self.disables_auth() {
+            return self.build_development();
+        }
         let provider = self.provider_source()?;
         let client_id = self.checked_client_id()?;
         let cookie_key = self.cookie_key()?;
@@ -132,6 +135,7 @@ impl ConfigBuilder {
             security: self.security.clone(),
             id_token_signing_alg: self.id_token_signing_alg.as_ref().map(|alg| alg.value),
             resolve_claim_sources: self.resolve_claim_sources,
+            development: None,
         })
     }
 

@@ -102,6 +102,10 @@ pub struct ConfigBuilder {
     pub(super) security: super::SecurityOptions,
     pub(super) id_token_signing_alg: Option<Sourced<crate::IdTokenSigningAlg>>,
     pub(super) resolve_claim_sources: bool,
+    /// Authentication off, for development: the switch, the user and their claims.
+    pub(super) auth_disabled: Option<Sourced<bool>>,
+    pub(super) development_user: Option<Sourced<String>>,
+    pub(super) development_claims: Option<Sourced<serde_json::Value>>,
     /// The environment variable being applied: values set meanwhile are attributed to it.
     applying: Option<&'static str>,
 }
@@ -618,6 +622,9 @@ impl fmt::Debug for ConfigBuilder {
             .field("access_denied_page", &self.denied_page)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
+            .field("auth_disabled", &self.auth_disabled)
+            .field("development_user", &self.development_user)
+            .field("development_claims", &self.development_claims)
             .finish()
     }
 }

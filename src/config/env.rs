@@ -196,6 +196,17 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_RESOLVE_CLAIM_SOURCES", |b, v| {
         Ok(b.resolve_claim_sources(v.bool()?))
     }),
+    Setting::new("OIDC_DISABLE_AUTH", |b, v| Ok(b.auth_disabled(v.bool()?))),
+    Setting::new("OIDC_DEV_USER", |b, v| match v.value.trim() {
+        "" => Err(v.error("must name the user every request is given")),
+        user => Ok(b.development_user_id(user)),
+    }),
+    Setting::new("OIDC_DEV_CLAIMS", |b, v| {
+        match serde_json::from_str::<serde_json::Value>(&v.value) {
+            Ok(claims @ serde_json::Value::Object(_)) => Ok(b.development_claims(claims)),
+            _ => Err(v.error("must be a JSON object, e.g. {\"email\": \"alice@example.com\"}")),
+        }
+    }),
 ];
 
 pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -736,6 +747,9 @@ mod tests {
         ("OIDC_COOKIE_HOST_PREFIX", "maybe"),
         ("OIDC_ID_TOKEN_SIGNING_ALG", "RS1"),
         ("OIDC_RESOLVE_CLAIM_SOURCES", "maybe"),
+        ("OIDC_DISABLE_AUTH", "maybe"),
+        ("OIDC_DEV_USER", " "),
+        ("OIDC_DEV_CLAIMS", "[\"admin\"]"),
     ];
 
     /// Variables every value of which is accepted.

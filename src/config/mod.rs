@@ -5,6 +5,7 @@ mod build;
 mod builder;
 mod client_secrets;
 pub(crate) mod defaults;
+mod development;
 mod env;
 mod env_file;
 mod error;
@@ -22,6 +23,7 @@ use jsonwebtoken::Algorithm;
 use url::Url;
 
 pub use builder::ConfigBuilder;
+pub(crate) use development::DevelopmentUser;
 pub use error::ConfigError;
 pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
 pub(crate) use security::SecurityOptions;
@@ -226,6 +228,8 @@ pub struct Config {
     /// `None`: the asymmetric allowlist.
     pub(crate) id_token_signing_alg: Option<IdTokenSigningAlg>,
     pub(crate) resolve_claim_sources: bool,
+    /// Authentication is off: every request gets this identity (development only).
+    pub(crate) development: Option<Arc<DevelopmentUser>>,
 }
 
 impl Config {
@@ -418,6 +422,7 @@ impl fmt::Debug for Config {
             .field("security", &self.security)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
+            .field("development", &self.development)
             .finish()
     }
 }

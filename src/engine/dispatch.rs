@@ -25,9 +25,16 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(config: Config) -> Arc<Self> {
-        Arc::new(Self {
+        let engine = Arc::new(Self {
             ctx: Context::new(config),
-        })
+        });
+        super::development::announce(&engine);
+        engine
+    }
+
+    /// Authentication is off: every answer says so.
+    pub(crate) fn auth_disabled(&self) -> bool {
+        self.ctx.development.is_some()
     }
 
     pub(crate) fn context(&self) -> &Context {
@@ -39,6 +46,14 @@ impl Engine {
     pub(crate) fn decide(&self, request: &RequestView<'_>) -> Decision {
         let ctx = &self.ctx;
         let normalized = normalize_path(request.path);
+        if let Some(development) = &ctx.development {
+            return match super::development::decide(ctx, development, request, &normalized.path) {
+                Decision::Continue(pass) => self
+                    .authorize(Outcome::Continue(pass), || request.wants_html(), || None)
+                    .into(),
+                decision => decision,
+            };
+        }
         if !normalized.ambiguous && !ctx.config.bearer_only {
             if let Some(decision) = self.own_route(request, &normalized.path) {
                 return decision;
@@ -79,7 +94,9 @@ impl Engine {
 
     /// Completes a [`Decision::ReadBody`]: only back-channel logout reads a body.
     pub(crate) async fn run_with_body(self: Arc<Self>, body: bytes::Bytes) -> CoreResponse {
-        backchannel::handle(&self.ctx, &body).await
+        let response = backchannel::handle(&self.ctx, &body).await;
+        crate::telemetry::backchannel_logout(response.status());
+        response
     }
 
     /// The global requirements, on an identity about to reach a protected route, which
@@ -119,11 +136,12 @@ impl Engine {
         match crate::bearer::from_headers(request.headers) {
             BearerHeader::Token(token) => return self.bearer(&token),
             BearerHeader::Malformed(reason) => {
+                crate::telemetry::bearer_rejected_because("malformed");
                 return Decision::Respond(response::unauthorized(
                     reason,
                     Some("invalid_request"),
                     Vec::new(),
-                ))
+                ));
             }
             BearerHeader::Missing => {}
         }
@@ -227,7 +245,10 @@ impl Engine {
     /// An explicit bearer token wins over any session cookie.
     fn bearer(&self, token: &str) -> Decision {
         match self.ctx.bearer_cache.get(token, crate::session::now()) {
-            Some(session) => Decision::Continue(Pass::signed_in(Identity::new(session))),
+            Some(session) => {
+                crate::telemetry::bearer_accepted("cached");
+                Decision::Continue(Pass::signed_in(Identity::new(session)))
+            }
             None => defer(Deferred::Bearer(bearer::BearerCheck {
                 token: token.to_owned(),
             })),

@@ -2,6 +2,7 @@
 //! that owns it and applies the global requirements to whatever identity comes back; the
 //! flows themselves live in [`crate::flow`] and never see the dispatcher.
 
+pub(crate) mod development;
 mod dispatch;
 #[cfg(all(test, feature = "testing"))]
 mod flood_tests;
@@ -52,6 +53,7 @@ pub(crate) enum Deferred {
     Renewal(resume::Renewal),
     StoreSession(store_session::StoreLookup),
     Bearer(bearer::BearerCheck),
+    Development(development::LoadUser),
 }
 
 impl Deferred {
@@ -64,6 +66,7 @@ impl Deferred {
             Deferred::Renewal(renewal) => renewal.run(ctx).await,
             Deferred::StoreSession(lookup) => lookup.run(ctx).await,
             Deferred::Bearer(check) => check.run(ctx).await,
+            Deferred::Development(load) => load.run(ctx).await,
         }
     }
 
@@ -97,6 +100,9 @@ impl Deferred {
             }
             Deferred::Bearer(_) => {
                 tracing::info_span!("oidc.bearer", user_id = Empty, outcome = Empty)
+            }
+            Deferred::Development(_) => {
+                tracing::info_span!("oidc.development_user", user_id = Empty, outcome = Empty)
             }
         }
     }

@@ -47,6 +47,7 @@ fn fail(status: StatusCode, code: &'static str, message: impl Into<String>) -> F
 impl Failure {
     fn render(&self, ctx: &Context, html: bool, set_cookies: Vec<HeaderValue>) -> Outcome {
         tracing::warn!(status = self.status.as_u16(), reason = %self.message, "login failed");
+        crate::telemetry::login_failed(self.code);
         Outcome::Respond(
             ErrorReply {
                 status: self.status,
@@ -223,6 +224,7 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
 
 impl Callback {
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        let _timer = crate::telemetry::callback_timer();
         let removal: Vec<HeaderValue> = ctx.codec.removal(&self.login_cookie).into_iter().collect();
         match ctx.first_use_of_state(&self.pending.state).await {
             StoreVerdict::First | StoreVerdict::NotKept => {}
@@ -279,6 +281,7 @@ impl Callback {
                     ));
                 }
                 tracing::info!(user_id = %identity.user_id(), "login succeeded");
+                crate::telemetry::login_completed();
                 Outcome::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
             }
             Err(failure) => failure.render(ctx, self.wants_html, removal),

@@ -154,6 +154,7 @@ impl StartLogin {
             Ok(metadata) => self.redirect(ctx, &metadata),
             Err(err) => {
                 tracing::warn!(reason = %err, "login refused: identity provider unavailable");
+                crate::telemetry::login_failed(err.code());
                 Outcome::Respond(err.login_reply().render(self.wants_html, Vec::new()))
             }
         }
@@ -200,6 +201,7 @@ impl StartLogin {
         }
         let (url, _) = request.url();
         tracing::debug!(provider = %metadata.issuer, "login started");
+        crate::telemetry::login_started();
         Outcome::Respond(response::redirect(
             StatusCode::FOUND,
             url.as_str(),

@@ -35,7 +35,11 @@ impl Refresh {
         tracing::Span::current().record("user_id", self.session.user_id.as_str());
         let cell = ctx.refreshes.cell(key.clone());
         let outcome = cell
-            .get_or_init(|| refresh(ctx, &self.session, self.request.carried, &key))
+            .get_or_init(|| async {
+                let outcome = refresh(ctx, &self.session, self.request.carried, &key).await;
+                crate::telemetry::refreshed(&outcome);
+                outcome
+            })
             .await
             .clone();
         match outcome {

@@ -72,7 +72,7 @@ where
             };
             self.engine.decide(&view)
         };
-        match decision {
+        let future = match decision {
             Decision::Continue(Pass {
                 identity,
                 set_cookies,
@@ -114,6 +114,7 @@ where
                     }
                 }))
             }
-        }
+        };
+        future.marked(self.engine.auth_disabled())
     }
 }

@@ -83,6 +83,12 @@ impl ConfigBuilder {
         let auth_params = self.checked_auth_params()?;
         let force_scheme = self.checked_force_scheme()?;
         self.check_id_token_signing_alg()?;
+        let client = self.client_options.build(
+            self.client_auth.as_ref(),
+            self.client_secret
+                .as_ref()
+                .is_some_and(|secret| !secret.expose().is_empty()),
+        )?;
         Ok(Config {
             provider,
             provider_name: self.provider_name.clone(),
@@ -91,7 +97,10 @@ impl ConfigBuilder {
                 .client_secret
                 .clone()
                 .filter(|secret| !secret.expose().is_empty()),
-            client_auth: self.client_auth,
+            client_auth: self.client_auth.as_ref().map(|auth| auth.value),
+            client_key: client.client_key,
+            transport: client.transport,
+            pushed_authorization_requests: self.client_options.pushed_authorization_requests,
             redirect_uri,
             scopes: self.checked_scopes(),
             user_id_claim,

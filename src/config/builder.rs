@@ -58,7 +58,8 @@ pub struct ConfigBuilder {
     pub(super) provider_name: Option<String>,
     pub(super) client_id: Option<Sourced<String>>,
     pub(super) client_secret: Option<Secret>,
-    pub(super) client_auth: Option<ClientAuth>,
+    pub(super) client_auth: Option<Sourced<ClientAuth>>,
+    pub(super) client_options: super::client_options::ClientOptions,
     pub(super) redirect_uri: Option<Sourced<String>>,
     pub(super) scopes: Option<Vec<String>>,
     pub(super) user_id_claim: Option<Sourced<String>>,
@@ -159,7 +160,7 @@ impl ConfigBuilder {
     /// How to authenticate at the token endpoint; by default `client_secret_basic` unless
     /// the provider advertises only `client_secret_post`. Replaces any earlier choice.
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = Some(auth);
+        self.client_auth = Some(self.sourced(auth));
         self
     }
 
@@ -574,6 +575,7 @@ impl fmt::Debug for ConfigBuilder {
                 &self.client_secret.as_ref().map(|_| Redacted),
             )
             .field("client_auth", &self.client_auth)
+            .field("client_options", &self.client_options)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)

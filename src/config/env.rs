@@ -159,9 +159,37 @@ static SETTINGS: &[Setting] = &[
         let auth = match v.value.trim() {
             "basic" | "client_secret_basic" => ClientAuth::Basic,
             "post" | "client_secret_post" => ClientAuth::Post,
-            _ => return Err(v.error("must be `basic` or `post`")),
+            "client_secret_jwt" => ClientAuth::SecretJwt,
+            "private_key_jwt" => ClientAuth::PrivateKeyJwt,
+            "tls_client_auth" => ClientAuth::TlsClientAuth,
+            _ => {
+                return Err(v.error(
+                    "must be `client_secret_basic`, `client_secret_post`, `client_secret_jwt`, \
+                     `private_key_jwt` or `tls_client_auth`",
+                ))
+            }
         };
         Ok(b.client_auth(auth))
+    }),
+    Setting::new("OIDC_CLIENT_PRIVATE_KEY_FILE", |b, v| {
+        Ok(b.client_private_key_file(v.value))
+    }),
+    Setting::new("OIDC_CLIENT_CERT_FILE", |b, v| {
+        Ok(b.client_certificate_file(v.value))
+    }),
+    Setting::new("OIDC_CLIENT_KEY_FILE", |b, v| {
+        Ok(b.client_certificate_key_file(v.value))
+    }),
+    Setting::new("OIDC_CA_BUNDLE", |b, v| Ok(b.ca_bundle_file(v.value))),
+    Setting::new("OIDC_HTTP_PROXY", |b, v| Ok(b.http_proxy(v.value))),
+    Setting::new("OIDC_HTTP_TIMEOUT", |b, v| {
+        Ok(b.http_timeout(v.positive_seconds()?))
+    }),
+    Setting::new("OIDC_CONNECT_TIMEOUT", |b, v| {
+        Ok(b.connect_timeout(v.positive_seconds()?))
+    }),
+    Setting::new("OIDC_USE_PAR", |b, v| {
+        Ok(b.pushed_authorization_requests(v.bool()?))
     }),
     Setting::new("OIDC_CLIENT_SECRETS", |b, v| {
         let secrets = ClientSecrets::load(v.value.trim()).map_err(|problem| v.error(problem))?;
@@ -290,6 +318,13 @@ impl Found {
             .parse::<u64>()
             .map(Duration::from_secs)
             .map_err(|_| self.error("must be a whole number of seconds"))
+    }
+
+    fn positive_seconds(&self) -> Result<Duration, ConfigError> {
+        match self.seconds()? {
+            zero if zero.is_zero() => Err(self.error("must be at least 1 second")),
+            seconds => Ok(seconds),
+        }
     }
 
     /// Items separated by commas or white space: flaskoidc 1.x writes scopes space
@@ -478,6 +513,44 @@ mod tests {
         }
     }
 
+    /// A method without its credentials is refused, naming `OIDC_CLIENT_AUTH`.
+    #[test]
+    fn client_auth_methods_need_their_credentials() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        for method in ["client_secret_jwt", "private_key_jwt", "tls_client_auth"] {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_CLIENT_AUTH", method));
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err.setting(), "OIDC_CLIENT_AUTH", "{method}: {err}");
+        }
+        let key = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testing/keys/client_ec.jwks.json");
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+            ("OIDC_CLIENT_PRIVATE_KEY_FILE", key),
+        ]);
+        let config = config(&vars).expect("valid");
+        assert_eq!(config.client_auth, Some(ClientAuth::PrivateKeyJwt));
+        assert!(config.client_key.is_some());
+        assert!(!format!("{config:?}").contains("\"d\""));
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_CLIENT_KEY_FILE", key));
+        assert_eq!(
+            self::config(&vars).unwrap_err().setting(),
+            "OIDC_CLIENT_KEY_FILE"
+        );
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_CLIENT_PRIVATE_KEY_FILE", "/etc/hostname"));
+        assert_eq!(
+            self::config(&vars).unwrap_err().setting(),
+            "OIDC_CLIENT_PRIVATE_KEY_FILE"
+        );
+    }
+
     #[test]
     fn flask_oidc_client_secrets_json() {
         let path =
@@ -643,7 +716,15 @@ mod tests {
         ("OIDC_USER_DETAILS_TTL", "1h"),
         ("OIDC_ALLOWED_EMAIL_DOMAINS", ","),
         ("OIDC_REQUIRED_CLAIMS", "groups"),
-        ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+        ("OIDC_CLIENT_AUTH", "kerberos"),
+        ("OIDC_CLIENT_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+        ("OIDC_CLIENT_CERT_FILE", "/nonexistent/cert.pem"),
+        ("OIDC_CLIENT_KEY_FILE", "/nonexistent/key.pem"),
+        ("OIDC_CA_BUNDLE", "/nonexistent/ca.pem"),
+        ("OIDC_HTTP_PROXY", "proxy.example.com:3128"),
+        ("OIDC_HTTP_TIMEOUT", "0"),
+        ("OIDC_CONNECT_TIMEOUT", "5s"),
+        ("OIDC_USE_PAR", "maybe"),
         ("OIDC_CLIENT_SECRETS", "/nonexistent/secrets.json"),
         ("OIDC_TRUST_UNVERIFIED_EMAIL", "maybe"),
         ("OIDC_LOGOUT_GET", "always"),

@@ -3,6 +3,7 @@
 mod auth_params_file;
 mod build;
 mod builder;
+mod client_options;
 mod client_secrets;
 pub(crate) mod defaults;
 mod env;
@@ -40,6 +41,15 @@ pub enum ClientAuth {
     Basic,
     /// `client_secret_post`: credentials in the form body.
     Post,
+    /// `client_secret_jwt`: an assertion signed with the client secret (HMAC), fresh for
+    /// every call.
+    SecretJwt,
+    /// `private_key_jwt`: an assertion signed with the client's private key (see
+    /// [`ConfigBuilder::client_private_key_file`]), fresh for every call.
+    PrivateKeyJwt,
+    /// `tls_client_auth` (RFC 8705): the client certificate of the TLS connection (see
+    /// [`ConfigBuilder::client_certificate_file`]).
+    TlsClientAuth,
 }
 
 /// Provider endpoints given by hand, for providers without discovery.
@@ -188,6 +198,12 @@ pub struct Config {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<Secret>,
     pub(crate) client_auth: Option<ClientAuth>,
+    /// The private key of `private_key_jwt`.
+    pub(crate) client_key: Option<Arc<crate::provider::client_key::ClientKey>>,
+    /// CA bundle, client certificate, proxy, timeouts, or the application's HTTP client.
+    pub(crate) transport: crate::provider::transport::Transport,
+    /// RFC 9126 pushed authorization requests, also when the provider does not require them.
+    pub(crate) pushed_authorization_requests: bool,
     pub(crate) redirect_uri: RedirectUri,
     pub(crate) scopes: Vec<String>,
     pub(crate) user_id_claim: String,
@@ -385,6 +401,12 @@ impl fmt::Debug for Config {
                 &self.client_secret.as_ref().map(|_| Redacted),
             )
             .field("client_auth", &self.client_auth)
+            .field("client_key", &self.client_key)
+            .field("transport", &self.transport)
+            .field(
+                "pushed_authorization_requests",
+                &self.pushed_authorization_requests,
+            )
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)

@@ -11,6 +11,7 @@ pub(crate) mod login_params;
 pub(crate) mod logout;
 mod logout_confirm;
 pub(crate) mod oauth;
+mod par;
 pub(crate) mod refresh;
 pub(crate) mod reload_user;
 pub(crate) mod resume;

@@ -34,6 +34,7 @@ pub(crate) async fn merge(
     let Some(endpoint) = &metadata.userinfo_endpoint else {
         return Ok(());
     };
+    let endpoint = metadata.endpoint("userinfo_endpoint", endpoint, config.transport.mutual_tls());
     let limits = FetchLimits {
         accept: USERINFO_MEDIA_TYPES,
         max_bytes: 1 << 20,

@@ -378,6 +378,9 @@ impl Callback {
                         "userinfo describes a different user than the ID token",
                     ))
                 }
+                Err(UserinfoError::Refused(reason)) => {
+                    return Err(fail(StatusCode::BAD_GATEWAY, "userinfo_refused", reason))
+                }
                 Err(UserinfoError::Unavailable(reason)) => {
                     tracing::warn!(%reason, "userinfo unavailable; using the ID token's claims");
                 }

@@ -41,10 +41,10 @@ pub(crate) async fn push(
         config.transport.mutual_tls(),
     );
     let credentials = client_auth::credentials(config, metadata)?;
-    // `client_id` comes with the credentials (or in the Basic header).
+    // Every authorization request parameter, `client_id` included even when the Basic
+    // header names the client too (RFC 9126, section 2.1).
     let params: Vec<(String, String)> = authorization_url
         .query_pairs()
-        .filter(|(name, _)| name != "client_id")
         .map(|(name, value)| (name.into_owned(), value.into_owned()))
         .collect();
     let borrowed: Vec<(&str, &str)> = params

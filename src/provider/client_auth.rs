@@ -87,7 +87,8 @@ impl Credentials {
         self.form.iter().filter(|(name, _)| *name != "client_id")
     }
 
-    /// A form POST to `url` with `params` and these credentials.
+    /// A form POST to `url` with `params` and these credentials (a `client_id` among
+    /// `params` is sent once).
     pub(crate) fn post(
         &self,
         client: &reqwest::Client,
@@ -97,7 +98,9 @@ impl Credentials {
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.extend_pairs(params.iter().copied());
         for (name, value) in &self.form {
-            form.append_pair(name, value);
+            if !params.iter().any(|(given, _)| given == name) {
+                form.append_pair(name, value);
+            }
         }
         let mut request = client
             .post(url.as_str())

@@ -19,14 +19,24 @@ pub struct Browser {
 
 impl Default for Browser {
     fn default() -> Self {
+        Self::trusting(None)
+    }
+}
+
+impl Browser {
+    /// A browser that also trusts the CA certificate `ca_pem` (a provider served over https
+    /// by a private CA).
+    pub fn trusting(ca_pem: Option<&[u8]>) -> Self {
         let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .cookie_provider(Arc::clone(&jar))
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
-            .no_proxy()
-            .build()
-            .expect("client");
+            .no_proxy();
+        if let Some(pem) = ca_pem {
+            builder = builder.tls_certs_merge([reqwest::Certificate::from_pem(pem).expect("CA")]);
+        }
+        let client = builder.build().expect("client");
         Self { client, jar }
     }
 }

@@ -101,6 +101,7 @@ impl ConfigBuilder {
             client_key: client.client_key,
             transport: client.transport,
             pushed_authorization_requests: self.client_options.pushed_authorization_requests,
+            response_mode: self.client_options.response_mode,
             redirect_uri,
             scopes: self.checked_scopes(),
             user_id_claim,

@@ -1,6 +1,7 @@
 //! Client authentication and transport settings of the builder: the private key of
 //! `private_key_jwt`, the client certificate of mutual TLS, extra trusted CAs, a proxy,
-//! timeouts, a caller-built HTTP client, and pushed authorization requests.
+//! timeouts, a caller-built HTTP client, pushed authorization requests and the response
+//! mode.
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub(super) struct ClientOptions {
     connect_timeout: Option<Duration>,
     http_client: Option<reqwest::Client>,
     pub(super) pushed_authorization_requests: bool,
+    pub(super) response_mode: super::ResponseMode,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -41,6 +43,7 @@ impl fmt::Debug for ClientOptions {
                 "pushed_authorization_requests",
                 &self.pushed_authorization_requests,
             )
+            .field("response_mode", &self.response_mode)
             .finish()
     }
 }
@@ -260,6 +263,17 @@ impl ConfigBuilder {
     /// Replaces any earlier choice.
     pub fn pushed_authorization_requests(mut self, enabled: bool) -> Self {
         self.client_options.pushed_authorization_requests = enabled;
+        self
+    }
+
+    /// How the provider returns the authorization response: [`ResponseMode::Query`] (the
+    /// default) or [`ResponseMode::FormPost`], whose callback accepts the provider's POST.
+    /// Replaces any earlier mode.
+    ///
+    /// [`ResponseMode::Query`]: super::ResponseMode::Query
+    /// [`ResponseMode::FormPost`]: super::ResponseMode::FormPost
+    pub fn response_mode(mut self, mode: super::ResponseMode) -> Self {
+        self.client_options.response_mode = mode;
         self
     }
 }

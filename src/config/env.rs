@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::auth_params_file;
 use super::client_secrets::ClientSecrets;
 use super::flaskoidc;
-use super::{ClientAuth, Config, ConfigBuilder, ConfigError};
+use super::{ClientAuth, Config, ConfigBuilder, ConfigError, ResponseMode};
 use crate::authz::Require;
 use crate::session::store_url::{self, StoreUrl};
 
@@ -190,6 +190,14 @@ static SETTINGS: &[Setting] = &[
     }),
     Setting::new("OIDC_USE_PAR", |b, v| {
         Ok(b.pushed_authorization_requests(v.bool()?))
+    }),
+    Setting::new("OIDC_RESPONSE_MODE", |b, v| {
+        let mode = match v.value.trim() {
+            "query" => ResponseMode::Query,
+            "form_post" => ResponseMode::FormPost,
+            _ => return Err(v.error("must be `query` or `form_post`")),
+        };
+        Ok(b.response_mode(mode))
     }),
     Setting::new("OIDC_CLIENT_SECRETS", |b, v| {
         let secrets = ClientSecrets::load(v.value.trim()).map_err(|problem| v.error(problem))?;
@@ -725,6 +733,7 @@ mod tests {
         ("OIDC_HTTP_TIMEOUT", "0"),
         ("OIDC_CONNECT_TIMEOUT", "5s"),
         ("OIDC_USE_PAR", "maybe"),
+        ("OIDC_RESPONSE_MODE", "fragment"),
         ("OIDC_CLIENT_SECRETS", "/nonexistent/secrets.json"),
         ("OIDC_TRUST_UNVERIFIED_EMAIL", "maybe"),
         ("OIDC_LOGOUT_GET", "always"),

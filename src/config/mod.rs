@@ -52,6 +52,26 @@ pub enum ClientAuth {
     TlsClientAuth,
 }
 
+/// How the provider returns the authorization response to the callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// In the query string of a redirect (the default).
+    #[default]
+    Query,
+    /// `form_post`: in the body of a POST the provider's page makes to the callback, so
+    /// the code never appears in a URL, history or access log.
+    ///
+    /// The pending-login cookie is `SameSite=Lax`, which a browser does not send with a
+    /// cross-site POST. The callback therefore answers such a POST with a small page that
+    /// posts the same fields again, from the application's own origin: that same-site POST
+    /// carries the cookie, and the state, nonce and PKCE checks run as for a redirect. No
+    /// second, `SameSite=None` cookie is needed, so the pending login stays as protected
+    /// from cross-site requests as before (and works over plain http in development); the
+    /// page needs JavaScript, or one click on its button.
+    FormPost,
+}
+
 /// Provider endpoints given by hand, for providers without discovery.
 ///
 /// ```
@@ -204,6 +224,7 @@ pub struct Config {
     pub(crate) transport: crate::provider::transport::Transport,
     /// RFC 9126 pushed authorization requests, also when the provider does not require them.
     pub(crate) pushed_authorization_requests: bool,
+    pub(crate) response_mode: ResponseMode,
     pub(crate) redirect_uri: RedirectUri,
     pub(crate) scopes: Vec<String>,
     pub(crate) user_id_claim: String,
@@ -407,6 +428,7 @@ impl fmt::Debug for Config {
                 "pushed_authorization_requests",
                 &self.pushed_authorization_requests,
             )
+            .field("response_mode", &self.response_mode)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)

@@ -8,7 +8,7 @@ use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope}
 
 use super::login_params::{self, LoginParams};
 use super::par;
-use crate::config::RedirectUri;
+use crate::config::{RedirectUri, ResponseMode};
 use crate::context::Context;
 use crate::outcome::{Outcome, Step};
 use crate::provider::metadata::ProviderMetadata;
@@ -249,6 +249,13 @@ impl StartLogin {
         }
         if self.pending.silent {
             request = request.add_extra_param("prompt", "none");
+        }
+        let configured = |name: &str| config.auth_params.iter().any(|(n, _)| n == name);
+        if config.response_mode == ResponseMode::FormPost
+            && !asked("response_mode")
+            && !configured("response_mode")
+        {
+            request = request.add_extra_param("response_mode", "form_post");
         }
         let (url, _) = request.url();
         Ok(url)

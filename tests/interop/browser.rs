@@ -15,6 +15,8 @@ const MAX_STEPS: usize = 25;
 pub struct Browser {
     pub client: reqwest::Client,
     pub jar: Arc<Jar>,
+    /// The fields of the last form [`Browser::drive`] submitted or stopped before.
+    pub last_form: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl Default for Browser {
@@ -37,7 +39,11 @@ impl Browser {
             builder = builder.tls_certs_merge([reqwest::Certificate::from_pem(pem).expect("CA")]);
         }
         let client = builder.build().expect("client");
-        Self { client, jar }
+        Self {
+            client,
+            jar,
+            last_form: Default::default(),
+        }
     }
 }
 
@@ -163,9 +169,12 @@ impl Browser {
                     // name="logout" value="yes">`.
                     fields.push(("logout".into(), "yes".into()));
                 }
+                // A form_post authorization response, posted back to the application.
+                _ if form.action.origin() != url.origin() => {}
                 _ => panic!("unexpected provider form at {url}:\n{html}"),
             }
             assert!(form.method.eq_ignore_ascii_case("post"), "{html}");
+            *self.last_form.lock().unwrap() = fields.clone();
             if stop(&form.action) {
                 return Outcome::Stopped(form.action);
             }

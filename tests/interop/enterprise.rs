@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tower_oidc::{ClientAuth, Config, ConfigBuilder, OidcLayer};
+use tower_oidc::{ClientAuth, Config, ConfigBuilder, OidcLayer, ResponseMode};
 
 use crate::browser::Browser;
 use crate::harness::{can_run, Interop, TestApp, SIGNED_OUT_PATH, TEST_TIMEOUT};
@@ -439,6 +439,65 @@ async fn tls_client_auth_uses_the_client_certificate_and_the_mutual_tls_aliases(
         assert_eq!(env.provider.grants("mtls_alias").await, 1, "the alias was used");
         logout(&env).await;
         assert!(env.provider.grants("revocation").await >= 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn form_post_responses_are_relayed_same_site_and_checked_against_the_login_cookie() {
+    run(async {
+        let env = start(ProviderOptions::default(), |config, _| {
+            config.response_mode(ResponseMode::FormPost)
+        })
+        .await;
+        let origin = env.provider.origin();
+        let app_origin = env.app.url.origin();
+        let callback = env
+            .browser
+            .drive(env.app.at("/"), &origin, "ivan", |url| {
+                url.origin() == app_origin && url.path() == "/auth"
+            })
+            .await
+            .stopped();
+        // The code travels in the body of the provider's POST, never in a URL.
+        assert!(callback.query().is_none(), "{callback}");
+        let fields = env.browser.last_form.lock().unwrap().clone();
+        let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"code") && names.contains(&"state"), "{names:?}");
+
+        // A real browser leaves the SameSite=Lax login cookie out of this cross-site POST.
+        let cross_site = reqwest::Client::new()
+            .post(callback.clone())
+            .header("accept", "text/html")
+            .form(&fields)
+            .send()
+            .await
+            .expect("cross-site post");
+        assert_eq!(cross_site.status(), StatusCode::OK);
+        assert!(cross_site.headers().contains_key("content-security-policy"));
+        let page = cross_site.text().await.expect("relay page");
+        let relay = crate::browser::Form::parse(&page, &callback).expect("relay form");
+        assert_eq!(relay.action, callback);
+        for field in &fields {
+            assert!(relay.hidden.contains(field), "{field:?} relayed");
+        }
+
+        // Forged: the relayed fields with another state find no login cookie.
+        let mut forged = relay.hidden.clone();
+        for (name, value) in &mut forged {
+            if name == "state" {
+                *value = "attacker-state".to_owned();
+            }
+        }
+        let refused = env.browser.post_form(callback.clone(), &forged).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+        // The page's same-site POST carries the cookie: signed in.
+        let signed_in = env.browser.post_form(relay.action, &relay.hidden).await;
+        assert_eq!(signed_in.status(), StatusCode::FOUND, "{}", env.provider.log());
+        let home = env.browser.get(env.app.at("/")).await;
+        assert_eq!(home.text().await.unwrap_or_default(), "hello ivan");
+        assert_eq!(env.provider.grants("authorization_code").await, 1);
     })
     .await;
 }

@@ -47,10 +47,13 @@ async fn ask(
             "the provider has no introspection endpoint".into(),
         ));
     };
-    let credentials =
-        crate::provider::client_auth::credentials(config, metadata).map_err(BearerError::Unavailable)?;
-    let endpoint =
-        metadata.endpoint("introspection_endpoint", endpoint, config.transport.mutual_tls());
+    let credentials = crate::provider::client_auth::credentials(config, metadata)
+        .map_err(BearerError::Unavailable)?;
+    let endpoint = metadata.endpoint(
+        "introspection_endpoint",
+        endpoint,
+        config.transport.mutual_tls(),
+    );
     let request = credentials.post(
         &provider.client,
         endpoint,

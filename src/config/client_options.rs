@@ -32,7 +32,10 @@ impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientOptions")
             .field("private_key_file", &self.private_key_file)
-            .field("private_key", &self.private_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("cert_file", &self.cert_file)
             .field("key_file", &self.key_file)
             .field("ca_bundle", &self.ca_bundle)
@@ -116,8 +119,9 @@ impl ClientOptions {
             return Ok(None);
         };
         let name = path.name("client_private_key_file");
-        let text = std::fs::read_to_string(path.value.trim())
-            .map_err(|err| ConfigError::new(name, format!("cannot read `{}`: {err}", path.value)))?;
+        let text = std::fs::read_to_string(path.value.trim()).map_err(|err| {
+            ConfigError::new(name, format!("cannot read `{}`: {err}", path.value))
+        })?;
         ClientKey::parse(&text)
             .map(|key| Some(Arc::new(key)))
             .map_err(|problem| ConfigError::new(name, problem))

@@ -156,19 +156,18 @@ static SETTINGS: &[Setting] = &[
         Ok(b.require(required_claims(&v)?))
     }),
     Setting::new("OIDC_CLIENT_AUTH", |b, v| {
-        let auth = match v.value.trim() {
-            "basic" | "client_secret_basic" => ClientAuth::Basic,
-            "post" | "client_secret_post" => ClientAuth::Post,
-            "client_secret_jwt" => ClientAuth::SecretJwt,
-            "private_key_jwt" => ClientAuth::PrivateKeyJwt,
-            "tls_client_auth" => ClientAuth::TlsClientAuth,
-            _ => {
-                return Err(v.error(
+        let auth =
+            match v.value.trim() {
+                "basic" | "client_secret_basic" => ClientAuth::Basic,
+                "post" | "client_secret_post" => ClientAuth::Post,
+                "client_secret_jwt" => ClientAuth::SecretJwt,
+                "private_key_jwt" => ClientAuth::PrivateKeyJwt,
+                "tls_client_auth" => ClientAuth::TlsClientAuth,
+                _ => return Err(v.error(
                     "must be `client_secret_basic`, `client_secret_post`, `client_secret_jwt`, \
                      `private_key_jwt` or `tls_client_auth`",
-                ))
-            }
-        };
+                )),
+            };
         Ok(b.client_auth(auth))
     }),
     Setting::new("OIDC_CLIENT_PRIVATE_KEY_FILE", |b, v| {
@@ -535,7 +534,10 @@ mod tests {
             let err = config(&vars).unwrap_err();
             assert_eq!(err.setting(), "OIDC_CLIENT_AUTH", "{method}: {err}");
         }
-        let key = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testing/keys/client_ec.jwks.json");
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/testing/keys/client_ec.jwks.json"
+        );
         let mut vars = base.to_vec();
         vars.extend([
             ("OIDC_CLIENT_AUTH", "private_key_jwt"),

@@ -10,8 +10,7 @@ use crate::config::{Config, ResponseMode};
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::flow::login_params::LoginParams;
 use crate::flow::{
-    backchannel, bearer, callback, form_post, frontchannel, login, logout, resume,
-    store_session,
+    backchannel, bearer, callback, form_post, frontchannel, login, logout, resume, store_session,
 };
 use crate::identity::Identity;
 use crate::outcome::{Outcome, Pass, Step};

@@ -161,10 +161,16 @@ mod tests {
     fn the_relay_page_posts_the_same_fields_escaped() {
         let response = relay_page("/auth", "code=a%22b&state=s%3Cx&iss=https%3A%2F%2Fop");
         let page = std::str::from_utf8(response.body()).expect("utf-8");
-        assert!(page.contains(r#"<form method="post" action="/auth">"#), "{page}");
+        assert!(
+            page.contains(r#"<form method="post" action="/auth">"#),
+            "{page}"
+        );
         assert!(page.contains(r#"name="code" value="a&quot;b""#), "{page}");
         assert!(page.contains(r#"name="state" value="s&lt;x""#), "{page}");
-        assert!(page.contains(&format!(r#"name="{RELAYED}" value="1""#)), "{page}");
+        assert!(
+            page.contains(&format!(r#"name="{RELAYED}" value="1""#)),
+            "{page}"
+        );
         assert!(!page.contains("s<x"), "{page}");
         let csp = response.headers()[CONTENT_SECURITY_POLICY]
             .to_str()

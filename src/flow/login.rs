@@ -154,9 +154,7 @@ impl StartLogin {
 
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
         match ctx.provider.metadata().await {
-            Ok(metadata) if par::wanted(&ctx.config, &metadata) => {
-                self.push(ctx, &metadata).await
-            }
+            Ok(metadata) if par::wanted(&ctx.config, &metadata) => self.push(ctx, &metadata).await,
             Ok(metadata) => self.redirect(ctx, &metadata),
             Err(err) => {
                 tracing::warn!(reason = %err, "login refused: identity provider unavailable");

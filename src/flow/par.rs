@@ -79,7 +79,11 @@ pub(crate) async fn push(
     }
     let pushed: Pushed = serde_json::from_slice(&body[..body.len().min(MAX_ANSWER_BYTES)])
         .map_err(|_| "the answer has no request_uri".to_owned())?;
-    Ok(redirect_url(metadata, &config.client_id, &pushed.request_uri))
+    Ok(redirect_url(
+        metadata,
+        &config.client_id,
+        &pushed.request_uri,
+    ))
 }
 
 /// The authorization endpoint with only `client_id` and `request_uri` (RFC 9126, 4).

@@ -97,11 +97,10 @@ async fn refresh(
     let Ok(client_auth) = oauth::assertion_params(&ctx.config, &metadata) else {
         return RefreshOutcome::Unavailable;
     };
-    let request = client_auth
-        .into_iter()
-        .fold(client.exchange_refresh_token(&token), |request, (name, value)| {
-            request.add_extra_param(name, value)
-        });
+    let request = client_auth.into_iter().fold(
+        client.exchange_refresh_token(&token),
+        |request, (name, value)| request.add_extra_param(name, value),
+    );
     let tokens = match request.request_async(&http).await {
         Ok(tokens) => tokens,
         Err(err) => {

@@ -290,14 +290,15 @@ mod tests {
             Method::Post
         );
         assert_eq!(
-            method(&secret, &metadata(Some(&["client_secret_jwt", "private_key_jwt"]))),
+            method(
+                &secret,
+                &metadata(Some(&["client_secret_jwt", "private_key_jwt"]))
+            ),
             Method::SecretJwt
         );
         let public = config(|b| b);
         assert_eq!(method(&public, &metadata(None)), Method::None);
-        let key = config(|b| {
-            b.client_private_key(include_str!("../testing/keys/client_ec.pem"))
-        });
+        let key = config(|b| b.client_private_key(include_str!("../testing/keys/client_ec.pem")));
         assert_eq!(method(&key, &metadata(None)), Method::PrivateKeyJwt);
         let forced = config(|b| b.client_secret("s").client_auth(ClientAuth::SecretJwt));
         assert_eq!(method(&forced, &metadata(None)), Method::SecretJwt);
@@ -305,9 +306,8 @@ mod tests {
 
     #[test]
     fn every_call_gets_a_fresh_short_lived_assertion() {
-        let config = config(|b| {
-            b.client_private_key(include_str!("../testing/keys/client_ec.pem"))
-        });
+        let config =
+            config(|b| b.client_private_key(include_str!("../testing/keys/client_ec.pem")));
         let metadata = metadata(None);
         let first = credentials(&config, &metadata).expect("credentials");
         let second = credentials(&config, &metadata).expect("credentials");

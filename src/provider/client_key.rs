@@ -98,7 +98,9 @@ impl ClientKey {
             keys: Vec<PrivateJwk>,
         }
         let jwks: Jwks = serde_json::from_str(text)
-            .or_else(|_| serde_json::from_str::<PrivateJwk>(text).map(|key| Jwks { keys: vec![key] }))
+            .or_else(|_| {
+                serde_json::from_str::<PrivateJwk>(text).map(|key| Jwks { keys: vec![key] })
+            })
             .map_err(|_| "not a JWKS (`{\"keys\": [...]}`) nor a JWK".to_owned())?;
         let jwk = jwks
             .keys
@@ -126,7 +128,9 @@ impl ClientKey {
         };
         if let Some(alg) = alg {
             if !key.can_sign(alg) {
-                return Err(format!("the key's `alg` {alg:?} does not fit a {kind:?} key"));
+                return Err(format!(
+                    "the key's `alg` {alg:?} does not fit a {kind:?} key"
+                ));
             }
         }
         Ok(key)
@@ -241,18 +245,26 @@ fn pem_key(label: &str, block: &str) -> Result<(EncodingKey, KeyKind), String> {
     let has = |oid: &[u8]| der.windows(oid.len()).take(40).any(|w| w == oid);
     let bad = |err: jsonwebtoken::errors::Error| format!("the private key is not valid: {err}");
     match label {
-        "RSA PRIVATE KEY" => Ok((EncodingKey::from_rsa_pem(block.as_bytes()).map_err(bad)?, KeyKind::Rsa)),
-        "EC PRIVATE KEY" => Err(
-            "an EC key must be PKCS#8 (`openssl pkcs8 -topk8 -nocrypt -in key.pem`)".into(),
-        ),
-        _ if has(RSA_OID) => Ok((EncodingKey::from_rsa_pem(block.as_bytes()).map_err(bad)?, KeyKind::Rsa)),
-        _ if has(EC_OID) && has(P256_OID) => {
-            Ok((EncodingKey::from_ec_pem(block.as_bytes()).map_err(bad)?, KeyKind::Ec))
+        "RSA PRIVATE KEY" => Ok((
+            EncodingKey::from_rsa_pem(block.as_bytes()).map_err(bad)?,
+            KeyKind::Rsa,
+        )),
+        "EC PRIVATE KEY" => {
+            Err("an EC key must be PKCS#8 (`openssl pkcs8 -topk8 -nocrypt -in key.pem`)".into())
         }
+        _ if has(RSA_OID) => Ok((
+            EncodingKey::from_rsa_pem(block.as_bytes()).map_err(bad)?,
+            KeyKind::Rsa,
+        )),
+        _ if has(EC_OID) && has(P256_OID) => Ok((
+            EncodingKey::from_ec_pem(block.as_bytes()).map_err(bad)?,
+            KeyKind::Ec,
+        )),
         _ if has(EC_OID) => Err("only P-256 EC keys are supported (ES256)".into()),
-        _ if has(ED25519_OID) => {
-            Ok((EncodingKey::from_ed_pem(block.as_bytes()).map_err(bad)?, KeyKind::Ed))
-        }
+        _ if has(ED25519_OID) => Ok((
+            EncodingKey::from_ed_pem(block.as_bytes()).map_err(bad)?,
+            KeyKind::Ed,
+        )),
         _ => Err("the private key is neither RSA, P-256 nor Ed25519".into()),
     }
 }
@@ -327,9 +339,8 @@ impl PrivateJwk {
                 let y = fixed(self.member(&self.y, "y")?, 32, "y")?;
                 // PKCS#8 of a P-256 key: fixed prefix, then the SEC1 private key with its
                 // public point.
-                let mut pkcs8 = hex(
-                    "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420",
-                );
+                let mut pkcs8 =
+                    hex("308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420");
                 pkcs8.extend_from_slice(&d);
                 pkcs8.extend_from_slice(&hex("a14403420004"));
                 pkcs8.extend_from_slice(&x);
@@ -460,8 +471,14 @@ mod tests {
         let key = ClientKey::parse(KEYS[1].0).expect("rsa");
         let list = |algs: &[&str]| algs.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
         assert_eq!(key.algorithm(None), Algorithm::RS256);
-        assert_eq!(key.algorithm(Some(&list(&["RS256", "PS256"]))), Algorithm::RS256);
-        assert_eq!(key.algorithm(Some(&list(&["PS256", "ES256"]))), Algorithm::PS256);
+        assert_eq!(
+            key.algorithm(Some(&list(&["RS256", "PS256"]))),
+            Algorithm::RS256
+        );
+        assert_eq!(
+            key.algorithm(Some(&list(&["PS256", "ES256"]))),
+            Algorithm::PS256
+        );
     }
 
     #[test]

@@ -189,7 +189,10 @@ mod tests {
         );
         let metadata = ProviderMetadata::parse(doc.as_bytes(), &url(), None).expect("valid");
         let token = &metadata.token_endpoint;
-        assert_eq!(metadata.endpoint("token_endpoint", token, false).host_str(), Some("op.example.com"));
+        assert_eq!(
+            metadata.endpoint("token_endpoint", token, false).host_str(),
+            Some("op.example.com")
+        );
         assert_eq!(
             metadata.endpoint("token_endpoint", token, true).as_str(),
             "https://mtls.op.example.com/token"

@@ -105,8 +105,8 @@ pub(crate) fn read_ca_bundle(path: &str) -> Result<Vec<reqwest::Certificate>, St
 
 /// Reads a client certificate (with its chain) and its private key, PEM.
 pub(crate) fn read_identity(cert_path: &str, key_path: &str) -> Result<reqwest::Identity, String> {
-    let mut pem = std::fs::read(cert_path)
-        .map_err(|err| format!("cannot read `{cert_path}`: {err}"))?;
+    let mut pem =
+        std::fs::read(cert_path).map_err(|err| format!("cannot read `{cert_path}`: {err}"))?;
     if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
         return Err(format!("`{cert_path}` holds no PEM certificate"));
     }
@@ -137,7 +137,13 @@ mod tests {
     #[test]
     fn proxy_urls_are_checked_and_passwords_never_shown() {
         assert!(parse_proxy("http://proxy.example:3128").is_ok());
-        for bad in ["proxy:3128", "ftp://proxy", "socks5://proxy:1080", "http://", ""] {
+        for bad in [
+            "proxy:3128",
+            "ftp://proxy",
+            "socks5://proxy:1080",
+            "http://",
+            "",
+        ] {
             assert!(parse_proxy(bad).is_err(), "{bad}");
         }
         let transport = Transport {
@@ -152,7 +158,8 @@ mod tests {
     #[test]
     fn unreadable_or_empty_files_are_refused() {
         assert!(read_ca_bundle("/nonexistent/ca.pem").is_err());
-        let path = std::env::temp_dir().join(format!("tower-oidc-empty-{}.pem", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("tower-oidc-empty-{}.pem", std::process::id()));
         std::fs::write(&path, "no certificates here").expect("write");
         let shown = path.to_string_lossy().into_owned();
         assert!(read_ca_bundle(&shown).is_err());

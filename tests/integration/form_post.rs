@@ -17,7 +17,11 @@ fn hidden_fields(page: &str) -> Vec<(String, String)> {
             let attr = |name: &str| {
                 let start = input.find(&format!("{name}=\""))? + name.len() + 2;
                 let end = input[start..].find('"')? + start;
-                Some(input[start..end].replace("&amp;", "&").replace("&quot;", "\""))
+                Some(
+                    input[start..end]
+                        .replace("&amp;", "&")
+                        .replace("&quot;", "\""),
+                )
             };
             Some((attr("name")?, attr("value")?))
         })

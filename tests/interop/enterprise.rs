@@ -214,11 +214,18 @@ async fn a_provider_requiring_pushed_requests_gets_them_and_the_browser_only_a_r
             })
             .await
             .stopped();
-        let mut names: Vec<String> = authorize.query_pairs().map(|(n, _)| n.into_owned()).collect();
+        let mut names: Vec<String> = authorize
+            .query_pairs()
+            .map(|(n, _)| n.into_owned())
+            .collect();
         names.sort();
         assert_eq!(names, ["client_id", "request_uri"], "{authorize}");
         assert_eq!(env.provider.grants("par").await, 1);
-        let done = env.browser.drive(authorize, &origin, "dave", |_| false).await.done();
+        let done = env
+            .browser
+            .drive(authorize, &origin, "dave", |_| false)
+            .await
+            .done();
         assert_eq!(done.text().await.unwrap_or_default(), "hello dave");
     })
     .await;
@@ -282,18 +289,31 @@ impl Drop for Pki {
 
 impl Pki {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tower-oidc-pki-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("tower-oidc-pki-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("pki dir");
         let pki = Self { dir };
         pki.openssl(&[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tower-oidc interop CA",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=tower-oidc interop CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
         ]);
         pki.issue(
             "server",
@@ -315,14 +335,42 @@ impl Pki {
             format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n{extensions}"),
         )
         .expect("ext");
-        let (key, csr, pem) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
+        let (key, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
         self.openssl(&[
-            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", &key, "-out", &csr, "-subj", subject,
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            subject,
         ]);
         self.openssl(&[
-            "x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", &pem, "-days", "2", "-extfile", &ext,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
         ]);
     }
 
@@ -389,7 +437,10 @@ async fn a_provider_behind_a_private_ca_is_trusted_through_oidc_ca_bundle() {
             let mut vars = vec![
                 ("OIDC_ISSUER", env.provider.issuer()),
                 ("OIDC_CLIENT_ID", crate::provider::CLIENT_ID.to_owned()),
-                ("OIDC_SECRET_KEY", "interop-test-cookie-key-0123456789abcdef".to_owned()),
+                (
+                    "OIDC_SECRET_KEY",
+                    "interop-test-cookie-key-0123456789abcdef".to_owned(),
+                ),
                 ("OIDC_HTTP_TIMEOUT", "5".to_owned()),
                 ("OIDC_CONNECT_TIMEOUT", "2".to_owned()),
             ];
@@ -397,7 +448,9 @@ async fn a_provider_behind_a_private_ca_is_trusted_through_oidc_ca_bundle() {
                 vars.push(("OIDC_CA_BUNDLE", ca_file.clone()));
             }
             let config = Config::from_lookup(|name| {
-                vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.clone())
             })
             .expect("config");
             OidcLayer::new(config)
@@ -423,7 +476,11 @@ async fn tls_client_auth_uses_the_client_certificate_and_the_mutual_tls_aliases(
             }])),
             ("MTLS_ALIAS_HOST", "localhost".to_owned()),
         ]);
-        let (ca, cert, key) = (pki.path("ca.pem"), pki.path("client.pem"), pki.path("client.key"));
+        let (ca, cert, key) = (
+            pki.path("ca.pem"),
+            pki.path("client.pem"),
+            pki.path("client.key"),
+        );
         let env = start(options, |config, _| {
             config
                 .client_id("mtls-client")
@@ -436,7 +493,11 @@ async fn tls_client_auth_uses_the_client_certificate_and_the_mutual_tls_aliases(
         .await;
         hello(&env, "heidi").await;
         assert_eq!(env.provider.grants("auth:tls_client_auth").await, 1);
-        assert_eq!(env.provider.grants("mtls_alias").await, 1, "the alias was used");
+        assert_eq!(
+            env.provider.grants("mtls_alias").await,
+            1,
+            "the alias was used"
+        );
         logout(&env).await;
         assert!(env.provider.grants("revocation").await >= 1);
     })
@@ -463,7 +524,10 @@ async fn form_post_responses_are_relayed_same_site_and_checked_against_the_login
         assert!(callback.query().is_none(), "{callback}");
         let fields = env.browser.last_form.lock().unwrap().clone();
         let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
-        assert!(names.contains(&"code") && names.contains(&"state"), "{names:?}");
+        assert!(
+            names.contains(&"code") && names.contains(&"state"),
+            "{names:?}"
+        );
 
         // A real browser leaves the SameSite=Lax login cookie out of this cross-site POST.
         let cross_site = reqwest::Client::new()
@@ -494,7 +558,12 @@ async fn form_post_responses_are_relayed_same_site_and_checked_against_the_login
 
         // The page's same-site POST carries the cookie: signed in.
         let signed_in = env.browser.post_form(relay.action, &relay.hidden).await;
-        assert_eq!(signed_in.status(), StatusCode::FOUND, "{}", env.provider.log());
+        assert_eq!(
+            signed_in.status(),
+            StatusCode::FOUND,
+            "{}",
+            env.provider.log()
+        );
         let home = env.browser.get(env.app.at("/")).await;
         assert_eq!(home.text().await.unwrap_or_default(), "hello ivan");
         assert_eq!(env.provider.grants("authorization_code").await, 1);

@@ -148,7 +148,11 @@ impl OidcProvider {
         if let Some(ca) = &options.tls_ca {
             http = http.tls_certs_merge([reqwest::Certificate::from_pem(ca).expect("CA")]);
         }
-        let scheme = if options.tls_ca.is_some() { "https" } else { "http" };
+        let scheme = if options.tls_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         Self {
             issuer: Url::parse(&format!("{scheme}://{}:{port}", options.issuer_host))
                 .expect("issuer"),

@@ -18,6 +18,7 @@ use crate::secret::Secret;
 pub(super) struct ClientOptions {
     private_key_file: Option<Sourced<String>>,
     private_key: Option<Secret>,
+    assertion_alg: Option<Sourced<jsonwebtoken::Algorithm>>,
     cert_file: Option<Sourced<String>>,
     key_file: Option<Sourced<String>>,
     ca_bundle: Option<Sourced<String>>,
@@ -110,9 +111,24 @@ impl ClientOptions {
     }
 
     fn client_key(&self) -> Result<Option<Arc<ClientKey>>, ConfigError> {
+        let key = self.unpinned_client_key()?;
+        match (&self.assertion_alg, key) {
+            (None, key) => Ok(key.map(Arc::new)),
+            (Some(alg), Some(key)) => key
+                .with_algorithm(alg.value)
+                .map(|key| Some(Arc::new(key)))
+                .map_err(|problem| ConfigError::new(alg.name("client_assertion_alg"), problem)),
+            (Some(alg), None) => Err(ConfigError::new(
+                alg.name("client_assertion_alg"),
+                "applies to the private key of private_key_jwt, and none is given",
+            )),
+        }
+    }
+
+    fn unpinned_client_key(&self) -> Result<Option<ClientKey>, ConfigError> {
         if let Some(key) = &self.private_key {
             return ClientKey::parse(key.expose())
-                .map(|key| Some(Arc::new(key)))
+                .map(Some)
                 .map_err(|problem| ConfigError::new("client_private_key", problem));
         }
         let Some(path) = &self.private_key_file else {
@@ -123,7 +139,7 @@ impl ClientOptions {
             ConfigError::new(name, format!("cannot read `{}`: {err}", path.value))
         })?;
         ClientKey::parse(&text)
-            .map(|key| Some(Arc::new(key)))
+            .map(Some)
             .map_err(|problem| ConfigError::new(name, problem))
     }
 
@@ -196,6 +212,15 @@ impl ConfigBuilder {
     pub fn client_private_key(mut self, key: impl Into<String>) -> Self {
         self.client_options.private_key_file = None;
         self.client_options.private_key = Some(Secret::new(key));
+        self
+    }
+
+    /// The algorithm of `private_key_jwt` assertions, when neither the key's own `alg` nor
+    /// the default fits the provider: by default RSA keys sign RS256 (PS256 when the
+    /// provider lists only that), P-256 keys ES256 and Ed25519 keys EdDSA. Microsoft Entra
+    /// ID documents PS256 for certificate credentials. Replaces any earlier algorithm.
+    pub fn client_assertion_alg(mut self, alg: jsonwebtoken::Algorithm) -> Self {
+        self.client_options.assertion_alg = Some(self.sourced(alg));
         self
     }
 

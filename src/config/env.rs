@@ -173,6 +173,25 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_CLIENT_PRIVATE_KEY_FILE", |b, v| {
         Ok(b.client_private_key_file(v.value))
     }),
+    Setting::new("OIDC_CLIENT_ASSERTION_ALG", |b, v| {
+        let alg = v
+            .value
+            .trim()
+            .parse::<jsonwebtoken::Algorithm>()
+            .ok()
+            .filter(|alg| {
+                !matches!(
+                    alg,
+                    jsonwebtoken::Algorithm::HS256
+                        | jsonwebtoken::Algorithm::HS384
+                        | jsonwebtoken::Algorithm::HS512
+                )
+            })
+            .ok_or_else(|| {
+                v.error("must be RS256, RS384, RS512, PS256, PS384, PS512, ES256 or EdDSA")
+            })?;
+        Ok(b.client_assertion_alg(alg))
+    }),
     Setting::new("OIDC_CLIENT_CERT_FILE", |b, v| {
         Ok(b.client_certificate_file(v.value))
     }),
@@ -553,8 +572,29 @@ mod tests {
             self::config(&vars).unwrap_err().setting(),
             "OIDC_CLIENT_KEY_FILE"
         );
+        let rsa = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/testing/keys/client_rsa.pem"
+        );
+        for (alg, fits) in [("PS256", true), ("ES256", false)] {
+            let mut vars = base.to_vec();
+            vars.extend([
+                ("OIDC_CLIENT_PRIVATE_KEY_FILE", rsa),
+                ("OIDC_CLIENT_ASSERTION_ALG", alg),
+            ]);
+            match self::config(&vars) {
+                Ok(_) => assert!(fits, "{alg}"),
+                Err(err) => {
+                    assert!(!fits, "{alg}: {err}");
+                    assert_eq!(err.setting(), "OIDC_CLIENT_ASSERTION_ALG");
+                }
+            }
+        }
         let mut vars = base.to_vec();
-        vars.push(("OIDC_CLIENT_PRIVATE_KEY_FILE", "/etc/hostname"));
+        vars.push((
+            "OIDC_CLIENT_PRIVATE_KEY_FILE",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ));
         assert_eq!(
             self::config(&vars).unwrap_err().setting(),
             "OIDC_CLIENT_PRIVATE_KEY_FILE"
@@ -728,6 +768,7 @@ mod tests {
         ("OIDC_REQUIRED_CLAIMS", "groups"),
         ("OIDC_CLIENT_AUTH", "kerberos"),
         ("OIDC_CLIENT_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+        ("OIDC_CLIENT_ASSERTION_ALG", "HS256"),
         ("OIDC_CLIENT_CERT_FILE", "/nonexistent/cert.pem"),
         ("OIDC_CLIENT_KEY_FILE", "/nonexistent/key.pem"),
         ("OIDC_CA_BUNDLE", "/nonexistent/ca.pem"),

@@ -136,6 +136,15 @@ impl ClientKey {
         Ok(key)
     }
 
+    /// The key signing with `alg` always, if it can.
+    pub(crate) fn with_algorithm(mut self, alg: Algorithm) -> Result<Self, String> {
+        if !self.can_sign(alg) {
+            return Err(format!("a {:?} key cannot sign {alg:?}", self.kind));
+        }
+        self.alg = Some(alg);
+        Ok(self)
+    }
+
     #[cfg(test)]
     pub(crate) fn kind(&self) -> KeyKind {
         self.kind
@@ -479,6 +488,9 @@ mod tests {
             key.algorithm(Some(&list(&["PS256", "ES256"]))),
             Algorithm::PS256
         );
+        let pinned = key.clone().with_algorithm(Algorithm::PS256).expect("PS256");
+        assert_eq!(pinned.algorithm(Some(&list(&["RS256"]))), Algorithm::PS256);
+        assert!(key.with_algorithm(Algorithm::ES256).is_err());
     }
 
     #[test]

@@ -132,8 +132,8 @@ pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
 pub use config::{
-    ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
-    ResponseMode, UnknownSigningAlg,
+    AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg,
+    ProviderEndpoints, ResponseMode, UnknownSigningAlg,
 };
 pub use identity::Identity;
 pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};

@@ -102,6 +102,7 @@ impl ConfigBuilder {
             transport: client.transport,
             pushed_authorization_requests: self.client_options.pushed_authorization_requests,
             response_mode: self.client_options.response_mode,
+            client_assertion_audience: self.client_options.assertion_audience,
             redirect_uri,
             scopes: self.checked_scopes(),
             user_id_claim,

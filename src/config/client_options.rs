@@ -27,6 +27,7 @@ pub(super) struct ClientOptions {
     http_client: Option<reqwest::Client>,
     pub(super) pushed_authorization_requests: bool,
     pub(super) response_mode: super::ResponseMode,
+    pub(super) assertion_audience: super::AssertionAudience,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -48,6 +49,7 @@ impl fmt::Debug for ClientOptions {
                 &self.pushed_authorization_requests,
             )
             .field("response_mode", &self.response_mode)
+            .field("assertion_audience", &self.assertion_audience)
             .finish()
     }
 }
@@ -221,6 +223,13 @@ impl ConfigBuilder {
     /// ID documents PS256 for certificate credentials. Replaces any earlier algorithm.
     pub fn client_assertion_alg(mut self, alg: jsonwebtoken::Algorithm) -> Self {
         self.client_options.assertion_alg = Some(self.sourced(alg));
+        self
+    }
+
+    /// The `aud` of client assertions: the token endpoint URL (the default) or the issuer.
+    /// Replaces any earlier choice.
+    pub fn client_assertion_audience(mut self, audience: super::AssertionAudience) -> Self {
+        self.client_options.assertion_audience = audience;
         self
     }
 

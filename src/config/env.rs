@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::auth_params_file;
 use super::client_secrets::ClientSecrets;
 use super::flaskoidc;
-use super::{ClientAuth, Config, ConfigBuilder, ConfigError, ResponseMode};
+use super::{AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, ResponseMode};
 use crate::authz::Require;
 use crate::session::store_url::{self, StoreUrl};
 
@@ -191,6 +191,14 @@ static SETTINGS: &[Setting] = &[
                 v.error("must be RS256, RS384, RS512, PS256, PS384, PS512, ES256 or EdDSA")
             })?;
         Ok(b.client_assertion_alg(alg))
+    }),
+    Setting::new("OIDC_CLIENT_ASSERTION_AUDIENCE", |b, v| {
+        let audience = match v.value.trim() {
+            "token_endpoint" => AssertionAudience::TokenEndpoint,
+            "issuer" => AssertionAudience::Issuer,
+            _ => return Err(v.error("must be `token_endpoint` or `issuer`")),
+        };
+        Ok(b.client_assertion_audience(audience))
     }),
     Setting::new("OIDC_CLIENT_CERT_FILE", |b, v| {
         Ok(b.client_certificate_file(v.value))
@@ -769,6 +777,7 @@ mod tests {
         ("OIDC_CLIENT_AUTH", "kerberos"),
         ("OIDC_CLIENT_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
         ("OIDC_CLIENT_ASSERTION_ALG", "HS256"),
+        ("OIDC_CLIENT_ASSERTION_AUDIENCE", "resource"),
         ("OIDC_CLIENT_CERT_FILE", "/nonexistent/cert.pem"),
         ("OIDC_CLIENT_KEY_FILE", "/nonexistent/key.pem"),
         ("OIDC_CA_BUNDLE", "/nonexistent/ca.pem"),

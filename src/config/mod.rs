@@ -52,6 +52,21 @@ pub enum ClientAuth {
     TlsClientAuth,
 }
 
+/// The audience (`aud`) of the client assertions of `client_secret_jwt` and
+/// `private_key_jwt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AssertionAudience {
+    /// The token endpoint URL (RFC 7523, section 3), at every endpoint: what Microsoft
+    /// Entra ID and Okta document for their token endpoints; oidc-provider accepts it at
+    /// each of its endpoints.
+    #[default]
+    TokenEndpoint,
+    /// The issuer identifier, for providers that want it (the revision of RFC 7523 in
+    /// progress and FAPI 2.0 recommend it; oidc-provider accepts it).
+    Issuer,
+}
+
 /// How the provider returns the authorization response to the callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -225,6 +240,7 @@ pub struct Config {
     /// RFC 9126 pushed authorization requests, also when the provider does not require them.
     pub(crate) pushed_authorization_requests: bool,
     pub(crate) response_mode: ResponseMode,
+    pub(crate) client_assertion_audience: AssertionAudience,
     pub(crate) redirect_uri: RedirectUri,
     pub(crate) scopes: Vec<String>,
     pub(crate) user_id_claim: String,
@@ -429,6 +445,7 @@ impl fmt::Debug for Config {
                 &self.pushed_authorization_requests,
             )
             .field("response_mode", &self.response_mode)
+            .field("client_assertion_audience", &self.client_assertion_audience)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)

@@ -3,9 +3,8 @@
 //!
 //! `client_secret_basic` and `client_secret_post` send the secret; `client_secret_jwt` and
 //! `private_key_jwt` (OpenID Connect Core 1.0, section 9; RFC 7523) send a fresh assertion
-//! for every call: `iss` and `sub` the client id, `aud` the token endpoint URL (which
-//! oidc-provider, Okta and Microsoft Entra ID accept at every endpoint), a unique `jti`, and
-//! a lifetime of 60 seconds; `tls_client_auth` (RFC 8705) authenticates with the client
+//! for every call: `iss` and `sub` the client id, `aud` the token endpoint URL (or the
+//! issuer, when configured so), a unique `jti`, and a lifetime of 60 seconds; `tls_client_auth` (RFC 8705) authenticates with the client
 //! certificate of the connection and sends only the client id.
 
 use std::fmt;
@@ -14,7 +13,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use url::Url;
 
-use crate::config::{ClientAuth, Config};
+use crate::config::{AssertionAudience, ClientAuth, Config};
 use crate::provider::metadata::ProviderMetadata;
 
 /// How long an assertion is valid.
@@ -218,7 +217,10 @@ fn sign(
     let claims = AssertionClaims {
         iss: &config.client_id,
         sub: &config.client_id,
-        aud: metadata.token_endpoint.as_str(),
+        aud: match config.client_assertion_audience {
+            AssertionAudience::Issuer => &metadata.issuer,
+            _ => metadata.token_endpoint.as_str(),
+        },
         jti: crate::session::random_id(),
         iat: now,
         exp: now + ASSERTION_LIFETIME_SECS,
@@ -325,6 +327,13 @@ mod tests {
         assert_eq!(exp.zip(iat).map(|(e, i)| e - i), Some(60));
         assert_ne!(body["jti"], again["jti"]);
         assert!(!format!("{first:?}").contains('.'), "{first:?}");
+        let to_issuer = self::config(|b| {
+            b.client_private_key(include_str!("../testing/keys/client_ec.pem"))
+                .client_assertion_audience(AssertionAudience::Issuer)
+        });
+        let issuer = credentials(&to_issuer, &metadata).expect("credentials");
+        let (_, body) = claims(form(&issuer, "client_assertion").expect("assertion"));
+        assert_eq!(body["aud"], "https://op.example.com");
         assert_eq!(first.extra_params().count(), 2);
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tower_oidc::{ClientAuth, Config, ConfigBuilder, OidcLayer, ResponseMode};
+use tower_oidc::{AssertionAudience, ClientAuth, Config, ConfigBuilder, OidcLayer, ResponseMode};
 
 use crate::browser::Browser;
 use crate::harness::{can_run, Interop, TestApp, SIGNED_OUT_PATH, TEST_TIMEOUT};
@@ -149,6 +149,8 @@ async fn private_key_jwt_from_a_jwks_file_authenticates_introspection() {
                 .client_secret("")
                 .client_auth(ClientAuth::PrivateKeyJwt)
                 .client_private_key_file(format!("{KEYS}/client_ec.jwks.json"))
+                // oidc-provider accepts the issuer as the audience as well.
+                .client_assertion_audience(AssertionAudience::Issuer)
                 .introspect_opaque_tokens(true)
         })
         .await;

@@ -157,8 +157,13 @@ impl ConfigBuilder {
         self
     }
 
-    /// How to authenticate at the token endpoint; by default `client_secret_basic` unless
-    /// the provider advertises only `client_secret_post`. Replaces any earlier choice.
+    /// How the client authenticates at the token endpoint, and so at the introspection,
+    /// revocation and pushed-authorization endpoints. By default, with a client secret:
+    /// `client_secret_basic` unless the provider advertises only `client_secret_post` (or,
+    /// of the secret methods, only `client_secret_jwt`); without one: `private_key_jwt` when
+    /// a [private key](Self::client_private_key_file) is given, `tls_client_auth` when a
+    /// [client certificate](Self::client_certificate_file) is. A method whose credentials
+    /// are missing is an error at `build()`. Replaces any earlier choice.
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
         self.client_auth = Some(self.sourced(auth));
         self

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::builder::Sourced;
 use super::{ClientAuth, ConfigBuilder, ConfigError};
-use crate::provider::client_key::ClientKey;
-use crate::provider::transport::{self, Transport};
+use crate::config::client_key::ClientKey;
+use crate::config::transport::{self, Transport};
 use crate::secret::Secret;
 
 /// What the builder collected; read and checked by [`ClientOptions::build`].
@@ -273,7 +273,10 @@ impl ConfigBuilder {
 
     /// A `reqwest` client built by the application, used for every call to the provider
     /// instead of one made from the settings here: the CA bundle, client certificate,
-    /// proxy and timeouts are then the client's own. Give it no redirect policy other than
+    /// proxy and timeouts are then the client's own (and the provider's mutual-TLS endpoint
+    /// aliases are used only with a certificate given through
+    /// [`client_certificate_file`](Self::client_certificate_file)). Give it no redirect
+    /// policy other than
     /// [`reqwest::redirect::Policy::none`]: a redirected token request would carry the code
     /// and credentials elsewhere. Replaces any earlier client.
     ///

@@ -3,6 +3,7 @@
 mod auth_params_file;
 mod build;
 mod builder;
+pub(crate) mod client_key;
 mod client_options;
 mod client_secrets;
 pub(crate) mod defaults;
@@ -14,6 +15,7 @@ mod id_token_alg;
 mod provider_source;
 mod registration;
 mod security;
+pub(crate) mod transport;
 
 use std::fmt;
 use std::sync::Arc;
@@ -234,9 +236,9 @@ pub struct Config {
     pub(crate) client_secret: Option<Secret>,
     pub(crate) client_auth: Option<ClientAuth>,
     /// The private key of `private_key_jwt`.
-    pub(crate) client_key: Option<Arc<crate::provider::client_key::ClientKey>>,
+    pub(crate) client_key: Option<Arc<crate::config::client_key::ClientKey>>,
     /// CA bundle, client certificate, proxy, timeouts, or the application's HTTP client.
-    pub(crate) transport: crate::provider::transport::Transport,
+    pub(crate) transport: crate::config::transport::Transport,
     /// RFC 9126 pushed authorization requests, also when the provider does not require them.
     pub(crate) pushed_authorization_requests: bool,
     pub(crate) response_mode: ResponseMode,

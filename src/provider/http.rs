@@ -21,7 +21,7 @@ pub(crate) enum HttpError {
 
 /// A client with the default transport settings.
 pub(crate) fn build_client(timeout: Duration) -> reqwest::Client {
-    super::transport::Transport::default().client(timeout)
+    crate::config::transport::Transport::default().client(timeout)
 }
 
 async fn read_limited(response: reqwest::Response) -> Result<Bytes, HttpError> {

@@ -2,12 +2,10 @@
 //! calls made to it. Starts without the provider and keeps trying in the background.
 
 pub(crate) mod client_auth;
-pub(crate) mod client_key;
 pub(crate) mod http;
 pub(crate) mod key_refetch;
 pub(crate) mod keys;
 pub(crate) mod metadata;
-pub(crate) mod transport;
 mod unavailable;
 
 use std::sync::{Arc, Mutex, RwLock, Weak};

@@ -141,8 +141,8 @@ pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
 pub use config::{
-    ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
-    UnknownSigningAlg,
+    AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg,
+    ProviderEndpoints, ResponseMode, UnknownSigningAlg,
 };
 pub use health::{health, HealthService};
 pub use identity::Identity;

@@ -87,6 +87,12 @@ impl ConfigBuilder {
         let force_scheme = self.checked_force_scheme()?;
         self.check_id_token_signing_alg()?;
         self.check_session_store_ca_used()?;
+        let client = self.client_options.build(
+            self.client_auth.as_ref(),
+            self.client_secret
+                .as_ref()
+                .is_some_and(|secret| !secret.expose().is_empty()),
+        )?;
         Ok(Config {
             provider,
             provider_name: self.provider_name.clone(),
@@ -95,7 +101,12 @@ impl ConfigBuilder {
                 .client_secret
                 .clone()
                 .filter(|secret| !secret.expose().is_empty()),
-            client_auth: self.client_auth,
+            client_auth: self.client_auth.as_ref().map(|auth| auth.value),
+            client_key: client.client_key,
+            transport: client.transport,
+            pushed_authorization_requests: self.client_options.pushed_authorization_requests,
+            response_mode: self.client_options.response_mode,
+            client_assertion_audience: self.client_options.assertion_audience,
             redirect_uri,
             scopes: self.checked_scopes(),
             user_id_claim,

@@ -58,7 +58,8 @@ pub struct ConfigBuilder {
     pub(super) provider_name: Option<String>,
     pub(super) client_id: Option<Sourced<String>>,
     pub(super) client_secret: Option<Secret>,
-    pub(super) client_auth: Option<ClientAuth>,
+    pub(super) client_auth: Option<Sourced<ClientAuth>>,
+    pub(super) client_options: super::client_options::ClientOptions,
     pub(super) redirect_uri: Option<Sourced<String>>,
     pub(super) scopes: Option<Vec<String>>,
     pub(super) user_id_claim: Option<Sourced<String>>,
@@ -163,10 +164,15 @@ impl ConfigBuilder {
         self
     }
 
-    /// How to authenticate at the token endpoint; by default `client_secret_basic` unless
-    /// the provider advertises only `client_secret_post`. Replaces any earlier choice.
+    /// How the client authenticates at the token endpoint, and so at the introspection,
+    /// revocation and pushed-authorization endpoints. By default, with a client secret:
+    /// `client_secret_basic` unless the provider advertises only `client_secret_post` (or,
+    /// of the secret methods, only `client_secret_jwt`); without one: `private_key_jwt` when
+    /// a [private key](Self::client_private_key_file) is given, `tls_client_auth` when a
+    /// [client certificate](Self::client_certificate_file) is. A method whose credentials
+    /// are missing is an error at `build()`. Replaces any earlier choice.
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = Some(auth);
+        self.client_auth = Some(self.sourced(auth));
         self
     }
 
@@ -581,6 +587,7 @@ impl fmt::Debug for ConfigBuilder {
                 &self.client_secret.as_ref().map(|_| Redacted),
             )
             .field("client_auth", &self.client_auth)
+            .field("client_options", &self.client_options)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)

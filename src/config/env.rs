@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::auth_params_file;
 use super::client_secrets::ClientSecrets;
 use super::flaskoidc;
-use super::{ClientAuth, Config, ConfigBuilder, ConfigError};
+use super::{AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, ResponseMode};
 use crate::authz::Require;
 use crate::session::store_url::{self, ParseError, StoreUrl};
 
@@ -158,12 +158,74 @@ static SETTINGS: &[Setting] = &[
         Ok(b.require(required_claims(&v)?))
     }),
     Setting::new("OIDC_CLIENT_AUTH", |b, v| {
-        let auth = match v.value.trim() {
-            "basic" | "client_secret_basic" => ClientAuth::Basic,
-            "post" | "client_secret_post" => ClientAuth::Post,
-            _ => return Err(v.error("must be `basic` or `post`")),
-        };
+        let auth =
+            match v.value.trim() {
+                "basic" | "client_secret_basic" => ClientAuth::Basic,
+                "post" | "client_secret_post" => ClientAuth::Post,
+                "client_secret_jwt" => ClientAuth::SecretJwt,
+                "private_key_jwt" => ClientAuth::PrivateKeyJwt,
+                "tls_client_auth" => ClientAuth::TlsClientAuth,
+                _ => return Err(v.error(
+                    "must be `client_secret_basic`, `client_secret_post`, `client_secret_jwt`, \
+                     `private_key_jwt` or `tls_client_auth`",
+                )),
+            };
         Ok(b.client_auth(auth))
+    }),
+    Setting::new("OIDC_CLIENT_PRIVATE_KEY_FILE", |b, v| {
+        Ok(b.client_private_key_file(v.value))
+    }),
+    Setting::new("OIDC_CLIENT_ASSERTION_ALG", |b, v| {
+        let alg = v
+            .value
+            .trim()
+            .parse::<jsonwebtoken::Algorithm>()
+            .ok()
+            .filter(|alg| {
+                !matches!(
+                    alg,
+                    jsonwebtoken::Algorithm::HS256
+                        | jsonwebtoken::Algorithm::HS384
+                        | jsonwebtoken::Algorithm::HS512
+                )
+            })
+            .ok_or_else(|| {
+                v.error("must be RS256, RS384, RS512, PS256, PS384, PS512, ES256 or EdDSA")
+            })?;
+        Ok(b.client_assertion_alg(alg))
+    }),
+    Setting::new("OIDC_CLIENT_ASSERTION_AUDIENCE", |b, v| {
+        let audience = match v.value.trim() {
+            "token_endpoint" => AssertionAudience::TokenEndpoint,
+            "issuer" => AssertionAudience::Issuer,
+            _ => return Err(v.error("must be `token_endpoint` or `issuer`")),
+        };
+        Ok(b.client_assertion_audience(audience))
+    }),
+    Setting::new("OIDC_CLIENT_CERT_FILE", |b, v| {
+        Ok(b.client_certificate_file(v.value))
+    }),
+    Setting::new("OIDC_CLIENT_KEY_FILE", |b, v| {
+        Ok(b.client_certificate_key_file(v.value))
+    }),
+    Setting::new("OIDC_CA_BUNDLE", |b, v| Ok(b.ca_bundle_file(v.value))),
+    Setting::new("OIDC_HTTP_PROXY", |b, v| Ok(b.http_proxy(v.value))),
+    Setting::new("OIDC_HTTP_TIMEOUT", |b, v| {
+        Ok(b.http_timeout(v.positive_seconds()?))
+    }),
+    Setting::new("OIDC_CONNECT_TIMEOUT", |b, v| {
+        Ok(b.connect_timeout(v.positive_seconds()?))
+    }),
+    Setting::new("OIDC_USE_PAR", |b, v| {
+        Ok(b.pushed_authorization_requests(v.bool()?))
+    }),
+    Setting::new("OIDC_RESPONSE_MODE", |b, v| {
+        let mode = match v.value.trim() {
+            "query" => ResponseMode::Query,
+            "form_post" => ResponseMode::FormPost,
+            _ => return Err(v.error("must be `query` or `form_post`")),
+        };
+        Ok(b.response_mode(mode))
     }),
     Setting::new("OIDC_CLIENT_SECRETS", |b, v| {
         let secrets = ClientSecrets::load(v.value.trim()).map_err(|problem| v.error(problem))?;
@@ -303,6 +365,13 @@ impl Found {
             .parse::<u64>()
             .map(Duration::from_secs)
             .map_err(|_| self.error("must be a whole number of seconds"))
+    }
+
+    fn positive_seconds(&self) -> Result<Duration, ConfigError> {
+        match self.seconds()? {
+            zero if zero.is_zero() => Err(self.error("must be at least 1 second")),
+            seconds => Ok(seconds),
+        }
     }
 
     /// Items separated by commas or white space: flaskoidc 1.x writes scopes space
@@ -522,6 +591,68 @@ mod tests {
         }
     }
 
+    /// A method without its credentials is refused, naming `OIDC_CLIENT_AUTH`.
+    #[test]
+    fn client_auth_methods_need_their_credentials() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        for method in ["client_secret_jwt", "private_key_jwt", "tls_client_auth"] {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_CLIENT_AUTH", method));
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err.setting(), "OIDC_CLIENT_AUTH", "{method}: {err}");
+        }
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/testing/keys/client_ec.jwks.json"
+        );
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+            ("OIDC_CLIENT_PRIVATE_KEY_FILE", key),
+        ]);
+        let config = config(&vars).expect("valid");
+        assert_eq!(config.client_auth, Some(ClientAuth::PrivateKeyJwt));
+        assert!(config.client_key.is_some());
+        assert!(!format!("{config:?}").contains("\"d\""));
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_CLIENT_KEY_FILE", key));
+        assert_eq!(
+            self::config(&vars).unwrap_err().setting(),
+            "OIDC_CLIENT_KEY_FILE"
+        );
+        let rsa = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/testing/keys/client_rsa.pem"
+        );
+        for (alg, fits) in [("PS256", true), ("ES256", false)] {
+            let mut vars = base.to_vec();
+            vars.extend([
+                ("OIDC_CLIENT_PRIVATE_KEY_FILE", rsa),
+                ("OIDC_CLIENT_ASSERTION_ALG", alg),
+            ]);
+            match self::config(&vars) {
+                Ok(_) => assert!(fits, "{alg}"),
+                Err(err) => {
+                    assert!(!fits, "{alg}: {err}");
+                    assert_eq!(err.setting(), "OIDC_CLIENT_ASSERTION_ALG");
+                }
+            }
+        }
+        let mut vars = base.to_vec();
+        vars.push((
+            "OIDC_CLIENT_PRIVATE_KEY_FILE",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ));
+        assert_eq!(
+            self::config(&vars).unwrap_err().setting(),
+            "OIDC_CLIENT_PRIVATE_KEY_FILE"
+        );
+    }
+
     /// The CA applies to a `rediss` Redis store only; set for any other store, or none,
     /// it is an error naming it.
     #[test]
@@ -739,7 +870,18 @@ mod tests {
         ("OIDC_USER_DETAILS_TTL", "1h"),
         ("OIDC_ALLOWED_EMAIL_DOMAINS", ","),
         ("OIDC_REQUIRED_CLAIMS", "groups"),
-        ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+        ("OIDC_CLIENT_AUTH", "kerberos"),
+        ("OIDC_CLIENT_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+        ("OIDC_CLIENT_ASSERTION_ALG", "HS256"),
+        ("OIDC_CLIENT_ASSERTION_AUDIENCE", "resource"),
+        ("OIDC_CLIENT_CERT_FILE", "/nonexistent/cert.pem"),
+        ("OIDC_CLIENT_KEY_FILE", "/nonexistent/key.pem"),
+        ("OIDC_CA_BUNDLE", "/nonexistent/ca.pem"),
+        ("OIDC_HTTP_PROXY", "proxy.example.com:3128"),
+        ("OIDC_HTTP_TIMEOUT", "0"),
+        ("OIDC_CONNECT_TIMEOUT", "5s"),
+        ("OIDC_USE_PAR", "maybe"),
+        ("OIDC_RESPONSE_MODE", "fragment"),
         ("OIDC_CLIENT_SECRETS", "/nonexistent/secrets.json"),
         ("OIDC_TRUST_UNVERIFIED_EMAIL", "maybe"),
         ("OIDC_LOGOUT_GET", "always"),

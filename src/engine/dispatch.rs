@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method, StatusCode};
 
-use super::{Decision, Deferred, Pending};
+use super::{BodyWork, Decision, Deferred, Pending};
 use crate::bearer::BearerHeader;
-use crate::config::Config;
+use crate::config::{Config, ResponseMode};
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::flow::login_params::LoginParams;
 use crate::flow::{
-    backchannel, bearer, callback, frontchannel, login, logout, resume, store_session,
+    backchannel, bearer, callback, form_post, frontchannel, login, logout, resume, store_session,
 };
 use crate::identity::Identity;
 use crate::outcome::{Outcome, Pass, Step};
@@ -92,11 +92,30 @@ impl Engine {
         outcome
     }
 
-    /// Completes a [`Decision::ReadBody`]: only back-channel logout reads a body.
-    pub(crate) async fn run_with_body(self: Arc<Self>, body: bytes::Bytes) -> CoreResponse {
-        let response = backchannel::handle(&self.ctx, &body).await;
-        crate::telemetry::backchannel_logout(response.status());
-        response
+    /// Completes a [`Decision::ReadBody`].
+    pub(crate) async fn run_with_body(
+        self: Arc<Self>,
+        work: BodyWork,
+        body: bytes::Bytes,
+    ) -> CoreResponse {
+        match work {
+            BodyWork::BackChannelLogout => {
+                let response = backchannel::handle(&self.ctx, &body).await;
+                crate::telemetry::backchannel_logout(response.status());
+                response
+            }
+            BodyWork::FormPost(posted) => {
+                use tracing::Instrument;
+                let span = tracing::info_span!(
+                    "oidc.callback",
+                    user_id = tracing::field::Empty,
+                    outcome = tracing::field::Empty
+                );
+                form_post::handle(&self.ctx, posted, &body)
+                    .instrument(span)
+                    .await
+            }
+        }
     }
 
     /// The global requirements, on an identity about to reach a protected route, which
@@ -197,6 +216,13 @@ impl Engine {
                     Some(login) => self.step(login, Deferred::Login),
                     None => self.step(callback::decide(ctx, request), Deferred::Callback),
                 }
+            } else if request.method == Method::POST
+                && ctx.config.response_mode == ResponseMode::FormPost
+            {
+                Decision::ReadBody {
+                    limit: form_post::MAX_BODY_BYTES,
+                    work: BodyWork::FormPost(form_post::Posted::of(request)),
+                }
             } else {
                 method_not_allowed(request, "GET")
             });
@@ -217,6 +243,7 @@ impl Engine {
             return Some(if request.method == Method::POST {
                 Decision::ReadBody {
                     limit: backchannel::MAX_BODY_BYTES,
+                    work: BodyWork::BackChannelLogout,
                 }
             } else {
                 method_not_allowed(request, "POST")

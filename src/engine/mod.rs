@@ -8,7 +8,9 @@ mod dispatch;
 mod flood_tests;
 
 use crate::context::Context;
-use crate::flow::{bearer, callback, frontchannel, login, logout, resume, store_session};
+use crate::flow::{
+    bearer, callback, form_post, frontchannel, login, logout, resume, store_session,
+};
 use crate::outcome::{Outcome, Pass};
 use crate::response::CoreResponse;
 
@@ -25,7 +27,14 @@ pub(crate) enum Decision {
     /// Needs the request body (at most `limit` bytes): complete it with
     /// [`Engine::run_with_body`]. A body over the limit, or unreadable, is answered
     /// `413` by the adapter.
-    ReadBody { limit: usize },
+    ReadBody { limit: usize, work: BodyWork },
+}
+
+/// What a request body is read for.
+pub(crate) enum BodyWork {
+    BackChannelLogout,
+    /// A `form_post` authorization response.
+    FormPost(form_post::Posted),
 }
 
 impl From<Outcome> for Decision {

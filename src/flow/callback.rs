@@ -316,10 +316,20 @@ impl Callback {
         })?;
         let client = oauth::client(config, &metadata);
         let http = oauth::http_client(&ctx.provider.client);
-        let tokens = client
+        let client_auth = oauth::assertion_params(config, &metadata).map_err(|err| {
+            let (TokenEndpointError::Refused(reason) | TokenEndpointError::Unavailable(reason)) =
+                err;
+            fail(StatusCode::BAD_GATEWAY, "provider_unavailable", reason)
+        })?;
+        let request = client
             .exchange_code(AuthorizationCode::new(self.code.clone()))
             .set_redirect_uri(std::borrow::Cow::Owned(redirect_url))
-            .set_pkce_verifier(PkceCodeVerifier::new(self.pending.pkce_verifier.clone()))
+            .set_pkce_verifier(PkceCodeVerifier::new(self.pending.pkce_verifier.clone()));
+        let tokens = client_auth
+            .into_iter()
+            .fold(request, |request, (name, value)| {
+                request.add_extra_param(name, value)
+            })
             .request_async(&http)
             .await
             .map_err(|err| match oauth::classify(err) {
@@ -370,6 +380,9 @@ impl Callback {
                         "userinfo_subject_mismatch",
                         "userinfo describes a different user than the ID token",
                     ))
+                }
+                Err(UserinfoError::Refused(reason)) => {
+                    return Err(fail(StatusCode::BAD_GATEWAY, "userinfo_refused", reason))
                 }
                 Err(UserinfoError::Unavailable(reason)) => {
                     tracing::warn!(%reason, "userinfo unavailable; using the ID token's claims");

@@ -98,11 +98,14 @@ async fn refresh(
     let client = oauth::client(&ctx.config, &metadata);
     let http = oauth::http_client(&ctx.provider.client);
     let token = RefreshToken::new(refresh_token.clone());
-    let tokens = match client
-        .exchange_refresh_token(&token)
-        .request_async(&http)
-        .await
-    {
+    let Ok(client_auth) = oauth::assertion_params(&ctx.config, &metadata) else {
+        return RefreshOutcome::Unavailable;
+    };
+    let request = client_auth.into_iter().fold(
+        client.exchange_refresh_token(&token),
+        |request, (name, value)| request.add_extra_param(name, value),
+    );
+    let tokens = match request.request_async(&http).await {
         Ok(tokens) => tokens,
         Err(err) => {
             return match oauth::classify(err) {

@@ -1,6 +1,7 @@
 //! The OpenID Provider as seen by the relying party: metadata, signature keys, and the
 //! calls made to it. Starts without the provider and keeps trying in the background.
 
+pub(crate) mod client_auth;
 pub(crate) mod http;
 pub(crate) mod key_refetch;
 pub(crate) mod keys;
@@ -50,7 +51,7 @@ impl Provider {
     pub(crate) fn new(config: &Config) -> Arc<Self> {
         let provider = Arc::new(Self {
             source: config.provider.clone(),
-            client: http::build_client(config.http_timeout),
+            client: config.transport.client(config.http_timeout),
             metadata: RwLock::new(None),
             keys: RwLock::new(Arc::new(KeySet::default())),
             refetch: Mutex::new(RefetchLimiter::new(Instant::now())),

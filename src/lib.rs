@@ -97,6 +97,7 @@ mod authz;
 mod bearer;
 mod config;
 mod context;
+mod dpop;
 mod engine;
 #[cfg(feature = "axum")]
 mod extract;
@@ -135,6 +136,7 @@ pub use config::{
     ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
     UnknownSigningAlg,
 };
+pub use dpop::{DpopMode, UnknownDpopMode};
 pub use identity::Identity;
 pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};
 pub use rejection::IdentityRejection;

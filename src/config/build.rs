@@ -131,6 +131,7 @@ impl ConfigBuilder {
             security: self.security.clone(),
             id_token_signing_alg: self.id_token_signing_alg.as_ref().map(|alg| alg.value),
             resolve_claim_sources: self.resolve_claim_sources,
+            dpop: self.dpop.clone(),
         })
     }
 

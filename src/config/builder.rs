@@ -99,6 +99,7 @@ pub struct ConfigBuilder {
     pub(super) security: super::SecurityOptions,
     pub(super) id_token_signing_alg: Option<Sourced<crate::IdTokenSigningAlg>>,
     pub(super) resolve_claim_sources: bool,
+    pub(super) dpop: crate::dpop::DpopOptions,
     /// The environment variable being applied: values set meanwhile are attributed to it.
     applying: Option<&'static str>,
 }
@@ -611,6 +612,7 @@ impl fmt::Debug for ConfigBuilder {
             .field("access_denied_page", &self.denied_page)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }

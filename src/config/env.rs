@@ -194,6 +194,17 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_RESOLVE_CLAIM_SOURCES", |b, v| {
         Ok(b.resolve_claim_sources(v.bool()?))
     }),
+    Setting::new("OIDC_DPOP", |b, v| {
+        let mode = v
+            .value
+            .parse()
+            .map_err(|err: crate::UnknownDpopMode| v.error(err.to_string()))?;
+        Ok(b.dpop(mode))
+    }),
+    Setting::new("OIDC_DPOP_NONCE", |b, v| Ok(b.dpop_nonces(v.bool()?))),
+    Setting::new("OIDC_DPOP_BIND_TOKENS", |b, v| {
+        Ok(b.dpop_bind_tokens(v.bool()?))
+    }),
 ];
 
 pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -651,6 +662,9 @@ mod tests {
         ("OIDC_COOKIE_HOST_PREFIX", "maybe"),
         ("OIDC_ID_TOKEN_SIGNING_ALG", "RS1"),
         ("OIDC_RESOLVE_CLAIM_SOURCES", "maybe"),
+        ("OIDC_DPOP", "on"),
+        ("OIDC_DPOP_NONCE", "maybe"),
+        ("OIDC_DPOP_BIND_TOKENS", "maybe"),
     ];
 
     /// Variables every value of which is accepted.

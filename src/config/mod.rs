@@ -5,6 +5,7 @@ mod build;
 mod builder;
 mod client_secrets;
 pub(crate) mod defaults;
+mod dpop;
 mod env;
 mod env_file;
 mod error;
@@ -226,6 +227,7 @@ pub struct Config {
     /// `None`: the asymmetric allowlist.
     pub(crate) id_token_signing_alg: Option<IdTokenSigningAlg>,
     pub(crate) resolve_claim_sources: bool,
+    pub(crate) dpop: crate::dpop::DpopOptions,
 }
 
 impl Config {
@@ -418,6 +420,7 @@ impl fmt::Debug for Config {
             .field("security", &self.security)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }

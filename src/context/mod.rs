@@ -61,6 +61,8 @@ pub(crate) struct Context {
     pub(crate) auth_context: Arc<AuthContext>,
     /// Refused opaque tokens and the ceiling on introspection calls.
     pub(crate) introspection: IntrospectionGuard,
+    /// Proof `jti`s and server nonces.
+    pub(crate) dpop: crate::dpop::check::DpopState,
 }
 
 impl Context {
@@ -93,6 +95,7 @@ impl Context {
                 .saturating_add(config.leeway)
                 .as_secs(),
         );
+        let dpop = crate::dpop::check::DpopState::new(&config);
         Self {
             config,
             provider,
@@ -108,6 +111,7 @@ impl Context {
             ended_sessions: ExpiringSet::new(ENDED_SESSIONS),
             auth_context,
             introspection: IntrospectionGuard::default(),
+            dpop,
         }
     }
 

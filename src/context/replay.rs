@@ -59,6 +59,14 @@ impl Context {
         }
     }
 
+    /// The store's word on a DPoP proof's `jti`, per key, used now: remembered as long as
+    /// the proof's `iat` could pass.
+    pub(crate) async fn first_use_of_dpop_proof(&self, jkt: &str, jti: &str) -> StoreVerdict {
+        let key = used_key("dpop_jti", &self.config.client_id, &format!("{jkt}:{jti}"));
+        let ttl = Duration::from_secs(self.config.dpop.jti_lifetime_secs());
+        self.first_use_in_store(&key, ttl).await
+    }
+
     /// Whether this instance is the one to present a refresh token now, `key` naming the
     /// session and the token: with a store shared by several instances, only the first to
     /// ask within [`REFRESH_LOCK`] is, so a provider that detects refresh-token reuse never

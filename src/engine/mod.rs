@@ -52,6 +52,7 @@ pub(crate) enum Deferred {
     Renewal(resume::Renewal),
     StoreSession(store_session::StoreLookup),
     Bearer(bearer::BearerCheck),
+    Dpop(crate::dpop::check::DpopCheck),
 }
 
 impl Deferred {
@@ -64,6 +65,7 @@ impl Deferred {
             Deferred::Renewal(renewal) => renewal.run(ctx).await,
             Deferred::StoreSession(lookup) => lookup.run(ctx).await,
             Deferred::Bearer(check) => check.run(ctx).await,
+            Deferred::Dpop(check) => check.run(ctx).await,
         }
     }
 
@@ -97,6 +99,9 @@ impl Deferred {
             }
             Deferred::Bearer(_) => {
                 tracing::info_span!("oidc.bearer", user_id = Empty, outcome = Empty)
+            }
+            Deferred::Dpop(_) => {
+                tracing::info_span!("oidc.dpop", user_id = Empty, outcome = Empty)
             }
         }
     }

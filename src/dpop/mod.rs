@@ -10,6 +10,8 @@ pub(crate) mod challenge;
 pub(crate) mod check;
 pub(crate) mod client_key;
 pub(crate) mod credential;
+#[cfg(all(test, feature = "testing"))]
+mod engine_tests;
 pub(crate) mod htu;
 pub(crate) mod jwk;
 pub(crate) mod nonce;

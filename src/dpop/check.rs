@@ -79,7 +79,7 @@ fn decide(
     let expected = Expected {
         method: request.method.as_str(),
         url: &url,
-        token,
+        token: Some(token),
         now,
         options: &config.dpop,
         nonces: ctx.dpop.nonces.as_ref(),

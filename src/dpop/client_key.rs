@@ -108,9 +108,38 @@ impl ClientKey {
     }
 
     /// The public key as a JWK.
+    #[cfg(test)]
     pub(crate) fn jwk(&self) -> &Map<String, Value> {
         &self.jwk
     }
+}
+
+/// A new key for a login, when the configuration binds tokens; `None` otherwise (or, very
+/// unlikely, when no key could be made: the login then goes on unbound).
+pub(crate) fn new_login_key(config: &crate::config::Config) -> Option<String> {
+    if !config.dpop.bind_tokens {
+        return None;
+    }
+    let key = ClientKey::generate().and_then(|key| key.to_stored());
+    if key.is_none() {
+        tracing::warn!("no DPoP key could be made; this login's tokens are not bound");
+    }
+    key
+}
+
+/// The key a session or a pending login stores.
+pub(crate) fn from_stored(stored: Option<&str>) -> Option<std::sync::Arc<ClientKey>> {
+    ClientKey::from_stored(stored?).map(std::sync::Arc::new)
+}
+
+/// The thumbprint of a stored key, for `dpop_jkt`.
+pub(crate) fn stored_jkt(stored: Option<&str>) -> Option<String> {
+    from_stored(stored).map(|key| key.jkt().to_owned())
+}
+
+/// Whether a token response's `token_type` is `DPoP` (case-insensitive).
+pub(crate) fn is_dpop_type(token_type: &oauth2::basic::BasicTokenType) -> bool {
+    token_type.as_ref().eq_ignore_ascii_case("dpop")
 }
 
 #[cfg(test)]

@@ -24,8 +24,9 @@ pub(crate) struct Expected<'a> {
     pub(crate) method: &'a str,
     /// The request's URL as the client addressed it.
     pub(crate) url: &'a Url,
-    /// The access token the proof accompanies.
-    pub(crate) token: &'a str,
+    /// The access token the proof accompanies; `None` at a token endpoint, where proofs
+    /// carry no `ath`.
+    pub(crate) token: Option<&'a str>,
     pub(crate) now: u64,
     pub(crate) options: &'a DpopOptions,
     /// Set when proofs must carry a nonce this layer issued.
@@ -118,9 +119,11 @@ pub(crate) fn verify(proof: &str, expected: &Expected<'_>) -> Result<Proven, Pro
     let htu = claims.htu.ok_or(Invalid("the proof has no htu"))?;
     super::htu::check(&htu, expected.url).map_err(Invalid)?;
     check_iat(claims.iat.as_ref(), expected)?;
-    let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(expected.token.as_bytes()));
-    if claims.ath.as_deref() != Some(ath.as_str()) {
-        return Err(Invalid("ath does not match the access token"));
+    if let Some(token) = expected.token {
+        let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
+        if claims.ath.as_deref() != Some(ath.as_str()) {
+            return Err(Invalid("ath does not match the access token"));
+        }
     }
     if let Some(nonces) = expected.nonces {
         if !claims
@@ -214,7 +217,7 @@ mod tests {
                 &Expected {
                     method: "GET",
                     url: &url,
-                    token: TOKEN,
+                    token: Some(TOKEN),
                     now: NOW,
                     options: &options,
                     nonces,

@@ -145,6 +145,7 @@ pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, Be
         last_seen: None,
         bearer: true,
         typed_user: Default::default(),
+        dpop_key: None,
     };
     crate::user::attach(config.user_hook.as_ref(), &mut session, now)
         .await

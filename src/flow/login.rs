@@ -126,6 +126,7 @@ fn prepare(
         created_at: now(),
         silent: params.is_silent(config.silent_login_first),
         params: params.params,
+        dpop_key: crate::dpop::client_key::new_login_key(config),
     };
     set_cookies.extend(login_state::store(
         &ctx.codec,
@@ -197,6 +198,9 @@ impl StartLogin {
         }
         if self.pending.silent {
             request = request.add_extra_param("prompt", "none");
+        }
+        if let Some(jkt) = crate::dpop::client_key::stored_jkt(self.pending.dpop_key.as_deref()) {
+            request = request.add_extra_param("dpop_jkt", jkt);
         }
         let (url, _) = request.url();
         tracing::debug!(provider = %metadata.issuer, "login started");

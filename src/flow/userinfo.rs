@@ -29,6 +29,7 @@ pub(crate) async fn merge(
     config: &Config,
     metadata: &ProviderMetadata,
     access_token: &str,
+    dpop_key: Option<&crate::dpop::client_key::ClientKey>,
     claims: &mut Map<String, Value>,
 ) -> Result<(), UserinfoError> {
     let Some(endpoint) = &metadata.userinfo_endpoint else {
@@ -39,7 +40,20 @@ pub(crate) async fn merge(
         max_bytes: 1 << 20,
         timeout: None,
     };
-    let answer = http::fetch(&provider.client, endpoint, Some(access_token), &limits)
+    let credential = match dpop_key {
+        Some(key) => http::Credential::Dpop(
+            crate::dpop::token_client::resource_headers(
+                key,
+                "GET",
+                endpoint.as_str(),
+                access_token,
+                None,
+            )
+            .ok_or_else(|| UserinfoError::Unavailable("no DPoP proof for userinfo".into()))?,
+        ),
+        None => http::Credential::Bearer(access_token),
+    };
+    let answer = http::fetch_as(&provider.client, endpoint, credential, &limits)
         .await
         .map_err(|err| UserinfoError::Unavailable(err.to_string()))?;
     if answer.status != StatusCode::OK {

@@ -119,11 +119,32 @@ pub(crate) async fn fetch(
     bearer: Option<&str>,
     limits: &FetchLimits<'_>,
 ) -> Result<Fetched, HttpError> {
+    let credential = bearer.map_or(Credential::None, Credential::Bearer);
+    fetch_as(client, url, credential, limits).await
+}
+
+/// How a call proves its right to a resource.
+pub(crate) enum Credential<'a> {
+    None,
+    Bearer(&'a str),
+    /// `Authorization: DPoP` and the `DPoP` proof.
+    Dpop(http::HeaderMap),
+}
+
+/// [`fetch`] with any [`Credential`].
+pub(crate) async fn fetch_as(
+    client: &reqwest::Client,
+    url: &url::Url,
+    credential: Credential<'_>,
+    limits: &FetchLimits<'_>,
+) -> Result<Fetched, HttpError> {
     let mut request = client
         .get(url.as_str())
         .header(http::header::ACCEPT, limits.accept);
-    if let Some(token) = bearer {
-        request = request.bearer_auth(token);
+    match credential {
+        Credential::None => {}
+        Credential::Bearer(token) => request = request.bearer_auth(token),
+        Credential::Dpop(headers) => request = request.headers(headers),
     }
     if let Some(timeout) = limits.timeout {
         request = request.timeout(timeout);

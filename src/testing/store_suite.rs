@@ -193,6 +193,7 @@ fn session(user: &str, note: &str) -> SessionData {
         last_seen: None,
         bearer: false,
         typed_user: Default::default(),
+        dpop_key: None,
     }
 }
 

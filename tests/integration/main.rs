@@ -41,6 +41,7 @@ mod bearer;
 mod behaviour;
 mod callback_failures;
 mod custom_store;
+mod dpop;
 mod flaskoidc_env;
 mod idle_timeout;
 mod key_rotation;

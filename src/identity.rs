@@ -130,9 +130,31 @@ impl Identity {
     /// ```
     #[must_use]
     pub fn dpop_headers(&self, method: &str, url: &str) -> Option<http::HeaderMap> {
+        self.dpop_headers_inner(method, url, None)
+    }
+
+    /// [`dpop_headers`](Self::dpop_headers) with the nonce a service asked for: it
+    /// answers `401` with `WWW-Authenticate: DPoP error="use_dpop_nonce"` and the nonce in
+    /// its `DPoP-Nonce` header; send the call once more with these headers.
+    #[must_use]
+    pub fn dpop_headers_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        nonce: &str,
+    ) -> Option<http::HeaderMap> {
+        self.dpop_headers_inner(method, url, Some(nonce))
+    }
+
+    fn dpop_headers_inner(
+        &self,
+        method: &str,
+        url: &str,
+        nonce: Option<&str>,
+    ) -> Option<http::HeaderMap> {
         let key = crate::dpop::client_key::from_stored(self.session.dpop_key.as_deref())?;
         let token = self.session.access_token.as_deref()?;
-        crate::dpop::token_client::resource_headers(&key, method, url, token, None)
+        crate::dpop::token_client::resource_headers(&key, method, url, token, nonce)
     }
 
     /// Whether the session's tokens are bound to a DPoP key of its own, so that calls with

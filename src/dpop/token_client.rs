@@ -67,13 +67,20 @@ pub(crate) fn nonce_asked(response: &oauth2::HttpResponse) -> Option<String> {
     let error = serde_json::from_slice::<serde_json::Value>(response.body())
         .ok()
         .and_then(|body| body.get("error")?.as_str().map(str::to_owned));
-    let challenged = response
-        .headers()
+    let challenged = nonce_challenge(response.headers()).is_some();
+    (error.as_deref() == Some("use_dpop_nonce") || challenged).then(|| nonce.to_owned())
+}
+
+/// The nonce a resource's `401` asks for: `WWW-Authenticate: DPoP error="use_dpop_nonce"`
+/// with a `DPoP-Nonce` header.
+pub(crate) fn nonce_challenge(headers: &HeaderMap) -> Option<String> {
+    let nonce = headers.get(DPOP_NONCE)?.to_str().ok()?;
+    headers
         .get_all(http::header::WWW_AUTHENTICATE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .any(|value| value.contains("use_dpop_nonce"));
-    (error.as_deref() == Some("use_dpop_nonce") || challenged).then(|| nonce.to_owned())
+        .any(|value| value.contains("use_dpop_nonce"))
+        .then(|| nonce.to_owned())
 }
 
 /// `Authorization: DPoP <token>` and a `DPoP` proof for `method` on `url`, both marked

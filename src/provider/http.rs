@@ -101,6 +101,8 @@ pub(crate) struct Fetched {
     /// The media type, lower case, without parameters.
     pub(crate) media_type: Option<String>,
     pub(crate) body: Bytes,
+    /// The nonce of a `use_dpop_nonce` challenge (RFC 9449, section 9), to retry with.
+    pub(crate) dpop_nonce: Option<String>,
 }
 
 /// How [`fetch`] asks and what it accepts back.
@@ -161,11 +163,13 @@ pub(crate) async fn fetch_as(
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split(';').next())
             .map(|value| value.trim().to_ascii_lowercase());
+        let dpop_nonce = crate::dpop::token_client::nonce_challenge(response.headers());
         let body = read_at_most(response, limits.max_bytes).await?;
         Ok(Fetched {
             status,
             media_type,
             body,
+            dpop_nonce,
         })
     };
     match limits.timeout {

@@ -107,7 +107,7 @@ pub struct Interop {
 }
 
 /// Whether the interop tests can run; if not, says why (or fails, under `CI=true`).
-fn can_run() -> bool {
+pub fn can_run() -> bool {
     let Some(reason) = provider::missing_prerequisite() else {
         return true;
     };

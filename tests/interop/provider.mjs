@@ -12,6 +12,9 @@
 //                              puts the provider on another site than an app on 127.0.0.1
 //   EXTRA_CLAIMS               JSON object: account id -> claims added to that account's
 //                              userinfo under the `profile` scope, e.g. {"ann":{"groups":[…]}}
+//   DPOP                       `1`: token introspection on, for an API checking DPoP-bound
+//                              tokens (DPoP itself is on by default); `nonce`: also
+//                              require server nonces in DPoP proofs
 //
 // Prints `READY <port>` on stdout once listening. `GET /__test/stats` answers the counts of
 // successful token-endpoint grants by grant_type, e.g. {"authorization_code":1}.
@@ -50,6 +53,7 @@ if (!Number.isInteger(accessTokenTtl) || accessTokenTtl <= 0) {
 }
 
 const issuerHost = process.env.ISSUER_HOST || HOST;
+const dpop = process.env.DPOP || '';
 let extraClaims = {};
 try {
   extraClaims = JSON.parse(process.env.EXTRA_CLAIMS || '{}');
@@ -133,6 +137,16 @@ server.listen(port, HOST, () => {
       devInteractions: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       revocation: { enabled: true },
+      ...(dpop && {
+        introspection: { enabled: true },
+        dPoP: {
+          enabled: true,
+          ...(dpop === 'nonce' && {
+            nonceSecret: randomBytes(32),
+            requireNonce: () => true,
+          }),
+        },
+      }),
     },
     // Refresh tokens need the `offline_access` scope, which the provider keeps only when
     // the authorization request has `prompt=consent` and the client may use refresh_token.

@@ -48,6 +48,8 @@ pub struct ProviderOptions {
     pub issuer_host: &'static str,
     /// Claims added to some accounts' userinfo: `{"account": {"claim": value}}`.
     pub extra_claims: Value,
+    /// `DPOP` of provider.mjs: empty, `1` (introspection on) or `nonce`.
+    pub dpop: &'static str,
 }
 
 impl Default for ProviderOptions {
@@ -58,6 +60,7 @@ impl Default for ProviderOptions {
             access_token_ttl: Duration::from_secs(3600),
             issuer_host: "127.0.0.1",
             extra_claims: Value::Object(Default::default()),
+            dpop: "",
         }
     }
 }
@@ -105,6 +108,7 @@ impl OidcProvider {
             )
             .env("ISSUER_HOST", options.issuer_host)
             .env("EXTRA_CLAIMS", options.extra_claims.to_string())
+            .env("DPOP", options.dpop)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -209,7 +209,11 @@ fn dpop_case(c: &mut Criterion, rt: &Runtime, group: &str, apps: &[(&str, &Route
     for (id, app) in apps {
         g.bench_function(*id, |b| {
             b.to_async(rt).iter_custom(|iters| {
-                let (app, key, token) = ((*app).clone(), Arc::clone(&fx.dpop_key), fx.dpop_token.clone());
+                let (app, key, token) = (
+                    (*app).clone(),
+                    Arc::clone(&fx.dpop_key),
+                    fx.dpop_token.clone(),
+                );
                 async move {
                     let mut timed = Duration::ZERO;
                     for _ in 0..iters {

@@ -120,7 +120,11 @@ fn api(provider: &MockProvider, dpop: bool) -> Result<Router, tower_oidc::Config
     let layer = OidcLayer::new(
         base(provider)
             .bearer_only(true)
-            .dpop(if dpop { DpopMode::Required } else { DpopMode::Off })
+            .dpop(if dpop {
+                DpopMode::Required
+            } else {
+                DpopMode::Off
+            })
             .user_details(profiles)
             .build()?,
     );
@@ -237,7 +241,11 @@ pub(crate) async fn self_test(
 #[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let services = start_with(std::env::args().any(|arg| arg == "--dpop")).await?;
+    let services = if std::env::args().any(|arg| arg == "--dpop") {
+        start_with(true).await?
+    } else {
+        start().await?
+    };
     if std::env::args().any(|arg| arg == "--self-test") {
         let body = self_test(&services).await?;
         println!("{}", serde_json::to_string_pretty(&body)?);

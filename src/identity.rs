@@ -274,7 +274,7 @@ impl Identity {
             last_seen: None,
             bearer: false,
             typed_user: Default::default(),
-        dpop_key: None,
+            dpop_key: None,
         }))
     }
 }

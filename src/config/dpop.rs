@@ -58,3 +58,35 @@ impl ConfigBuilder {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::config;
+    use crate::DpopMode;
+
+    #[test]
+    fn dpop_settings_from_the_environment() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "api"),
+            ("OIDC_SECRET_KEY", "a random string of at least 32 bytes!!"),
+        ];
+        let defaults = config(&base).expect("valid");
+        assert_eq!(defaults.dpop.mode, DpopMode::Off);
+        assert!(!defaults.dpop.nonces && !defaults.dpop.bind_tokens);
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("OIDC_DPOP", "Required"),
+            ("OIDC_DPOP_NONCE", "true"),
+            ("OIDC_DPOP_BIND_TOKENS", "yes"),
+        ]);
+        let set = config(&vars).expect("valid");
+        assert_eq!(set.dpop.mode, DpopMode::Required);
+        assert!(set.dpop.nonces && set.dpop.bind_tokens);
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_DPOP", "sometimes"));
+        let err = config(&vars).expect_err("unknown mode");
+        assert_eq!(err.setting(), "OIDC_DPOP");
+        assert!(err.problem().contains("off"), "{err}");
+    }
+}

@@ -62,7 +62,10 @@ mod tests {
         let refused = invalid_proof("htm does not match");
         assert_eq!(refused.status(), http::StatusCode::UNAUTHORIZED);
         let header = refused.headers()[WWW_AUTHENTICATE].to_str().expect("ascii");
-        assert!(header.starts_with("DPoP error=\"invalid_dpop_proof\", algs=\"ES256 "), "{header}");
+        assert!(
+            header.starts_with("DPoP error=\"invalid_dpop_proof\", algs=\"ES256 "),
+            "{header}"
+        );
         let nonce = use_nonce("n0nce");
         assert_eq!(nonce.headers()[crate::dpop::DPOP_NONCE], "n0nce");
         assert!(nonce.headers()[WWW_AUTHENTICATE]

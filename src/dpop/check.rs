@@ -63,12 +63,7 @@ pub(crate) fn from_request(ctx: &Context, request: &RequestView<'_>) -> Option<S
 }
 
 /// Checks the proof now, and the token when the bearer cache knows it.
-fn decide(
-    ctx: &Context,
-    request: &RequestView<'_>,
-    token: &str,
-    proof: &str,
-) -> Step<DpopCheck> {
+fn decide(ctx: &Context, request: &RequestView<'_>, token: &str, proof: &str) -> Step<DpopCheck> {
     let config = &ctx.config;
     let Some(url) = super::htu::expected(config, request) else {
         return refuse(challenge::invalid_proof(
@@ -124,13 +119,17 @@ impl DpopCheck {
                 StoreVerdict::NotKept => !first_use_here(ctx, &self.proven, crate::session::now()),
                 StoreVerdict::Failed(err) => {
                     tracing::warn!(error = %err, "DPoP proof: its jti could not be checked");
-                    return Outcome::Respond(crate::flow::bearer::reject(BearerError::Unavailable(
-                        "the proof's single use cannot be checked right now".into(),
-                    )));
+                    return Outcome::Respond(crate::flow::bearer::reject(
+                        BearerError::Unavailable(
+                            "the proof's single use cannot be checked right now".into(),
+                        ),
+                    ));
                 }
             };
             if replayed {
-                return Outcome::Respond(challenge::invalid_proof("the proof was used before (jti)"));
+                return Outcome::Respond(challenge::invalid_proof(
+                    "the proof was used before (jti)",
+                ));
             }
         }
         let now = crate::session::now();

@@ -100,7 +100,10 @@ impl ClientKey {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let signature = self.pair.sign(&SystemRandom::new(), input.as_bytes()).ok()?;
+        let signature = self
+            .pair
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .ok()?;
         Some(format!(
             "{input}.{}",
             URL_SAFE_NO_PAD.encode(signature.as_ref())

@@ -10,7 +10,10 @@ use crate::token::header::MAX_TOKEN_BYTES;
 pub(crate) enum DpopCredential<'a> {
     /// No `Authorization: DPoP` header (another scheme, or none).
     Absent,
-    Present { token: &'a str, proof: &'a str },
+    Present {
+        token: &'a str,
+        proof: &'a str,
+    },
     /// `invalid_dpop_proof` (or `invalid_request` for the token), and why.
     Malformed(&'static str),
 }
@@ -82,7 +85,10 @@ mod tests {
             }
         );
         let lower = headers(&[("authorization", "dpop t"), ("dpop", "a.b.c")]);
-        assert!(matches!(from_headers(&lower), DpopCredential::Present { .. }));
+        assert!(matches!(
+            from_headers(&lower),
+            DpopCredential::Present { .. }
+        ));
         for other in [
             headers(&[("authorization", "Bearer t"), ("dpop", "a.b.c")]),
             headers(&[("dpop", "a.b.c")]),
@@ -101,7 +107,10 @@ mod tests {
             DpopCredential::Malformed("more than one DPoP header")
         );
         let joined = headers(&[("authorization", "DPoP t"), ("dpop", "a.b.c, d.e.f")]);
-        assert!(matches!(from_headers(&joined), DpopCredential::Malformed(_)));
+        assert!(matches!(
+            from_headers(&joined),
+            DpopCredential::Malformed(_)
+        ));
         let none = headers(&[("authorization", "DPoP t")]);
         assert!(matches!(from_headers(&none), DpopCredential::Malformed(_)));
         let empty = headers(&[("authorization", "DPoP  "), ("dpop", "a.b.c")]);

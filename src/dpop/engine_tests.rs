@@ -129,7 +129,11 @@ async fn a_bound_token_with_its_proof_passes_and_each_proof_once() {
     assert_eq!(api.send(&[&api.proof("GET", API)]).await.status, 200);
     let replayed = api.send(&[&proof]).await;
     assert_eq!(replayed.status, 401);
-    assert!(replayed.challenge.contains("invalid_dpop_proof"), "{}", replayed.challenge);
+    assert!(
+        replayed.challenge.contains("invalid_dpop_proof"),
+        "{}",
+        replayed.challenge
+    );
 }
 
 #[tokio::test]
@@ -142,13 +146,19 @@ async fn the_proof_must_name_this_request() {
     ] {
         let refused = api.send(&[&proof]).await;
         assert_eq!(refused.status, 401);
-        assert!(refused.challenge.starts_with("DPoP error=\"invalid_dpop_proof\", algs=\"ES256"));
+        assert!(refused
+            .challenge
+            .starts_with("DPoP error=\"invalid_dpop_proof\", algs=\"ES256"));
     }
     let other_token = api
         .key
         .proof("GET", API, Some("another token"), None)
         .expect("proof");
-    assert!(api.send(&[&other_token]).await.challenge.contains("invalid_dpop_proof"));
+    assert!(api
+        .send(&[&other_token])
+        .await
+        .challenge
+        .contains("invalid_dpop_proof"));
 }
 
 #[tokio::test]
@@ -170,23 +180,37 @@ async fn the_token_must_be_bound_to_the_proofs_key() {
         .expect("proof");
     let refused = api.send(&[&proof]).await;
     assert_eq!(refused.status, 401);
-    assert!(refused.challenge.contains("invalid_token"), "{}", refused.challenge);
+    assert!(
+        refused.challenge.contains("invalid_token"),
+        "{}",
+        refused.challenge
+    );
     // Once the token is cached, a stranger's proof still fails.
     assert_eq!(api.send(&[&api.proof("GET", API)]).await.status, 200);
     let proof = stranger
         .proof("GET", API, Some(&api.token), None)
         .expect("proof");
-    assert!(api.send(&[&proof]).await.challenge.contains("invalid_token"));
+    assert!(api
+        .send(&[&proof])
+        .await
+        .challenge
+        .contains("invalid_token"));
 
     let unbound = api.provider.mint_access_token("bob", json!({}));
-    let proof = api.key.proof("GET", API, Some(&unbound), None).expect("proof");
+    let proof = api
+        .key
+        .proof("GET", API, Some(&unbound), None)
+        .expect("proof");
     let refused = answer(
         &api.engine,
         &Method::GET,
         &headers(&format!("DPoP {unbound}"), &[&proof]),
     )
     .await;
-    assert!(refused.challenge.contains("invalid_token"), "an unbound token is no DPoP token");
+    assert!(
+        refused.challenge.contains("invalid_token"),
+        "an unbound token is no DPoP token"
+    );
 }
 
 #[tokio::test]
@@ -217,15 +241,25 @@ async fn the_modes() {
     let optional = api(|b| b.dpop(DpopMode::Optional)).await;
     let plain = optional.provider.mint_access_token("bob", json!({}));
     let bearer = headers(&format!("Bearer {plain}"), &[]);
-    assert_eq!(answer(&optional.engine, &Method::GET, &bearer).await.status, 200);
+    assert_eq!(
+        answer(&optional.engine, &Method::GET, &bearer).await.status,
+        200
+    );
 
     let required = api(|b| b.dpop(DpopMode::Required)).await;
     let plain = required.provider.mint_access_token("bob", json!({}));
     let bearer = headers(&format!("Bearer {plain}"), &[]);
     let refused = answer(&required.engine, &Method::GET, &bearer).await;
     assert_eq!(refused.status, 401);
-    assert!(refused.challenge.starts_with("DPoP algs=\"ES256"), "{}", refused.challenge);
-    assert_eq!(required.send(&[&required.proof("GET", API)]).await.status, 200);
+    assert!(
+        refused.challenge.starts_with("DPoP algs=\"ES256"),
+        "{}",
+        refused.challenge
+    );
+    assert_eq!(
+        required.send(&[&required.proof("GET", API)]).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -239,7 +273,11 @@ async fn a_route_can_require_dpop() {
     )
     .await;
     assert_eq!(refused.status, 401);
-    assert!(refused.challenge.starts_with("DPoP algs="), "{}", refused.challenge);
+    assert!(
+        refused.challenge.starts_with("DPoP algs="),
+        "{}",
+        refused.challenge
+    );
     assert_eq!(api.send(&[&api.proof("GET", API)]).await.status, 200);
 }
 
@@ -248,7 +286,11 @@ async fn nonces_when_switched_on() {
     let api = api(|b| b.dpop(DpopMode::Required).dpop_nonces(true)).await;
     let first = api.send(&[&api.proof("GET", API)]).await;
     assert_eq!(first.status, 401);
-    assert!(first.challenge.contains("use_dpop_nonce"), "{}", first.challenge);
+    assert!(
+        first.challenge.contains("use_dpop_nonce"),
+        "{}",
+        first.challenge
+    );
     let nonce = first.nonce.expect("DPoP-Nonce");
     let proof = api
         .key

@@ -46,7 +46,10 @@ fn normalize_path(path: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = path.get(i + 1..i + 3).unwrap_or_default();
-            if let Some(byte) = (hex.len() == 2).then(|| u8::from_str_radix(hex, 16).ok()).flatten() {
+            if let Some(byte) = (hex.len() == 2)
+                .then(|| u8::from_str_radix(hex, 16).ok())
+                .flatten()
+            {
                 if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
                     out.push(char::from(byte));
                 } else {

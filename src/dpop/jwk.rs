@@ -18,7 +18,10 @@ pub(crate) struct ProofKey {
 }
 
 /// Reads `jwk` as a public key for `alg`.
-pub(crate) fn public_key(jwk: &Map<String, Value>, alg: Algorithm) -> Result<ProofKey, &'static str> {
+pub(crate) fn public_key(
+    jwk: &Map<String, Value>,
+    alg: Algorithm,
+) -> Result<ProofKey, &'static str> {
     if PRIVATE_MEMBERS.iter().any(|name| jwk.contains_key(*name)) {
         return Err("the jwk holds private key material");
     }
@@ -46,7 +49,12 @@ pub(crate) fn public_key(jwk: &Map<String, Value>, alg: Algorithm) -> Result<Pro
         let value = member(name).ok_or("the jwk lacks a member its key type needs")?;
         canonical.insert((*name).to_owned(), Value::String(value.to_owned()));
     }
-    let text = |name: &str| canonical.get(name).and_then(Value::as_str).unwrap_or_default();
+    let text = |name: &str| {
+        canonical
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
     let key = match kty {
         "EC" => DecodingKey::from_ec_components(text("x"), text("y")),
         "OKP" => DecodingKey::from_ed_components(text("x")),
@@ -87,7 +95,10 @@ mod tests {
             "kid": "2011-04-29"
         }));
         let key = public_key(&jwk, Algorithm::RS256).expect("public RSA key");
-        assert_eq!(key.thumbprint, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            key.thumbprint,
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]
@@ -115,7 +126,15 @@ mod tests {
         assert!(public_key(&oct, Algorithm::HS256).is_err());
         let ed = map(json!({"kty": "OKP", "crv": "Ed25519", "x": "AA"}));
         assert!(public_key(&ed, Algorithm::EdDSA).is_ok());
-        assert!(public_key(&map(json!({"kty": "EC", "crv": "P-256", "x": "AA"})), Algorithm::ES256).is_err());
-        assert!(public_key(&map(json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": 1})), Algorithm::ES256).is_err());
+        assert!(public_key(
+            &map(json!({"kty": "EC", "crv": "P-256", "x": "AA"})),
+            Algorithm::ES256
+        )
+        .is_err());
+        assert!(public_key(
+            &map(json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": 1})),
+            Algorithm::ES256
+        )
+        .is_err());
     }
 }

@@ -10,7 +10,8 @@ pub(crate) mod challenge;
 pub(crate) mod check;
 pub(crate) mod client_key;
 pub(crate) mod credential;
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
+#[cfg(feature = "testing")]
 mod engine_tests;
 pub(crate) mod htu;
 pub(crate) mod jwk;
@@ -19,8 +20,8 @@ mod options;
 pub(crate) mod proof;
 pub(crate) mod token_client;
 
-pub use options::{DpopMode, UnknownDpopMode};
 pub(crate) use options::DpopOptions;
+pub use options::{DpopMode, UnknownDpopMode};
 
 use jsonwebtoken::Algorithm;
 

@@ -58,7 +58,8 @@ impl Nonces {
     fn matches_truncated(&self, slot: u64, tag: &[u8]) -> bool {
         let full = hmac::sign(&self.key, &slot.to_be_bytes());
         let expected = full.as_ref().get(..MAC_BYTES).unwrap_or_default();
-        tag.len() == MAC_BYTES && aws_lc_rs::constant_time::verify_slices_are_equal(expected, tag).is_ok()
+        tag.len() == MAC_BYTES
+            && aws_lc_rs::constant_time::verify_slices_are_equal(expected, tag).is_ok()
     }
 }
 

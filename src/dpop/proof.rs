@@ -135,11 +135,12 @@ pub(crate) fn verify(proof: &str, expected: &Expected<'_>) -> Result<Proven, Pro
         }
     }
     let signing_input = &proof[..header_b64.len() + 1 + claims_b64.len()];
-    let verifies =
-        jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key.key, alg)
-            .unwrap_or(false);
+    let verifies = jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &key.key, alg)
+        .unwrap_or(false);
     if !verifies {
-        return Err(Invalid("the proof's signature does not verify with its jwk"));
+        return Err(Invalid(
+            "the proof's signature does not verify with its jwk",
+        ));
     }
     Ok(Proven {
         jkt: key.thumbprint,
@@ -160,7 +161,9 @@ fn check_iat(iat: Option<&Value>, expected: &Expected<'_>) -> Result<(), ProofEr
         return Err(ProofError::Invalid("the proof is too old (iat)"));
     }
     if iat > expected.now.saturating_add(options.max_future.as_secs()) {
-        return Err(ProofError::Invalid("the proof is dated in the future (iat)"));
+        return Err(ProofError::Invalid(
+            "the proof is dated in the future (iat)",
+        ));
     }
     Ok(())
 }
@@ -329,7 +332,10 @@ mod tests {
     #[test]
     fn hmac_is_refused() {
         let case = Case::new();
-        for jwk in [json!({"kty": "oct", "k": "c2VjcmV0"}), json!(case.key.jwk())] {
+        for jwk in [
+            json!({"kty": "oct", "k": "c2VjcmV0"}),
+            json!(case.key.jwk()),
+        ] {
             let header = json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": jwk});
             let proof = jsonwebtoken::encode(
                 &jsonwebtoken::Header::new(Algorithm::HS256),
@@ -368,7 +374,11 @@ mod tests {
         );
         let mut tampered = case.claims.clone();
         tampered["jti"] = json!("j-2");
-        let (_, signature) = case.proof().rsplit_once('.').map(|(a, b)| (a.to_owned(), b.to_owned())).expect("parts");
+        let (_, signature) = case
+            .proof()
+            .rsplit_once('.')
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .expect("parts");
         let proof = unsigned(&case.header, &tampered, &signature);
         assert!(matches!(
             case.check_with(&proof, None),

@@ -121,7 +121,11 @@ mod tests {
 
     #[test]
     fn a_nonce_is_taken_only_when_asked_for() {
-        let asked = response(400, &[("dpop-nonce", "n1")], r#"{"error":"use_dpop_nonce"}"#);
+        let asked = response(
+            400,
+            &[("dpop-nonce", "n1")],
+            r#"{"error":"use_dpop_nonce"}"#,
+        );
         assert_eq!(nonce_asked(&asked).as_deref(), Some("n1"));
         let challenged = response(
             401,

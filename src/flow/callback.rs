@@ -362,8 +362,15 @@ impl Callback {
             .as_deref()
             .filter(|_| crate::dpop::client_key::is_dpop_type(tokens.token_type()));
         if config.fetch_userinfo {
-            match userinfo::merge(&ctx.provider, config, &metadata, &access_token, dpop_key, &mut claims)
-                .await
+            match userinfo::merge(
+                &ctx.provider,
+                config,
+                &metadata,
+                &access_token,
+                dpop_key,
+                &mut claims,
+            )
+            .await
             {
                 Ok(()) => {}
                 Err(UserinfoError::SubjectMismatch) => {

@@ -449,7 +449,7 @@ mod tests {
             last_seen: None,
             bearer: false,
             typed_user: Default::default(),
-        dpop_key: None,
+            dpop_key: None,
         }
     }
 

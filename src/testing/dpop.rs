@@ -15,16 +15,16 @@ use crate::dpop::{DpopOptions, DPOP, DPOP_NONCE};
 pub(crate) fn token_request_proof(
     shared: &Shared,
     headers: &HeaderMap,
-) -> Result<Option<String>, Response> {
+) -> Result<Option<String>, Box<Response>> {
     let mut proofs = headers.get_all(DPOP).iter();
     let proof = match (proofs.next(), proofs.next()) {
         (None, _) => return Ok(None),
         (Some(proof), None) => proof.to_str().unwrap_or_default(),
-        (Some(_), Some(_)) => return Err(invalid("more than one DPoP header")),
+        (Some(_), Some(_)) => return Err(Box::new(invalid("more than one DPoP header"))),
     };
     let mut state = shared.lock();
     let url = url::Url::parse(&format!("{}/token", state.issuer))
-        .map_err(|_| invalid("the mock has no token endpoint URL"))?;
+        .map_err(|_| Box::new(invalid("the mock has no token endpoint URL")))?;
     let now = super::tokens::now_unix();
     let options = DpopOptions::default();
     let verified = proof::verify(
@@ -43,7 +43,7 @@ pub(crate) fn token_request_proof(
             state.stats.dpop_proofs += 1;
             Ok(Some(proven.jkt))
         }
-        Err(ProofError::Invalid(reason)) => Err(invalid(reason)),
+        Err(ProofError::Invalid(reason)) => Err(Box::new(invalid(reason))),
         Err(ProofError::NonceRequired) => {
             let nonce = state
                 .dpop_nonces
@@ -59,7 +59,7 @@ pub(crate) fn token_request_proof(
             if let Ok(value) = http::HeaderValue::from_str(&nonce) {
                 response.headers_mut().insert(DPOP_NONCE, value);
             }
-            Err(response)
+            Err(Box::new(response))
         }
     }
 }

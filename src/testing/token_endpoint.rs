@@ -36,7 +36,7 @@ pub(crate) async fn token(
     authenticate_client(&shared, &headers, &params)?;
     let proof_jkt = match super::dpop::token_request_proof(&shared, &headers) {
         Ok(jkt) => jkt,
-        Err(refusal) => return Ok(refusal),
+        Err(refusal) => return Ok(*refusal),
     };
     match grant_type {
         "authorization_code" => code_grant(&shared, &params, proof_jkt),

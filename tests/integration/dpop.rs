@@ -66,16 +66,32 @@ async fn an_api_in_required_mode_takes_bound_tokens_with_their_proof_only(framew
     assert_eq!(ok.status, StatusCode::OK);
     let replayed = call(&app, "/api/data", &dpop(&token, proof)).await;
     assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
-    assert!(replayed.challenge.contains("invalid_dpop_proof"), "{}", replayed.challenge);
+    assert!(
+        replayed.challenge.contains("invalid_dpop_proof"),
+        "{}",
+        replayed.challenge
+    );
     let elsewhere = key.proof("GET", app.at("/api/other").as_str(), Some(&token));
-    assert_eq!(call(&app, "/api/data", &dpop(&token, elsewhere)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&app, "/api/data", &dpop(&token, elsewhere))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     let post = key.proof("POST", url.as_str(), Some(&token));
-    assert_eq!(call(&app, "/api/data", &dpop(&token, post)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&app, "/api/data", &dpop(&token, post)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     let plain = provider.mint_access_token("bob", json!({}));
     let refused = call(&app, "/api/data", &bearer(&plain)).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    assert!(refused.challenge.starts_with("DPoP algs=\"ES256"), "{}", refused.challenge);
+    assert!(
+        refused.challenge.starts_with("DPoP algs=\"ES256"),
+        "{}",
+        refused.challenge
+    );
 }
 
 async fn an_api_in_optional_mode_takes_both_and_never_a_bound_token_as_bearer(
@@ -89,17 +105,31 @@ async fn an_api_in_optional_mode_takes_both_and_never_a_bound_token_as_bearer(
     let key = DpopKey::generate();
     let token = provider.mint_dpop_token("alice", &key);
     let plain = provider.mint_access_token("bob", json!({}));
-    assert_eq!(call(&app, "/api/data", &bearer(&plain)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/api/data", &bearer(&plain)).await.status,
+        StatusCode::OK
+    );
     let proof = key.proof("GET", app.at("/api/data").as_str(), Some(&token));
-    assert_eq!(call(&app, "/api/data", &dpop(&token, proof)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/api/data", &dpop(&token, proof)).await.status,
+        StatusCode::OK
+    );
     let as_bearer = call(&app, "/api/data", &bearer(&token)).await;
     assert_eq!(as_bearer.status, StatusCode::UNAUTHORIZED);
-    assert!(as_bearer.challenge.contains("invalid_token"), "{}", as_bearer.challenge);
+    assert!(
+        as_bearer.challenge.contains("invalid_token"),
+        "{}",
+        as_bearer.challenge
+    );
     let stranger = DpopKey::generate();
     let proof = stranger.proof("GET", app.at("/api/data").as_str(), Some(&token));
     let stolen = call(&app, "/api/data", &dpop(&token, proof)).await;
     assert_eq!(stolen.status, StatusCode::UNAUTHORIZED);
-    assert!(stolen.challenge.contains("invalid_token"), "{}", stolen.challenge);
+    assert!(
+        stolen.challenge.contains("invalid_token"),
+        "{}",
+        stolen.challenge
+    );
 }
 
 async fn a_route_requires_dpop(framework: Framework) {
@@ -113,11 +143,18 @@ async fn a_route_requires_dpop(framework: Framework) {
     let plain = provider.mint_access_token("bob", json!({}));
     let refused = call(&app, "/api/data", &bearer(&plain)).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    assert!(refused.challenge.starts_with("DPoP"), "{}", refused.challenge);
+    assert!(
+        refused.challenge.starts_with("DPoP"),
+        "{}",
+        refused.challenge
+    );
     let key = DpopKey::generate();
     let token = provider.mint_dpop_token("alice", &key);
     let proof = key.proof("GET", app.at("/api/data").as_str(), Some(&token));
-    assert_eq!(call(&app, "/api/data", &dpop(&token, proof)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/api/data", &dpop(&token, proof)).await.status,
+        StatusCode::OK
+    );
 }
 
 async fn opaque_bound_tokens_are_checked_against_introspection(framework: Framework) {
@@ -132,12 +169,27 @@ async fn opaque_bound_tokens_are_checked_against_introspection(framework: Framew
     let token = provider.mint_opaque_dpop_token("alice", &key);
     let url = app.at("/api/data");
     let stranger = DpopKey::generate();
-    let stolen = call(&app, "/api/data", &dpop(&token, stranger.proof("GET", url.as_str(), Some(&token)))).await;
+    let stolen = call(
+        &app,
+        "/api/data",
+        &dpop(&token, stranger.proof("GET", url.as_str(), Some(&token))),
+    )
+    .await;
     assert_eq!(stolen.status, StatusCode::UNAUTHORIZED);
-    assert!(stolen.challenge.contains("invalid_token"), "{}", stolen.challenge);
+    assert!(
+        stolen.challenge.contains("invalid_token"),
+        "{}",
+        stolen.challenge
+    );
     let proof = key.proof("GET", url.as_str(), Some(&token));
-    assert_eq!(call(&app, "/api/data", &dpop(&token, proof)).await.status, StatusCode::OK);
-    assert_eq!(call(&app, "/api/data", &bearer(&token)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&app, "/api/data", &dpop(&token, proof)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "/api/data", &bearer(&token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(provider.stats().introspection, 1, "the token stays cached");
 }
 
@@ -156,9 +208,7 @@ async fn access_token(browser: &Browser, app: &TestApp) -> String {
     me["access_token"].as_str().expect("token").to_owned()
 }
 
-async fn the_login_binds_tokens_to_a_session_key_and_refreshes_with_proofs(
-    framework: Framework,
-) {
+async fn the_login_binds_tokens_to_a_session_key_and_refreshes_with_proofs(framework: Framework) {
     let provider = MockProvider::start().await.expect("provider");
     provider.set_access_token_ttl(Duration::from_secs(30));
     // Profile claims come from userinfo alone, which takes a bound token only with DPoP.
@@ -189,7 +239,10 @@ async fn the_login_binds_tokens_to_a_session_key_and_refreshes_with_proofs(
     // The token expires within the leeway: each request refreshes it with a proof of
     // the same key, which the provider checks against the refresh token's binding.
     let me: Value = browser.api(app.at("/me")).await.json().await.expect("json");
-    assert_eq!(me["claims"]["email"], "alice@example.com", "userinfo answered: {me}");
+    assert_eq!(
+        me["claims"]["email"], "alice@example.com",
+        "userinfo answered: {me}"
+    );
     let first = access_token(&browser, &app).await;
     assert_eq!(bound_key(&first).as_deref(), Some(jkt.as_str()));
     let second = access_token(&browser, &app).await;
@@ -212,7 +265,10 @@ async fn the_token_call_retries_once_with_the_providers_nonce(framework: Framewo
     let landed = browser.login(&app).await;
     assert_eq!(landed.status(), StatusCode::OK);
     let stats = provider.stats();
-    assert_eq!(stats.token_code, 2, "one refused for want of a nonce, one retried");
+    assert_eq!(
+        stats.token_code, 2,
+        "one refused for want of a nonce, one retried"
+    );
     assert_eq!(stats.dpop_proofs, 1);
     assert!(bound_key(&access_token(&browser, &app).await).is_some());
 }

@@ -62,9 +62,10 @@ async fn call_api(
         let token = identity.access_token().unwrap_or_default().to_owned();
         client.get(url).bearer_auth(token)
     } else {
-        let headers = identity
-            .dpop_headers("GET", url.as_str())
-            .ok_or((StatusCode::CONFLICT, "the session's tokens are not bound".to_owned()))?;
+        let headers = identity.dpop_headers("GET", url.as_str()).ok_or((
+            StatusCode::CONFLICT,
+            "the session's tokens are not bound".to_owned(),
+        ))?;
         client.get(url).headers(headers)
     };
     let response = request
@@ -79,7 +80,9 @@ async fn call_api(
         .unwrap_or_default()
         .to_owned();
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    Ok(Json(json!({ "status": status.as_u16(), "challenge": challenge, "body": body })))
+    Ok(Json(
+        json!({ "status": status.as_u16(), "challenge": challenge, "body": body }),
+    ))
 }
 
 struct Env {
@@ -104,7 +107,9 @@ async fn start(dpop: &'static str) -> Env {
         access_token_ttl: Duration::from_secs(3),
         config: |config| config.dpop_bind_tokens(true).leeway(Duration::from_secs(1)),
     };
-    let layer = OidcLayer::new(crate::harness::Interop::config(&provider, &frontend, &setup));
+    let layer = OidcLayer::new(crate::harness::Interop::config(
+        &provider, &frontend, &setup,
+    ));
     let calls = axum::Router::new()
         .route(
             "/call-api",
@@ -147,7 +152,9 @@ async fn bound_login_refresh_and_api_call(dpop: &'static str) {
         let env = start(dpop).await;
         let page = env
             .browser
-            .drive(env.frontend.clone(), &env.provider.origin(), "dana", |_| false)
+            .drive(env.frontend.clone(), &env.provider.origin(), "dana", |_| {
+                false
+            })
             .await
             .done();
         assert_eq!(page.status(), StatusCode::OK);
@@ -161,7 +168,13 @@ async fn bound_login_refresh_and_api_call(dpop: &'static str) {
         assert_eq!(call["body"]["bound"], true);
         let stolen = json_at(&env, "/call-api-as-bearer").await;
         assert_eq!(stolen["status"], 401, "{stolen}");
-        assert!(stolen["challenge"].as_str().unwrap_or_default().starts_with("DPoP"), "{stolen}");
+        assert!(
+            stolen["challenge"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("DPoP"),
+            "{stolen}"
+        );
 
         let first = me["access_token"].clone();
         let before = env.provider.grants("refresh_token").await;
@@ -170,7 +183,10 @@ async fn bound_login_refresh_and_api_call(dpop: &'static str) {
         assert_ne!(first, second, "the access token was renewed with a proof");
         assert_eq!(env.provider.grants("refresh_token").await, before + 1);
         let call = json_at(&env, "/call-api").await;
-        assert_eq!(call["status"], 200, "the renewed token is bound to the same key: {call}");
+        assert_eq!(
+            call["status"], 200,
+            "the renewed token is bound to the same key: {call}"
+        );
     };
     if tokio::time::timeout(TEST_TIMEOUT, run).await.is_err() {
         panic!("interop test did not finish within {TEST_TIMEOUT:?}");

@@ -6,6 +6,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use tower_oidc::store::MemoryStore;
 use tower_oidc::testing::{DpopKey, MockProvider};
 use tower_oidc::{DpopMode, Require};
 
@@ -18,6 +19,7 @@ both!(
     opaque_bound_tokens_are_checked_against_introspection,
     the_login_binds_tokens_to_a_session_key_and_refreshes_with_proofs,
     the_token_call_retries_once_with_the_providers_nonce,
+    a_proof_is_single_use_across_instances_sharing_a_store,
 );
 
 struct Call {
@@ -271,4 +273,48 @@ async fn the_token_call_retries_once_with_the_providers_nonce(framework: Framewo
     );
     assert_eq!(stats.dpop_proofs, 1);
     assert!(bound_key(&access_token(&browser, &app).await).is_some());
+}
+
+async fn a_proof_is_single_use_across_instances_sharing_a_store(framework: Framework) {
+    let provider = MockProvider::start().await.expect("provider");
+    let store = std::sync::Arc::new(MemoryStore::default());
+    // One public origin for both instances, as behind one load balancer.
+    let instance = |store: std::sync::Arc<MemoryStore>| {
+        move |c: tower_oidc::ConfigBuilder| {
+            c.bearer_only(true)
+                .dpop(DpopMode::Required)
+                .redirect_uri("http://api.test/auth")
+                .session_store(store)
+        }
+    };
+    let first = TestApp::start_on(
+        framework,
+        &provider,
+        instance(std::sync::Arc::clone(&store)),
+    )
+    .await;
+    let second = TestApp::start_on(framework, &provider, instance(store)).await;
+    let key = DpopKey::generate();
+    let token = provider.mint_dpop_token("alice", &key);
+    let proof = key.proof("GET", "http://api.test/api/data", Some(&token));
+    assert_eq!(
+        call(&first, "/api/data", &dpop(&token, proof.clone()))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let replayed = call(&second, "/api/data", &dpop(&token, proof)).await;
+    assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        replayed.challenge.contains("invalid_dpop_proof"),
+        "{}",
+        replayed.challenge
+    );
+    let fresh = key.proof("GET", "http://api.test/api/data", Some(&token));
+    assert_eq!(
+        call(&second, "/api/data", &dpop(&token, fresh))
+            .await
+            .status,
+        StatusCode::OK
+    );
 }

@@ -83,6 +83,7 @@ impl ConfigBuilder {
         let auth_params = self.checked_auth_params()?;
         let force_scheme = self.checked_force_scheme()?;
         self.check_id_token_signing_alg()?;
+        self.check_session_store_ca_used()?;
         Ok(Config {
             provider,
             provider_name: self.provider_name.clone(),
@@ -438,6 +439,21 @@ fn check_key_material(material: &[u8]) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+impl ConfigBuilder {
+    /// A session store CA that no store took: `OIDC_SESSION_STORE_CA_FILE` without a
+    /// `rediss` store in `OIDC_SESSION_STORE`.
+    fn check_session_store_ca_used(&self) -> Result<(), ConfigError> {
+        match &self.session_store_ca {
+            None => Ok(()),
+            Some(ca) => Err(ConfigError::new(
+                ca.name("session_store_ca"),
+                "is set, but no `rediss` Redis session store is configured to use it \
+                 (OIDC_SESSION_STORE)",
+            )),
+        }
+    }
 }
 
 fn derive_cookie_key(material: &[u8]) -> cookie::Key {

@@ -70,6 +70,9 @@ pub struct ConfigBuilder {
     pub(super) cookie_name: Option<Sourced<String>>,
     pub(super) cookie_secure: Option<bool>,
     pub(super) session: Option<SessionBackend>,
+    /// The CA certificates (PEM) of `OIDC_SESSION_STORE_CA_FILE`, until the store it
+    /// applies to takes them.
+    pub(super) session_store_ca: Option<Sourced<Vec<u8>>>,
     pub(super) session_max_age: Option<Duration>,
     pub(super) session_idle_timeout: Option<Sourced<Duration>>,
     /// Sessions in a [`MemoryStore`] made at `build()`, when the idle timeout is known.
@@ -585,6 +588,10 @@ impl fmt::Debug for ConfigBuilder {
             .field("cookie_name", &self.cookie_name)
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)
+            .field(
+                "session_store_ca",
+                &self.session_store_ca.as_ref().map(|ca| ca.origin),
+            )
             .field("session_max_age", &self.session_max_age)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("memory_sessions", &self.memory_sessions)

@@ -9,7 +9,7 @@ use super::client_secrets::ClientSecrets;
 use super::flaskoidc;
 use super::{ClientAuth, Config, ConfigBuilder, ConfigError};
 use crate::authz::Require;
-use crate::session::store_url::{self, StoreUrl};
+use crate::session::store_url::{self, ParseError, StoreUrl};
 
 /// One setting and every variable that can carry it.
 struct Setting {
@@ -107,6 +107,8 @@ static SETTINGS: &[Setting] = &[
     }),
     Setting::new("OIDC_COOKIE_SECURE", |b, v| Ok(b.cookie_secure(v.bool()?))),
     Setting::new("OIDC_COOKIE_NAME", |b, v| Ok(b.cookie_name(v.value))),
+    // Before the store, which takes the CA.
+    Setting::new("OIDC_SESSION_STORE_CA_FILE", session_store_ca_file),
     Setting::new("OIDC_SESSION_STORE", session_store).legacy(flaskoidc::session_store),
     Setting::new("OIDC_SESSION_MAX_AGE", |b, v| {
         Ok(b.session_max_age(v.seconds()?))
@@ -324,8 +326,23 @@ impl Found {
     }
 }
 
-fn session_store(builder: ConfigBuilder, found: Found) -> Result<ConfigBuilder, ConfigError> {
-    match store_url::parse(&found.value).map_err(|problem| found.error(problem))? {
+fn session_store(mut builder: ConfigBuilder, found: Found) -> Result<ConfigBuilder, ConfigError> {
+    let ca = builder.session_store_ca.take();
+    let store = match store_url::parse(&found.value, ca.as_ref().map(|ca| ca.value.as_slice())) {
+        Ok(store) => store,
+        Err(ParseError::Url(problem)) => return Err(found.error(problem)),
+        Err(ParseError::CaUnused) => {
+            let ca_name = ca.map_or("session_store_ca", |ca| ca.name("session_store_ca"));
+            return Err(ConfigError::new(
+                ca_name,
+                format!(
+                    "is set, but {} names no `rediss` Redis store, the only kind it applies to",
+                    found.name
+                ),
+            ));
+        }
+    };
+    match store {
         StoreUrl::Cookie => Ok(builder),
         StoreUrl::Memory => Ok(builder.memory_sessions()),
         #[cfg(feature = "redis")]
@@ -333,6 +350,22 @@ fn session_store(builder: ConfigBuilder, found: Found) -> Result<ConfigBuilder, 
         #[cfg(feature = "sql")]
         StoreUrl::Sql(store) => Ok(builder.session_store(store)),
     }
+}
+
+/// The CA certificates a `rediss` session store trusts instead of the system's: a PEM
+/// file, read now so that a wrong path is named here rather than at the first connection.
+fn session_store_ca_file(
+    mut builder: ConfigBuilder,
+    found: Found,
+) -> Result<ConfigBuilder, ConfigError> {
+    let path = found.value.trim();
+    let pem =
+        std::fs::read(path).map_err(|err| found.error(format!("cannot read {path}: {err}")))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(found.error(format!("{path} holds no PEM certificate")));
+    }
+    builder.session_store_ca = Some(builder.sourced(pem));
+    Ok(builder)
 }
 
 /// `groups=admins,realm_access.roles=admin`: each claim (a dotted path for nested claims)
@@ -489,6 +522,57 @@ mod tests {
         }
     }
 
+    /// The CA applies to a `rediss` Redis store only; set for any other store, or none,
+    /// it is an error naming it.
+    #[test]
+    fn the_session_store_ca_needs_a_tls_redis_store() {
+        let path = std::env::temp_dir().join(format!("tower-oidc-ca-{}.pem", std::process::id()));
+        let not_pem =
+            std::env::temp_dir().join(format!("tower-oidc-not-ca-{}.pem", std::process::id()));
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        std::fs::write(&not_pem, "just text").expect("write");
+        let (file, not_pem_file) = (
+            path.to_string_lossy().into_owned(),
+            not_pem.to_string_lossy().into_owned(),
+        );
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let stores: &[Option<&str>] = &[
+            None,
+            Some("memory"),
+            Some("cookie"),
+            Some("redis://127.0.0.1:1/0"),
+            Some("sqlite:///sessions.db"),
+        ];
+        for store in stores {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_SESSION_STORE_CA_FILE", &file));
+            vars.extend(store.map(|store| ("OIDC_SESSION_STORE", store)));
+            let err = config(&vars).expect_err("an unused CA");
+            assert_eq!(
+                err.setting(),
+                "OIDC_SESSION_STORE_CA_FILE",
+                "{store:?}: {err}"
+            );
+            assert!(err.problem().contains("rediss"), "{store:?}: {err}");
+        }
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_SESSION_STORE_CA_FILE", &not_pem_file));
+        vars.push(("OIDC_SESSION_STORE", "rediss://127.0.0.1:1"));
+        let err = config(&vars).expect_err("not a PEM file");
+        assert_eq!(err.setting(), "OIDC_SESSION_STORE_CA_FILE");
+        assert!(err.problem().contains("no PEM certificate"), "{err}");
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&not_pem);
+    }
+
     #[test]
     fn flask_oidc_client_secrets_json() {
         let path =
@@ -634,6 +718,7 @@ mod tests {
         ("OIDC_COOKIE_SECURE", "maybe"),
         ("OIDC_COOKIE_NAME", "my cookie"),
         ("OIDC_SESSION_STORE", "mongodb://x"),
+        ("OIDC_SESSION_STORE_CA_FILE", "/nonexistent/redis-ca.pem"),
         ("SESSION_TYPE", "filesystem"),
         ("SQLALCHEMY_DATABASE_URI", "mysql://x/y"),
         ("OIDC_SESSION_MAX_AGE", "8h"),

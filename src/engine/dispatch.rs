@@ -60,7 +60,7 @@ impl Engine {
                 .authorize(
                     Outcome::Continue(pass),
                     || request.wants_html(),
-                    crate::redirect::safe_return_to(&request.path_and_query()).as_deref(),
+                    || crate::redirect::safe_return_to(&request.path_and_query()),
                 )
                 .into(),
             decision => decision,
@@ -72,7 +72,7 @@ impl Engine {
         use tracing::Instrument;
         let span = pending.work.span();
         let outcome = pending.work.run(&self.ctx).instrument(span.clone()).await;
-        let outcome = self.authorize(outcome, || pending.html, None);
+        let outcome = self.authorize(outcome, || pending.html, || None);
         record_outcome(&span, &outcome);
         outcome
     }
@@ -83,13 +83,13 @@ impl Engine {
     }
 
     /// The global requirements, on an identity about to reach a protected route, which
-    /// gets the hook that decodes its user first. `html` reads the `Accept` header only
-    /// when access is denied.
+    /// gets the hook that decodes its user first. `html` reads the `Accept` header, and
+    /// `return_to` parses the request's target, only when access is denied.
     fn authorize(
         &self,
         outcome: Outcome,
         html: impl FnOnce() -> bool,
-        return_to: Option<&str>,
+        return_to: impl FnOnce() -> Option<String>,
     ) -> Outcome {
         let Outcome::Continue(Pass {
             identity: Some(identity),
@@ -108,7 +108,7 @@ impl Engine {
                 &identity,
                 &denied,
                 html(),
-                return_to,
+                return_to().as_deref(),
                 set_cookies,
             )),
         }

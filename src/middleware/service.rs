@@ -35,14 +35,11 @@ fn attach<B>(request: &mut Request<B>, engine: &Engine, identity: Option<Identit
     if let Some(identity) = &identity {
         request.extensions_mut().insert(identity.clone());
     }
-    let return_to = request
-        .uri()
-        .path_and_query()
-        .and_then(|target| crate::redirect::safe_return_to(target.as_str()));
+    let target = request.uri().path_and_query().cloned();
     request.extensions_mut().insert(Authentication {
         identity,
         context: Arc::clone(&engine.context().auth_context),
-        return_to,
+        target,
     });
 }
 

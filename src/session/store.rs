@@ -391,6 +391,23 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = (key, ttl);
         async { Err(StoreError::Unsupported) }
     }
+
+    /// Forgets a single-use `key` recorded by [`first_use`](Self::first_use), so that its
+    /// next `first_use` answers `true` again; forgetting a key never recorded is no error.
+    ///
+    /// The layer forgets a back-channel logout token's `jti` when ending the sessions it
+    /// names failed: the provider sends the token again, and that retry must not be taken
+    /// for a replay.
+    ///
+    /// # Errors
+    ///
+    /// The default answers [`StoreError::Unsupported`], as a store that keeps no
+    /// single-use keys has none to forget; [`StoreError::Unavailable`] when the store
+    /// cannot be reached.
+    fn forget_use(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = key;
+        async { Err(StoreError::Unsupported) }
+    }
 }
 
 /// A [`SessionStore`] that keeps sessions in this process and answers loads at once.
@@ -483,6 +500,10 @@ impl<S: SessionStore> SessionStore for Arc<S> {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         S::first_use(self, key, ttl)
     }
+
+    fn forget_use(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::forget_use(self, key)
+    }
 }
 
 impl<S: InProcessStore> InProcessStore for Arc<S> {
@@ -524,6 +545,7 @@ pub(crate) trait DynStore: Send + Sync {
         key: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -580,6 +602,10 @@ impl<T: SessionStore> DynStore for T {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(SessionStore::first_use(self, key, ttl))
+    }
+
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(SessionStore::forget_use(self, key))
     }
 }
 
@@ -640,6 +666,10 @@ impl<S: InProcessStore> DynStore for InProcess<S> {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         DynStore::first_use(&self.0, key, ttl)
+    }
+
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        DynStore::forget_use(&self.0, key)
     }
 }
 

@@ -50,6 +50,8 @@ mod login_flow;
 mod logout_wins;
 mod open_redirect;
 mod outage;
+mod postgres_outage;
+mod redis_deployments;
 mod refresh;
 mod replay;
 mod requests;

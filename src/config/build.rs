@@ -147,6 +147,7 @@ impl ConfigBuilder {
             id_token_signing_alg: self.id_token_signing_alg.as_ref().map(|alg| alg.value),
             resolve_claim_sources: self.resolve_claim_sources,
             development: None,
+            dpop: self.dpop.clone(),
         })
     }
 

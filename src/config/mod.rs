@@ -8,6 +8,7 @@ mod client_options;
 mod client_secrets;
 pub(crate) mod defaults;
 mod development;
+mod dpop;
 mod env;
 mod env_file;
 mod error;
@@ -285,6 +286,7 @@ pub struct Config {
     pub(crate) resolve_claim_sources: bool,
     /// Authentication is off: every request gets this identity (development only).
     pub(crate) development: Option<Arc<DevelopmentUser>>,
+    pub(crate) dpop: crate::dpop::DpopOptions,
 }
 
 impl Config {
@@ -486,6 +488,7 @@ impl fmt::Debug for Config {
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
             .field("development", &self.development)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }

@@ -63,6 +63,7 @@ pub(crate) enum Deferred {
     StoreSession(store_session::StoreLookup),
     Bearer(bearer::BearerCheck),
     Development(development::LoadUser),
+    Dpop(crate::dpop::check::DpopCheck),
 }
 
 impl Deferred {
@@ -76,6 +77,7 @@ impl Deferred {
             Deferred::StoreSession(lookup) => lookup.run(ctx).await,
             Deferred::Bearer(check) => check.run(ctx).await,
             Deferred::Development(load) => load.run(ctx).await,
+            Deferred::Dpop(check) => check.run(ctx).await,
         }
     }
 
@@ -112,6 +114,9 @@ impl Deferred {
             }
             Deferred::Development(_) => {
                 tracing::info_span!("oidc.development_user", user_id = Empty, outcome = Empty)
+            }
+            Deferred::Dpop(_) => {
+                tracing::info_span!("oidc.dpop", user_id = Empty, outcome = Empty)
             }
         }
     }

@@ -154,7 +154,7 @@ impl Identity {
     ) -> Option<http::HeaderMap> {
         let key = crate::dpop::client_key::from_stored(self.session.dpop_key.as_deref())?;
         let token = self.session.access_token.as_deref()?;
-        crate::dpop::token_client::resource_headers(&key, method, url, token, nonce)
+        crate::provider::dpop_client::resource_headers(&key, method, url, token, nonce)
     }
 
     /// Whether the session's tokens are bound to a DPoP key of its own, so that calls with

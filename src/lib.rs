@@ -142,10 +142,9 @@ pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
 pub use config::{
-    AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg,
-    ProviderEndpoints, ResponseMode, UnknownSigningAlg,
+    AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, DpopMode, IdTokenSigningAlg,
+    ProviderEndpoints, ResponseMode, UnknownDpopMode, UnknownSigningAlg,
 };
-pub use dpop::{DpopMode, UnknownDpopMode};
 pub use health::{health, HealthService};
 pub use identity::Identity;
 pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};

@@ -10,10 +10,6 @@ use std::future::Future;
 
 use http::StatusCode;
 
-use crate::bearer::BearerError;
-use crate::context::RefreshOutcome;
-use crate::session::store::StoreError;
-
 #[cfg(feature = "metrics")]
 mod record {
     pub(super) fn count(name: &'static str, labels: &[(&'static str, &'static str)]) {
@@ -86,22 +82,12 @@ pub(crate) fn callback_timer() -> CallbackTimer {
     CallbackTimer(Timer::start())
 }
 
-/// How one refresh of a session's tokens ended (counted once, not per waiting request).
+/// How one refresh of a session's tokens ended (counted once, not per waiting request):
+/// `refreshed`, `unavailable`, `session_ended` or `rejected`.
 #[inline]
-pub(crate) fn refreshed(outcome: &RefreshOutcome) {
+pub(crate) fn refreshed(outcome: &'static str) {
     #[cfg(feature = "metrics")]
-    record::count(
-        "tower_oidc_refreshes_total",
-        &[(
-            "outcome",
-            match outcome {
-                RefreshOutcome::Refreshed { .. } => "refreshed",
-                RefreshOutcome::Unavailable => "unavailable",
-                RefreshOutcome::Ended => "session_ended",
-                RefreshOutcome::Rejected => "rejected",
-            },
-        )],
-    );
+    record::count("tower_oidc_refreshes_total", &[("outcome", outcome)]);
     let _ = outcome;
 }
 
@@ -113,19 +99,8 @@ pub(crate) fn bearer_accepted(check: &'static str) {
     let _ = check;
 }
 
-/// A bearer token refused.
-#[inline]
-pub(crate) fn bearer_rejected(err: &BearerError) {
-    bearer_rejected_because(match err {
-        BearerError::Invalid(_) => "invalid_token",
-        BearerError::Unavailable(_) => "provider_unavailable",
-        BearerError::Refused => "user_refused",
-        BearerError::HookFailed(_) => "user_details_failed",
-    });
-}
-
-/// A bearer token refused for `reason`, one of the codes of [`bearer_rejected`] or
-/// `malformed` (an `Authorization` header that is no bearer token) or `dpop_bound` (a token
+/// A bearer token refused for `reason`: `invalid_token`, `provider_unavailable`,
+/// `user_refused`, `user_details_failed`, `malformed` (an `Authorization` header that is no bearer token) or `dpop_bound` (a token
 /// bound to a DPoP key, sent without its proof).
 #[inline]
 pub(crate) fn bearer_rejected_because(reason: &'static str) {
@@ -137,14 +112,9 @@ pub(crate) fn bearer_rejected_because(reason: &'static str) {
 /// One call to the introspection endpoint, timed by `timer`, by its answer: `active`,
 /// `inactive` (a token refused) or `error`.
 #[inline]
-pub(crate) fn introspected<T>(timer: &Timer, answer: &Result<T, BearerError>) {
+pub(crate) fn introspected(timer: &Timer, outcome: &'static str) {
     #[cfg(feature = "metrics")]
     {
-        let outcome = match answer {
-            Ok(_) => "active",
-            Err(BearerError::Invalid(_)) => "inactive",
-            Err(_) => "error",
-        };
         record::count(
             "tower_oidc_introspection_calls_total",
             &[("outcome", outcome)],
@@ -155,17 +125,25 @@ pub(crate) fn introspected<T>(timer: &Timer, answer: &Result<T, BearerError>) {
             timer.start,
         );
     }
-    let _ = (timer, answer);
+    let _ = (timer, outcome);
+}
+
+/// An error that says what kind of failure it is, as a fixed label, or that it is no
+/// failure at all (`None`: a capability the store lacks, answered by design).
+pub(crate) trait FailureKind {
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    fn failure_kind(&self) -> Option<&'static str>;
 }
 
 /// `future`, a call to the session store's `operation`, timed and its errors counted.
 #[inline]
-pub(crate) fn store_call<T, F>(
+pub(crate) fn store_call<T, E, F>(
     operation: &'static str,
     future: F,
-) -> impl Future<Output = Result<T, StoreError>> + Send
+) -> impl Future<Output = Result<T, E>> + Send
 where
-    F: Future<Output = Result<T, StoreError>> + Send,
+    E: FailureKind,
+    F: Future<Output = Result<T, E>> + Send,
 {
     #[cfg(feature = "metrics")]
     {
@@ -175,12 +153,8 @@ where
             let labels = [("operation", operation)];
             record::seconds("tower_oidc_store_duration_seconds", &labels, start);
             if let Err(err) = &result {
-                let kind = match err {
-                    StoreError::Unavailable { .. } => "unavailable",
-                    StoreError::Corrupt { .. } => "corrupt",
-                    StoreError::Other { .. } => "other",
-                    // A capability the store lacks, answered by design: no failure.
-                    _ => return result,
+                let Some(kind) = err.failure_kind() else {
+                    return result;
                 };
                 record::count(
                     "tower_oidc_store_errors_total",

@@ -283,7 +283,7 @@ impl Rule {
                 }
             }
             Rule::Dpop => {
-                if crate::dpop::check::proved(identity) {
+                if dpop_proved(identity) {
                     Ok(())
                 } else {
                     Err(Denied::DpopRequired)
@@ -333,6 +333,13 @@ impl fmt::Debug for Require {
             .entries(self.rules.iter().map(ToString::to_string))
             .finish()
     }
+}
+
+/// Whether `identity` came from a DPoP-bound token whose proof passed: a bound token is
+/// accepted in no other way.
+fn dpop_proved(identity: &Identity) -> bool {
+    use crate::dpop::binding::{self, Binding};
+    identity.is_bearer() && matches!(binding::of(identity.claims()), Binding::Jkt(_))
 }
 
 #[cfg(test)]

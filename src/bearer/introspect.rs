@@ -31,7 +31,14 @@ pub(crate) async fn introspect(
     }
     let timer = crate::telemetry::Timer::start();
     let answer = ask(provider, metadata, config, token).await;
-    crate::telemetry::introspected(&timer, &answer);
+    crate::telemetry::introspected(
+        &timer,
+        match &answer {
+            Ok(_) => "active",
+            Err(BearerError::Invalid(_)) => "inactive",
+            Err(_) => "error",
+        },
+    );
     if matches!(answer, Err(BearerError::Invalid(_))) {
         guard.refused(token);
     }

@@ -25,6 +25,18 @@ pub(crate) enum BearerError {
     HookFailed(crate::user::HookError),
 }
 
+impl BearerError {
+    /// The refusal's fixed label, for metrics.
+    pub(crate) fn reason_code(&self) -> &'static str {
+        match self {
+            BearerError::Invalid(_) => "invalid_token",
+            BearerError::Unavailable(_) => "provider_unavailable",
+            BearerError::Refused => "user_refused",
+            BearerError::HookFailed(_) => "user_details_failed",
+        }
+    }
+}
+
 /// The bearer credential of a request.
 pub(crate) enum BearerHeader<'a> {
     Missing,

@@ -107,7 +107,7 @@ pub struct ConfigBuilder {
     pub(super) auth_disabled: Option<Sourced<bool>>,
     pub(super) development_user: Option<Sourced<String>>,
     pub(super) development_claims: Option<Sourced<serde_json::Value>>,
-    pub(super) dpop: crate::dpop::DpopOptions,
+    pub(super) dpop: super::DpopOptions,
     /// The environment variable being applied: values set meanwhile are attributed to it.
     applying: Option<&'static str>,
 }

@@ -9,6 +9,7 @@ mod client_secrets;
 pub(crate) mod defaults;
 mod development;
 mod dpop;
+mod dpop_options;
 mod env;
 mod env_file;
 mod error;
@@ -19,6 +20,8 @@ mod registration;
 mod security;
 pub(crate) mod transport;
 
+pub(crate) use dpop_options::DpopOptions;
+pub use dpop_options::{DpopMode, UnknownDpopMode};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -286,7 +289,7 @@ pub struct Config {
     pub(crate) resolve_claim_sources: bool,
     /// Authentication is off: every request gets this identity (development only).
     pub(crate) development: Option<Arc<DevelopmentUser>>,
-    pub(crate) dpop: crate::dpop::DpopOptions,
+    pub(crate) dpop: DpopOptions,
 }
 
 impl Config {

@@ -1,6 +1,8 @@
 //! What every flow works with: the configuration, the provider, the cookie codec, the
 //! caches and the session I/O. Flows receive a [`Context`]; they never see the dispatcher.
 
+pub(crate) mod development;
+mod dpop_state;
 mod refreshes;
 mod replay;
 mod sessions;
@@ -62,18 +64,19 @@ pub(crate) struct Context {
     /// Refused opaque tokens and the ceiling on introspection calls.
     pub(crate) introspection: IntrospectionGuard,
     /// Authentication is off: the identity every request gets.
-    pub(crate) development: Option<crate::engine::development::DevelopmentSession>,
+    pub(crate) development: Option<development::DevelopmentSession>,
     /// Proof `jti`s and server nonces.
-    pub(crate) dpop: crate::dpop::check::DpopState,
+    pub(crate) dpop: dpop_state::DpopState,
 }
 
 impl Context {
     /// The shared state for `config`; starts the provider's background maintenance.
     pub(crate) fn new(config: Config) -> Self {
         let provider = Provider::new(&config);
-        let development = config.development.clone().map(|user| {
-            crate::engine::development::DevelopmentSession::new(user, config.user_hook.is_some())
-        });
+        let development = config
+            .development
+            .clone()
+            .map(|user| development::DevelopmentSession::new(user, config.user_hook.is_some()));
         if development.is_none() {
             provider.spawn_maintenance();
         }
@@ -102,7 +105,7 @@ impl Context {
                 .saturating_add(config.leeway)
                 .as_secs(),
         );
-        let dpop = crate::dpop::check::DpopState::new(&config);
+        let dpop = dpop_state::DpopState::new(&config);
         Self {
             config,
             provider,

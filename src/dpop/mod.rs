@@ -7,7 +7,6 @@
 
 pub(crate) mod binding;
 pub(crate) mod challenge;
-pub(crate) mod check;
 pub(crate) mod client_key;
 pub(crate) mod credential;
 #[cfg(test)]
@@ -16,12 +15,9 @@ mod engine_tests;
 pub(crate) mod htu;
 pub(crate) mod jwk;
 pub(crate) mod nonce;
-mod options;
 pub(crate) mod proof;
-pub(crate) mod token_client;
 
-pub(crate) use options::DpopOptions;
-pub use options::{DpopMode, UnknownDpopMode};
+pub(crate) use crate::config::{DpopMode, DpopOptions};
 
 use jsonwebtoken::Algorithm;
 

@@ -7,15 +7,15 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, StatusCode};
-use tokio::sync::OnceCell;
 
 use super::{Decision, Deferred, Engine, Pending};
 use crate::config::DevelopmentUser;
+use crate::context::development::{session_data, DevelopmentSession};
 use crate::context::Context;
 use crate::outcome::{Outcome, Pass};
 use crate::request::RequestView;
 use crate::response::{self, ErrorReply};
-use crate::session::{now, random_id, SessionData};
+use crate::session::now;
 use crate::user::NoUser;
 
 /// The header every answer carries while authentication is off.
@@ -24,45 +24,6 @@ pub(crate) const HEADER_VALUE: HeaderValue = HeaderValue::from_static("disabled"
 
 /// How often the warning is repeated while the layer serves.
 const REMINDER_EVERY: Duration = Duration::from_secs(60);
-
-/// The identity every request gets, once the hook has loaded its user.
-pub(crate) struct DevelopmentSession {
-    user: Arc<DevelopmentUser>,
-    session: OnceCell<Arc<SessionData>>,
-}
-
-impl DevelopmentSession {
-    /// Without a user-detail hook the session is complete at once; with one, the first
-    /// request loads its user.
-    pub(crate) fn new(user: Arc<DevelopmentUser>, has_hook: bool) -> Self {
-        let complete = (!has_hook).then(|| Arc::new(session_data(&user)));
-        Self {
-            user,
-            session: OnceCell::new_with(complete),
-        }
-    }
-}
-
-fn session_data(user: &DevelopmentUser) -> SessionData {
-    let now = now();
-    SessionData {
-        sid: random_id(),
-        user_id: user.user_id.clone(),
-        claims: user.claims.clone(),
-        id_token: None,
-        access_token: None,
-        refresh_token: None,
-        access_expires_at: None,
-        created_at: now,
-        expires_at: u64::MAX,
-        user: None,
-        user_loaded_at: None,
-        last_seen: None,
-        dpop_key: None,
-        bearer: false,
-        typed_user: Default::default(),
-    }
-}
 
 /// The answer to a request while authentication is off.
 pub(crate) fn decide(

@@ -152,7 +152,7 @@ impl Engine {
 
     fn decide_protected(&self, request: &RequestView<'_>) -> Decision {
         let ctx = &self.ctx;
-        if let Some(step) = crate::dpop::check::from_request(ctx, request) {
+        if let Some(step) = crate::flow::dpop_check::from_request(ctx, request) {
             return self.step(step, Deferred::Dpop);
         }
         match crate::bearer::from_headers(request.headers) {

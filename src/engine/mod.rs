@@ -63,7 +63,7 @@ pub(crate) enum Deferred {
     StoreSession(store_session::StoreLookup),
     Bearer(bearer::BearerCheck),
     Development(development::LoadUser),
-    Dpop(crate::dpop::check::DpopCheck),
+    Dpop(crate::flow::dpop_check::DpopCheck),
 }
 
 impl Deferred {

@@ -41,7 +41,7 @@ impl BearerCheck {
 }
 
 pub(crate) fn reject(err: BearerError) -> response::CoreResponse {
-    crate::telemetry::bearer_rejected(&err);
+    crate::telemetry::bearer_rejected_because(err.reason_code());
     let reply = |status, code, message: &str| {
         ErrorReply {
             status,

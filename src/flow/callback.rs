@@ -316,7 +316,8 @@ impl Callback {
         })?;
         let client = oauth::client(config, &metadata);
         let dpop_key = crate::dpop::client_key::from_stored(self.pending.dpop_key.as_deref());
-        let http = crate::dpop::token_client::http_client(&ctx.provider.client, dpop_key.clone());
+        let http =
+            crate::provider::dpop_client::http_client(&ctx.provider.client, dpop_key.clone());
         let client_auth = oauth::assertion_params(config, &metadata).map_err(|err| {
             let (TokenEndpointError::Refused(reason) | TokenEndpointError::Unavailable(reason)) =
                 err;

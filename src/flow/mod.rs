@@ -5,6 +5,7 @@
 pub(crate) mod backchannel;
 pub(crate) mod bearer;
 pub(crate) mod callback;
+pub(crate) mod dpop_check;
 pub(crate) mod form_post;
 pub(crate) mod frontchannel;
 pub(crate) mod login;

@@ -37,7 +37,12 @@ impl Refresh {
         let outcome = cell
             .get_or_init(|| async {
                 let outcome = refresh(ctx, &self.session, self.request.carried, &key).await;
-                crate::telemetry::refreshed(&outcome);
+                crate::telemetry::refreshed(match &outcome {
+                    RefreshOutcome::Refreshed { .. } => "refreshed",
+                    RefreshOutcome::Unavailable => "unavailable",
+                    RefreshOutcome::Ended => "session_ended",
+                    RefreshOutcome::Rejected => "rejected",
+                });
                 outcome
             })
             .await
@@ -97,7 +102,7 @@ async fn refresh(
     };
     let client = oauth::client(&ctx.config, &metadata);
     let dpop_key = crate::dpop::client_key::from_stored(session.dpop_key.as_deref());
-    let http = crate::dpop::token_client::http_client(&ctx.provider.client, dpop_key);
+    let http = crate::provider::dpop_client::http_client(&ctx.provider.client, dpop_key);
     let token = RefreshToken::new(refresh_token.clone());
     let Ok(client_auth) = oauth::assertion_params(&ctx.config, &metadata) else {
         return RefreshOutcome::Unavailable;

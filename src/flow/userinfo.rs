@@ -45,7 +45,7 @@ pub(crate) async fn merge(
         timeout: None,
     };
     let credential = |nonce: Option<&str>| match dpop_key {
-        Some(key) => crate::dpop::token_client::resource_headers(
+        Some(key) => crate::provider::dpop_client::resource_headers(
             key,
             "GET",
             endpoint.as_str(),

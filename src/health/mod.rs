@@ -1,5 +1,5 @@
 //! A health endpoint to mount beside the layer: [`health`] for tower and axum,
-//! [`actix::health`](crate::actix::health) for actix-web.
+//! `tower_oidc::actix::health` for actix-web.
 
 mod report;
 

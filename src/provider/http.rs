@@ -20,6 +20,7 @@ pub(crate) enum HttpError {
 }
 
 /// A client with the default transport settings.
+#[cfg(feature = "testing")]
 pub(crate) fn build_client(timeout: Duration) -> reqwest::Client {
     crate::config::transport::Transport::default().client(timeout)
 }
@@ -157,7 +158,7 @@ pub(crate) async fn fetch_as(
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split(';').next())
             .map(|value| value.trim().to_ascii_lowercase());
-        let dpop_nonce = crate::dpop::token_client::nonce_challenge(response.headers());
+        let dpop_nonce = crate::provider::dpop_client::nonce_challenge(response.headers());
         let body = read_at_most(response, limits.max_bytes).await?;
         Ok(Fetched {
             status,

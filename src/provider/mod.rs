@@ -2,6 +2,7 @@
 //! calls made to it. Starts without the provider and keeps trying in the background.
 
 pub(crate) mod client_auth;
+pub(crate) mod dpop_client;
 pub(crate) mod http;
 pub(crate) mod key_refetch;
 pub(crate) mod keys;

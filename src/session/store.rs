@@ -90,6 +90,18 @@ impl StoreError {
     }
 }
 
+impl telemetry::FailureKind for StoreError {
+    fn failure_kind(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Unavailable { .. } => Some("unavailable"),
+            StoreError::Corrupt { .. } => Some("corrupt"),
+            StoreError::Other { .. } => Some("other"),
+            // A capability the store lacks, answered by design: no failure.
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -411,7 +423,7 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 
     /// Checks, as cheaply as the store can, that it answers: the health report
-    /// ([`health`](crate::health)) calls it. The default loads a session id that never
+    /// (`tower_oidc::health`) calls it. The default loads a session id that never
     /// exists; a store with a cheaper round trip (Redis `PING`, SQL `SELECT 1`) may
     /// override it.
     ///

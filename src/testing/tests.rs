@@ -1102,7 +1102,10 @@ async fn delay_slows_every_endpoint() {
     mock.set_delay(Duration::ZERO);
     let started = Instant::now();
     discovery(&mock).await;
-    assert!(started.elapsed() < delay, "the delay is gone once set to zero");
+    assert!(
+        started.elapsed() < delay,
+        "the delay is gone once set to zero"
+    );
 }
 
 #[tokio::test]

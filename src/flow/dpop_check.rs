@@ -5,42 +5,16 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::binding::{self, Binding};
-use super::challenge;
-use super::credential::DpopCredential;
-use super::nonce::Nonces;
-use super::proof::{self, Expected, ProofError, Proven};
 use crate::bearer::BearerError;
 use crate::config::SessionBackend;
 use crate::context::{Context, StoreVerdict};
-use crate::identity::Identity;
+use crate::dpop::binding::{self, Binding};
+use crate::dpop::challenge;
+use crate::dpop::credential::DpopCredential;
+use crate::dpop::proof::{self, Expected, ProofError, Proven};
 use crate::outcome::{Outcome, Step};
 use crate::request::RequestView;
-use crate::session::expiring_set::ExpiringSet;
 use crate::session::SessionData;
-
-/// Proof `jti`s remembered at most in this process.
-const USED_JTIS: usize = 100_000;
-
-/// What the layer keeps for DPoP between requests.
-pub(crate) struct DpopState {
-    /// `jti`s of accepted proofs, per key, while their `iat` could still pass.
-    used_jtis: ExpiringSet,
-    /// Set when proofs must carry our nonce.
-    nonces: Option<Nonces>,
-}
-
-impl DpopState {
-    pub(crate) fn new(config: &crate::config::Config) -> Self {
-        Self {
-            used_jtis: ExpiringSet::new(USED_JTIS),
-            nonces: config
-                .dpop
-                .nonces
-                .then(|| Nonces::new(config.cookie_key.master())),
-        }
-    }
-}
 
 /// Work left once the proof passed: the store's word on its `jti`, the token's check.
 pub(crate) struct DpopCheck {
@@ -52,10 +26,10 @@ pub(crate) struct DpopCheck {
 /// A request with `Authorization: DPoP`, when DPoP is on; `None` leaves the request to the
 /// other credentials.
 pub(crate) fn from_request(ctx: &Context, request: &RequestView<'_>) -> Option<Step<DpopCheck>> {
-    if ctx.config.dpop.mode == super::DpopMode::Off {
+    if ctx.config.dpop.mode == crate::dpop::DpopMode::Off {
         return None;
     }
-    match super::credential::from_headers(request.headers) {
+    match crate::dpop::credential::from_headers(request.headers) {
         DpopCredential::Absent => None,
         DpopCredential::Malformed(reason) => Some(refuse(challenge::invalid_proof(reason))),
         DpopCredential::Present { token, proof } => Some(decide(ctx, request, token, proof)),
@@ -65,7 +39,7 @@ pub(crate) fn from_request(ctx: &Context, request: &RequestView<'_>) -> Option<S
 /// Checks the proof now, and the token when the bearer cache knows it.
 fn decide(ctx: &Context, request: &RequestView<'_>, token: &str, proof: &str) -> Step<DpopCheck> {
     let config = &ctx.config;
-    let Some(url) = super::htu::expected(config, request) else {
+    let Some(url) = crate::dpop::htu::expected(config, request) else {
         return refuse(challenge::invalid_proof(
             "the request has no valid Host to check htu against",
         ));
@@ -177,10 +151,4 @@ fn bind(ctx: &Context, session: Arc<SessionData>, proven: &Proven) -> Outcome {
 
 fn refuse(response: crate::response::CoreResponse) -> Step<DpopCheck> {
     Step::Done(Outcome::Respond(response))
-}
-
-/// Whether `identity` came from a DPoP-bound token whose proof passed: a bound token is
-/// accepted in no other way.
-pub(crate) fn proved(identity: &Identity) -> bool {
-    identity.is_bearer() && matches!(binding::of(identity.claims()), Binding::Jkt(_))
 }

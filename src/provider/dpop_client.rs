@@ -9,9 +9,9 @@ use std::sync::Arc;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue};
 
-use super::client_key::ClientKey;
-use super::{DPOP, DPOP_NONCE};
-use crate::provider::http::{execute, HttpError};
+use super::http::{execute, HttpError};
+use crate::dpop::client_key::ClientKey;
+use crate::dpop::{DPOP, DPOP_NONCE};
 
 type Sent = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send>>;
 

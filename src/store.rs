@@ -13,5 +13,8 @@ pub use crate::session::redis_store::RedisStore;
 #[cfg(feature = "sql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 pub use crate::session::sql_store::SqlStore;
+#[cfg(feature = "api-keys")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
+pub use crate::apikeys::{ApiKey, ApiKeyStore, MemoryApiKeyStore};
 pub use crate::session::store::{InProcessStore, SessionStore, StoreError};
 pub use crate::session::SessionData;

@@ -126,7 +126,7 @@ where
             Decision::Respond(response) => {
                 OidcMiddlewareFuture::ready(own_response(request, response))
             }
-            Decision::ReadBody { limit } => {
+            Decision::ReadBody { limit, work } => {
                 let engine = Arc::clone(&self.engine);
                 OidcMiddlewareFuture::deferred(Box::pin(async move {
                     use actix_web::FromRequest;
@@ -142,7 +142,7 @@ where
                         };
                     let request = ServiceRequest::from_parts(http_request, payload);
                     let response = match body {
-                        Ok(Ok(body)) => engine.run_with_body(body).await,
+                        Ok(Ok(body)) => engine.run_with_body(work, body).await,
                         _ => crate::response::body_too_large(limit),
                     };
                     Ok(own_response(request, response))

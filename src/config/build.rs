@@ -83,6 +83,10 @@ impl ConfigBuilder {
         let auth_params = self.checked_auth_params()?;
         let force_scheme = self.checked_force_scheme()?;
         self.check_id_token_signing_alg()?;
+        #[cfg(feature = "api-keys")]
+        let api_keys = self.api_keys.build(&base_path)?;
+        #[cfg(not(feature = "api-keys"))]
+        self.api_keys.build(&base_path)?;
         Ok(Config {
             provider,
             provider_name: self.provider_name.clone(),
@@ -131,6 +135,8 @@ impl ConfigBuilder {
             security: self.security.clone(),
             id_token_signing_alg: self.id_token_signing_alg.as_ref().map(|alg| alg.value),
             resolve_claim_sources: self.resolve_claim_sources,
+            #[cfg(feature = "api-keys")]
+            api_keys,
         })
     }
 
@@ -468,7 +474,7 @@ pub(super) fn both(first: &str, second: &str) -> String {
     }
 }
 
-fn route(
+pub(super) fn route(
     sourced: &Option<Sourced<String>>,
     setting: &'static str,
     default: &str,

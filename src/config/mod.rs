@@ -1,5 +1,6 @@
 //! Configuration: a builder, `from_env` with the flaskoidc names, and `client_secrets.json`.
 
+mod api_keys;
 mod auth_params_file;
 mod build;
 mod builder;
@@ -24,6 +25,8 @@ use url::Url;
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
 pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
+#[cfg(feature = "api-keys")]
+pub(crate) use api_keys::is_scope_token;
 pub(crate) use security::SecurityOptions;
 
 use crate::paths::{Routes, Whitelist};
@@ -226,6 +229,9 @@ pub struct Config {
     /// `None`: the asymmetric allowlist.
     pub(crate) id_token_signing_alg: Option<IdTokenSigningAlg>,
     pub(crate) resolve_claim_sources: bool,
+    /// Personal API keys, when switched on.
+    #[cfg(feature = "api-keys")]
+    pub(crate) api_keys: Option<Arc<crate::apikeys::ApiKeys>>,
 }
 
 impl Config {
@@ -376,7 +382,8 @@ impl Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        let mut debug = f.debug_struct("Config");
+        debug
             .field("provider", &self.provider)
             .field("provider_name", &self.provider_name)
             .field("client_id", &self.client_id)
@@ -417,7 +424,9 @@ impl fmt::Debug for Config {
             .field("denied_page", &self.denied_page)
             .field("security", &self.security)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
-            .field("resolve_claim_sources", &self.resolve_claim_sources)
-            .finish()
+            .field("resolve_claim_sources", &self.resolve_claim_sources);
+        #[cfg(feature = "api-keys")]
+        debug.field("api_keys", &self.api_keys);
+        debug.finish()
     }
 }

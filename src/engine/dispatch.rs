@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method, StatusCode};
 
-use super::{Decision, Deferred, Pending};
+use super::{BodyWork, Decision, Deferred, Pending};
 use crate::bearer::BearerHeader;
 use crate::config::Config;
 use crate::context::{store_unavailable, Context, SessionLookup};
@@ -77,9 +77,17 @@ impl Engine {
         outcome
     }
 
-    /// Completes a [`Decision::ReadBody`]: only back-channel logout reads a body.
-    pub(crate) async fn run_with_body(self: Arc<Self>, body: bytes::Bytes) -> CoreResponse {
-        backchannel::handle(&self.ctx, &body).await
+    /// Completes a [`Decision::ReadBody`].
+    pub(crate) async fn run_with_body(
+        self: Arc<Self>,
+        work: BodyWork,
+        body: bytes::Bytes,
+    ) -> CoreResponse {
+        match work {
+            BodyWork::BackChannelLogout => backchannel::handle(&self.ctx, &body).await,
+            #[cfg(feature = "api-keys")]
+            BodyWork::CreateApiKey(create) => create.run(&self.ctx, &body).await,
+        }
     }
 
     /// The global requirements, on an identity about to reach a protected route, which
@@ -173,6 +181,10 @@ impl Engine {
         let ctx = &self.ctx;
         let routes = &ctx.config.routes;
         let is_get = request.method == Method::GET || request.method == Method::HEAD;
+        #[cfg(feature = "api-keys")]
+        if let Some(route) = crate::apikeys::routes::decide(ctx, request, path) {
+            return Some(api_keys_route(route));
+        }
         if path == routes.callback {
             return Some(if is_get {
                 match login::retry_interactively(ctx, request) {
@@ -199,6 +211,7 @@ impl Engine {
             return Some(if request.method == Method::POST {
                 Decision::ReadBody {
                     limit: backchannel::MAX_BODY_BYTES,
+                    work: BodyWork::BackChannelLogout,
                 }
             } else {
                 method_not_allowed(request, "POST")
@@ -226,6 +239,10 @@ impl Engine {
 
     /// An explicit bearer token wins over any session cookie.
     fn bearer(&self, token: &str) -> Decision {
+        #[cfg(feature = "api-keys")]
+        if let Some(step) = crate::apikeys::auth::decide(&self.ctx, token) {
+            return self.step(step, Deferred::ApiKey);
+        }
         match self.ctx.bearer_cache.get(token, crate::session::now()) {
             Some(session) => Decision::Continue(Pass::signed_in(Identity::new(session))),
             None => defer(Deferred::Bearer(bearer::BearerCheck {
@@ -272,6 +289,20 @@ impl Engine {
             );
         }
         Decision::Respond(login::authentication_required(set_cookies))
+    }
+}
+
+/// The management route of personal API keys.
+#[cfg(feature = "api-keys")]
+fn api_keys_route(route: crate::apikeys::routes::Route) -> Decision {
+    use crate::apikeys::routes::{Route, MAX_BODY_BYTES};
+    match route {
+        Route::Respond(response) => Decision::Respond(response),
+        Route::ReadBody(create) => Decision::ReadBody {
+            limit: MAX_BODY_BYTES,
+            work: BodyWork::CreateApiKey(create),
+        },
+        Route::Wait(manage) => defer(Deferred::ManageApiKeys(manage)),
     }
 }
 

@@ -24,7 +24,14 @@ pub(crate) enum Decision {
     /// Needs the request body (at most `limit` bytes): complete it with
     /// [`Engine::run_with_body`]. A body over the limit, or unreadable, is answered
     /// `413` by the adapter.
-    ReadBody { limit: usize },
+    ReadBody { limit: usize, work: BodyWork },
+}
+
+/// What a read body is for.
+pub(crate) enum BodyWork {
+    BackChannelLogout,
+    #[cfg(feature = "api-keys")]
+    CreateApiKey(crate::apikeys::routes::Create),
 }
 
 impl From<Outcome> for Decision {
@@ -52,6 +59,10 @@ pub(crate) enum Deferred {
     Renewal(resume::Renewal),
     StoreSession(store_session::StoreLookup),
     Bearer(bearer::BearerCheck),
+    #[cfg(feature = "api-keys")]
+    ApiKey(crate::apikeys::auth::KeyCheck),
+    #[cfg(feature = "api-keys")]
+    ManageApiKeys(crate::apikeys::routes::Manage),
 }
 
 impl Deferred {
@@ -64,6 +75,10 @@ impl Deferred {
             Deferred::Renewal(renewal) => renewal.run(ctx).await,
             Deferred::StoreSession(lookup) => lookup.run(ctx).await,
             Deferred::Bearer(check) => check.run(ctx).await,
+            #[cfg(feature = "api-keys")]
+            Deferred::ApiKey(check) => check.run(ctx).await,
+            #[cfg(feature = "api-keys")]
+            Deferred::ManageApiKeys(manage) => Outcome::Respond(manage.run(ctx).await),
         }
     }
 
@@ -97,6 +112,14 @@ impl Deferred {
             }
             Deferred::Bearer(_) => {
                 tracing::info_span!("oidc.bearer", user_id = Empty, outcome = Empty)
+            }
+            #[cfg(feature = "api-keys")]
+            Deferred::ApiKey(_) => {
+                tracing::debug_span!("oidc.api_key", user_id = Empty, outcome = Empty)
+            }
+            #[cfg(feature = "api-keys")]
+            Deferred::ManageApiKeys(_) => {
+                tracing::info_span!("oidc.api_keys", outcome = Empty)
             }
         }
     }

@@ -85,13 +85,13 @@ where
                 ResponseFuture::inner(self.inner.call(request), set_cookies, signed_in)
             }
             Decision::Respond(response) => ResponseFuture::ready(response),
-            Decision::ReadBody { limit } => {
+            Decision::ReadBody { limit, work } => {
                 let engine = Arc::clone(&self.engine);
                 ResponseFuture::deferred(Box::pin(async move {
                     use http_body_util::BodyExt;
                     let limited = http_body_util::Limited::new(request.into_body(), limit);
                     let response = match limited.collect().await {
-                        Ok(collected) => engine.run_with_body(collected.to_bytes()).await,
+                        Ok(collected) => engine.run_with_body(work, collected.to_bytes()).await,
                         Err(_) => crate::response::body_too_large(limit),
                     };
                     Ok(own_response(response))

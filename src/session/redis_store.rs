@@ -70,7 +70,7 @@ impl fmt::Debug for RedisStore {
 /// Failures of the connection, and answers that say the server cannot serve now (loading
 /// its data, failing over), are [`StoreError::Unavailable`]; the rest, such as a refused
 /// password or a key of the wrong type, are [`StoreError::Other`].
-fn redis_error(err: ::redis::RedisError) -> StoreError {
+pub(crate) fn redis_error(err: ::redis::RedisError) -> StoreError {
     use ::redis::{ErrorKind, ServerErrorKind};
     let transient = err.is_io_error()
         || err.is_timeout()
@@ -150,6 +150,12 @@ impl RedisStore {
         format!("{}{id}", self.inner.prefix)
     }
 
+    /// `{prefix}{name}`: where other records of this store (API keys) go.
+    #[cfg_attr(not(feature = "api-keys"), allow(dead_code))]
+    pub(crate) fn prefixed(&self, name: &str) -> String {
+        format!("{}{name}", self.inner.prefix)
+    }
+
     fn index_key(&self, logout_key: &str) -> String {
         format!("{}index:{logout_key}", self.inner.prefix)
     }
@@ -174,7 +180,7 @@ impl RedisStore {
     }
 
     /// The shared, self-healing connection; made on first use, inside the runtime.
-    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+    pub(crate) async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         self.inner
             .manager
             .get_or_try_init(|| async {

@@ -16,7 +16,7 @@ use crate::outcome::{Outcome, Step};
 use crate::response::{self, CoreResponse, ErrorReply};
 use crate::session::SessionData;
 use crate::store::StoreError;
-use crate::user::NoUser;
+use crate::user::Loaded;
 
 /// A key's last use is written to the store at most this often.
 pub(crate) const TOUCH_SECS: u64 = 60;
@@ -100,14 +100,20 @@ impl KeyCheck {
             return Ok(session);
         }
         let mut session = session_of(&key);
-        crate::user::attach(ctx.config.user_hook.as_ref(), &mut session, now)
-            .await
-            .map_err(|no_user| {
-                crate::flow::bearer::reject(match no_user {
-                    NoUser::Refused => BearerError::Refused,
-                    NoUser::Failed(reason) => BearerError::HookFailed(reason),
-                })
-            })?;
+        if let Some(hook) = &ctx.config.user_hook {
+            // The hook sees the key, as handlers will.
+            let asking = identity(Arc::new(session.clone()), &self.id)
+                .with_user_decoder(Some(hook.decoder()));
+            let refused = |err| crate::flow::bearer::reject(err);
+            match hook.hook.load(&asking).await {
+                Loaded::User(user) => {
+                    session.user = Some(user);
+                    session.user_loaded_at = Some(now);
+                }
+                Loaded::Refused => return Err(refused(BearerError::Refused)),
+                Loaded::Failed(reason) => return Err(refused(BearerError::HookFailed(reason))),
+            }
+        }
         let session = Arc::new(session);
         keys.identities.insert(&self.id, Arc::clone(&session));
         Ok(session)

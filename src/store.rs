@@ -6,6 +6,9 @@
 //! [`SessionStore`] can be given to
 //! [`ConfigBuilder::session_store`](crate::ConfigBuilder::session_store).
 
+#[cfg(feature = "api-keys")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
+pub use crate::apikeys::{ApiKey, ApiKeyStore, MemoryApiKeyStore};
 pub use crate::session::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -13,8 +16,5 @@ pub use crate::session::redis_store::RedisStore;
 #[cfg(feature = "sql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 pub use crate::session::sql_store::SqlStore;
-#[cfg(feature = "api-keys")]
-#[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
-pub use crate::apikeys::{ApiKey, ApiKeyStore, MemoryApiKeyStore};
 pub use crate::session::store::{InProcessStore, SessionStore, StoreError};
 pub use crate::session::SessionData;

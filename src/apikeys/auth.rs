@@ -30,7 +30,9 @@ pub(crate) fn decide(ctx: &Context, token: &str) -> Option<Step<KeyCheck>> {
         return None;
     }
     let Some((id, secret)) = format::split(token) else {
-        return Some(Step::Done(Outcome::Respond(refuse("the API key is malformed"))));
+        return Some(Step::Done(Outcome::Respond(refuse(
+            "the API key is malformed",
+        ))));
     };
     let wait = || {
         Step::Wait(KeyCheck {
@@ -141,11 +143,9 @@ fn touch_due(key: &ApiKey, now: u64) -> bool {
 /// The built identity of key `id`, unless the hook's user must be loaded again.
 fn fresh_identity(ctx: &Context, keys: &ApiKeys, id: &str, now: u64) -> Option<Arc<SessionData>> {
     let session = keys.identities.get(id)?;
-    let stale = ctx
-        .config
-        .user_hook
-        .as_ref()
-        .is_some_and(|hook| session.user_loaded_at.is_none() || session.user_is_stale(now, hook.ttl_secs));
+    let stale = ctx.config.user_hook.as_ref().is_some_and(|hook| {
+        session.user_loaded_at.is_none() || session.user_is_stale(now, hook.ttl_secs)
+    });
     (!stale).then_some(session)
 }
 

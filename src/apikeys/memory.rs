@@ -151,3 +151,58 @@ impl ApiKeyStore for MemoryApiKeyStore {
             .count())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, user: &str, expires: Option<u64>) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            user_id: user.into(),
+            name: None,
+            hash: "00".into(),
+            created: 1,
+            last_used: None,
+            expires,
+            scopes: Vec::new(),
+            claims: serde_json::Map::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_are_capped_per_user_owned_and_revoked_together() {
+        let store = MemoryApiKeyStore::default();
+        assert!(store
+            .create(&key("a1", "alice", None), 2)
+            .await
+            .expect("a1"));
+        assert!(store
+            .create(&key("a2", "alice", Some(1)), 2)
+            .await
+            .expect("a2"));
+        assert!(store.create(&key("b1", "bob", None), 2).await.expect("b1"));
+        // An expired key does not count against the cap.
+        assert!(store
+            .create(&key("a3", "alice", None), 2)
+            .await
+            .expect("a3"));
+        assert!(!store
+            .create(&key("a4", "alice", None), 2)
+            .await
+            .expect("full"));
+        assert_eq!(store.list("alice").await.expect("list").len(), 2);
+        assert!(!store.revoke("bob", "a1").await.expect("not bob's"));
+        assert!(store.revoke("alice", "a1").await.expect("alice's"));
+        assert!(store.load("a1").await.expect("load").is_none());
+        store.touch("a3", 42).await.expect("touch");
+        assert_eq!(store.get("a3").and_then(|k| k.last_used()), Some(42));
+        store
+            .touch("a1", 42)
+            .await
+            .expect("a revoked key stays gone");
+        assert!(store.get("a1").is_none());
+        assert_eq!(store.revoke_all("alice").await.expect("all"), 1);
+        assert_eq!(store.len(), 1);
+    }
+}

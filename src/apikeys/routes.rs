@@ -29,8 +29,20 @@ const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
 /// authentication (`acr`, `amr` and `auth_time` would pass step-up requirements for as
 /// long as it lives), and its scopes are its own.
 const LOGIN_CLAIMS: &[&str] = &[
-    "scope", "scp", "acr", "amr", "auth_time", "nonce", "at_hash", "c_hash", "sid", "exp",
-    "iat", "nbf", "jti", "azp",
+    "scope",
+    "scp",
+    "acr",
+    "amr",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "azp",
 ];
 
 /// What the dispatcher does with a request on the management route.
@@ -59,7 +71,11 @@ fn route(ctx: &Context, request: &RequestView<'_>, target: Option<&str>) -> Rout
         Some(_) => *method == Method::DELETE,
     };
     if !allowed {
-        let allow = if target.is_none() { "GET, POST" } else { "DELETE" };
+        let allow = if target.is_none() {
+            "GET, POST"
+        } else {
+            "DELETE"
+        };
         let mut response = error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -153,7 +169,12 @@ impl SessionRef {
                 }
             }
         };
-        if ctx.config.require.check(&ctx.identity(Arc::clone(&session))).is_err() {
+        if ctx
+            .config
+            .require
+            .check(&ctx.identity(Arc::clone(&session)))
+            .is_err()
+        {
             return Err(error(
                 StatusCode::FORBIDDEN,
                 "access_denied",

@@ -73,9 +73,11 @@ impl ApiKeyStore for SqlStore {
     async fn load(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
         let pool = self.ready().await?;
         let sql = format!("SELECT data FROM {} WHERE id = $1", table());
-        let row: Option<(String,)> =
-            on_pool!(&pool, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
-                .map_err(sql_error)?;
+        let row: Option<(String,)> = on_pool!(&pool, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)
+        .map_err(sql_error)?;
         row.map(|(record,)| ApiKey::from_record(record)).transpose()
     }
 

@@ -60,8 +60,7 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     /// # Errors
     ///
     /// [`StoreError::Unavailable`] when the store cannot be reached.
-    fn list(&self, user_id: &str)
-        -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
+    fn list(&self, user_id: &str) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send;
 
     /// Records that key `id` was used at `now` (Unix seconds), if it still exists; never
     /// brings back a revoked key. The layer calls it at most once a minute per key.
@@ -101,10 +100,7 @@ impl<S: ApiKeyStore> ApiKeyStore for Arc<S> {
     fn load(&self, id: &str) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send {
         S::load(self, id)
     }
-    fn list(
-        &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send {
+    fn list(&self, user_id: &str) -> impl Future<Output = Result<Vec<ApiKey>, StoreError>> + Send {
         S::list(self, user_id)
     }
     fn touch(&self, id: &str, now: u64) -> impl Future<Output = Result<(), StoreError>> + Send {
@@ -129,12 +125,19 @@ pub(crate) trait DynKeyStore: Send + Sync {
     fn name(&self) -> &'static str;
     /// `Some` for a store in this process, which answers at once.
     fn load_now(&self, id: &str) -> Option<Option<Arc<ApiKey>>>;
-    fn create<'a>(&'a self, key: &'a ApiKey, limit: usize) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn create<'a>(
+        &'a self,
+        key: &'a ApiKey,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<ApiKey>, StoreError>>;
     fn list<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Vec<ApiKey>, StoreError>>;
     fn touch<'a>(&'a self, id: &'a str, now: u64) -> BoxFuture<'a, Result<(), StoreError>>;
-    fn revoke<'a>(&'a self, user_id: &'a str, id: &'a str)
-        -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn revoke<'a>(
+        &'a self,
+        user_id: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn revoke_all<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>>;
 }
 
@@ -148,7 +151,11 @@ impl<S: ApiKeyStore> DynKeyStore for Remote<S> {
     fn load_now(&self, _id: &str) -> Option<Option<Arc<ApiKey>>> {
         None
     }
-    fn create<'a>(&'a self, key: &'a ApiKey, limit: usize) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn create<'a>(
+        &'a self,
+        key: &'a ApiKey,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(self.0.create(key, limit))
     }
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<ApiKey>, StoreError>> {
@@ -182,7 +189,11 @@ impl DynKeyStore for InProcess {
     fn load_now(&self, id: &str) -> Option<Option<Arc<ApiKey>>> {
         Some(self.0.get(id))
     }
-    fn create<'a>(&'a self, key: &'a ApiKey, limit: usize) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn create<'a>(
+        &'a self,
+        key: &'a ApiKey,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(self.0.create(key, limit))
     }
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<ApiKey>, StoreError>> {

@@ -163,7 +163,10 @@ impl Settings {
             }
         }
         if self.is_enabled() && !cfg!(feature = "api-keys") {
-            let enabled = self.enabled.as_ref().map_or("api_keys", |e| e.name("api_keys"));
+            let enabled = self
+                .enabled
+                .as_ref()
+                .map_or("api_keys", |e| e.name("api_keys"));
             return Err(ConfigError::new(
                 enabled,
                 "API keys need tower-oidc's `api-keys` feature",
@@ -225,4 +228,110 @@ pub(crate) fn is_scope_token(scope: &str) -> bool {
         && scope
             .bytes()
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+#[cfg(all(test, feature = "api-keys"))]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::test_support::config;
+
+    fn minimal() -> ConfigBuilder {
+        Config::builder()
+            .issuer("https://op.example.com")
+            .client_id("client")
+            .secret_key("0123456789abcdef0123456789abcdef-key")
+    }
+
+    #[test]
+    fn off_by_default_and_on_with_secure_defaults() {
+        assert!(minimal().build().expect("config").api_keys.is_none());
+        let config = minimal().api_keys(true).build().expect("config");
+        let keys = config.api_keys.expect("on");
+        assert_eq!(keys.path, "/api-keys");
+        assert_eq!(keys.per_user, 100);
+        assert!(keys.scopes.is_empty());
+        assert!(keys.end_with_sessions);
+        assert!(keys.store.name().ends_with("MemoryApiKeyStore"));
+        assert!(keys.store.load_now("id").is_some());
+    }
+
+    #[test]
+    fn the_route_sits_under_the_base_path() {
+        let config = minimal()
+            .base_path("/app")
+            .api_keys(true)
+            .api_keys_path("/keys")
+            .build()
+            .expect("config");
+        assert_eq!(config.api_keys.expect("on").path, "/app/keys");
+    }
+
+    #[test]
+    fn bad_values_name_the_method_or_the_variable() {
+        let err = minimal().api_keys(true).api_keys_per_user(0).build();
+        assert_eq!(err.expect_err("zero").setting(), "api_keys_per_user");
+        let err = minimal().api_keys(true).api_keys_path("keys").build();
+        assert_eq!(err.expect_err("relative").setting(), "api_keys_path");
+        let err = minimal().api_key_scopes(["a b"]).build();
+        assert_eq!(err.expect_err("space").setting(), "api_key_scopes");
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", "0123456789abcdef0123456789abcdef-key"),
+        ];
+        let with = |name, value| {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_API_KEYS", "true"));
+            vars.push((name, value));
+            config(&vars)
+        };
+        for (name, value) in [
+            ("OIDC_API_KEYS_PER_USER", "0"),
+            ("OIDC_API_KEYS_PER_USER", "lots"),
+            ("OIDC_API_KEYS_PATH", "//x"),
+            ("OIDC_API_KEYS_SCOPES", "ok\\bad"),
+            ("OIDC_API_KEYS_END_WITH_SESSIONS", "maybe"),
+        ] {
+            assert_eq!(with(name, value).expect_err(name).setting(), name);
+        }
+        let keys = with("OIDC_API_KEYS_SCOPES", "read, write")
+            .expect("config")
+            .api_keys
+            .expect("on");
+        assert_eq!(keys.scopes, ["read", "write"]);
+        let off = config(&[base.as_slice(), &[("OIDC_API_KEYS", "false")]].concat());
+        assert!(off.expect("config").api_keys.is_none());
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn keys_live_where_sessions_do_unless_given_a_store() {
+        let redis = || crate::store::RedisStore::new("redis://127.0.0.1:1").expect("url");
+        let keys = |builder: ConfigBuilder| {
+            builder
+                .api_keys(true)
+                .build()
+                .expect("config")
+                .api_keys
+                .expect("on")
+        };
+        let in_redis = keys(minimal().session_store(redis()));
+        assert!(in_redis.store.name().ends_with("RedisStore"));
+        let shared = keys(minimal().session_store(std::sync::Arc::new(redis())));
+        assert!(shared.store.name().contains("RedisStore"));
+        let given = keys(
+            minimal()
+                .session_store(redis())
+                .api_key_store(crate::store::MemoryApiKeyStore::default()),
+        );
+        assert!(given.store.load_now("id").is_some());
+        assert!(keys(minimal().memory_sessions())
+            .store
+            .load_now("id")
+            .is_some());
+        // Debug shows where keys go, never a secret.
+        let debug = format!("{:?}", minimal().api_keys(true).build().expect("config"));
+        assert!(debug.contains("MemoryApiKeyStore"), "{debug}");
+    }
 }

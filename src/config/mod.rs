@@ -22,11 +22,11 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 use url::Url;
 
+#[cfg(feature = "api-keys")]
+pub(crate) use api_keys::is_scope_token;
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
 pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
-#[cfg(feature = "api-keys")]
-pub(crate) use api_keys::is_scope_token;
 pub(crate) use security::SecurityOptions;
 
 use crate::paths::{Routes, Whitelist};

@@ -59,9 +59,10 @@ impl<'a> Owner<'a> {
 
     /// A new key: its id and the key itself.
     async fn new_key(&self, body: Value) -> (String, String) {
-        let made: Value =
-            serde_json::from_str(&assert_status(self.create(body).await, StatusCode::CREATED).await)
-                .expect("json");
+        let made: Value = serde_json::from_str(
+            &assert_status(self.create(body).await, StatusCode::CREATED).await,
+        )
+        .expect("json");
         (
             made["id"].as_str().expect("id").to_owned(),
             made["key"].as_str().expect("key").to_owned(),
@@ -279,14 +280,19 @@ async fn cross_site_requests_cannot_make_or_revoke_keys(framework: Framework) {
         &[("sec-fetch-site", "cross-site")][..],
         &[("sec-fetch-site", "same-site")][..],
         &[][..],
-        &[("origin", "http://evil.example"), ("sec-fetch-site", "same-origin")][..],
+        &[
+            ("origin", "http://evil.example"),
+            ("sec-fetch-site", "same-origin"),
+        ][..],
     ] {
         let refused = post(headers).await.expect("post");
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{headers:?}");
         let body: Value = refused.json().await.expect("json");
         assert_eq!(body["error"], "cross_site_request");
     }
-    let same_origin = post(&[("sec-fetch-site", "same-origin")]).await.expect("post");
+    let same_origin = post(&[("sec-fetch-site", "same-origin")])
+        .await
+        .expect("post");
     assert_eq!(same_origin.status(), StatusCode::CREATED);
 
     let delete = owner
@@ -311,7 +317,10 @@ async fn another_users_key_is_not_found(framework: Framework) {
     let bob = Owner::sign_in(&app).await;
     assert_eq!(bob.list().await["keys"], json!([]));
     assert_eq!(bob.revoke(&id).await, StatusCode::NOT_FOUND);
-    assert_eq!(bob.revoke("0123456789abcdef01234567").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        bob.revoke("0123456789abcdef01234567").await,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(bob.revoke("not-an-id").await, StatusCode::NOT_FOUND);
     let me = with_key(&app, "/me", &key).await;
     let me: Value = serde_json::from_str(&assert_status(me, StatusCode::OK).await).expect("json");
@@ -329,7 +338,10 @@ async fn expired_keys_are_refused(framework: Framework) {
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
     let body: Value = expired.json().await.expect("json");
     assert_eq!(body["error"], "invalid_token");
-    assert!(body["message"].as_str().expect("message").contains("expired"));
+    assert!(body["message"]
+        .as_str()
+        .expect("message")
+        .contains("expired"));
     assert_eq!(owner.list().await["keys"], json!([]));
 }
 
@@ -399,7 +411,11 @@ async fn a_key_revoked_on_one_instance_fails_at_once_on_another(framework: Frame
     let Some(url) = redis_url() else { return };
     let provider = MockProvider::start().await.expect("provider");
     let prefix = format!("tower_oidc_test:{}:", nonce());
-    let store = || RedisStore::new(&url).expect("url").with_prefix(prefix.clone());
+    let store = || {
+        RedisStore::new(&url)
+            .expect("url")
+            .with_prefix(prefix.clone())
+    };
     let a = TestApp::start_on(framework, &provider, |c| keys_on(c).session_store(store())).await;
     let b = TestApp::start_on(framework, &provider, |c| keys_on(c).session_store(store())).await;
     let owner = Owner::sign_in(&a).await;

@@ -124,12 +124,20 @@ async fn no_secret_in_logs_or_debug_output() {
         .expect("json");
     let api_key = made["key"].as_str().expect("key").to_owned();
     let key_id = made["id"].as_str().expect("id").to_owned();
-    let with_key = client.get(app.at("/debug")).bearer_auth(&api_key).send().await;
+    let with_key = client
+        .get(app.at("/debug"))
+        .bearer_auth(&api_key)
+        .send()
+        .await;
     debug_output.push_str(&with_key.expect("debug").text().await.expect("body"));
     let mut wrong = api_key.clone();
     wrong.pop();
     wrong.push(if api_key.ends_with('A') { 'B' } else { 'A' });
-    let _ = client.get(app.at("/api/data")).bearer_auth(&wrong).send().await;
+    let _ = client
+        .get(app.at("/api/data"))
+        .bearer_auth(&wrong)
+        .send()
+        .await;
     let _ = browser.api(app.at("/api-keys")).await;
     let revoked = browser
         .client
@@ -139,7 +147,11 @@ async fn no_secret_in_logs_or_debug_output() {
         .await
         .expect("revoked");
     assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
-    let _ = client.get(app.at("/api/data")).bearer_auth(&api_key).send().await;
+    let _ = client
+        .get(app.at("/api/data"))
+        .bearer_auth(&api_key)
+        .send()
+        .await;
 
     let logout = browser.get(app.at("/logout")).await;
     assert_eq!(logout.status(), StatusCode::FOUND);
@@ -158,7 +170,10 @@ async fn no_secret_in_logs_or_debug_output() {
         logs.contains("API key made") && logs.contains(&key_id),
         "{logs}"
     );
-    assert!(debug_output.contains(&format!("api_key_id: Some(\"{key_id}\")")), "{debug_output}");
+    assert!(
+        debug_output.contains(&format!("api_key_id: Some(\"{key_id}\")")),
+        "{debug_output}"
+    );
     let haystack = format!("{logs}\n{debug_output}");
     let id_token_hint = url::Url::parse(&end_session_url)
         .expect("url")
@@ -174,7 +189,10 @@ async fn no_secret_in_logs_or_debug_output() {
         ("bearer token", bearer),
         ("id token", id_token_hint),
         ("API key", api_key.clone()),
-        ("API key secret", api_key.rsplit_once('_').expect("secret").1.to_owned()),
+        (
+            "API key secret",
+            api_key.rsplit_once('_').expect("secret").1.to_owned(),
+        ),
         ("refused API key", wrong),
     ];
     for cookie in session_cookies.split("; ") {

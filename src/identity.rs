@@ -41,8 +41,8 @@ impl Identity {
     /// This identity, authenticated by the personal API key `id`.
     #[cfg(feature = "api-keys")]
     #[must_use]
-    pub(crate) fn with_api_key(mut self, id: &str) -> Self {
-        self.api_key = Some(Arc::from(id));
+    pub(crate) fn with_api_key(mut self, id: Arc<str>) -> Self {
+        self.api_key = Some(id);
         self
     }
 

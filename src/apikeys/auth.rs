@@ -6,6 +6,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use serde_json::Value;
 
+use super::cache::Entry;
 use super::format;
 use super::record::ApiKey;
 use super::ApiKeys;
@@ -53,7 +54,7 @@ pub(crate) fn decide(ctx: &Context, token: &str) -> Option<Step<KeyCheck>> {
         return Some(wait());
     }
     match fresh_identity(ctx, keys, id, now) {
-        Some(session) => Some(Step::Done(Outcome::signed_in(identity(session, id)))),
+        Some(entry) => Some(Step::Done(Outcome::signed_in(identity(entry)))),
         None => Some(wait()),
     }
 }
@@ -70,15 +71,15 @@ impl KeyCheck {
             return Outcome::Respond(refuse(UNKNOWN));
         };
         match self.check(ctx, keys).await {
-            Ok(session) => {
-                tracing::debug!(user_id = %session.user_id, key_id = %self.id, "API key accepted");
-                Outcome::signed_in(identity(session, &self.id))
+            Ok(entry) => {
+                tracing::debug!(user_id = %entry.1.user_id, key_id = %self.id, "API key accepted");
+                Outcome::signed_in(identity(entry))
             }
             Err(response) => Outcome::Respond(response),
         }
     }
 
-    async fn check(&self, ctx: &Context, keys: &ApiKeys) -> Result<Arc<SessionData>, CoreResponse> {
+    async fn check(&self, ctx: &Context, keys: &ApiKeys) -> Result<Entry, CoreResponse> {
         let key = match keys.store.load(&self.id).await {
             Ok(Some(key)) => key,
             Ok(None) => return Err(refuse(UNKNOWN)),
@@ -98,13 +99,13 @@ impl KeyCheck {
                 tracing::warn!(error = %err, "could not record the API key's use");
             }
         }
-        if let Some(session) = fresh_identity(ctx, keys, &self.id, now) {
-            return Ok(session);
+        if let Some(entry) = fresh_identity(ctx, keys, &self.id, now) {
+            return Ok(entry);
         }
         let mut session = session_of(&key);
         if let Some(hook) = &ctx.config.user_hook {
             // The hook sees the key, as handlers will.
-            let asking = identity(Arc::new(session.clone()), &self.id)
+            let asking = identity((Arc::from(self.id.as_str()), Arc::new(session.clone())))
                 .with_user_decoder(Some(hook.decoder()));
             let refused = |err| crate::flow::bearer::reject(err);
             match hook.hook.load(&asking).await {
@@ -116,9 +117,7 @@ impl KeyCheck {
                 Loaded::Failed(reason) => return Err(refused(BearerError::HookFailed(reason))),
             }
         }
-        let session = Arc::new(session);
-        keys.identities.insert(&self.id, Arc::clone(&session));
-        Ok(session)
+        Ok(keys.identities.insert(&self.id, Arc::new(session)))
     }
 }
 
@@ -141,15 +140,16 @@ fn touch_due(key: &ApiKey, now: u64) -> bool {
 }
 
 /// The built identity of key `id`, unless the hook's user must be loaded again.
-fn fresh_identity(ctx: &Context, keys: &ApiKeys, id: &str, now: u64) -> Option<Arc<SessionData>> {
-    let session = keys.identities.get(id)?;
+fn fresh_identity(ctx: &Context, keys: &ApiKeys, id: &str, now: u64) -> Option<Entry> {
+    let entry = keys.identities.get(id)?;
+    let session = &entry.1;
     let stale = ctx.config.user_hook.as_ref().is_some_and(|hook| {
         session.user_loaded_at.is_none() || session.user_is_stale(now, hook.ttl_secs)
     });
-    (!stale).then_some(session)
+    (!stale).then_some(entry)
 }
 
-fn identity(session: Arc<SessionData>, id: &str) -> Identity {
+fn identity((id, session): Entry) -> Identity {
     Identity::new(session).with_api_key(id)
 }
 

@@ -6,10 +6,13 @@ use std::sync::{Arc, RwLock};
 
 use crate::session::SessionData;
 
+/// A key's identity and its id, shared by the identities handed out.
+pub(crate) type Entry = (Arc<str>, Arc<SessionData>);
+
 /// Keys' identities by key id. Entries are checked against the store on each request
 /// (the key must still exist), so a stale one is never used for a revoked key.
 pub(crate) struct KeyIdentities {
-    entries: RwLock<HashMap<Box<str>, Arc<SessionData>, foldhash::fast::RandomState>>,
+    entries: RwLock<HashMap<Arc<str>, Entry, foldhash::fast::RandomState>>,
     capacity: usize,
 }
 
@@ -21,18 +24,20 @@ impl KeyIdentities {
         }
     }
 
-    pub(crate) fn get(&self, id: &str) -> Option<Arc<SessionData>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Entry> {
         self.entries.read().ok()?.get(id).cloned()
     }
 
-    pub(crate) fn insert(&self, id: &str, session: Arc<SessionData>) {
-        let Ok(mut entries) = self.entries.write() else {
-            return;
-        };
-        if entries.len() >= self.capacity {
-            entries.clear();
+    pub(crate) fn insert(&self, id: &str, session: Arc<SessionData>) -> Entry {
+        let id: Arc<str> = Arc::from(id);
+        let entry = (Arc::clone(&id), session);
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+            entries.insert(id, entry.clone());
         }
-        entries.insert(id.into(), session);
+        entry
     }
 
     pub(crate) fn forget(&self, id: &str) {
@@ -43,7 +48,7 @@ impl KeyIdentities {
 
     pub(crate) fn forget_user(&self, user_id: &str) {
         if let Ok(mut entries) = self.entries.write() {
-            entries.retain(|_, session| session.user_id != user_id);
+            entries.retain(|_, (_, session)| session.user_id != user_id);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! API keys in the SQL session store's database (feature `sql`): the table
 //! `tower_oidc_sessions_api_keys (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, data TEXT
 //! NOT NULL, expires_at BIGINT)`, created with the session tables; `data` is the key's
-//! record ([`ApiKey::to_record`]), `expires_at` Unix milliseconds or `NULL`.
+//! record ([`ApiKey::to_record`]), `expires_at` Unix milliseconds or `NULL`. A user's expired
+//! rows are deleted when that user makes a key.
 
 use super::record::ApiKey;
 use super::store::ApiKeyStore;
@@ -56,6 +57,18 @@ impl ApiKeyStore for SqlStore {
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let now = now_millis();
+        // The user's expired keys go here, a few rows at a time, rather than in a purge.
+        let expired = format!(
+            "DELETE FROM {table} WHERE user_id = $1 AND expires_at IS NOT NULL \
+             AND expires_at <= $2"
+        );
+        on_pool!(&pool, |pool| sqlx::query(&expired)
+            .bind(&key.user_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop))
+        .map_err(sql_error)?;
         let done = on_pool!(&pool, |pool| sqlx::query(&sql)
             .bind(&key.id)
             .bind(&key.user_id)

@@ -111,6 +111,7 @@ async fn lifecycle(
     let user = provider.user();
     let owner = Owner::sign_in(&app).await;
 
+    let (_, short_lived) = owner.new_key(json!({"expires_in": 1})).await;
     let made = owner
         .create(json!({"name": "ci deploy", "expires_in": 3600, "scopes": ["read"]}))
         .await;
@@ -165,6 +166,12 @@ async fn lifecycle(
     assert_eq!(body["error"], "invalid_token");
     assert!(!owner.list().await.to_string().contains(&id));
     assert_eq!(owner.revoke(&id).await, StatusCode::NOT_FOUND);
+
+    // Expired: refused, and no longer listed.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = with_key(&app, "/api/data", &short_lived).await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(owner.list().await["keys"], json!([]));
 }
 
 /// A user of its own, so tests sharing a database never see each other's keys.

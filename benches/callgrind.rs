@@ -29,7 +29,7 @@ use tower_oidc::testing::{MockAlg, MockProvider};
 
 use common::{bare, bearer, config, layered, ready_layer, request, send};
 
-const CASES: &str = "whitelisted | cookie | memory | bearer_cached | bearer_first_rs256 \
+const CASES: &str = "whitelisted | cookie | memory | cookie_idle | memory_idle | bearer_cached | bearer_first_rs256 \
                      (bare | layered), raw_rs256, or callback";
 
 /// The loop callgrind counts: `n` requests, each built and answered.
@@ -70,8 +70,13 @@ fn main() {
     provider.set_access_token_ttl(Duration::from_secs(3600));
     let http = common::provider_client();
     let builder = config(&provider);
-    let builder = if case == "memory" {
+    let builder = if case.starts_with("memory") {
         builder.memory_sessions()
+    } else {
+        builder
+    };
+    let builder = if case.ends_with("_idle") {
+        builder.session_idle_timeout(Duration::from_secs(1800))
     } else {
         builder
     };
@@ -88,7 +93,7 @@ fn main() {
     };
     match case.as_str() {
         "whitelisted" => measured_loop(&rt, &app, &|_| request("/health", true, None, None), n),
-        "cookie" | "memory" => {
+        "cookie" | "memory" | "cookie_idle" | "memory_idle" => {
             let cookie = rt.block_on(common::sign_in(&layered_app, &http));
             measured_loop(&rt, &app, &|_| request("/", true, Some(&cookie), None), n);
         }

@@ -41,6 +41,8 @@ row() {
 row whitelisted "$N"
 row cookie "$N"
 row memory "$N"
+row cookie_idle "$N"
+row memory_idle "$N"
 row bearer_cached "$N"
 row bearer_first_rs256 "$FIRST_SEEN"
 raw="$(count raw_rs256 raw "$FIRST_SEEN")"

@@ -53,6 +53,11 @@ struct Fixture {
     /// `.memory_sessions()`.
     memory_app: Router,
     memory_cookie: HeaderValue,
+    /// The same two with an idle timeout, which stamps sessions as they are used.
+    cookie_idle_app: Router,
+    cookie_idle: HeaderValue,
+    memory_idle_app: Router,
+    memory_idle_cookie: HeaderValue,
     /// One layer per bearer case, so that the caches do not meet.
     first_rs_app: Router,
     first_es_app: Router,
@@ -82,6 +87,28 @@ impl Fixture {
         let memory_app =
             app_for(ready_layer(config(&rs).memory_sessions().build().expect("config")).await);
         let memory_cookie = common::sign_in(&memory_app, &http).await;
+        let idle = Duration::from_secs(1800);
+        let cookie_idle_app = app_for(
+            ready_layer(
+                config(&rs)
+                    .session_idle_timeout(idle)
+                    .build()
+                    .expect("config"),
+            )
+            .await,
+        );
+        let cookie_idle = common::sign_in(&cookie_idle_app, &http).await;
+        let memory_idle_app = app_for(
+            ready_layer(
+                config(&rs)
+                    .memory_sessions()
+                    .session_idle_timeout(idle)
+                    .build()
+                    .expect("config"),
+            )
+            .await,
+        );
+        let memory_idle_cookie = common::sign_in(&memory_idle_app, &http).await;
         let first_rs_app = app_for(ready_layer(config(&rs).build().expect("config")).await);
         let first_es_app = app_for(ready_layer(config(&es).build().expect("config")).await);
         let cached_app = app_for(ready_layer(config(&rs).build().expect("config")).await);
@@ -104,6 +131,10 @@ impl Fixture {
             cookie,
             memory_app,
             memory_cookie,
+            cookie_idle_app,
+            cookie_idle,
+            memory_idle_app,
+            memory_idle_cookie,
             first_rs_app,
             first_es_app,
             cached_app,
@@ -386,6 +417,18 @@ fn benches(c: &mut Criterion, rt: &Runtime, fx: &Fixture) {
             "Hello",
         )
         .await;
+        for (app, cookie) in [
+            (&fx.cookie_idle_app, &fx.cookie_idle),
+            (&fx.memory_idle_app, &fx.memory_idle_cookie),
+        ] {
+            expect(
+                app,
+                request("/", true, Some(cookie), None),
+                StatusCode::OK,
+                "Hello",
+            )
+            .await;
+        }
         let cached = Some(&fx.cached_token);
         let api = request("/api/data", false, None, cached);
         expect(&fx.cached_app, api, StatusCode::OK, "svc-user").await;
@@ -414,24 +457,33 @@ fn benches(c: &mut Criterion, rt: &Runtime, fx: &Fixture) {
         &[("bare", bare), ("layered", &fx.cookie_app)],
         || request("/health", true, None, None),
     );
-    let cookie = fx.cookie.clone();
-    let cookie = &cookie;
-    pair(
-        c,
-        rt,
-        "b_cookie_session",
-        &[("bare", bare), ("layered", &fx.cookie_app)],
-        move || request("/", true, Some(cookie), None),
-    );
-    let memory = fx.memory_cookie.clone();
-    let memory = &memory;
-    pair(
-        c,
-        rt,
-        "c_memory_session",
-        &[("bare", bare), ("layered", &fx.memory_app)],
-        move || request("/", true, Some(memory), None),
-    );
+    // The idle-timeout apps signed in on their own, so each request carries its own app's
+    // cookie; both cookies are the same size.
+    for (group, plain, idle) in [
+        (
+            "b_cookie_session",
+            (&fx.cookie_app, &fx.cookie),
+            (&fx.cookie_idle_app, &fx.cookie_idle),
+        ),
+        (
+            "c_memory_session",
+            (&fx.memory_app, &fx.memory_cookie),
+            (&fx.memory_idle_app, &fx.memory_idle_cookie),
+        ),
+    ] {
+        let mut g = c.benchmark_group(group);
+        for (id, app, cookie) in [
+            ("bare", bare, plain.1),
+            ("layered", plain.0, plain.1),
+            ("layered_idle", idle.0, idle.1),
+        ] {
+            g.bench_function(id, |b| {
+                b.to_async(rt)
+                    .iter(|| drain(app.clone(), request("/", true, Some(cookie), None)));
+            });
+        }
+        g.finish();
+    }
     first_seen(
         c,
         rt,
@@ -582,10 +634,22 @@ fn report(dir: &Path, since: SystemTime) {
             "layered",
         ),
         (
+            "b ... with idle timeout",
+            "b_cookie_session",
+            "bare",
+            "layered_idle",
+        ),
+        (
             "c memory-store session GET /",
             "c_memory_session",
             "bare",
             "layered",
+        ),
+        (
+            "c ... with idle timeout",
+            "c_memory_session",
+            "bare",
+            "layered_idle",
         ),
         (
             "d bearer first seen RS256",

@@ -1,5 +1,7 @@
 //! The example-app contract on actix-web: configured only from the environment (`OIDC_*`,
-//! or flaskoidc's `FLASK_OIDC_*` names), serving `/`, `/me`, `/api/data` and `/health`.
+//! or flaskoidc's `FLASK_OIDC_*` names), serving `/`, `/me`, `/api/data` and `/health`, plus
+//! the middleware's health report at `/health/oidc` (whitelisted here, whatever the
+//! environment says).
 //!
 //! ```sh
 //! OIDC_ISSUER=https://accounts.example.com OIDC_CLIENT_ID=app OIDC_CLIENT_SECRET=... \
@@ -52,6 +54,9 @@ async fn health() -> HttpResponse {
         .body("ok")
 }
 
+/// Where the middleware's health report is served.
+const OIDC_HEALTH: &str = "/health/oidc";
+
 fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/", web::get().to(index))
@@ -68,7 +73,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "info,tower_oidc=info".into()),
         )
         .init();
-    let oidc = match Config::from_env() {
+    let config =
+        Config::builder_from_env().and_then(|builder| builder.whitelist([OIDC_HEALTH]).build());
+    let oidc = match config {
         Ok(config) => OidcMiddleware::new(config),
         Err(err) => {
             eprintln!("{err}");
@@ -77,8 +84,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:5000".into());
     // One middleware for all workers: they share the engine.
-    let server =
-        HttpServer::new(move || App::new().wrap(oidc.clone()).configure(routes)).bind(&bind)?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(oidc.clone())
+            .route(OIDC_HEALTH, tower_oidc::actix::health(&oidc))
+            .configure(routes)
+    })
+    .bind(&bind)?;
     for addr in server.addrs() {
         println!("listening on http://{addr}");
     }

@@ -1,5 +1,6 @@
 //! The example-app contract: configured only from the environment (`OIDC_*`, or flaskoidc's
-//! `FLASK_OIDC_*` names), serving `/`, `/me`, `/api/data` and `/health`.
+//! `FLASK_OIDC_*` names), serving `/`, `/me`, `/api/data` and `/health`, plus the layer's
+//! health report at `/health/oidc` (whitelisted here, whatever the environment says).
 //!
 //! ```sh
 //! OIDC_ISSUER=https://accounts.example.com OIDC_CLIENT_ID=app OIDC_CLIENT_SECRET=... \
@@ -35,6 +36,9 @@ impl UserDetails for ExampleUsers {
     }
 }
 
+/// Where the layer's health report is served.
+pub(crate) const OIDC_HEALTH: &str = "/health/oidc";
+
 /// The contract's routes wrapped in `oidc` (also served by `bench_app` for load tests).
 pub(crate) fn app(oidc: OidcLayer) -> Router {
     Router::new()
@@ -60,6 +64,7 @@ pub(crate) fn app(oidc: OidcLayer) -> Router {
             }),
         )
         .route("/health", get(|| async { "ok" }))
+        .route_service(OIDC_HEALTH, tower_oidc::health(&oidc))
         .layer(oidc)
 }
 
@@ -71,8 +76,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|_| "info,tower_oidc=info".into()),
         )
         .init();
-    let config =
-        Config::builder_from_env().and_then(|builder| builder.user_details(ExampleUsers).build());
+    let config = Config::builder_from_env().and_then(|builder| {
+        builder
+            .user_details(ExampleUsers)
+            .whitelist([OIDC_HEALTH])
+            .build()
+    });
     let oidc = match config {
         Ok(config) => OidcLayer::new(config),
         Err(err) => {

@@ -40,6 +40,13 @@
 //! Configuration can also come from the environment, with flaskoidc's variable names
 //! accepted as aliases: see [`Config::from_env`].
 //!
+//! For operations: [`health`] (and `actix::health`) answers `200` or `503` with the
+//! provider's and the session store's state; the `metrics` feature records counters and
+//! histograms through the [`metrics`](https://docs.rs/metrics) facade. For development
+//! machines only, [`ConfigBuilder::danger_development_user`] (`OIDC_DISABLE_AUTH`) signs
+//! every request in as one user without a provider, and refuses to start where it could
+//! reach production.
+//!
 //! ## What a request gets
 //!
 //! Runnable with the `testing` feature, against the in-process mock provider: an API client
@@ -103,6 +110,7 @@ mod engine;
 #[cfg(feature = "axum")]
 mod extract;
 mod flow;
+mod health;
 mod identity;
 mod issuer;
 mod middleware;
@@ -116,6 +124,7 @@ mod request;
 mod response;
 mod secret;
 mod session;
+mod telemetry;
 #[cfg(test)]
 mod test_support;
 mod token;
@@ -134,9 +143,10 @@ pub mod testing;
 
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
 pub use config::{
-    ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg, ProviderEndpoints,
-    UnknownSigningAlg,
+    AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg,
+    ProviderEndpoints, ResponseMode, UnknownSigningAlg,
 };
+pub use health::{health, HealthService};
 pub use identity::Identity;
 pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};
 pub use rejection::IdentityRejection;

@@ -12,7 +12,7 @@ pub use crate::apikeys::{ApiKey, ApiKeyStore, MemoryApiKeyStore};
 pub use crate::session::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use crate::session::redis_store::RedisStore;
+pub use crate::session::redis_store::{RedisStore, RedisStoreBuilder};
 #[cfg(feature = "sql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 pub use crate::session::sql_store::SqlStore;

@@ -50,6 +50,22 @@ pub(super) fn response(response: CoreResponse) -> HttpResponse {
     converted
 }
 
+/// `response` marked `X-OIDC-Auth: disabled`: authentication is off.
+pub(super) fn mark_auth_disabled<B>(
+    mut response: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::dev::ServiceResponse<B> {
+    mark_headers(response.headers_mut());
+    response
+}
+
+/// Adds `X-OIDC-Auth: disabled`.
+pub(super) fn mark_headers(headers: &mut ActixHeaderMap) {
+    headers.insert(
+        ActixHeaderName::from_static("x-oidc-auth"),
+        ActixHeaderValue::from_static("disabled"),
+    );
+}
+
 /// Adds the engine's `Set-Cookie` values to the application's response, which then must
 /// not be stored by shared caches; an answer to a `signed_in` request is kept out of every
 /// cache unless it says otherwise.

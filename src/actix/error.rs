@@ -46,3 +46,37 @@ impl ResponseError for WithCookies {
         response
     }
 }
+
+/// An error of the application while authentication is off: its response, wherever it is
+/// rendered, says so as every answer does then.
+pub(super) struct AuthDisabled(Error);
+
+impl AuthDisabled {
+    pub(super) fn wrap(error: Error) -> Error {
+        Self(error).into()
+    }
+}
+
+impl std::fmt::Debug for AuthDisabled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Display for AuthDisabled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl ResponseError for AuthDisabled {
+    fn status_code(&self) -> StatusCode {
+        self.0.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = self.0.error_response();
+        convert::mark_headers(response.headers_mut());
+        response
+    }
+}

@@ -10,7 +10,7 @@ use actix_web::Error;
 use pin_project_lite::pin_project;
 
 use super::convert;
-use super::error::WithCookies;
+use super::error::{AuthDisabled, WithCookies};
 
 type Reply<B> = Result<ServiceResponse<EitherBody<B>>, Error>;
 type Deferred<B> = Pin<Box<dyn Future<Output = Reply<B>>>>;
@@ -20,6 +20,8 @@ pin_project! {
     pub struct OidcMiddlewareFuture<F, B> {
         #[pin]
         state: State<F, B>,
+        // Authentication is off: every answer says so.
+        auth_disabled: bool,
     }
 }
 
@@ -48,6 +50,7 @@ impl<F, B> OidcMiddlewareFuture<F, B> {
                 set_cookies,
                 signed_in,
             },
+            auth_disabled: false,
         }
     }
 
@@ -56,12 +59,20 @@ impl<F, B> OidcMiddlewareFuture<F, B> {
             state: State::Ready {
                 reply: Some(Ok(response)),
             },
+            auth_disabled: false,
         }
+    }
+
+    /// Marks the answer `X-OIDC-Auth: disabled` when `auth_disabled`.
+    pub(super) fn marked(mut self, auth_disabled: bool) -> Self {
+        self.auth_disabled = auth_disabled;
+        self
     }
 
     pub(super) fn deferred(future: Deferred<B>) -> Self {
         Self {
             state: State::Deferred { future },
+            auth_disabled: false,
         }
     }
 }
@@ -73,7 +84,8 @@ where
     type Output = Reply<B>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        let reply = match this.state.project() {
             StateProj::Inner {
                 future,
                 set_cookies,
@@ -96,6 +108,14 @@ where
                 ))
             })),
             StateProj::Deferred { future } => future.as_mut().poll(cx),
+        };
+        if *this.auth_disabled {
+            return reply.map(|reply| {
+                reply
+                    .map(convert::mark_auth_disabled)
+                    .map_err(AuthDisabled::wrap)
+            });
         }
+        reply
     }
 }

@@ -62,7 +62,7 @@ use crate::session::store::StoreError;
 /// ```
 #[derive(Clone)]
 pub struct OidcMiddleware {
-    engine: Arc<Engine>,
+    pub(super) engine: Arc<Engine>,
 }
 
 impl OidcMiddleware {

@@ -37,11 +37,13 @@ mod convert;
 mod error;
 mod extract;
 mod future;
+mod health;
 mod middleware;
 mod require;
 mod service;
 
 pub use future::OidcMiddlewareFuture;
+pub use health::health;
 pub use middleware::OidcMiddleware;
 pub use require::RequireMiddlewareService;
 pub use service::OidcMiddlewareService;

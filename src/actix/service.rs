@@ -73,11 +73,15 @@ fn attach(request: &ServiceRequest, engine: &Engine, identity: Option<Identity>)
     if let Some(identity) = &identity {
         extensions.insert(identity.clone());
     }
-    let target = request.uri().path_and_query().map(|target| target.as_str());
+    // actix-web's `http` is another major version: the target is parsed again, cheaply.
+    let target = request
+        .uri()
+        .path_and_query()
+        .and_then(|target| target.as_str().parse().ok());
     extensions.insert(Authentication {
         identity,
         context: Arc::clone(&engine.context().auth_context),
-        return_to: target.and_then(crate::redirect::safe_return_to),
+        target,
     });
 }
 
@@ -118,7 +122,7 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        match decide(&self.engine, &request) {
+        let future = match decide(&self.engine, &request) {
             Decision::Continue(Pass {
                 identity,
                 set_cookies,
@@ -161,6 +165,7 @@ where
                     }
                 }))
             }
-        }
+        };
+        future.marked(self.engine.auth_disabled())
     }
 }

@@ -17,8 +17,18 @@ use crate::user::User;
 pub(crate) struct Authentication {
     pub(crate) identity: Option<Identity>,
     pub(crate) context: Arc<AuthContext>,
-    /// The request's own path and query, where a step-up sign-in returns to.
-    pub(crate) return_to: Option<String>,
+    /// The request's own path and query, as it came: checked only when a step-up sign-in
+    /// is to return there, which keeps URL parsing off every other request.
+    pub(crate) target: Option<http::uri::PathAndQuery>,
+}
+
+impl Authentication {
+    /// Where a step-up sign-in returns to: the request's own target, when it is a safe one.
+    pub(crate) fn return_to(&self) -> Option<String> {
+        self.target
+            .as_ref()
+            .and_then(|target| crate::redirect::safe_return_to(target.as_str()))
+    }
 }
 
 /// What per-route checks need from the layer's configuration.

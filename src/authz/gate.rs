@@ -36,7 +36,7 @@ pub(crate) fn gate<'a>(
             identity,
             &denied,
             accepts_html(accept),
-            authentication.return_to.as_deref(),
+            authentication.return_to().as_deref(),
             Vec::new(),
         )),
     }
@@ -62,7 +62,7 @@ mod tests {
                 login_path: "/login".into(),
                 denied_page: None,
             }),
-            return_to: Some("/admin?tab=keys".into()),
+            target: Some(http::uri::PathAndQuery::from_static("/admin?tab=keys")),
         }
     }
 

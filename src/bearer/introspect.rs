@@ -29,7 +29,9 @@ pub(crate) async fn introspect(
             ))
         }
     }
+    let timer = crate::telemetry::Timer::start();
     let answer = ask(provider, metadata, config, token).await;
+    crate::telemetry::introspected(&timer, &answer);
     if matches!(answer, Err(BearerError::Invalid(_))) {
         guard.refused(token);
     }
@@ -47,27 +49,18 @@ async fn ask(
             "the provider has no introspection endpoint".into(),
         ));
     };
-    let body = {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("token", token);
-        form.append_pair("token_type_hint", "access_token");
-        if config.client_secret.is_none() {
-            form.append_pair("client_id", &config.client_id);
-        }
-        form.finish()
-    };
-    let mut request = provider
-        .client
-        .post(endpoint.as_str())
-        .header(http::header::ACCEPT, "application/json")
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(body);
-    if let Some(secret) = &config.client_secret {
-        request = request.basic_auth(&config.client_id, Some(secret.expose()));
-    }
+    let credentials = crate::provider::client_auth::credentials(config, metadata)
+        .map_err(BearerError::Unavailable)?;
+    let endpoint = metadata.endpoint(
+        "introspection_endpoint",
+        endpoint,
+        config.transport.mutual_tls(),
+    );
+    let request = credentials.post(
+        &provider.client,
+        endpoint,
+        &[("token", token), ("token_type_hint", "access_token")],
+    );
     let response = request
         .send()
         .await

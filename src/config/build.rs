@@ -34,6 +34,9 @@ impl ConfigBuilder {
     /// target, post-logout URI or forced scheme are invalid; or an authorization parameter
     /// overrides one the login flow sets, or is given twice with different values.
     pub fn build(self) -> Result<Config, ConfigError> {
+        if self.disables_auth() {
+            return self.build_development();
+        }
         let provider = self.provider_source()?;
         let client_id = self.checked_client_id()?;
         let cookie_key = self.cookie_key()?;
@@ -87,6 +90,13 @@ impl ConfigBuilder {
         let api_keys = self.api_keys.build(&base_path)?;
         #[cfg(not(feature = "api-keys"))]
         self.api_keys.build(&base_path)?;
+        self.check_session_store_ca_used()?;
+        let client = self.client_options.build(
+            self.client_auth.as_ref(),
+            self.client_secret
+                .as_ref()
+                .is_some_and(|secret| !secret.expose().is_empty()),
+        )?;
         Ok(Config {
             provider,
             provider_name: self.provider_name.clone(),
@@ -95,7 +105,12 @@ impl ConfigBuilder {
                 .client_secret
                 .clone()
                 .filter(|secret| !secret.expose().is_empty()),
-            client_auth: self.client_auth,
+            client_auth: self.client_auth.as_ref().map(|auth| auth.value),
+            client_key: client.client_key,
+            transport: client.transport,
+            pushed_authorization_requests: self.client_options.pushed_authorization_requests,
+            response_mode: self.client_options.response_mode,
+            client_assertion_audience: self.client_options.assertion_audience,
             redirect_uri,
             scopes: self.checked_scopes(),
             user_id_claim,
@@ -137,6 +152,7 @@ impl ConfigBuilder {
             resolve_claim_sources: self.resolve_claim_sources,
             #[cfg(feature = "api-keys")]
             api_keys,
+            development: None,
         })
     }
 
@@ -443,6 +459,21 @@ fn check_key_material(material: &[u8]) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+impl ConfigBuilder {
+    /// A session store CA that no store took: `OIDC_SESSION_STORE_CA_FILE` without a
+    /// `rediss` store in `OIDC_SESSION_STORE`.
+    fn check_session_store_ca_used(&self) -> Result<(), ConfigError> {
+        match &self.session_store_ca {
+            None => Ok(()),
+            Some(ca) => Err(ConfigError::new(
+                ca.name("session_store_ca"),
+                "is set, but no `rediss` Redis session store is configured to use it \
+                 (OIDC_SESSION_STORE)",
+            )),
+        }
+    }
 }
 
 fn derive_cookie_key(material: &[u8]) -> cookie::Key {

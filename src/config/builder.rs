@@ -58,7 +58,8 @@ pub struct ConfigBuilder {
     pub(super) provider_name: Option<String>,
     pub(super) client_id: Option<Sourced<String>>,
     pub(super) client_secret: Option<Secret>,
-    pub(super) client_auth: Option<ClientAuth>,
+    pub(super) client_auth: Option<Sourced<ClientAuth>>,
+    pub(super) client_options: super::client_options::ClientOptions,
     pub(super) redirect_uri: Option<Sourced<String>>,
     pub(super) scopes: Option<Vec<String>>,
     pub(super) user_id_claim: Option<Sourced<String>>,
@@ -70,6 +71,9 @@ pub struct ConfigBuilder {
     pub(super) cookie_name: Option<Sourced<String>>,
     pub(super) cookie_secure: Option<bool>,
     pub(super) session: Option<SessionBackend>,
+    /// The CA certificates (PEM) of `OIDC_SESSION_STORE_CA_FILE`, until the store it
+    /// applies to takes them.
+    pub(super) session_store_ca: Option<Sourced<Vec<u8>>>,
     pub(super) session_max_age: Option<Duration>,
     pub(super) session_idle_timeout: Option<Sourced<Duration>>,
     /// Sessions in a [`MemoryStore`] made at `build()`, when the idle timeout is known.
@@ -101,6 +105,10 @@ pub struct ConfigBuilder {
     pub(super) resolve_claim_sources: bool,
     /// Personal API keys.
     pub(super) api_keys: super::api_keys::Settings,
+    /// Authentication off, for development: the switch, the user and their claims.
+    pub(super) auth_disabled: Option<Sourced<bool>>,
+    pub(super) development_user: Option<Sourced<String>>,
+    pub(super) development_claims: Option<Sourced<serde_json::Value>>,
     /// The environment variable being applied: values set meanwhile are attributed to it.
     applying: Option<&'static str>,
 }
@@ -158,10 +166,15 @@ impl ConfigBuilder {
         self
     }
 
-    /// How to authenticate at the token endpoint; by default `client_secret_basic` unless
-    /// the provider advertises only `client_secret_post`. Replaces any earlier choice.
+    /// How the client authenticates at the token endpoint, and so at the introspection,
+    /// revocation and pushed-authorization endpoints. By default, with a client secret:
+    /// `client_secret_basic` unless the provider advertises only `client_secret_post` (or,
+    /// of the secret methods, only `client_secret_jwt`); without one: `private_key_jwt` when
+    /// a [private key](Self::client_private_key_file) is given, `tls_client_auth` when a
+    /// [client certificate](Self::client_certificate_file) is. A method whose credentials
+    /// are missing is an error at `build()`. Replaces any earlier choice.
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = Some(auth);
+        self.client_auth = Some(self.sourced(auth));
         self
     }
 
@@ -577,6 +590,7 @@ impl fmt::Debug for ConfigBuilder {
                 &self.client_secret.as_ref().map(|_| Redacted),
             )
             .field("client_auth", &self.client_auth)
+            .field("client_options", &self.client_options)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)
@@ -587,6 +601,10 @@ impl fmt::Debug for ConfigBuilder {
             .field("cookie_name", &self.cookie_name)
             .field("cookie_secure", &self.cookie_secure)
             .field("session", &self.session)
+            .field(
+                "session_store_ca",
+                &self.session_store_ca.as_ref().map(|ca| ca.origin),
+            )
             .field("session_max_age", &self.session_max_age)
             .field("session_idle_timeout", &self.session_idle_timeout)
             .field("memory_sessions", &self.memory_sessions)
@@ -615,6 +633,9 @@ impl fmt::Debug for ConfigBuilder {
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
             .field("api_keys", &self.api_keys)
+            .field("auth_disabled", &self.auth_disabled)
+            .field("development_user", &self.development_user)
+            .field("development_claims", &self.development_claims)
             .finish()
     }
 }

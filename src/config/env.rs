@@ -7,9 +7,9 @@ use std::time::Duration;
 use super::auth_params_file;
 use super::client_secrets::ClientSecrets;
 use super::flaskoidc;
-use super::{ClientAuth, Config, ConfigBuilder, ConfigError};
+use super::{AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, ResponseMode};
 use crate::authz::Require;
-use crate::session::store_url::{self, StoreUrl};
+use crate::session::store_url::{self, ParseError, StoreUrl};
 
 /// One setting and every variable that can carry it.
 struct Setting {
@@ -107,6 +107,8 @@ static SETTINGS: &[Setting] = &[
     }),
     Setting::new("OIDC_COOKIE_SECURE", |b, v| Ok(b.cookie_secure(v.bool()?))),
     Setting::new("OIDC_COOKIE_NAME", |b, v| Ok(b.cookie_name(v.value))),
+    // Before the store, which takes the CA.
+    Setting::new("OIDC_SESSION_STORE_CA_FILE", session_store_ca_file),
     Setting::new("OIDC_SESSION_STORE", session_store).legacy(flaskoidc::session_store),
     Setting::new("OIDC_SESSION_MAX_AGE", |b, v| {
         Ok(b.session_max_age(v.seconds()?))
@@ -156,12 +158,74 @@ static SETTINGS: &[Setting] = &[
         Ok(b.require(required_claims(&v)?))
     }),
     Setting::new("OIDC_CLIENT_AUTH", |b, v| {
-        let auth = match v.value.trim() {
-            "basic" | "client_secret_basic" => ClientAuth::Basic,
-            "post" | "client_secret_post" => ClientAuth::Post,
-            _ => return Err(v.error("must be `basic` or `post`")),
-        };
+        let auth =
+            match v.value.trim() {
+                "basic" | "client_secret_basic" => ClientAuth::Basic,
+                "post" | "client_secret_post" => ClientAuth::Post,
+                "client_secret_jwt" => ClientAuth::SecretJwt,
+                "private_key_jwt" => ClientAuth::PrivateKeyJwt,
+                "tls_client_auth" => ClientAuth::TlsClientAuth,
+                _ => return Err(v.error(
+                    "must be `client_secret_basic`, `client_secret_post`, `client_secret_jwt`, \
+                     `private_key_jwt` or `tls_client_auth`",
+                )),
+            };
         Ok(b.client_auth(auth))
+    }),
+    Setting::new("OIDC_CLIENT_PRIVATE_KEY_FILE", |b, v| {
+        Ok(b.client_private_key_file(v.value))
+    }),
+    Setting::new("OIDC_CLIENT_ASSERTION_ALG", |b, v| {
+        let alg = v
+            .value
+            .trim()
+            .parse::<jsonwebtoken::Algorithm>()
+            .ok()
+            .filter(|alg| {
+                !matches!(
+                    alg,
+                    jsonwebtoken::Algorithm::HS256
+                        | jsonwebtoken::Algorithm::HS384
+                        | jsonwebtoken::Algorithm::HS512
+                )
+            })
+            .ok_or_else(|| {
+                v.error("must be RS256, RS384, RS512, PS256, PS384, PS512, ES256 or EdDSA")
+            })?;
+        Ok(b.client_assertion_alg(alg))
+    }),
+    Setting::new("OIDC_CLIENT_ASSERTION_AUDIENCE", |b, v| {
+        let audience = match v.value.trim() {
+            "token_endpoint" => AssertionAudience::TokenEndpoint,
+            "issuer" => AssertionAudience::Issuer,
+            _ => return Err(v.error("must be `token_endpoint` or `issuer`")),
+        };
+        Ok(b.client_assertion_audience(audience))
+    }),
+    Setting::new("OIDC_CLIENT_CERT_FILE", |b, v| {
+        Ok(b.client_certificate_file(v.value))
+    }),
+    Setting::new("OIDC_CLIENT_KEY_FILE", |b, v| {
+        Ok(b.client_certificate_key_file(v.value))
+    }),
+    Setting::new("OIDC_CA_BUNDLE", |b, v| Ok(b.ca_bundle_file(v.value))),
+    Setting::new("OIDC_HTTP_PROXY", |b, v| Ok(b.http_proxy(v.value))),
+    Setting::new("OIDC_HTTP_TIMEOUT", |b, v| {
+        Ok(b.http_timeout(v.positive_seconds()?))
+    }),
+    Setting::new("OIDC_CONNECT_TIMEOUT", |b, v| {
+        Ok(b.connect_timeout(v.positive_seconds()?))
+    }),
+    Setting::new("OIDC_USE_PAR", |b, v| {
+        Ok(b.pushed_authorization_requests(v.bool()?))
+    }),
+    Setting::new("OIDC_RESPONSE_MODE", |b, v| {
+        let mode = match v.value.trim() {
+            "query" => ResponseMode::Query,
+            "form_post" => ResponseMode::FormPost,
+            _ => return Err(v.error("must be `query` or `form_post`")),
+        };
+        Ok(b.response_mode(mode))
     }),
     Setting::new("OIDC_CLIENT_SECRETS", |b, v| {
         let secrets = ClientSecrets::load(v.value.trim()).map_err(|problem| v.error(problem))?;
@@ -222,6 +286,17 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_API_KEYS_END_WITH_SESSIONS", |mut b, v| {
         b.api_keys.set_end_with_sessions(v.bool()?);
         Ok(b)
+    }),
+    Setting::new("OIDC_DISABLE_AUTH", |b, v| Ok(b.auth_disabled(v.bool()?))),
+    Setting::new("OIDC_DEV_USER", |b, v| match v.value.trim() {
+        "" => Err(v.error("must name the user every request is given")),
+        user => Ok(b.development_user_id(user)),
+    }),
+    Setting::new("OIDC_DEV_CLAIMS", |b, v| {
+        match serde_json::from_str::<serde_json::Value>(&v.value) {
+            Ok(claims @ serde_json::Value::Object(_)) => Ok(b.development_claims(claims)),
+            _ => Err(v.error("must be a JSON object, e.g. {\"email\": \"alice@example.com\"}")),
+        }
     }),
 ];
 
@@ -321,6 +396,13 @@ impl Found {
             .map_err(|_| self.error("must be a whole number of seconds"))
     }
 
+    fn positive_seconds(&self) -> Result<Duration, ConfigError> {
+        match self.seconds()? {
+            zero if zero.is_zero() => Err(self.error("must be at least 1 second")),
+            seconds => Ok(seconds),
+        }
+    }
+
     /// Items separated by commas or white space: flaskoidc 1.x writes scopes space
     /// separated, 0.x deployments comma separated.
     fn list(&self) -> Vec<String> {
@@ -342,8 +424,23 @@ impl Found {
     }
 }
 
-fn session_store(builder: ConfigBuilder, found: Found) -> Result<ConfigBuilder, ConfigError> {
-    match store_url::parse(&found.value).map_err(|problem| found.error(problem))? {
+fn session_store(mut builder: ConfigBuilder, found: Found) -> Result<ConfigBuilder, ConfigError> {
+    let ca = builder.session_store_ca.take();
+    let store = match store_url::parse(&found.value, ca.as_ref().map(|ca| ca.value.as_slice())) {
+        Ok(store) => store,
+        Err(ParseError::Url(problem)) => return Err(found.error(problem)),
+        Err(ParseError::CaUnused) => {
+            let ca_name = ca.map_or("session_store_ca", |ca| ca.name("session_store_ca"));
+            return Err(ConfigError::new(
+                ca_name,
+                format!(
+                    "is set, but {} names no `rediss` Redis store, the only kind it applies to",
+                    found.name
+                ),
+            ));
+        }
+    };
+    match store {
         StoreUrl::Cookie => Ok(builder),
         StoreUrl::Memory => Ok(builder.memory_sessions()),
         #[cfg(feature = "redis")]
@@ -351,6 +448,22 @@ fn session_store(builder: ConfigBuilder, found: Found) -> Result<ConfigBuilder, 
         #[cfg(feature = "sql")]
         StoreUrl::Sql(store) => Ok(builder.session_store(store)),
     }
+}
+
+/// The CA certificates a `rediss` session store trusts instead of the system's: a PEM
+/// file, read now so that a wrong path is named here rather than at the first connection.
+fn session_store_ca_file(
+    mut builder: ConfigBuilder,
+    found: Found,
+) -> Result<ConfigBuilder, ConfigError> {
+    let path = found.value.trim();
+    let pem =
+        std::fs::read(path).map_err(|err| found.error(format!("cannot read {path}: {err}")))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(found.error(format!("{path} holds no PEM certificate")));
+    }
+    builder.session_store_ca = Some(builder.sourced(pem));
+    Ok(builder)
 }
 
 /// `groups=admins,realm_access.roles=admin`: each claim (a dotted path for nested claims)
@@ -507,6 +620,119 @@ mod tests {
         }
     }
 
+    /// A method without its credentials is refused, naming `OIDC_CLIENT_AUTH`.
+    #[test]
+    fn client_auth_methods_need_their_credentials() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        for method in ["client_secret_jwt", "private_key_jwt", "tls_client_auth"] {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_CLIENT_AUTH", method));
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err.setting(), "OIDC_CLIENT_AUTH", "{method}: {err}");
+        }
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/testing/keys/client_ec.jwks.json"
+        );
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+            ("OIDC_CLIENT_PRIVATE_KEY_FILE", key),
+        ]);
+        let config = config(&vars).expect("valid");
+        assert_eq!(config.client_auth, Some(ClientAuth::PrivateKeyJwt));
+        assert!(config.client_key.is_some());
+        assert!(!format!("{config:?}").contains("\"d\""));
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_CLIENT_KEY_FILE", key));
+        assert_eq!(
+            self::config(&vars).unwrap_err().setting(),
+            "OIDC_CLIENT_KEY_FILE"
+        );
+        let rsa = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/testing/keys/client_rsa.pem"
+        );
+        for (alg, fits) in [("PS256", true), ("ES256", false)] {
+            let mut vars = base.to_vec();
+            vars.extend([
+                ("OIDC_CLIENT_PRIVATE_KEY_FILE", rsa),
+                ("OIDC_CLIENT_ASSERTION_ALG", alg),
+            ]);
+            match self::config(&vars) {
+                Ok(_) => assert!(fits, "{alg}"),
+                Err(err) => {
+                    assert!(!fits, "{alg}: {err}");
+                    assert_eq!(err.setting(), "OIDC_CLIENT_ASSERTION_ALG");
+                }
+            }
+        }
+        let mut vars = base.to_vec();
+        vars.push((
+            "OIDC_CLIENT_PRIVATE_KEY_FILE",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ));
+        assert_eq!(
+            self::config(&vars).unwrap_err().setting(),
+            "OIDC_CLIENT_PRIVATE_KEY_FILE"
+        );
+    }
+
+    /// The CA applies to a `rediss` Redis store only; set for any other store, or none,
+    /// it is an error naming it.
+    #[test]
+    fn the_session_store_ca_needs_a_tls_redis_store() {
+        let path = std::env::temp_dir().join(format!("tower-oidc-ca-{}.pem", std::process::id()));
+        let not_pem =
+            std::env::temp_dir().join(format!("tower-oidc-not-ca-{}.pem", std::process::id()));
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        std::fs::write(&not_pem, "just text").expect("write");
+        let (file, not_pem_file) = (
+            path.to_string_lossy().into_owned(),
+            not_pem.to_string_lossy().into_owned(),
+        );
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let stores: &[Option<&str>] = &[
+            None,
+            Some("memory"),
+            Some("cookie"),
+            Some("redis://127.0.0.1:1/0"),
+            Some("sqlite:///sessions.db"),
+        ];
+        for store in stores {
+            let mut vars = base.to_vec();
+            vars.push(("OIDC_SESSION_STORE_CA_FILE", &file));
+            vars.extend(store.map(|store| ("OIDC_SESSION_STORE", store)));
+            let err = config(&vars).expect_err("an unused CA");
+            assert_eq!(
+                err.setting(),
+                "OIDC_SESSION_STORE_CA_FILE",
+                "{store:?}: {err}"
+            );
+            assert!(err.problem().contains("rediss"), "{store:?}: {err}");
+        }
+        let mut vars = base.to_vec();
+        vars.push(("OIDC_SESSION_STORE_CA_FILE", &not_pem_file));
+        vars.push(("OIDC_SESSION_STORE", "rediss://127.0.0.1:1"));
+        let err = config(&vars).expect_err("not a PEM file");
+        assert_eq!(err.setting(), "OIDC_SESSION_STORE_CA_FILE");
+        assert!(err.problem().contains("no PEM certificate"), "{err}");
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&not_pem);
+    }
+
     #[test]
     fn flask_oidc_client_secrets_json() {
         let path =
@@ -652,6 +878,7 @@ mod tests {
         ("OIDC_COOKIE_SECURE", "maybe"),
         ("OIDC_COOKIE_NAME", "my cookie"),
         ("OIDC_SESSION_STORE", "mongodb://x"),
+        ("OIDC_SESSION_STORE_CA_FILE", "/nonexistent/redis-ca.pem"),
         ("SESSION_TYPE", "filesystem"),
         ("SQLALCHEMY_DATABASE_URI", "mysql://x/y"),
         ("OIDC_SESSION_MAX_AGE", "8h"),
@@ -672,7 +899,18 @@ mod tests {
         ("OIDC_USER_DETAILS_TTL", "1h"),
         ("OIDC_ALLOWED_EMAIL_DOMAINS", ","),
         ("OIDC_REQUIRED_CLAIMS", "groups"),
-        ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+        ("OIDC_CLIENT_AUTH", "kerberos"),
+        ("OIDC_CLIENT_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+        ("OIDC_CLIENT_ASSERTION_ALG", "HS256"),
+        ("OIDC_CLIENT_ASSERTION_AUDIENCE", "resource"),
+        ("OIDC_CLIENT_CERT_FILE", "/nonexistent/cert.pem"),
+        ("OIDC_CLIENT_KEY_FILE", "/nonexistent/key.pem"),
+        ("OIDC_CA_BUNDLE", "/nonexistent/ca.pem"),
+        ("OIDC_HTTP_PROXY", "proxy.example.com:3128"),
+        ("OIDC_HTTP_TIMEOUT", "0"),
+        ("OIDC_CONNECT_TIMEOUT", "5s"),
+        ("OIDC_USE_PAR", "maybe"),
+        ("OIDC_RESPONSE_MODE", "fragment"),
         ("OIDC_CLIENT_SECRETS", "/nonexistent/secrets.json"),
         ("OIDC_TRUST_UNVERIFIED_EMAIL", "maybe"),
         ("OIDC_LOGOUT_GET", "always"),
@@ -685,6 +923,9 @@ mod tests {
         ("OIDC_API_KEYS_PER_USER", "0"),
         ("OIDC_API_KEYS_SCOPES", "read \"write\""),
         ("OIDC_API_KEYS_END_WITH_SESSIONS", "maybe"),
+        ("OIDC_DISABLE_AUTH", "maybe"),
+        ("OIDC_DEV_USER", " "),
+        ("OIDC_DEV_CLAIMS", "[\"admin\"]"),
     ];
 
     /// Variables every value of which is accepted.

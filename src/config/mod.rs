@@ -4,8 +4,11 @@ mod api_keys;
 mod auth_params_file;
 mod build;
 mod builder;
+pub(crate) mod client_key;
+mod client_options;
 mod client_secrets;
 pub(crate) mod defaults;
+mod development;
 mod env;
 mod env_file;
 mod error;
@@ -14,6 +17,7 @@ mod id_token_alg;
 mod provider_source;
 mod registration;
 mod security;
+pub(crate) mod transport;
 
 use std::fmt;
 use std::sync::Arc;
@@ -25,6 +29,7 @@ use url::Url;
 #[cfg(feature = "api-keys")]
 pub(crate) use api_keys::is_scope_token;
 pub use builder::ConfigBuilder;
+pub(crate) use development::DevelopmentUser;
 pub use error::ConfigError;
 pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
 pub(crate) use security::SecurityOptions;
@@ -43,6 +48,50 @@ pub enum ClientAuth {
     Basic,
     /// `client_secret_post`: credentials in the form body.
     Post,
+    /// `client_secret_jwt`: an assertion signed with the client secret (HMAC), fresh for
+    /// every call.
+    SecretJwt,
+    /// `private_key_jwt`: an assertion signed with the client's private key (see
+    /// [`ConfigBuilder::client_private_key_file`]), fresh for every call.
+    PrivateKeyJwt,
+    /// `tls_client_auth` (RFC 8705): the client certificate of the TLS connection (see
+    /// [`ConfigBuilder::client_certificate_file`]).
+    TlsClientAuth,
+}
+
+/// The audience (`aud`) of the client assertions of `client_secret_jwt` and
+/// `private_key_jwt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AssertionAudience {
+    /// The token endpoint URL (RFC 7523, section 3), at every endpoint: what Microsoft
+    /// Entra ID and Okta document for their token endpoints; oidc-provider accepts it at
+    /// each of its endpoints.
+    #[default]
+    TokenEndpoint,
+    /// The issuer identifier, for providers that want it (the revision of RFC 7523 in
+    /// progress and FAPI 2.0 recommend it; oidc-provider accepts it).
+    Issuer,
+}
+
+/// How the provider returns the authorization response to the callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// In the query string of a redirect (the default).
+    #[default]
+    Query,
+    /// `form_post`: in the body of a POST the provider's page makes to the callback, so
+    /// the code never appears in a URL, history or access log.
+    ///
+    /// The pending-login cookie is `SameSite=Lax`, which a browser does not send with a
+    /// cross-site POST. The callback therefore answers such a POST with a small page that
+    /// posts the same fields again, from the application's own origin: that same-site POST
+    /// carries the cookie, and the state, nonce and PKCE checks run as for a redirect. No
+    /// second, `SameSite=None` cookie is needed, so the pending login stays as protected
+    /// from cross-site requests as before (and works over plain http in development); the
+    /// page needs JavaScript, or one click on its button.
+    FormPost,
 }
 
 /// Provider endpoints given by hand, for providers without discovery.
@@ -191,6 +240,14 @@ pub struct Config {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<Secret>,
     pub(crate) client_auth: Option<ClientAuth>,
+    /// The private key of `private_key_jwt`.
+    pub(crate) client_key: Option<Arc<crate::config::client_key::ClientKey>>,
+    /// CA bundle, client certificate, proxy, timeouts, or the application's HTTP client.
+    pub(crate) transport: crate::config::transport::Transport,
+    /// RFC 9126 pushed authorization requests, also when the provider does not require them.
+    pub(crate) pushed_authorization_requests: bool,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) client_assertion_audience: AssertionAudience,
     pub(crate) redirect_uri: RedirectUri,
     pub(crate) scopes: Vec<String>,
     pub(crate) user_id_claim: String,
@@ -232,6 +289,8 @@ pub struct Config {
     /// Personal API keys, when switched on.
     #[cfg(feature = "api-keys")]
     pub(crate) api_keys: Option<Arc<crate::apikeys::ApiKeys>>,
+    /// Authentication is off: every request gets this identity (development only).
+    pub(crate) development: Option<Arc<DevelopmentUser>>,
 }
 
 impl Config {
@@ -392,6 +451,14 @@ impl fmt::Debug for Config {
                 &self.client_secret.as_ref().map(|_| Redacted),
             )
             .field("client_auth", &self.client_auth)
+            .field("client_key", &self.client_key)
+            .field("transport", &self.transport)
+            .field(
+                "pushed_authorization_requests",
+                &self.pushed_authorization_requests,
+            )
+            .field("response_mode", &self.response_mode)
+            .field("client_assertion_audience", &self.client_assertion_audience)
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
             .field("user_id_claim", &self.user_id_claim)
@@ -424,7 +491,8 @@ impl fmt::Debug for Config {
             .field("denied_page", &self.denied_page)
             .field("security", &self.security)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
-            .field("resolve_claim_sources", &self.resolve_claim_sources);
+            .field("resolve_claim_sources", &self.resolve_claim_sources)
+            .field("development", &self.development);
         #[cfg(feature = "api-keys")]
         debug.field("api_keys", &self.api_keys);
         debug.finish()

@@ -61,13 +61,20 @@ pub(crate) struct Context {
     pub(crate) auth_context: Arc<AuthContext>,
     /// Refused opaque tokens and the ceiling on introspection calls.
     pub(crate) introspection: IntrospectionGuard,
+    /// Authentication is off: the identity every request gets.
+    pub(crate) development: Option<crate::engine::development::DevelopmentSession>,
 }
 
 impl Context {
     /// The shared state for `config`; starts the provider's background maintenance.
     pub(crate) fn new(config: Config) -> Self {
         let provider = Provider::new(&config);
-        provider.spawn_maintenance();
+        let development = config.development.clone().map(|user| {
+            crate::engine::development::DevelopmentSession::new(user, config.user_hook.is_some())
+        });
+        if development.is_none() {
+            provider.spawn_maintenance();
+        }
         let cookie_path = if config.routes.home.is_empty() {
             "/".to_owned()
         } else {
@@ -108,6 +115,7 @@ impl Context {
             ended_sessions: ExpiringSet::new(ENDED_SESSIONS),
             auth_context,
             introspection: IntrospectionGuard::default(),
+            development,
         }
     }
 

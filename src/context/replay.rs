@@ -59,6 +59,26 @@ impl Context {
         }
     }
 
+    /// Forgets a logout token's `jti` after ending its sessions failed, so the provider's
+    /// retry of the same token is not refused as a replay. Best effort: a store that
+    /// cannot forget now leaves the `jti` recorded, as it was.
+    pub(crate) async fn forget_logout_token(&self, jti: &str) {
+        self.used_logout_tokens.forget(jti);
+        let SessionBackend::Store(store) = &self.config.session else {
+            return;
+        };
+        if !self.store_keeps_used_keys.load(Ordering::Relaxed) {
+            return;
+        }
+        let key = used_key("logout_token", &self.config.client_id, jti);
+        match store.forget_use(&key).await {
+            Ok(()) | Err(StoreError::Unsupported) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "logout token: its jti could not be forgotten")
+            }
+        }
+    }
+
     /// Whether this instance is the one to present a refresh token now, `key` naming the
     /// session and the token: with a store shared by several instances, only the first to
     /// ask within [`REFRESH_LOCK`] is, so a provider that detects refresh-token reuse never

@@ -6,11 +6,11 @@ use http::{HeaderValue, Method, StatusCode};
 
 use super::{BodyWork, Decision, Deferred, Pending};
 use crate::bearer::BearerHeader;
-use crate::config::Config;
+use crate::config::{Config, ResponseMode};
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::flow::login_params::LoginParams;
 use crate::flow::{
-    backchannel, bearer, callback, frontchannel, login, logout, resume, store_session,
+    backchannel, bearer, callback, form_post, frontchannel, login, logout, resume, store_session,
 };
 use crate::identity::Identity;
 use crate::outcome::{Outcome, Pass, Step};
@@ -25,9 +25,16 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(config: Config) -> Arc<Self> {
-        Arc::new(Self {
+        let engine = Arc::new(Self {
             ctx: Context::new(config),
-        })
+        });
+        super::development::announce(&engine);
+        engine
+    }
+
+    /// Authentication is off: every answer says so.
+    pub(crate) fn auth_disabled(&self) -> bool {
+        self.ctx.development.is_some()
     }
 
     pub(crate) fn context(&self) -> &Context {
@@ -39,6 +46,14 @@ impl Engine {
     pub(crate) fn decide(&self, request: &RequestView<'_>) -> Decision {
         let ctx = &self.ctx;
         let normalized = normalize_path(request.path);
+        if let Some(development) = &ctx.development {
+            return match super::development::decide(ctx, development, request, &normalized.path) {
+                Decision::Continue(pass) => self
+                    .authorize(Outcome::Continue(pass), || request.wants_html(), || None)
+                    .into(),
+                decision => decision,
+            };
+        }
         if !normalized.ambiguous && !ctx.config.bearer_only {
             if let Some(decision) = self.own_route(request, &normalized.path) {
                 return decision;
@@ -60,7 +75,7 @@ impl Engine {
                 .authorize(
                     Outcome::Continue(pass),
                     || request.wants_html(),
-                    crate::redirect::safe_return_to(&request.path_and_query()).as_deref(),
+                    || crate::redirect::safe_return_to(&request.path_and_query()),
                 )
                 .into(),
             decision => decision,
@@ -72,7 +87,7 @@ impl Engine {
         use tracing::Instrument;
         let span = pending.work.span();
         let outcome = pending.work.run(&self.ctx).instrument(span.clone()).await;
-        let outcome = self.authorize(outcome, || pending.html, None);
+        let outcome = self.authorize(outcome, || pending.html, || None);
         record_outcome(&span, &outcome);
         outcome
     }
@@ -84,20 +99,35 @@ impl Engine {
         body: bytes::Bytes,
     ) -> CoreResponse {
         match work {
-            BodyWork::BackChannelLogout => backchannel::handle(&self.ctx, &body).await,
+            BodyWork::BackChannelLogout => {
+                let response = backchannel::handle(&self.ctx, &body).await;
+                crate::telemetry::backchannel_logout(response.status());
+                response
+            }
+            BodyWork::FormPost(posted) => {
+                use tracing::Instrument;
+                let span = tracing::info_span!(
+                    "oidc.callback",
+                    user_id = tracing::field::Empty,
+                    outcome = tracing::field::Empty
+                );
+                form_post::handle(&self.ctx, posted, &body)
+                    .instrument(span)
+                    .await
+            }
             #[cfg(feature = "api-keys")]
             BodyWork::CreateApiKey(create) => create.run(&self.ctx, &body).await,
         }
     }
 
     /// The global requirements, on an identity about to reach a protected route, which
-    /// gets the hook that decodes its user first. `html` reads the `Accept` header only
-    /// when access is denied.
+    /// gets the hook that decodes its user first. `html` reads the `Accept` header, and
+    /// `return_to` parses the request's target, only when access is denied.
     fn authorize(
         &self,
         outcome: Outcome,
         html: impl FnOnce() -> bool,
-        return_to: Option<&str>,
+        return_to: impl FnOnce() -> Option<String>,
     ) -> Outcome {
         let Outcome::Continue(Pass {
             identity: Some(identity),
@@ -116,7 +146,7 @@ impl Engine {
                 &identity,
                 &denied,
                 html(),
-                return_to,
+                return_to().as_deref(),
                 set_cookies,
             )),
         }
@@ -127,11 +157,12 @@ impl Engine {
         match crate::bearer::from_headers(request.headers) {
             BearerHeader::Token(token) => return self.bearer(&token),
             BearerHeader::Malformed(reason) => {
+                crate::telemetry::bearer_rejected_because("malformed");
                 return Decision::Respond(response::unauthorized(
                     reason,
                     Some("invalid_request"),
                     Vec::new(),
-                ))
+                ));
             }
             BearerHeader::Missing => {}
         }
@@ -191,6 +222,13 @@ impl Engine {
                     Some(login) => self.step(login, Deferred::Login),
                     None => self.step(callback::decide(ctx, request), Deferred::Callback),
                 }
+            } else if request.method == Method::POST
+                && ctx.config.response_mode == ResponseMode::FormPost
+            {
+                Decision::ReadBody {
+                    limit: form_post::MAX_BODY_BYTES,
+                    work: BodyWork::FormPost(form_post::Posted::of(request)),
+                }
             } else {
                 method_not_allowed(request, "GET")
             });
@@ -244,7 +282,10 @@ impl Engine {
             return self.step(step, Deferred::ApiKey);
         }
         match self.ctx.bearer_cache.get(token, crate::session::now()) {
-            Some(session) => Decision::Continue(Pass::signed_in(Identity::new(session))),
+            Some(session) => {
+                crate::telemetry::bearer_accepted("cached");
+                Decision::Continue(Pass::signed_in(Identity::new(session)))
+            }
             None => defer(Deferred::Bearer(bearer::BearerCheck {
                 token: token.to_owned(),
             })),

@@ -2,12 +2,15 @@
 //! that owns it and applies the global requirements to whatever identity comes back; the
 //! flows themselves live in [`crate::flow`] and never see the dispatcher.
 
+pub(crate) mod development;
 mod dispatch;
 #[cfg(all(test, feature = "testing"))]
 mod flood_tests;
 
 use crate::context::Context;
-use crate::flow::{bearer, callback, frontchannel, login, logout, resume, store_session};
+use crate::flow::{
+    bearer, callback, form_post, frontchannel, login, logout, resume, store_session,
+};
 use crate::outcome::{Outcome, Pass};
 use crate::response::CoreResponse;
 
@@ -27,9 +30,12 @@ pub(crate) enum Decision {
     ReadBody { limit: usize, work: BodyWork },
 }
 
-/// What a read body is for.
+/// What a request body is read for.
 pub(crate) enum BodyWork {
     BackChannelLogout,
+    /// A `form_post` authorization response.
+    FormPost(form_post::Posted),
+    /// A personal API key to make for the signed-in user.
     #[cfg(feature = "api-keys")]
     CreateApiKey(crate::apikeys::routes::Create),
 }
@@ -63,6 +69,7 @@ pub(crate) enum Deferred {
     ApiKey(crate::apikeys::auth::KeyCheck),
     #[cfg(feature = "api-keys")]
     ManageApiKeys(crate::apikeys::routes::Manage),
+    Development(development::LoadUser),
 }
 
 impl Deferred {
@@ -79,6 +86,7 @@ impl Deferred {
             Deferred::ApiKey(check) => check.run(ctx).await,
             #[cfg(feature = "api-keys")]
             Deferred::ManageApiKeys(manage) => Outcome::Respond(manage.run(ctx).await),
+            Deferred::Development(load) => load.run(ctx).await,
         }
     }
 
@@ -120,6 +128,9 @@ impl Deferred {
             #[cfg(feature = "api-keys")]
             Deferred::ManageApiKeys(_) => {
                 tracing::info_span!("oidc.api_keys", outcome = Empty)
+            }
+            Deferred::Development(_) => {
+                tracing::info_span!("oidc.development_user", user_id = Empty, outcome = Empty)
             }
         }
     }

@@ -54,8 +54,8 @@ pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return bad_request("the body has no logout_token");
     };
-    let claims = match verify(ctx, &token).await {
-        Ok(claims) => claims,
+    let (claims, jti) = match verify(ctx, &token).await {
+        Ok(verified) => verified,
         Err(description) => return bad_request(&description),
     };
     let keys = crate::token::logout_token::session_keys(&claims);
@@ -64,16 +64,20 @@ pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
         match store.delete_indexed(key).await {
             Ok(count) => ended += count,
             Err(StoreError::Unsupported) => {
+                ctx.forget_logout_token(&jti).await;
                 return answer(
                     StatusCode::NOT_IMPLEMENTED,
                     Some((
                         "unsupported",
                         "this session store cannot find sessions to end",
                     )),
-                )
+                );
             }
             Err(err) => {
                 tracing::error!(error = %err, "back-channel logout: store unavailable");
+                // The provider sends the token again after a 5xx: that retry must end the
+                // sessions, not be refused as a replay.
+                ctx.forget_logout_token(&jti).await;
                 return answer(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Some((
@@ -118,8 +122,9 @@ fn issued_recently(
 }
 
 /// Section 2.6 of the specification: signature, `iss`, `aud`, `iat`, the logout event,
-/// `sid` and/or `sub`, no `nonce`, and a `jti` never seen before.
-async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String> {
+/// `sid` and/or `sub`, no `nonce`, and a `jti` never seen before, which is recorded and
+/// returned beside the claims.
+async fn verify(ctx: &Context, token: &str) -> Result<(Map<String, Value>, String), String> {
     let metadata = ctx
         .provider
         .metadata()
@@ -172,7 +177,8 @@ async fn verify(ctx: &Context, token: &str) -> Result<Map<String, Value>, String
     if !ctx.first_use_of_logout_token(jti).await {
         return Err("this logout token was used already".into());
     }
-    Ok(claims)
+    let jti = jti.to_owned();
+    Ok((claims, jti))
 }
 
 #[cfg(test)]

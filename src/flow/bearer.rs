@@ -27,6 +27,7 @@ impl BearerCheck {
                 ctx.bearer_cache
                     .insert(&self.token, Arc::clone(&session), crate::session::now());
                 tracing::debug!(user_id = %session.user_id, "bearer token accepted");
+                crate::telemetry::bearer_accepted("verified");
                 Outcome::signed_in(Identity::new(session))
             }
             Err(err) => Outcome::Respond(reject(err)),
@@ -35,6 +36,7 @@ impl BearerCheck {
 }
 
 pub(crate) fn reject(err: BearerError) -> response::CoreResponse {
+    crate::telemetry::bearer_rejected(&err);
     let reply = |status, code, message: &str| {
         ErrorReply {
             status,

@@ -47,6 +47,7 @@ fn fail(status: StatusCode, code: &'static str, message: impl Into<String>) -> F
 impl Failure {
     fn render(&self, ctx: &Context, html: bool, set_cookies: Vec<HeaderValue>) -> Outcome {
         tracing::warn!(status = self.status.as_u16(), reason = %self.message, "login failed");
+        crate::telemetry::login_failed(self.code);
         Outcome::Respond(
             ErrorReply {
                 status: self.status,
@@ -223,6 +224,7 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
 
 impl Callback {
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        let _timer = crate::telemetry::callback_timer();
         let removal: Vec<HeaderValue> = ctx.codec.removal(&self.login_cookie).into_iter().collect();
         match ctx.first_use_of_state(&self.pending.state).await {
             StoreVerdict::First | StoreVerdict::NotKept => {}
@@ -279,6 +281,7 @@ impl Callback {
                     ));
                 }
                 tracing::info!(user_id = %identity.user_id(), "login succeeded");
+                crate::telemetry::login_completed();
                 Outcome::Respond(response::redirect(StatusCode::FOUND, &target, set_cookies))
             }
             Err(failure) => failure.render(ctx, self.wants_html, removal),
@@ -313,10 +316,20 @@ impl Callback {
         })?;
         let client = oauth::client(config, &metadata);
         let http = oauth::http_client(&ctx.provider.client);
-        let tokens = client
+        let client_auth = oauth::assertion_params(config, &metadata).map_err(|err| {
+            let (TokenEndpointError::Refused(reason) | TokenEndpointError::Unavailable(reason)) =
+                err;
+            fail(StatusCode::BAD_GATEWAY, "provider_unavailable", reason)
+        })?;
+        let request = client
             .exchange_code(AuthorizationCode::new(self.code.clone()))
             .set_redirect_uri(std::borrow::Cow::Owned(redirect_url))
-            .set_pkce_verifier(PkceCodeVerifier::new(self.pending.pkce_verifier.clone()))
+            .set_pkce_verifier(PkceCodeVerifier::new(self.pending.pkce_verifier.clone()));
+        let tokens = client_auth
+            .into_iter()
+            .fold(request, |request, (name, value)| {
+                request.add_extra_param(name, value)
+            })
             .request_async(&http)
             .await
             .map_err(|err| match oauth::classify(err) {
@@ -367,6 +380,9 @@ impl Callback {
                         "userinfo_subject_mismatch",
                         "userinfo describes a different user than the ID token",
                     ))
+                }
+                Err(UserinfoError::Refused(reason)) => {
+                    return Err(fail(StatusCode::BAD_GATEWAY, "userinfo_refused", reason))
                 }
                 Err(UserinfoError::Unavailable(reason)) => {
                     tracing::warn!(%reason, "userinfo unavailable; using the ID token's claims");

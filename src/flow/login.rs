@@ -7,7 +7,8 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope};
 
 use super::login_params::{self, LoginParams};
-use crate::config::RedirectUri;
+use super::par;
+use crate::config::{RedirectUri, ResponseMode};
 use crate::context::Context;
 use crate::outcome::{Outcome, Step};
 use crate::provider::metadata::ProviderMetadata;
@@ -144,33 +145,85 @@ fn prepare(
 impl StartLogin {
     fn respond_now_or_wait(self, ctx: &Context) -> Step<StartLogin> {
         match ctx.provider.cached_metadata() {
-            Some(metadata) => Step::Done(self.redirect(ctx, &metadata)),
-            None => Step::Wait(self),
+            Some(metadata) if !par::wanted(&ctx.config, &metadata) => {
+                Step::Done(self.redirect(ctx, &metadata))
+            }
+            _ => Step::Wait(self),
         }
     }
 
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
         match ctx.provider.metadata().await {
+            Ok(metadata) if par::wanted(&ctx.config, &metadata) => self.push(ctx, &metadata).await,
             Ok(metadata) => self.redirect(ctx, &metadata),
             Err(err) => {
                 tracing::warn!(reason = %err, "login refused: identity provider unavailable");
+                crate::telemetry::login_failed(err.code());
                 Outcome::Respond(err.login_reply().render(self.wants_html, Vec::new()))
             }
         }
     }
 
     fn redirect(self, ctx: &Context, metadata: &ProviderMetadata) -> Outcome {
+        match self.authorization_url(ctx, metadata) {
+            Ok(url) => {
+                tracing::debug!(provider = %metadata.issuer, "login started");
+                crate::telemetry::login_started();
+                Outcome::Respond(response::redirect(
+                    StatusCode::FOUND,
+                    url.as_str(),
+                    self.set_cookies,
+                ))
+            }
+            Err(reply) => Outcome::Respond(reply.render(self.wants_html, Vec::new())),
+        }
+    }
+
+    /// RFC 9126: the request's parameters go to the provider directly; the browser carries
+    /// only the `request_uri` it answered.
+    async fn push(self, ctx: &Context, metadata: &ProviderMetadata) -> Outcome {
+        let url = match self.authorization_url(ctx, metadata) {
+            Ok(url) => url,
+            Err(reply) => return Outcome::Respond(reply.render(self.wants_html, Vec::new())),
+        };
+        match par::push(ctx, metadata, &url).await {
+            Ok(url) => {
+                tracing::debug!(provider = %metadata.issuer, "login started (pushed request)");
+                crate::telemetry::login_started();
+                Outcome::Respond(response::redirect(
+                    StatusCode::FOUND,
+                    url.as_str(),
+                    self.set_cookies,
+                ))
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, "login refused: pushed authorization request failed");
+                Outcome::Respond(
+                    ErrorReply {
+                        status: StatusCode::BAD_GATEWAY,
+                        code: "provider_unavailable",
+                        message: "the identity provider did not accept the sign-in request",
+                        retry: None,
+                    }
+                    .render(self.wants_html, Vec::new()),
+                )
+            }
+        }
+    }
+
+    fn authorization_url(
+        &self,
+        ctx: &Context,
+        metadata: &ProviderMetadata,
+    ) -> Result<url::Url, ErrorReply<'static>> {
         let config = &ctx.config;
         let Ok(redirect_url) = RedirectUrl::new(self.pending.redirect_uri.clone()) else {
-            return Outcome::Respond(
-                ErrorReply {
-                    status: StatusCode::BAD_REQUEST,
-                    code: "invalid_redirect_uri",
-                    message: "the callback URL could not be built from this request",
-                    retry: None,
-                }
-                .render(self.wants_html, Vec::new()),
-            );
+            return Err(ErrorReply {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_redirect_uri",
+                message: "the callback URL could not be built from this request",
+                retry: None,
+            });
         };
         let verifier = PkceCodeVerifier::new(self.pending.pkce_verifier.clone());
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
@@ -198,13 +251,15 @@ impl StartLogin {
         if self.pending.silent {
             request = request.add_extra_param("prompt", "none");
         }
+        let configured = |name: &str| config.auth_params.iter().any(|(n, _)| n == name);
+        if config.response_mode == ResponseMode::FormPost
+            && !asked("response_mode")
+            && !configured("response_mode")
+        {
+            request = request.add_extra_param("response_mode", "form_post");
+        }
         let (url, _) = request.url();
-        tracing::debug!(provider = %metadata.issuer, "login started");
-        Outcome::Respond(response::redirect(
-            StatusCode::FOUND,
-            url.as_str(),
-            self.set_cookies,
-        ))
+        Ok(url)
     }
 }
 

@@ -5,12 +5,14 @@
 pub(crate) mod backchannel;
 pub(crate) mod bearer;
 pub(crate) mod callback;
+pub(crate) mod form_post;
 pub(crate) mod frontchannel;
 pub(crate) mod login;
 pub(crate) mod login_params;
 pub(crate) mod logout;
 mod logout_confirm;
 pub(crate) mod oauth;
+mod par;
 pub(crate) mod refresh;
 pub(crate) mod reload_user;
 pub(crate) mod resume;

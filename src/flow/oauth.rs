@@ -12,7 +12,8 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ClientAuth, Config};
+use crate::config::Config;
+use crate::provider::client_auth::{self, Method};
 use crate::provider::http::{execute, HttpError};
 use crate::provider::metadata::ProviderMetadata;
 
@@ -48,33 +49,48 @@ pub(crate) type OAuthClient = oauth2::Client<
 >;
 
 pub(crate) fn client(config: &Config, metadata: &ProviderMetadata) -> OAuthClient {
+    let method = client_auth::method(config, metadata);
+    let token_endpoint = metadata.endpoint(
+        "token_endpoint",
+        &metadata.token_endpoint,
+        config.transport.mutual_tls(),
+    );
     let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
         .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint.clone()))
-        .set_token_uri(TokenUrl::from_url(metadata.token_endpoint.clone()))
-        .set_auth_type(auth_type(config, metadata));
-    if let Some(secret) = &config.client_secret {
-        client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
+        .set_token_uri(TokenUrl::from_url(token_endpoint.clone()))
+        .set_auth_type(auth_type(method));
+    // The secret travels only by the methods that send it; the others add their own
+    // parameters to each request (see `assertion_params`).
+    if matches!(method, Method::Basic | Method::Post) {
+        if let Some(secret) = &config.client_secret {
+            client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
+        }
     }
     client
 }
 
-pub(crate) fn auth_type(config: &Config, metadata: &ProviderMetadata) -> AuthType {
-    match config.client_auth {
-        Some(ClientAuth::Basic) => AuthType::BasicAuth,
-        Some(ClientAuth::Post) => AuthType::RequestBody,
-        None => {
-            let supported = metadata.token_endpoint_auth_methods_supported.as_deref();
-            let only_post = supported.is_some_and(|methods| {
-                methods.iter().any(|m| m == "client_secret_post")
-                    && !methods.iter().any(|m| m == "client_secret_basic")
-            });
-            if only_post {
-                AuthType::RequestBody
-            } else {
-                AuthType::BasicAuth
-            }
-        }
+fn auth_type(method: Method) -> AuthType {
+    match method {
+        Method::Basic => AuthType::BasicAuth,
+        _ => AuthType::RequestBody,
     }
+}
+
+/// The client-authentication parameters a token request adds to what the OAuth layer
+/// sends (a fresh assertion, for the JWT methods).
+pub(crate) fn assertion_params(
+    config: &Config,
+    metadata: &ProviderMetadata,
+) -> Result<Vec<(&'static str, String)>, TokenEndpointError> {
+    if matches!(
+        client_auth::method(config, metadata),
+        Method::Basic | Method::Post
+    ) {
+        return Ok(Vec::new());
+    }
+    let credentials =
+        client_auth::credentials(config, metadata).map_err(TokenEndpointError::Unavailable)?;
+    Ok(credentials.extra_params().cloned().collect())
 }
 
 /// Why the token endpoint gave no tokens.

@@ -35,7 +35,11 @@ impl Refresh {
         tracing::Span::current().record("user_id", self.session.user_id.as_str());
         let cell = ctx.refreshes.cell(key.clone());
         let outcome = cell
-            .get_or_init(|| refresh(ctx, &self.session, self.request.carried, &key))
+            .get_or_init(|| async {
+                let outcome = refresh(ctx, &self.session, self.request.carried, &key).await;
+                crate::telemetry::refreshed(&outcome);
+                outcome
+            })
             .await
             .clone();
         match outcome {
@@ -94,11 +98,14 @@ async fn refresh(
     let client = oauth::client(&ctx.config, &metadata);
     let http = oauth::http_client(&ctx.provider.client);
     let token = RefreshToken::new(refresh_token.clone());
-    let tokens = match client
-        .exchange_refresh_token(&token)
-        .request_async(&http)
-        .await
-    {
+    let Ok(client_auth) = oauth::assertion_params(&ctx.config, &metadata) else {
+        return RefreshOutcome::Unavailable;
+    };
+    let request = client_auth.into_iter().fold(
+        client.exchange_refresh_token(&token),
+        |request, (name, value)| request.add_extra_param(name, value),
+    );
+    let tokens = match request.request_async(&http).await {
         Ok(tokens) => tokens,
         Err(err) => {
             return match oauth::classify(err) {

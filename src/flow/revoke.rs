@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use oauth2::AuthType;
-
 use crate::context::Context;
+use crate::provider::client_auth;
 use crate::provider::metadata::ProviderMetadata;
 use crate::session::SessionData;
 
@@ -55,42 +54,18 @@ async fn revoke(
     token: &str,
     hint: &str,
 ) -> Result<(), String> {
-    let config = &ctx.config;
-    let basic = config.client_secret.is_some()
-        && matches!(
-            super::oauth::auth_type(config, metadata),
-            AuthType::BasicAuth
-        );
-    let body = {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("token", token);
-        form.append_pair("token_type_hint", hint);
-        if !basic {
-            form.append_pair("client_id", &config.client_id);
-            if let Some(secret) = &config.client_secret {
-                form.append_pair("client_secret", secret.expose());
-            }
-        }
-        form.finish()
-    };
-    let mut request = ctx
-        .provider
-        .client
-        .post(endpoint.as_str())
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
+    let credentials = client_auth::credentials(&ctx.config, metadata)?;
+    let endpoint = metadata.endpoint(
+        "revocation_endpoint",
+        endpoint,
+        ctx.config.transport.mutual_tls(),
+    );
+    let response = credentials
+        .post(
+            &ctx.provider.client,
+            endpoint,
+            &[("token", token), ("token_type_hint", hint)],
         )
-        .body(body);
-    if basic {
-        if let Some(secret) = &config.client_secret {
-            request = request.basic_auth(
-                form_encoded(&config.client_id),
-                Some(form_encoded(secret.expose())),
-            );
-        }
-    }
-    let response = request
         .send()
         .await
         .map_err(|err| err.without_url().to_string())?;
@@ -103,9 +78,4 @@ async fn revoke(
             response.status()
         ))
     }
-}
-
-/// RFC 6749 §2.3.1: Basic credentials are form-encoded first.
-fn form_encoded(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

@@ -19,7 +19,10 @@ const USERINFO_MEDIA_TYPES: &str = "application/json, application/jwt";
 pub(crate) enum UserinfoError {
     /// Userinfo speaks of another user: the login must fail.
     SubjectMismatch,
-    /// Not available, or signed and refused; the ID token's claims are used alone.
+    /// Signed, and the signature or its `iss` / `aud` did not verify: the login must fail,
+    /// since the answer was tampered with or comes from elsewhere.
+    Refused(String),
+    /// Not available; the ID token's claims are used alone.
     Unavailable(String),
 }
 
@@ -34,6 +37,7 @@ pub(crate) async fn merge(
     let Some(endpoint) = &metadata.userinfo_endpoint else {
         return Ok(());
     };
+    let endpoint = metadata.endpoint("userinfo_endpoint", endpoint, config.transport.mutual_tls());
     let limits = FetchLimits {
         accept: USERINFO_MEDIA_TYPES,
         max_bytes: 1 << 20,
@@ -50,7 +54,7 @@ pub(crate) async fn merge(
     }
     let info = if answer.media_type.as_deref() == Some("application/jwt") {
         let token = std::str::from_utf8(&answer.body)
-            .map_err(|_| UserinfoError::Unavailable("signed userinfo is not text".into()))?;
+            .map_err(|_| UserinfoError::Refused("signed userinfo is not text".into()))?;
         verify_signed(provider, config, metadata, token.trim()).await?
     } else {
         serde_json::from_slice::<Map<String, Value>>(&answer.body)
@@ -59,8 +63,8 @@ pub(crate) async fn merge(
     merge_info(info, claims)
 }
 
-/// A signed userinfo response: the provider's keys and algorithms, `iss` the issuer and
-/// `aud` naming this client when they are present.
+/// A signed userinfo response, checked as an ID token is: the provider's keys and
+/// algorithms, `iss` the issuer and `aud` naming this client, both required.
 async fn verify_signed(
     provider: &Provider,
     config: &Config,
@@ -73,11 +77,11 @@ async fn verify_signed(
         audiences: &audiences,
         algorithms: signing_alg::provider_algorithms(config),
         leeway_secs: config.leeway.as_secs(),
-        required: &["sub"],
+        required: &["sub", "iss", "aud"],
     };
     jwt::verify(provider, token, &rules).await.map_err(|err| {
         tracing::warn!(stage = err.stage(), reason = %err, "signed userinfo refused");
-        UserinfoError::Unavailable(format!("signed userinfo refused: {err}"))
+        UserinfoError::Refused(format!("signed userinfo refused: {err}"))
     })
 }
 

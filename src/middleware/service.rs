@@ -35,14 +35,11 @@ fn attach<B>(request: &mut Request<B>, engine: &Engine, identity: Option<Identit
     if let Some(identity) = &identity {
         request.extensions_mut().insert(identity.clone());
     }
-    let return_to = request
-        .uri()
-        .path_and_query()
-        .and_then(|target| crate::redirect::safe_return_to(target.as_str()));
+    let target = request.uri().path_and_query().cloned();
     request.extensions_mut().insert(Authentication {
         identity,
         context: Arc::clone(&engine.context().auth_context),
-        return_to,
+        target,
     });
 }
 
@@ -75,7 +72,7 @@ where
             };
             self.engine.decide(&view)
         };
-        match decision {
+        let future = match decision {
             Decision::Continue(Pass {
                 identity,
                 set_cookies,
@@ -117,6 +114,7 @@ where
                     }
                 }))
             }
-        }
+        };
+        future.marked(self.engine.auth_disabled())
     }
 }

@@ -19,15 +19,9 @@ pub(crate) enum HttpError {
     TooLarge(usize),
 }
 
+/// A client with the default transport settings.
 pub(crate) fn build_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        // Redirects from a token endpoint would forward the code and credentials elsewhere.
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .user_agent(concat!("tower-oidc/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+    crate::config::transport::Transport::default().client(timeout)
 }
 
 async fn read_limited(response: reqwest::Response) -> Result<Bytes, HttpError> {

@@ -24,6 +24,16 @@ pub(crate) struct ProviderMetadata {
     pub(crate) revocation_endpoint: Option<Url>,
     #[serde(default)]
     pub(crate) token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 9126 pushed authorization requests.
+    #[serde(default)]
+    pub(crate) pushed_authorization_request_endpoint: Option<Url>,
+    #[serde(default)]
+    pub(crate) require_pushed_authorization_requests: bool,
+    /// RFC 8705 section 5: endpoints to use instead when presenting a client certificate.
+    #[serde(default)]
+    pub(crate) mtls_endpoint_aliases: std::collections::BTreeMap<String, Url>,
 }
 
 impl From<ProviderEndpoints> for ProviderMetadata {
@@ -38,6 +48,10 @@ impl From<ProviderEndpoints> for ProviderMetadata {
             introspection_endpoint: endpoints.introspection_endpoint,
             revocation_endpoint: endpoints.revocation_endpoint,
             token_endpoint_auth_methods_supported: None,
+            token_endpoint_auth_signing_alg_values_supported: None,
+            pushed_authorization_request_endpoint: None,
+            require_pushed_authorization_requests: false,
+            mtls_endpoint_aliases: Default::default(),
         }
     }
 }
@@ -106,6 +120,18 @@ impl ProviderMetadata {
         .chain(self.end_session_endpoint.iter())
         .chain(self.introspection_endpoint.iter())
         .chain(self.revocation_endpoint.iter())
+        .chain(self.pushed_authorization_request_endpoint.iter())
+        .chain(self.mtls_endpoint_aliases.values())
+    }
+
+    /// The endpoint `name` (`token_endpoint`, `userinfo_endpoint`, …) to call: its mutual
+    /// TLS alias when the client presents a certificate and the provider has one.
+    pub(crate) fn endpoint<'a>(&'a self, name: &str, url: &'a Url, mutual_tls: bool) -> &'a Url {
+        if mutual_tls {
+            self.mtls_endpoint_aliases.get(name).unwrap_or(url)
+        } else {
+            url
+        }
     }
 }
 
@@ -151,6 +177,29 @@ mod tests {
             "https://op.example.com/token",
             "http://op.example.com/token",
         );
+        assert!(ProviderMetadata::parse(downgraded.as_bytes(), &url(), None).is_err());
+    }
+
+    #[test]
+    fn mutual_tls_aliases_apply_only_with_a_client_certificate() {
+        let doc = DOC.replace(
+            r#""jwks_uri""#,
+            r#""mtls_endpoint_aliases": {"token_endpoint": "https://mtls.op.example.com/token"},
+               "jwks_uri""#,
+        );
+        let metadata = ProviderMetadata::parse(doc.as_bytes(), &url(), None).expect("valid");
+        let token = &metadata.token_endpoint;
+        assert_eq!(
+            metadata.endpoint("token_endpoint", token, false).host_str(),
+            Some("op.example.com")
+        );
+        assert_eq!(
+            metadata.endpoint("token_endpoint", token, true).as_str(),
+            "https://mtls.op.example.com/token"
+        );
+        let jwks = &metadata.jwks_uri;
+        assert_eq!(metadata.endpoint("jwks_uri", jwks, true), jwks);
+        let downgraded = doc.replace("https://mtls.", "http://mtls.");
         assert!(ProviderMetadata::parse(downgraded.as_bytes(), &url(), None).is_err());
     }
 

@@ -1,10 +1,12 @@
 //! The OpenID Provider as seen by the relying party: metadata, signature keys, and the
 //! calls made to it. Starts without the provider and keeps trying in the background.
 
+pub(crate) mod client_auth;
 pub(crate) mod http;
 pub(crate) mod key_refetch;
 pub(crate) mod keys;
 pub(crate) mod metadata;
+pub(crate) mod status;
 mod unavailable;
 
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -17,6 +19,7 @@ use crate::config::{Config, ProviderSource};
 use key_refetch::RefetchLimiter;
 use keys::KeySet;
 use metadata::ProviderMetadata;
+use status::{Document, ProviderStatus};
 pub(crate) use unavailable::ProviderUnavailable;
 
 /// How long a login waits for discovery before answering 503.
@@ -40,13 +43,15 @@ pub(crate) struct Provider {
     discovery: tokio::sync::Mutex<()>,
     key_fetch: tokio::sync::Mutex<()>,
     refresh_interval: Duration,
+    /// The last fetches, for the health report.
+    pub(crate) status: ProviderStatus,
 }
 
 impl Provider {
     pub(crate) fn new(config: &Config) -> Arc<Self> {
         let provider = Arc::new(Self {
             source: config.provider.clone(),
-            client: http::build_client(config.http_timeout),
+            client: config.transport.client(config.http_timeout),
             metadata: RwLock::new(None),
             keys: RwLock::new(Arc::new(KeySet::default())),
             refetch: Mutex::new(RefetchLimiter::new(Instant::now())),
@@ -54,6 +59,7 @@ impl Provider {
             discovery: tokio::sync::Mutex::new(()),
             key_fetch: tokio::sync::Mutex::new(()),
             refresh_interval: config.jwks_refresh_interval,
+            status: ProviderStatus::default(),
         });
         if let ProviderSource::Manual(endpoints) = &provider.source {
             let metadata = ProviderMetadata::from(endpoints.as_ref().clone());
@@ -174,23 +180,43 @@ impl Provider {
     }
 
     async fn fetch_metadata(&self) -> Result<ProviderMetadata, ProviderUnavailable> {
+        let result = self.request_metadata().await;
+        let kind = result.as_ref().map(|_| ()).map_err(|(kind, _)| *kind);
+        self.status.record(Document::Discovery, kind);
+        result.map_err(|(_, err)| err)
+    }
+
+    /// The discovery document, or the kind of error and the error.
+    async fn request_metadata(
+        &self,
+    ) -> Result<ProviderMetadata, (&'static str, ProviderUnavailable)> {
         let ProviderSource::Discovery {
             url,
             expected_issuer,
         } = &self.source
         else {
-            return Err(ProviderUnavailable::unreachable("no provider metadata"));
+            return Err((
+                status::INVALID_DOCUMENT,
+                ProviderUnavailable::unreachable("no provider metadata"),
+            ));
         };
         let (status, body) = http::get(&self.client, url, None).await.map_err(|err| {
-            ProviderUnavailable::unreachable(format!("discovery at {url}: {err}"))
+            let err = ProviderUnavailable::unreachable(format!("discovery at {url}: {err}"));
+            (status::UNREACHABLE, err)
         })?;
         if status != StatusCode::OK {
-            return Err(ProviderUnavailable::unreachable(format!(
-                "discovery at {url} answered {status}"
-            )));
+            let err =
+                ProviderUnavailable::unreachable(format!("discovery at {url} answered {status}"));
+            return Err((status::BAD_STATUS, err));
         }
-        ProviderMetadata::parse(&body, url, expected_issuer.as_deref())
-            .map_err(|err| ProviderUnavailable::from_metadata(url, err))
+        ProviderMetadata::parse(&body, url, expected_issuer.as_deref()).map_err(|err| {
+            let err = ProviderUnavailable::from_metadata(url, err);
+            let kind = match err.1 {
+                Some(_) => status::ISSUER_MISMATCH,
+                None => status::INVALID_DOCUMENT,
+            };
+            (kind, err)
+        })
     }
 
     async fn fetch_keys(&self) -> Result<(), ProviderUnavailable> {
@@ -212,16 +238,33 @@ impl Provider {
 
     /// Fetches the key set; callers hold `key_fetch`.
     async fn download_keys(&self, metadata: &ProviderMetadata) -> Result<(), ProviderUnavailable> {
+        let result = self.request_keys(metadata).await;
+        let kind = result.as_ref().map(|_| ()).map_err(|(kind, _)| *kind);
+        self.status.record(Document::Jwks, kind);
+        result.map_err(|(_, err)| err)
+    }
+
+    async fn request_keys(
+        &self,
+        metadata: &ProviderMetadata,
+    ) -> Result<(), (&'static str, ProviderUnavailable)> {
         let (status, body) = http::get(&self.client, &metadata.jwks_uri, None)
             .await
-            .map_err(|err| ProviderUnavailable::unreachable(format!("JWKS: {err}")))?;
+            .map_err(|err| {
+                let err = ProviderUnavailable::unreachable(format!("JWKS: {err}"));
+                (status::UNREACHABLE, err)
+            })?;
         if status != StatusCode::OK {
-            return Err(ProviderUnavailable::unreachable(format!(
-                "JWKS answered {status}"
-            )));
+            let err = ProviderUnavailable::unreachable(format!("JWKS answered {status}"));
+            return Err((status::BAD_STATUS, err));
         }
         // A garbage answer keeps the keys we had: existing sessions and tokens stay valid.
-        let keys = KeySet::parse(&body).map_err(ProviderUnavailable::unreachable)?;
+        let keys = KeySet::parse(&body).map_err(|err| {
+            (
+                status::INVALID_DOCUMENT,
+                ProviderUnavailable::unreachable(err),
+            )
+        })?;
         if let Ok(mut slot) = self.keys.write() {
             *slot = Arc::new(keys);
         }

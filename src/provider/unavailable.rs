@@ -46,6 +46,14 @@ impl ProviderUnavailable {
         }
     }
 
+    /// The error code of [`login_reply`](Self::login_reply).
+    pub(crate) fn code(&self) -> &'static str {
+        match &self.1 {
+            Some(_) => "issuer_mismatch",
+            None => "provider_unavailable",
+        }
+    }
+
     /// The answer to a login that cannot start: `502 issuer_mismatch` naming both issuers
     /// when the provider's discovery document names another issuer, else
     /// `503 provider_unavailable`.

@@ -113,6 +113,13 @@ impl ExpiringSet {
         Some(true)
     }
 
+    /// Forgets `key`; `None` when a thread panicked while changing the set.
+    pub(crate) fn remove(&self, key: &str) -> Option<()> {
+        let mut inner = self.inner.lock().ok()?;
+        inner.remove(key);
+        Some(())
+    }
+
     /// Whether `key` is recorded and has not expired at `now`; `None` when a thread
     /// panicked while changing the set.
     pub(crate) fn contains(&self, key: &str, now: u64) -> Option<bool> {

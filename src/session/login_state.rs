@@ -142,6 +142,11 @@ impl UsedStates {
             .insert(state, now, now.saturating_add(self.ttl_secs))
             .unwrap_or(false)
     }
+
+    /// Forgets `state`, so that its next [`first_use`](Self::first_use) is first again.
+    pub(crate) fn forget(&self, state: &str) {
+        let _ = self.used.remove(state);
+    }
 }
 
 #[cfg(test)]

@@ -384,6 +384,10 @@ impl SessionStore for MemoryStore {
             .ok_or_else(poisoned)
     }
 
+    async fn forget_use(&self, key: &str) -> Result<(), StoreError> {
+        self.used_keys.remove(key).ok_or_else(poisoned)
+    }
+
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let mut inner = self.write()?;
         inner.remove(id);

@@ -7,7 +7,11 @@ pub(crate) mod expiring_set;
 pub(crate) mod login_state;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
+pub(crate) mod redis_connection;
+#[cfg(feature = "redis")]
 pub(crate) mod redis_store;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_url;
 #[cfg(feature = "sql")]
 pub(crate) mod sql_store;
 pub(crate) mod store;

@@ -541,6 +541,16 @@ impl SessionStore for SqlStore {
         Ok(recorded > 0)
     }
 
+    async fn forget_use(&self, key: &str) -> Result<(), StoreError> {
+        let pool = self.ready().await?;
+        let sql = format!("DELETE FROM {TABLE}_used_keys WHERE used_key = $1");
+        match &pool {
+            Pool::Sqlite(pool) => sqlx::query(&sql).bind(key).execute(pool).await.map(drop),
+            Pool::Postgres(pool) => sqlx::query(&sql).bind(key).execute(pool).await.map(drop),
+        }
+        .map_err(sql_error)
+    }
+
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let pool = self.ready().await?;
         let sql = format!("DELETE FROM {TABLE} WHERE id = $1");

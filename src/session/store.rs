@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::memory::MemoryStore;
 use super::SessionData;
+use crate::telemetry;
 
 /// A failure of a session store, by what the layer should do about it.
 ///
@@ -391,7 +392,41 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = (key, ttl);
         async { Err(StoreError::Unsupported) }
     }
+
+    /// Forgets a single-use `key` recorded by [`first_use`](Self::first_use), so that its
+    /// next `first_use` answers `true` again; forgetting a key never recorded is no error.
+    ///
+    /// The layer forgets a back-channel logout token's `jti` when ending the sessions it
+    /// names failed: the provider sends the token again, and that retry must not be taken
+    /// for a replay.
+    ///
+    /// # Errors
+    ///
+    /// The default answers [`StoreError::Unsupported`], as a store that keeps no
+    /// single-use keys has none to forget; [`StoreError::Unavailable`] when the store
+    /// cannot be reached.
+    fn forget_use(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = key;
+        async { Err(StoreError::Unsupported) }
+    }
+
+    /// Checks, as cheaply as the store can, that it answers: the health report
+    /// ([`health`](crate::health)) calls it. The default loads a session id that never
+    /// exists; a store with a cheaper round trip (Redis `PING`, SQL `SELECT 1`) may
+    /// override it.
+    ///
+    /// # Errors
+    ///
+    /// The store's error when it cannot be reached.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let load = self.load(PING_ID);
+        async move { load.await.map(|_| ()) }
+    }
 }
+
+/// The session id [`SessionStore::ping`] loads by default: not one the layer ever makes
+/// (those are random URL-safe base64).
+const PING_ID: &str = "tower-oidc:health-ping";
 
 /// A [`SessionStore`] that keeps sessions in this process and answers loads at once.
 ///
@@ -483,6 +518,14 @@ impl<S: SessionStore> SessionStore for Arc<S> {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         S::first_use(self, key, ttl)
     }
+
+    fn forget_use(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::forget_use(self, key)
+    }
+
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::ping(self)
+    }
 }
 
 impl<S: InProcessStore> InProcessStore for Arc<S> {
@@ -524,6 +567,8 @@ pub(crate) trait DynStore: Send + Sync {
         key: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -536,7 +581,7 @@ impl<T: SessionStore> DynStore for T {
     }
 
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SessionData>, StoreError>> {
-        Box::pin(SessionStore::load(self, id))
+        Box::pin(telemetry::store_call("load", SessionStore::load(self, id)))
     }
 
     fn save<'a>(
@@ -545,11 +590,17 @@ impl<T: SessionStore> DynStore for T {
         session: &'a SessionData,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(SessionStore::save(self, id, session, ttl))
+        Box::pin(telemetry::store_call(
+            "save",
+            SessionStore::save(self, id, session, ttl),
+        ))
     }
 
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(SessionStore::delete(self, id))
+        Box::pin(telemetry::store_call(
+            "delete",
+            SessionStore::delete(self, id),
+        ))
     }
 
     fn index<'a>(
@@ -558,11 +609,17 @@ impl<T: SessionStore> DynStore for T {
         keys: &'a [String],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(SessionStore::index(self, id, keys, ttl))
+        Box::pin(telemetry::store_call(
+            "index",
+            SessionStore::index(self, id, keys, ttl),
+        ))
     }
 
     fn delete_indexed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(SessionStore::delete_indexed(self, key))
+        Box::pin(telemetry::store_call(
+            "delete_indexed",
+            SessionStore::delete_indexed(self, key),
+        ))
     }
 
     fn save_existing<'a>(
@@ -571,7 +628,10 @@ impl<T: SessionStore> DynStore for T {
         session: &'a SessionData,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(SessionStore::save_existing(self, id, session, ttl))
+        Box::pin(telemetry::store_call(
+            "save_existing",
+            SessionStore::save_existing(self, id, session, ttl),
+        ))
     }
 
     fn first_use<'a>(
@@ -579,7 +639,21 @@ impl<T: SessionStore> DynStore for T {
         key: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(SessionStore::first_use(self, key, ttl))
+        Box::pin(telemetry::store_call(
+            "first_use",
+            SessionStore::first_use(self, key, ttl),
+        ))
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(telemetry::store_call("ping", SessionStore::ping(self)))
+    }
+
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(telemetry::store_call(
+            "forget_use",
+            SessionStore::forget_use(self, key),
+        ))
     }
 }
 
@@ -640,6 +714,14 @@ impl<S: InProcessStore> DynStore for InProcess<S> {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         DynStore::first_use(&self.0, key, ttl)
+    }
+
+    fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        DynStore::forget_use(&self.0, key)
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        DynStore::ping(&self.0)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Session stores named by a URL, as deployments configure them: `cookie`, `memory`,
-//! `redis://…`, `sqlite:///…`, `postgres://…`, and SQLAlchemy database URLs such as
+//! `redis://…` (and the cluster, Sentinel and TLS forms), `sqlite:///…`, `postgres://…`,
+//! and SQLAlchemy database URLs such as
 //! `postgresql+psycopg2://…`. Stores made here connect on first use, so reading a
 //! configuration needs neither a runtime nor the network.
 
@@ -22,24 +23,58 @@ pub(crate) enum StoreUrl {
     Sql(SqlStore),
 }
 
-const REDIS_SCHEMES: &[&str] = &["redis://", "rediss://", "redis+unix://"];
+const REDIS_SCHEMES: &[&str] = &[
+    "redis://",
+    "rediss://",
+    "redis+unix://",
+    "redis+cluster://",
+    "rediss+cluster://",
+    "redis+sentinel://",
+    "rediss+sentinel://",
+];
 const SQL_SCHEMES: &[&str] = &["sqlite:", "postgres://", "postgresql://"];
 
 /// Reads `cookie` (or nothing), `memory`, or a store URL. The problem, if any, is worded
-/// for the variable that carried the URL.
-pub(crate) fn parse(url: &str) -> Result<StoreUrl, String> {
+/// for the variable that carried the URL. `ca` is the PEM of the CA certificates a TLS
+/// Redis store trusts: [`CaUnused`] for any other store.
+pub(crate) fn parse(url: &str, ca: Option<&[u8]>) -> Result<StoreUrl, ParseError> {
     let url = url.trim();
     let has_scheme = |schemes: &[&str]| schemes.iter().any(|scheme| url.starts_with(scheme));
+    let is_redis = has_scheme(REDIS_SCHEMES);
+    if ca.is_some() && !url.to_ascii_lowercase().starts_with("rediss") {
+        return Err(ParseError::CaUnused);
+    }
     match url {
         "" | "cookie" => Ok(StoreUrl::Cookie),
         "memory" => Ok(StoreUrl::Memory),
-        _ if has_scheme(REDIS_SCHEMES) => redis(url),
+        _ if is_redis => redis(url, ca),
         _ if has_scheme(SQL_SCHEMES) => sql(url),
         _ => Err(
             "must be `cookie`, `memory`, a `redis://` URL, a `sqlite:///` path or a \
                   `postgres://` URL"
-                .to_owned(),
+                .into(),
         ),
+    }
+}
+
+/// Why a store URL was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ParseError {
+    /// The URL's own problem.
+    Url(String),
+    /// A CA was given for a store that makes no TLS connection.
+    CaUnused,
+}
+
+impl From<&str> for ParseError {
+    fn from(problem: &str) -> Self {
+        Self::Url(problem.to_owned())
+    }
+}
+
+impl From<String> for ParseError {
+    fn from(problem: String) -> Self {
+        Self::Url(problem)
     }
 }
 
@@ -59,27 +94,33 @@ pub(crate) fn from_sqlalchemy(url: &str) -> Result<String, String> {
 }
 
 #[cfg(feature = "redis")]
-fn redis(url: &str) -> Result<StoreUrl, String> {
-    RedisStore::new(url)
+fn redis(url: &str, ca: Option<&[u8]>) -> Result<StoreUrl, ParseError> {
+    let builder = RedisStore::builder(url);
+    let builder = match ca {
+        Some(pem) => builder.ca_pem(pem),
+        None => builder,
+    };
+    builder
+        .build()
         .map(StoreUrl::Redis)
-        .map_err(|err| err.to_string())
+        .map_err(|err| ParseError::Url(err.to_string()))
 }
 
 #[cfg(not(feature = "redis"))]
-fn redis(_: &str) -> Result<StoreUrl, String> {
-    Err("the Redis store needs the `redis` feature of tower-oidc".to_owned())
+fn redis(_: &str, _: Option<&[u8]>) -> Result<StoreUrl, ParseError> {
+    Err("the Redis store needs the `redis` feature of tower-oidc".into())
 }
 
 #[cfg(feature = "sql")]
-fn sql(url: &str) -> Result<StoreUrl, String> {
+fn sql(url: &str) -> Result<StoreUrl, ParseError> {
     SqlStore::new(url)
         .map(StoreUrl::Sql)
-        .map_err(|err| err.to_string())
+        .map_err(|err| ParseError::Url(err.to_string()))
 }
 
 #[cfg(not(feature = "sql"))]
-fn sql(_: &str) -> Result<StoreUrl, String> {
-    Err("the SQL store (SQLite, PostgreSQL) needs the `sql` feature of tower-oidc".to_owned())
+fn sql(_: &str) -> Result<StoreUrl, ParseError> {
+    Err("the SQL store (SQLite, PostgreSQL) needs the `sql` feature of tower-oidc".into())
 }
 
 #[cfg(test)]
@@ -87,7 +128,11 @@ mod tests {
     use super::*;
 
     fn kind(url: &str) -> Result<&'static str, String> {
-        parse(url).map(|store| match store {
+        let found = parse(url, None).map_err(|problem| match problem {
+            ParseError::Url(problem) => problem,
+            ParseError::CaUnused => "CA unused".to_owned(),
+        })?;
+        Ok(match found {
             StoreUrl::Cookie => "cookie",
             StoreUrl::Memory => "memory",
             #[cfg(feature = "redis")]
@@ -107,6 +152,26 @@ mod tests {
             ("rediss://:pw@127.0.0.1:1", "redis", cfg!(feature = "redis")),
             (
                 "redis+unix:///run/redis.sock",
+                "redis",
+                cfg!(feature = "redis"),
+            ),
+            (
+                "redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
+                "redis",
+                cfg!(feature = "redis"),
+            ),
+            (
+                "rediss+cluster://127.0.0.1:7000",
+                "redis",
+                cfg!(feature = "redis"),
+            ),
+            (
+                "redis+sentinel://127.0.0.1:26379/mymaster",
+                "redis",
+                cfg!(feature = "redis"),
+            ),
+            (
+                "rediss+sentinel://127.0.0.1/mymaster/1",
                 "redis",
                 cfg!(feature = "redis"),
             ),
@@ -130,6 +195,32 @@ mod tests {
                     assert!(problem.contains("feature"), "{url}: {problem}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_ca_is_for_tls_redis_stores_only() {
+        for url in [
+            "",
+            "cookie",
+            "memory",
+            "redis://h:6379",
+            "redis+cluster://h:1",
+            "sqlite:///s.db",
+            "postgres://h/db",
+        ] {
+            assert!(
+                matches!(parse(url, Some(b"pem")), Err(ParseError::CaUnused)),
+                "{url}"
+            );
+        }
+        if cfg!(feature = "redis") {
+            // Reaches the Redis store, which finds the PEM holds no certificate.
+            let problem = parse("rediss://h:6380", Some(b"pem")).err();
+            assert!(
+                matches!(&problem, Some(ParseError::Url(p)) if p.contains("no PEM certificate")),
+                "{problem:?}"
+            );
         }
     }
 

@@ -65,8 +65,9 @@ pub enum Case {
     /// the session stays under its logout keys.
     SaveExisting,
     /// [`first_use`](SessionStore::first_use) answers `true` once per key until its time
-    /// to live has passed, exactly once to concurrent calls, keeps keys apart from each
-    /// other and from sessions; or the store answers [`StoreError::Unsupported`].
+    /// to live has passed or [`forget_use`](SessionStore::forget_use) forgets it, exactly
+    /// once to concurrent calls, keeps keys apart from each other and from sessions; or
+    /// the store answers [`StoreError::Unsupported`].
     FirstUse,
 }
 
@@ -578,6 +579,15 @@ async fn first_use_<S: SessionStore>(store: &S, key: &str, ttl: Duration) -> Opt
     }
 }
 
+/// `false` for a store that keeps single-use keys but cannot forget them.
+async fn forget_use_<S: SessionStore>(store: &S, key: &str) -> bool {
+    match store.forget_use(key).await {
+        Ok(()) => true,
+        Err(StoreError::Unsupported) => false,
+        Err(err) => panic!("forget_use failed: {err}"),
+    }
+}
+
 async fn first_use<S: SessionStore>(store: &Arc<S>) {
     let short = format!("short:{}", nonce());
     let Some(first) = first_use_(&**store, &short, Duration::from_secs(1)).await else {
@@ -598,6 +608,25 @@ async fn first_use<S: SessionStore>(store: &Arc<S>) {
             first_use_(&**store, &key, TTL).await,
             Some(false),
             "a used key stays used"
+        );
+    }
+
+    let forgotten = format!("forgotten:{}", nonce());
+    let kept = format!("kept:{}", nonce());
+    for key in [&forgotten, &kept] {
+        assert_eq!(first_use_(&**store, key, TTL).await, Some(true));
+    }
+    if forget_use_(&**store, &forgotten).await {
+        assert!(forget_use_(&**store, &format!("never-used:{}", nonce())).await);
+        assert_eq!(
+            first_use_(&**store, &forgotten, TTL).await,
+            Some(true),
+            "a forgotten key is new again"
+        );
+        assert_eq!(
+            first_use_(&**store, &kept, TTL).await,
+            Some(false),
+            "forgetting one key leaves the others used"
         );
     }
 

@@ -88,6 +88,7 @@ impl World {
                 access_token_ttl: setup.access_token_ttl,
                 issuer_host: "localhost",
                 extra_claims: setup.extra_claims,
+                ..ProviderOptions::default()
             })
             .await;
             let issuer = provider.issuer();

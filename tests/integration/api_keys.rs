@@ -1,6 +1,7 @@
 //! Personal API keys: made, listed and revoked by a signed-in browser session, used as
 //! `Authorization: Bearer toidc_…`, on both frameworks and every store.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +13,12 @@ use tower_oidc::testing::{MockProvider, MockUser};
 use tower_oidc::{ConfigBuilder, Identity, Require, UserDetails};
 
 use crate::harness::{assert_status, Browser, Framework, TestApp};
-use crate::stores::{nonce, postgres_url, redis_url, remove_sqlite, sqlite_path};
+use crate::stores::{nonce, postgres_url, redis_url, remove_sqlite, service_url, sqlite_path};
 
 both!(
     a_key_is_made_used_listed_and_revoked_in_memory,
     a_key_is_made_used_listed_and_revoked_in_redis,
+    a_key_is_made_used_listed_and_revoked_in_redis_cluster,
     a_key_is_made_used_listed_and_revoked_in_sqlite,
     a_key_is_made_used_listed_and_revoked_in_postgres,
     a_key_cannot_make_or_list_keys,
@@ -193,6 +195,88 @@ async fn a_key_is_made_used_listed_and_revoked_in_redis(framework: Framework) {
     own_user(&provider);
     let store = RedisStore::new(&url).expect("url");
     lifecycle(framework, &provider, |c| c.session_store(store)).await;
+}
+
+fn redis_cluster_url() -> Option<String> {
+    service_url("TOWER_OIDC_TEST_REDIS_CLUSTER_URL", "redis cluster")
+}
+
+async fn a_key_is_made_used_listed_and_revoked_in_redis_cluster(framework: Framework) {
+    let Some(url) = redis_cluster_url() else {
+        return;
+    };
+    let provider = MockProvider::start().await.expect("provider");
+    own_user(&provider);
+    let store = RedisStore::new(&url).expect("url");
+    lifecycle(framework, &provider, |c| c.session_store(store)).await;
+}
+
+/// One user's keys live on many slots of a cluster: the cap, the listing, revocation and
+/// revoking them all still see every one.
+#[tokio::test]
+async fn a_users_keys_on_many_cluster_slots_are_capped_listed_and_revoked() {
+    let Some(url) = redis_cluster_url() else {
+        return;
+    };
+    let provider = MockProvider::start().await.expect("provider");
+    own_user(&provider);
+    let user = provider.user().sub;
+    let store = RedisStore::new(&url).expect("url");
+    let app = TestApp::start_on(Framework::Axum, &provider, |c| {
+        keys_on(c).session_store(store.clone()).api_keys_per_user(6)
+    })
+    .await;
+    let owner = Owner::sign_in(&app).await;
+    let mut keys = Vec::new();
+    for _ in 0..6 {
+        keys.push(owner.new_key(json!({"expires_in": 3600})).await);
+    }
+    assert_eq!(owner.create(json!({})).await.status(), StatusCode::CONFLICT);
+
+    let hosts = url.strip_prefix("redis+cluster://").expect("cluster URL");
+    let nodes: Vec<String> = hosts.split(',').map(|h| format!("redis://{h}")).collect();
+    let client = ::redis::cluster::ClusterClient::new(nodes).expect("client");
+    let mut raw = client.get_async_connection().await.expect("connect");
+    let mut slots = HashSet::new();
+    for (id, _) in &keys {
+        let slot: u16 = ::redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(store.key(&format!("apikey:{id}")))
+            .query_async(&mut raw)
+            .await
+            .expect("keyslot");
+        slots.insert(slot);
+    }
+    assert!(slots.len() > 1, "keys spread over slots: {slots:?}");
+
+    let listed = owner.list().await;
+    assert_eq!(
+        listed["keys"].as_array().expect("keys").len(),
+        6,
+        "{listed}"
+    );
+    let (first, first_key) = &keys[0];
+    assert_eq!(owner.revoke(first).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        with_key(&app, "/api/data", first_key).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(owner.revoke(first).await, StatusCode::NOT_FOUND);
+    keys[0] = owner.new_key(json!({})).await;
+    assert_eq!(
+        owner.list().await["keys"].as_array().expect("keys").len(),
+        6
+    );
+
+    app.layer.end_sessions_for(&user).await.expect("ended");
+    for (_, key) in &keys {
+        assert_eq!(
+            with_key(&app, "/api/data", key).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let again = Owner::sign_in(&app).await;
+    assert_eq!(again.list().await["keys"], json!([]));
 }
 
 async fn a_key_is_made_used_listed_and_revoked_in_sqlite(framework: Framework) {

@@ -215,3 +215,103 @@ async fn cookie_sessions_cannot_be_ended_from_the_back_channel() {
         StatusCode::NOT_IMPLEMENTED
     );
 }
+
+/// A memory store whose logout index fails while `broken` is set, as a store does when
+/// its server goes away between two commands.
+struct IndexOutage {
+    store: tower_oidc::store::MemoryStore,
+    broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl tower_oidc::store::SessionStore for IndexOutage {
+    async fn load(
+        &self,
+        id: &str,
+    ) -> Result<Option<tower_oidc::store::SessionData>, tower_oidc::store::StoreError> {
+        self.store.load(id).await
+    }
+
+    async fn save(
+        &self,
+        id: &str,
+        session: &tower_oidc::store::SessionData,
+        ttl: std::time::Duration,
+    ) -> Result<(), tower_oidc::store::StoreError> {
+        self.store.save(id, session, ttl).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), tower_oidc::store::StoreError> {
+        self.store.delete(id).await
+    }
+
+    async fn index(
+        &self,
+        id: &str,
+        keys: &[String],
+        ttl: std::time::Duration,
+    ) -> Result<(), tower_oidc::store::StoreError> {
+        self.store.index(id, keys, ttl).await
+    }
+
+    async fn delete_indexed(&self, key: &str) -> Result<usize, tower_oidc::store::StoreError> {
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(tower_oidc::store::StoreError::unavailable(
+                "connection reset",
+            ));
+        }
+        self.store.delete_indexed(key).await
+    }
+
+    async fn first_use(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, tower_oidc::store::StoreError> {
+        self.store.first_use(key, ttl).await
+    }
+
+    async fn forget_use(&self, key: &str) -> Result<(), tower_oidc::store::StoreError> {
+        self.store.forget_use(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_logout_token_that_failed_on_the_store_ends_the_session_when_sent_again() {
+    let provider = MockProvider::start().await.expect("provider");
+    let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = IndexOutage {
+        store: tower_oidc::store::MemoryStore::new(100),
+        broken: broken.clone(),
+    };
+    let app = TestApp::start_with(&provider, |c| c.session_store(store)).await;
+    let (browser, sid) = signed_in(&app).await;
+    let mut claims = logout_claims(&provider, "jti-retried");
+    claims.insert("sid".into(), json!(sid));
+    let token = provider.mint_jwt(MockAlg::Rs256, Value::Object(claims));
+
+    broken.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        post_logout_token(&app, &token).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        browser.api(app.at("/api/data")).await.status(),
+        StatusCode::OK,
+        "nothing ended yet"
+    );
+    assert_eq!(
+        post_logout_token(&app, &token).await,
+        StatusCode::OK,
+        "the provider's retry is no replay"
+    );
+    assert_eq!(
+        browser.api(app.at("/api/data")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post_logout_token(&app, &token).await,
+        StatusCode::BAD_REQUEST,
+        "once it ended the session, the token is used"
+    );
+}

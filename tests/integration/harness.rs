@@ -15,7 +15,8 @@ use tower_oidc::testing::{MockProvider, TestClient, TestClientError};
 use tower_oidc::{Config, ConfigBuilder, Identity, OidcLayer};
 use url::Url;
 
-/// The routes of the example-app contract, plus `/fail`, which answers `418`.
+/// The routes of the example-app contract, plus `/fail`, which answers `418`; apps the
+/// harness launches also serve the layer's health report at `/health/oidc`.
 pub fn routes() -> Router {
     Router::new()
         .route(
@@ -204,6 +205,7 @@ mod actix_app {
                         App::new()
                             .wrap_fn(fail)
                             .wrap(middleware.clone())
+                            .route("/health/oidc", tower_oidc::actix::health(&middleware))
                             .configure(mounted(&prefix))
                     })
                     .workers(2)
@@ -333,6 +335,7 @@ impl TestApp {
                 } else {
                     Router::new().nest(prefix, routes())
                 };
+                let app = app.route_service("/health/oidc", tower_oidc::health(&layer));
                 let app = if wrap { app.layer(layer.clone()) } else { app };
                 serve_axum(app).await
             }

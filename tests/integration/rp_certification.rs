@@ -67,7 +67,7 @@ both!(
     claim_sources_in_the_id_token_are_resolved_too,
     claim_sources_are_left_alone_by_default,
     claim_sources_that_fail_are_skipped_within_bounds,
-    signed_userinfo_that_does_not_verify_is_not_used,
+    signed_userinfo_that_does_not_verify_fails_the_login,
     azp_is_required_with_several_audiences,
     hmac_signed_with_the_public_key_is_refused,
     expired_id_tokens_are_refused,
@@ -805,14 +805,17 @@ async fn claim_sources_that_fail_are_skipped_within_bounds(framework: Framework)
     }
 }
 
-async fn signed_userinfo_that_does_not_verify_is_not_used(framework: Framework) {
+/// A signed answer that does not verify was tampered with or comes from elsewhere: the
+/// login fails rather than going on without it.
+async fn signed_userinfo_that_does_not_verify_fails_the_login(framework: Framework) {
     let provider = MockProvider::start().await.expect("provider");
     provider.set_minimal_id_token(true);
     provider.set_userinfo_signed(true);
+    let app = TestApp::start_on(framework, &provider, defaults).await;
     provider.set_misbehavior(Some(Misbehavior::UserinfoBadSignature));
-    let (_, _, me) = signed_in(framework, &provider, defaults).await;
-    assert_eq!(me["user_id"], "alice");
-    assert!(me["claims"].get("email").is_none(), "{me}");
+    let (status, body) = refused_on(&app, "signed userinfo with a bad signature").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(body.contains("userinfo"), "{body}");
 }
 
 async fn azp_is_required_with_several_audiences(framework: Framework) {

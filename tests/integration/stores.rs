@@ -30,7 +30,7 @@ use crate::harness::{assert_status, Browser, TestApp};
 
 /// The URL of a test server, or `None` after saying on stderr that `what`'s tests did not
 /// run. Under `CI=true` a missing server fails the test instead.
-fn service_url(var: &str, what: &str) -> Option<String> {
+pub(crate) fn service_url(var: &str, what: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
         _ => {
@@ -46,7 +46,7 @@ fn service_url(var: &str, what: &str) -> Option<String> {
 
 /// Writes `message` to stderr once per test run, past the test harness's capture so it
 /// shows without `--nocapture`.
-fn say_once(message: &str) {
+pub(crate) fn say_once(message: &str) {
     use std::io::Write;
     static SAID: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let mut said = SAID
@@ -227,7 +227,7 @@ impl<S: SessionStore> SessionStore for Recording<S> {
 }
 
 /// The session cookie's value; the session must fit in one cookie (`tower_oidc.0`).
-fn session_cookie(browser: &Browser, app: &TestApp) -> String {
+pub(crate) fn session_cookie(browser: &Browser, app: &TestApp) -> String {
     let cookies = browser.cookies(&app.url);
     assert!(!cookies.contains("tower_oidc.1="), "one chunk: {cookies}");
     cookies
@@ -238,7 +238,7 @@ fn session_cookie(browser: &Browser, app: &TestApp) -> String {
 }
 
 /// A request carrying exactly `cookie` as the session, without a cookie jar.
-async fn replay(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn replay(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
     reqwest::Client::new()
         .get(app.at(path))
         .header("accept", "application/json")
@@ -543,7 +543,12 @@ async fn postgres_store_login_round_trip() {
 // ---------------------------------------------------------------------------------------
 // Configured from the environment: the stores connect on first use.
 
-fn env_config(provider: &MockProvider, store: &str) -> Config {
+/// The configuration from the environment, with the store `store` and `more` variables.
+pub(crate) fn env_config_with(
+    provider: &MockProvider,
+    store: &str,
+    more: &[(&str, &str)],
+) -> Config {
     let vars = [
         ("OIDC_ISSUER", provider.issuer()),
         ("OIDC_CLIENT_ID", provider.client_id().to_owned()),
@@ -560,6 +565,11 @@ fn env_config(provider: &MockProvider, store: &str) -> Config {
         vars.iter()
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.clone())
+            .or_else(|| {
+                more.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            })
     })
     .expect("config from the environment")
 }
@@ -567,8 +577,13 @@ fn env_config(provider: &MockProvider, store: &str) -> Config {
 /// Signs in and out with a configuration from the environment; the old cookie must stop
 /// working, which only a server-side store can arrange.
 async fn env_round_trip(store: &str) {
+    env_round_trip_with(store, &[]).await;
+}
+
+/// [`env_round_trip`] with `more` variables.
+pub(crate) async fn env_round_trip_with(store: &str, more: &[(&str, &str)]) {
     let provider = MockProvider::start().await.expect("provider");
-    let app = TestApp::serve(env_config(&provider, store)).await;
+    let app = TestApp::serve(env_config_with(&provider, store, more)).await;
     let browser = Browser::default();
     assert_status(browser.login(&app).await, StatusCode::OK).await;
     let cookie = session_cookie(&browser, &app);
@@ -797,7 +812,7 @@ impl Drop for OwnRedis {
     }
 }
 
-fn redis_server_available() -> bool {
+pub(crate) fn redis_server_available() -> bool {
     Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
@@ -806,7 +821,7 @@ fn redis_server_available() -> bool {
         .is_ok_and(|status| status.success())
 }
 
-async fn wait_for<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn wait_for<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,

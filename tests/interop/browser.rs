@@ -15,19 +15,35 @@ const MAX_STEPS: usize = 25;
 pub struct Browser {
     pub client: reqwest::Client,
     pub jar: Arc<Jar>,
+    /// The fields of the last form [`Browser::drive`] submitted or stopped before.
+    pub last_form: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl Default for Browser {
     fn default() -> Self {
+        Self::trusting(None)
+    }
+}
+
+impl Browser {
+    /// A browser that also trusts the CA certificate `ca_pem` (a provider served over https
+    /// by a private CA).
+    pub fn trusting(ca_pem: Option<&[u8]>) -> Self {
         let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .cookie_provider(Arc::clone(&jar))
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
-            .no_proxy()
-            .build()
-            .expect("client");
-        Self { client, jar }
+            .no_proxy();
+        if let Some(pem) = ca_pem {
+            builder = builder.tls_certs_merge([reqwest::Certificate::from_pem(pem).expect("CA")]);
+        }
+        let client = builder.build().expect("client");
+        Self {
+            client,
+            jar,
+            last_form: Default::default(),
+        }
     }
 }
 
@@ -153,9 +169,12 @@ impl Browser {
                     // name="logout" value="yes">`.
                     fields.push(("logout".into(), "yes".into()));
                 }
+                // A form_post authorization response, posted back to the application.
+                _ if form.action.origin() != url.origin() => {}
                 _ => panic!("unexpected provider form at {url}:\n{html}"),
             }
             assert!(form.method.eq_ignore_ascii_case("post"), "{html}");
+            *self.last_form.lock().unwrap() = fields.clone();
             if stop(&form.action) {
                 return Outcome::Stopped(form.action);
             }

@@ -107,7 +107,7 @@ pub struct Interop {
 }
 
 /// Whether the interop tests can run; if not, says why (or fails, under `CI=true`).
-fn can_run() -> bool {
+pub fn can_run() -> bool {
     let Some(reason) = provider::missing_prerequisite() else {
         return true;
     };
@@ -122,7 +122,14 @@ fn can_run() -> bool {
 impl Interop {
     /// The layer's configuration for this app and provider.
     pub fn config(provider: &OidcProvider, app_url: &Url, setup: &Setup) -> Config {
-        let base = Config::builder()
+        (setup.config)(Self::builder(provider, app_url))
+            .build()
+            .expect("interop config")
+    }
+
+    /// The settings every interop app starts from.
+    pub fn builder(provider: &OidcProvider, app_url: &Url) -> ConfigBuilder {
+        Config::builder()
             .issuer(provider.issuer())
             .client_id(CLIENT_ID)
             .client_secret(CLIENT_SECRET)
@@ -134,8 +141,7 @@ impl Interop {
             .whitelist([SIGNED_OUT_PATH])
             .secret_key("interop-test-cookie-key-0123456789abcdef")
             .cookie_secure(false)
-            .http_timeout(Duration::from_secs(5));
-        (setup.config)(base).build().expect("interop config")
+            .http_timeout(Duration::from_secs(5))
     }
 
     /// Starts the provider with the app's redirect URI registered, then the app.

@@ -12,13 +12,24 @@
 //                              puts the provider on another site than an app on 127.0.0.1
 //   EXTRA_CLAIMS               JSON object: account id -> claims added to that account's
 //                              userinfo under the `profile` scope, e.g. {"ann":{"groups":[…]}}
+//   EXTRA_CLIENTS              JSON array of further clients' metadata (their own
+//                              token_endpoint_auth_method, jwks, userinfo_signed_response_alg…);
+//                              redirect URIs, grant and response types default to the main one's
+//   REQUIRE_PAR                `1`: every authorization request must be pushed (RFC 9126)
+//   TLS_CERT_FILE, TLS_KEY_FILE  serve https with this certificate and key; clients may then
+//                              present certificates (tls_client_auth, RFC 8705) signed by
+//   TLS_CLIENT_CA_FILE         this CA; a client names its certificate's subject in
+//                              tls_client_auth_subject_dn (`CN=…`)
+//   MTLS_ALIAS_HOST            with TLS: discovery publishes mtls_endpoint_aliases on this host
 //
 // Prints `READY <port>` on stdout once listening. `GET /__test/stats` answers the counts of
 // successful token-endpoint grants by grant_type, e.g. {"authorization_code":1}.
 // Exits when stdin closes, or on SIGTERM / SIGINT.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import process from 'node:process';
 
 import Provider from 'oidc-provider';
@@ -71,6 +82,48 @@ const client = {
   token_endpoint_auth_method: 'client_secret_basic',
 };
 
+let extraClients = [];
+try {
+  extraClients = JSON.parse(process.env.EXTRA_CLIENTS || '[]').map((extra) => ({
+    redirect_uris: client.redirect_uris,
+    post_logout_redirect_uris: client.post_logout_redirect_uris,
+    grant_types: client.grant_types,
+    response_types: client.response_types,
+    ...extra,
+  }));
+} catch (err) {
+  console.error(`provider.mjs: EXTRA_CLIENTS is not JSON: ${err.message}`);
+  process.exit(2);
+}
+const tls = process.env.TLS_CERT_FILE
+  ? {
+    cert: readFileSync(required('TLS_CERT_FILE')),
+    key: readFileSync(required('TLS_KEY_FILE')),
+    ca: process.env.TLS_CLIENT_CA_FILE ? readFileSync(process.env.TLS_CLIENT_CA_FILE) : undefined,
+    // Client certificates are asked for and checked by features.mTLS below, per client.
+    requestCert: true,
+    rejectUnauthorized: false,
+  }
+  : undefined;
+const mtlsAliasHost = process.env.MTLS_ALIAS_HOST;
+
+// RFC 8705 client authentication from the TLS connection's certificate.
+const mTLS = {
+  enabled: true,
+  tlsClientAuth: true,
+  getCertificate(ctx) {
+    const peer = ctx.socket.getPeerCertificate?.();
+    return peer?.raw ? new X509Certificate(peer.raw) : undefined;
+  },
+  certificateAuthorized(ctx) {
+    return ctx.socket.authorized === true;
+  },
+  certificateSubjectMatches(ctx, property, expected) {
+    const peer = ctx.socket.getPeerCertificate?.();
+    return property === 'tls_client_auth_subject_dn' && `CN=${peer?.subject?.CN}` === expected;
+  },
+};
+
 const stats = {};
 
 // Stop on SIGTERM / SIGINT and when the parent closes our stdin (it died or is done).
@@ -89,7 +142,7 @@ process.stdin.on('close', () => shutdown(0));
 process.stdin.on('error', () => shutdown(0));
 process.stdin.resume();
 
-server = createServer();
+server = tls ? createTlsServer(tls) : createServer();
 server.on('error', (err) => {
   console.error(`provider.mjs: ${err.message}`);
   process.exit(1);
@@ -97,10 +150,14 @@ server.on('error', (err) => {
 
 server.listen(port, HOST, () => {
   const actualPort = server.address().port;
-  const issuer = `http://${issuerHost}:${actualPort}`;
+  const issuer = `${tls ? 'https' : 'http'}://${issuerHost}:${actualPort}`;
 
   const provider = new Provider(issuer, {
-    clients: [client],
+    clients: [client, ...extraClients],
+    ...(tls ? {
+      clientAuthMethods: ['client_secret_basic', 'client_secret_jwt', 'client_secret_post',
+        'private_key_jwt', 'tls_client_auth', 'none'],
+    } : {}),
     // No `jwks`: oidc-provider signs with its published development keys (RS256 for ID
     // tokens by default, next to ES256 and EdDSA keys in the JWKS). Generating a key here
     // instead (generateKeyPairSync + export({ format: 'jwk' })) intermittently deadlocks
@@ -133,6 +190,13 @@ server.listen(port, HOST, () => {
       devInteractions: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       revocation: { enabled: true },
+      introspection: { enabled: true },
+      jwtUserinfo: { enabled: true },
+      pushedAuthorizationRequests: {
+        enabled: true,
+        requirePushedAuthorizationRequests: process.env.REQUIRE_PAR === '1',
+      },
+      ...(tls ? { mTLS } : {}),
     },
     // Refresh tokens need the `offline_access` scope, which the provider keeps only when
     // the authorization request has `prompt=consent` and the client may use refresh_token.
@@ -152,9 +216,13 @@ server.listen(port, HOST, () => {
     },
   });
 
+  const count = (name) => {
+    stats[name] = (stats[name] || 0) + 1;
+  };
   provider.on('grant.success', (ctx) => {
-    const grantType = ctx.oidc.params?.grant_type || 'unknown';
-    stats[grantType] = (stats[grantType] || 0) + 1;
+    count(ctx.oidc.params?.grant_type || 'unknown');
+    count(`auth:${ctx.oidc.client?.tokenEndpointAuthMethod}`);
+    if (mtlsAliasHost && ctx.hostname === mtlsAliasHost) count('mtls_alias');
   });
   provider.on('server_error', (_ctx, err) => {
     console.error('provider.mjs: server_error', err);
@@ -168,7 +236,24 @@ server.listen(port, HOST, () => {
     }
     await next();
     if (ctx.path === '/token/revocation' && ctx.method === 'POST' && ctx.status === 200) {
-      stats.revocation = (stats.revocation || 0) + 1;
+      count('revocation');
+    }
+    if (ctx.path === '/token/introspection' && ctx.method === 'POST' && ctx.status === 200) {
+      count('introspection');
+    }
+    if (ctx.path === '/request' && ctx.method === 'POST' && ctx.status === 201) count('par');
+    if (ctx.path === '/me' && ctx.status === 200 && ctx.response.type === 'application/jwt') {
+      count('userinfo_jwt');
+    }
+    if (mtlsAliasHost && ctx.path === '/.well-known/openid-configuration' && ctx.body) {
+      const alias = (path) => `https://${mtlsAliasHost}:${server.address().port}${path}`;
+      ctx.body.mtls_endpoint_aliases = {
+        token_endpoint: alias('/token'),
+        revocation_endpoint: alias('/token/revocation'),
+        introspection_endpoint: alias('/token/introspection'),
+        pushed_authorization_request_endpoint: alias('/request'),
+        userinfo_endpoint: alias('/me'),
+      };
     }
   });
 

@@ -48,6 +48,10 @@ pub struct ProviderOptions {
     pub issuer_host: &'static str,
     /// Claims added to some accounts' userinfo: `{"account": {"claim": value}}`.
     pub extra_claims: Value,
+    /// Further variables for provider.mjs (`EXTRA_CLIENTS`, `REQUIRE_PAR`, `TLS_*`, …).
+    pub env: Vec<(&'static str, String)>,
+    /// With `TLS_CERT_FILE` in `env`: the CA that signed the provider's certificate.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 impl Default for ProviderOptions {
@@ -58,6 +62,8 @@ impl Default for ProviderOptions {
             access_token_ttl: Duration::from_secs(3600),
             issuer_host: "127.0.0.1",
             extra_claims: Value::Object(Default::default()),
+            env: Vec::new(),
+            tls_ca: None,
         }
     }
 }
@@ -105,6 +111,7 @@ impl OidcProvider {
             )
             .env("ISSUER_HOST", options.issuer_host)
             .env("EXTRA_CLAIMS", options.extra_claims.to_string())
+            .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -135,17 +142,24 @@ impl OidcProvider {
             ),
         };
         drain(stdout.into_inner(), Arc::new(Mutex::new(String::new())));
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
-            .no_proxy()
-            .build()
-            .expect("client");
+            .no_proxy();
+        if let Some(ca) = &options.tls_ca {
+            http = http.tls_certs_merge([reqwest::Certificate::from_pem(ca).expect("CA")]);
+        }
+        let scheme = if options.tls_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         Self {
-            issuer: Url::parse(&format!("http://{}:{port}", options.issuer_host)).expect("issuer"),
+            issuer: Url::parse(&format!("{scheme}://{}:{port}", options.issuer_host))
+                .expect("issuer"),
+            http: http.build().expect("client"),
             _stdin: child.stdin.take(),
             _child: child,
             stderr,
-            http,
         }
     }
 

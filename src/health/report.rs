@@ -1,0 +1,113 @@
+//! The health report: the provider's discovery and keys, the session store, and the
+//! layer's readiness, as JSON. Times, counts and error kinds only: no URL, message,
+//! secret or token.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::config::{ProviderSource, SessionBackend};
+use crate::context::Context;
+use crate::provider::status::{Document, Fetches};
+use crate::response::CoreResponse;
+use crate::session::store::StoreError;
+
+/// How long the report waits for discovery (when the provider is not known yet) and for
+/// the store's ping: a health check must answer even when both hang.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The part that fails while the provider's metadata is not loaded.
+const DISCOVERY: &str = "provider.discovery";
+
+/// `200` when every part works, else `503`; the body names the failing parts.
+pub(crate) async fn answer(ctx: &Context) -> CoreResponse {
+    let mut failing: Vec<&'static str> = Vec::new();
+    let provider = if ctx.config.development.is_some() {
+        json!("disabled")
+    } else {
+        provider(ctx, &mut failing).await
+    };
+    let store = store(ctx, &mut failing).await;
+    let healthy = failing.is_empty();
+    let body = json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        // What `ready()` waits for: the metadata, whatever the keys.
+        "ready": !failing.contains(&DISCOVERY),
+        "auth": if ctx.config.development.is_some() { "disabled" } else { "enabled" },
+        "failing": failing,
+        "provider": provider,
+        "store": store,
+    });
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut response = Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Discovery (attempted now when the metadata is missing and no failure is recent, as
+/// `ready()` does) and the key set.
+async fn provider(ctx: &Context, failing: &mut Vec<&'static str>) -> Value {
+    let provider = &ctx.provider;
+    let loaded = matches!(
+        tokio::time::timeout(CHECK_TIMEOUT, provider.metadata()).await,
+        Ok(Ok(_))
+    );
+    if !loaded {
+        failing.push(DISCOVERY);
+    }
+    let key_count = provider.keys().keys.len();
+    if key_count == 0 {
+        failing.push("provider.keys");
+    }
+    let source = match ctx.config.provider {
+        ProviderSource::Discovery { .. } => "discovery",
+        ProviderSource::Manual(_) => "manual",
+    };
+    let mut discovery = fetches(provider.status.fetches(Document::Discovery));
+    discovery["loaded"] = json!(loaded);
+    discovery["source"] = json!(source);
+    let mut keys = fetches(provider.status.fetches(Document::Jwks));
+    keys["count"] = json!(key_count);
+    json!({ "discovery": discovery, "keys": keys })
+}
+
+fn fetches(fetches: Fetches) -> Value {
+    json!({
+        "last_success": fetches.last_success.map(unix_seconds),
+        "last_failure": fetches.last_failure.map(unix_seconds),
+        "last_error": fetches.last_error,
+    })
+}
+
+fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// Cookie sessions need no store; a server-side store is pinged.
+async fn store(ctx: &Context, failing: &mut Vec<&'static str>) -> Value {
+    let SessionBackend::Store(store) = &ctx.config.session else {
+        return json!({ "backend": "cookie", "reachable": true, "error": null });
+    };
+    let error = match tokio::time::timeout(CHECK_TIMEOUT, store.ping()).await {
+        Ok(Ok(())) | Ok(Err(StoreError::Unsupported)) => None,
+        Ok(Err(StoreError::Unavailable { .. })) => Some("unavailable"),
+        Ok(Err(StoreError::Corrupt { .. })) => Some("corrupt"),
+        Ok(Err(_)) => Some("other"),
+        Err(_) => Some("timeout"),
+    };
+    if error.is_some() {
+        failing.push("store");
+    }
+    json!({ "backend": "server", "reachable": error.is_none(), "error": error })
+}

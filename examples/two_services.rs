@@ -6,7 +6,11 @@
 //! ```sh
 //! cargo run --example two_services --features testing              # then open the URL
 //! cargo run --example two_services --features testing -- --self-test
+//! cargo run --example two_services --features testing -- --self-test --dpop
 //! ```
+//!
+//! With `--dpop`, the frontend's tokens are bound to a key of each session (RFC 9449) and
+//! the API accepts only DPoP-bound tokens with a proof from the caller.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +18,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_oidc::testing::MockProvider;
-use tower_oidc::{Config, Identity, OidcLayer, User, UserDetails};
+use tower_oidc::{Config, DpopMode, Identity, OidcLayer, User, UserDetails};
 
 /// An Amundsen-style user record.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -69,6 +73,11 @@ impl UserDetails for ProviderProfiles {
     type Error = reqwest::Error;
 
     async fn load_user(&self, identity: &Identity) -> Result<Option<CatalogUser>, Self::Error> {
+        // A DPoP-bound token is good only with its holder's proofs: the API cannot call
+        // userinfo with it, and takes the profile from the token's own claims.
+        if identity.claim("cnf").is_some() {
+            return Ok(Some(catalog_user(identity.user_id(), identity.claims())));
+        }
         let Some(token) = identity.access_token() else {
             return Ok(None);
         };
@@ -101,8 +110,9 @@ fn base(provider: &MockProvider) -> tower_oidc::ConfigBuilder {
         .cookie_secure(false)
 }
 
-/// The API service: bearer tokens only, answers with the caller's catalog user.
-fn api(provider: &MockProvider) -> Result<Router, tower_oidc::ConfigError> {
+/// The API service: bearer tokens only (DPoP-bound ones only with `dpop`), answers with
+/// the caller's catalog user.
+fn api(provider: &MockProvider, dpop: bool) -> Result<Router, tower_oidc::ConfigError> {
     let profiles = ProviderProfiles {
         userinfo: format!("{}/userinfo", provider.issuer()),
         client: reqwest::Client::new(),
@@ -110,6 +120,11 @@ fn api(provider: &MockProvider) -> Result<Router, tower_oidc::ConfigError> {
     let layer = OidcLayer::new(
         base(provider)
             .bearer_only(true)
+            .dpop(if dpop {
+                DpopMode::Required
+            } else {
+                DpopMode::Off
+            })
             .user_details(profiles)
             .build()?,
     );
@@ -126,10 +141,12 @@ fn frontend(
     provider: &MockProvider,
     frontend_url: &str,
     api_url: String,
+    dpop: bool,
 ) -> Result<Router, tower_oidc::ConfigError> {
     let layer = OidcLayer::new(
         base(provider)
             .redirect_uri(format!("{frontend_url}/auth"))
+            .dpop_bind_tokens(dpop)
             .user_details(CatalogUsers)
             .build()?,
     );
@@ -139,12 +156,20 @@ fn frontend(
             "/",
             get(
                 |State((client, api_url)): State<(reqwest::Client, String)>, identity: Identity| async move {
-                    let Some(authorization) = identity.authorization_header() else {
-                        return Err((StatusCode::UNAUTHORIZED, "no access token".to_owned()));
+                    let url = format!("{api_url}/api/metadata/v0/user");
+                    // A bound token travels with a fresh proof for this one call.
+                    let request = match identity.dpop_headers("GET", &url) {
+                        Some(headers) => client.get(&url).headers(headers),
+                        None => {
+                            let Some(authorization) = identity.authorization_header() else {
+                                return Err((StatusCode::UNAUTHORIZED, "no access token".to_owned()));
+                            };
+                            client
+                                .get(&url)
+                                .header(reqwest::header::AUTHORIZATION, authorization.as_bytes())
+                        }
                     };
-                    let response = client
-                        .get(format!("{api_url}/api/metadata/v0/user"))
-                        .header(reqwest::header::AUTHORIZATION, authorization.as_bytes())
+                    let response = request
                         .send()
                         .await
                         .map_err(|err| (StatusCode::BAD_GATEWAY, err.to_string()))?;
@@ -165,13 +190,19 @@ fn frontend(
 }
 
 pub(crate) async fn start() -> Result<Services, Box<dyn std::error::Error>> {
+    start_with(false).await
+}
+
+/// Both services; with `dpop`, the frontend binds its tokens to session keys and the API
+/// requires DPoP.
+pub(crate) async fn start_with(dpop: bool) -> Result<Services, Box<dyn std::error::Error>> {
     let provider = MockProvider::start().await?;
     let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let api_url = format!("http://{}", api_listener.local_addr()?);
     let frontend_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let frontend_url = format!("http://{}", frontend_listener.local_addr()?);
-    let api = api(&provider)?;
-    let frontend = frontend(&provider, &frontend_url, api_url.clone())?;
+    let api = api(&provider, dpop)?;
+    let frontend = frontend(&provider, &frontend_url, api_url.clone(), dpop)?;
     tokio::spawn(async move { axum::serve(api_listener, api).await });
     tokio::spawn(async move { axum::serve(frontend_listener, frontend).await });
     Ok(Services {
@@ -210,7 +241,11 @@ pub(crate) async fn self_test(
 #[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let services = start().await?;
+    let services = if std::env::args().any(|arg| arg == "--dpop") {
+        start_with(true).await?
+    } else {
+        start().await?
+    };
     if std::env::args().any(|arg| arg == "--self-test") {
         let body = self_test(&services).await?;
         println!("{}", serde_json::to_string_pretty(&body)?);

@@ -121,6 +121,69 @@ impl Identity {
         Some(value)
     }
 
+    /// The headers of a call to a downstream service with a DPoP-bound access token
+    /// (RFC 9449): `Authorization: DPoP <token>` and a `DPoP` proof for `method` on `url`
+    /// (its query and fragment are left out of the proof), signed with the session's key.
+    /// Both are marked sensitive so HTTP stacks do not log them. A proof is good for one
+    /// request: ask again for each call.
+    ///
+    /// `None` unless the session's tokens are bound to a key of its own
+    /// ([`ConfigBuilder::dpop_bind_tokens`](crate::ConfigBuilder::dpop_bind_tokens) and a
+    /// provider that bound them); use
+    /// [`authorization_header`](Self::authorization_header) then.
+    ///
+    /// ```
+    /// use tower_oidc::Identity;
+    ///
+    /// fn call_orders(identity: &Identity, client: &reqwest::Client) -> reqwest::RequestBuilder {
+    ///     let url = "https://orders.example.com/orders";
+    ///     let request = client.get(url);
+    ///     match identity.dpop_headers("GET", url) {
+    ///         Some(headers) => request.headers(headers),
+    ///         None => match identity.authorization_header() {
+    ///             Some(bearer) => request.header(http::header::AUTHORIZATION, bearer),
+    ///             None => request,
+    ///         },
+    ///     }
+    /// }
+    /// # let _ = call_orders;
+    /// ```
+    #[must_use]
+    pub fn dpop_headers(&self, method: &str, url: &str) -> Option<http::HeaderMap> {
+        self.dpop_headers_inner(method, url, None)
+    }
+
+    /// [`dpop_headers`](Self::dpop_headers) with the nonce a service asked for: it
+    /// answers `401` with `WWW-Authenticate: DPoP error="use_dpop_nonce"` and the nonce in
+    /// its `DPoP-Nonce` header; send the call once more with these headers.
+    #[must_use]
+    pub fn dpop_headers_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        nonce: &str,
+    ) -> Option<http::HeaderMap> {
+        self.dpop_headers_inner(method, url, Some(nonce))
+    }
+
+    fn dpop_headers_inner(
+        &self,
+        method: &str,
+        url: &str,
+        nonce: Option<&str>,
+    ) -> Option<http::HeaderMap> {
+        let key = crate::dpop::client_key::from_stored(self.session.dpop_key.as_deref())?;
+        let token = self.session.access_token.as_deref()?;
+        crate::dpop::token_client::resource_headers(&key, method, url, token, nonce)
+    }
+
+    /// Whether the session's tokens are bound to a DPoP key of its own, so that calls with
+    /// them need [`dpop_headers`](Self::dpop_headers).
+    #[must_use]
+    pub fn is_dpop_bound(&self) -> bool {
+        self.session.dpop_key.is_some()
+    }
+
     /// The application's user loaded by the [`UserDetails`](crate::UserDetails) hook: `T` is
     /// the hook's `User` type, or `serde_json::Value` for the user as stored. Decoded at
     /// most once per session and shared afterwards, whichever types are asked for.
@@ -232,6 +295,7 @@ impl Identity {
             last_seen: None,
             bearer: false,
             typed_user: Default::default(),
+            dpop_key: None,
         }))
     }
 }

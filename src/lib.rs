@@ -106,6 +106,7 @@ mod authz;
 mod bearer;
 mod config;
 mod context;
+mod dpop;
 mod engine;
 #[cfg(feature = "axum")]
 mod extract;
@@ -146,6 +147,7 @@ pub use config::{
     AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, IdTokenSigningAlg,
     ProviderEndpoints, ResponseMode, UnknownSigningAlg,
 };
+pub use dpop::{DpopMode, UnknownDpopMode};
 pub use health::{health, HealthService};
 pub use identity::Identity;
 pub use middleware::{OidcLayer, ProviderNotReady, RequireLayer};

@@ -125,7 +125,8 @@ pub(crate) fn bearer_rejected(err: &BearerError) {
 }
 
 /// A bearer token refused for `reason`, one of the codes of [`bearer_rejected`] or
-/// `malformed` (an `Authorization` header that is no bearer token).
+/// `malformed` (an `Authorization` header that is no bearer token) or `dpop_bound` (a token
+/// bound to a DPoP key, sent without its proof).
 #[inline]
 pub(crate) fn bearer_rejected_because(reason: &'static str) {
     #[cfg(feature = "metrics")]

@@ -175,6 +175,7 @@ fn session_of(key: &ApiKey) -> SessionData {
         last_seen: None,
         bearer: true,
         typed_user: Default::default(),
+        dpop_key: None,
     }
 }
 

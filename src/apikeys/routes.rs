@@ -27,7 +27,8 @@ const MAX_SCOPES: usize = 32;
 const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
 /// Claims that speak of the login that made the key, not of the user: a key is no fresh
 /// authentication (`acr`, `amr` and `auth_time` would pass step-up requirements for as
-/// long as it lives), and its scopes are its own.
+/// long as it lives), its scopes are its own, and it is bound to no DPoP key (`cnf` would
+/// pass `Require::dpop`).
 const LOGIN_CLAIMS: &[&str] = &[
     "scope",
     "scp",
@@ -43,6 +44,7 @@ const LOGIN_CLAIMS: &[&str] = &[
     "nbf",
     "jti",
     "azp",
+    "cnf",
 ];
 
 /// What the dispatcher does with a request on the management route.

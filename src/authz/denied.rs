@@ -78,6 +78,9 @@ pub enum Denied {
         /// The oldest authentication the rule accepts.
         max_age: std::time::Duration,
     },
+    /// A `dpop` rule found an identity that did not come from a DPoP-bound token with a
+    /// valid proof: answered `401` with a `DPoP` challenge.
+    DpopRequired,
     /// An `any_of` rule whose alternatives all failed: why each did, in order.
     NoAlternative {
         /// One denial per alternative.
@@ -125,6 +128,7 @@ impl fmt::Display for Denied {
             Denied::NoAlternative { denials } => {
                 write!(f, "one of {} alternatives", denials.len())
             }
+            Denied::DpopRequired => f.write_str("a DPoP-bound token"),
         }
     }
 }

@@ -67,6 +67,17 @@ impl AuthContext {
                 );
             }
         }
+        if *denied == Denied::DpopRequired {
+            tracing::info!(user_id = %identity.user_id(), "DPoP required");
+            let mut response =
+                crate::dpop::challenge::required("this route accepts DPoP-bound tokens only");
+            for cookie in set_cookies {
+                response
+                    .headers_mut()
+                    .append(http::header::SET_COOKIE, cookie);
+            }
+            return response;
+        }
         tracing::info!(user_id = %identity.user_id(), rule = %denied, "access denied");
         render_denied(
             identity,

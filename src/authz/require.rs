@@ -21,6 +21,7 @@ enum Rule {
     AnyOf(Vec<Require>),
     Acr(Vec<String>),
     MaxAuthAge(std::time::Duration),
+    Dpop,
 }
 
 /// Requirements a signed-in identity must meet; every rule added must hold.
@@ -154,6 +155,22 @@ impl Require {
         self
     }
 
+    /// The identity comes from a DPoP-bound access token (RFC 9449) whose proof passed:
+    /// for routes that must not take a plain bearer token or a browser session, whatever
+    /// the layer's [`DpopMode`](crate::DpopMode) (which must not be `Off` for any request
+    /// to pass). Others get `401` with a `DPoP` challenge.
+    ///
+    /// ```
+    /// use tower_oidc::Require;
+    ///
+    /// let payments = Require::new().dpop().scope("payments");
+    /// # let _ = payments;
+    /// ```
+    pub fn dpop(mut self) -> Self {
+        self.rules.push(Rule::Dpop);
+        self
+    }
+
     /// Whether no rule was added.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -265,6 +282,13 @@ impl Rule {
                     Err(Denied::AuthTooOld { max_age: *max_age })
                 }
             }
+            Rule::Dpop => {
+                if crate::dpop::check::proved(identity) {
+                    Ok(())
+                } else {
+                    Err(Denied::DpopRequired)
+                }
+            }
             Rule::AnyOf(alternatives) => {
                 let mut denials = Vec::with_capacity(alternatives.len());
                 for alternative in alternatives {
@@ -292,6 +316,7 @@ impl fmt::Display for Rule {
             Rule::MaxAuthAge(max_age) => {
                 write!(f, "authenticated within {} s", max_age.as_secs())
             }
+            Rule::Dpop => f.write_str("a DPoP-bound token"),
         }
     }
 }

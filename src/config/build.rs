@@ -153,6 +153,7 @@ impl ConfigBuilder {
             #[cfg(feature = "api-keys")]
             api_keys,
             development: None,
+            dpop: self.dpop.clone(),
         })
     }
 

@@ -109,6 +109,7 @@ pub struct ConfigBuilder {
     pub(super) auth_disabled: Option<Sourced<bool>>,
     pub(super) development_user: Option<Sourced<String>>,
     pub(super) development_claims: Option<Sourced<serde_json::Value>>,
+    pub(super) dpop: crate::dpop::DpopOptions,
     /// The environment variable being applied: values set meanwhile are attributed to it.
     applying: Option<&'static str>,
 }
@@ -636,6 +637,7 @@ impl fmt::Debug for ConfigBuilder {
             .field("auth_disabled", &self.auth_disabled)
             .field("development_user", &self.development_user)
             .field("development_claims", &self.development_claims)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }

@@ -298,6 +298,17 @@ static SETTINGS: &[Setting] = &[
             _ => Err(v.error("must be a JSON object, e.g. {\"email\": \"alice@example.com\"}")),
         }
     }),
+    Setting::new("OIDC_DPOP", |b, v| {
+        let mode = v
+            .value
+            .parse()
+            .map_err(|err: crate::UnknownDpopMode| v.error(err.to_string()))?;
+        Ok(b.dpop(mode))
+    }),
+    Setting::new("OIDC_DPOP_NONCE", |b, v| Ok(b.dpop_nonces(v.bool()?))),
+    Setting::new("OIDC_DPOP_BIND_TOKENS", |b, v| {
+        Ok(b.dpop_bind_tokens(v.bool()?))
+    }),
 ];
 
 pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -926,6 +937,9 @@ mod tests {
         ("OIDC_DISABLE_AUTH", "maybe"),
         ("OIDC_DEV_USER", " "),
         ("OIDC_DEV_CLAIMS", "[\"admin\"]"),
+        ("OIDC_DPOP", "on"),
+        ("OIDC_DPOP_NONCE", "maybe"),
+        ("OIDC_DPOP_BIND_TOKENS", "maybe"),
     ];
 
     /// Variables every value of which is accepted.

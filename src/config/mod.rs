@@ -9,6 +9,7 @@ mod client_options;
 mod client_secrets;
 pub(crate) mod defaults;
 mod development;
+mod dpop;
 mod env;
 mod env_file;
 mod error;
@@ -291,6 +292,7 @@ pub struct Config {
     pub(crate) api_keys: Option<Arc<crate::apikeys::ApiKeys>>,
     /// Authentication is off: every request gets this identity (development only).
     pub(crate) development: Option<Arc<DevelopmentUser>>,
+    pub(crate) dpop: crate::dpop::DpopOptions,
 }
 
 impl Config {
@@ -492,7 +494,8 @@ impl fmt::Debug for Config {
             .field("security", &self.security)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
-            .field("development", &self.development);
+            .field("development", &self.development)
+            .field("dpop", &self.dpop);
         #[cfg(feature = "api-keys")]
         debug.field("api_keys", &self.api_keys);
         debug.finish()

@@ -63,6 +63,8 @@ pub(crate) struct Context {
     pub(crate) introspection: IntrospectionGuard,
     /// Authentication is off: the identity every request gets.
     pub(crate) development: Option<crate::engine::development::DevelopmentSession>,
+    /// Proof `jti`s and server nonces.
+    pub(crate) dpop: crate::dpop::check::DpopState,
 }
 
 impl Context {
@@ -100,6 +102,7 @@ impl Context {
                 .saturating_add(config.leeway)
                 .as_secs(),
         );
+        let dpop = crate::dpop::check::DpopState::new(&config);
         Self {
             config,
             provider,
@@ -116,6 +119,7 @@ impl Context {
             auth_context,
             introspection: IntrospectionGuard::default(),
             development,
+            dpop,
         }
     }
 

@@ -59,6 +59,14 @@ impl Context {
         }
     }
 
+    /// The store's word on a DPoP proof's `jti`, per key, used now: remembered as long as
+    /// the proof's `iat` could pass.
+    pub(crate) async fn first_use_of_dpop_proof(&self, jkt: &str, jti: &str) -> StoreVerdict {
+        let key = used_key("dpop_jti", &self.config.client_id, &format!("{jkt}:{jti}"));
+        let ttl = Duration::from_secs(self.config.dpop.jti_lifetime_secs());
+        self.first_use_in_store(&key, ttl).await
+    }
+
     /// Forgets a logout token's `jti` after ending its sessions failed, so the provider's
     /// retry of the same token is not refused as a replay. Best effort: a store that
     /// cannot forget now leaves the `jti` recorded, as it was.

@@ -58,6 +58,7 @@ fn session_data(user: &DevelopmentUser) -> SessionData {
         user: None,
         user_loaded_at: None,
         last_seen: None,
+        dpop_key: None,
         bearer: false,
         typed_user: Default::default(),
     }

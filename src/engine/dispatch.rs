@@ -154,6 +154,9 @@ impl Engine {
 
     fn decide_protected(&self, request: &RequestView<'_>) -> Decision {
         let ctx = &self.ctx;
+        if let Some(step) = crate::dpop::check::from_request(ctx, request) {
+            return self.step(step, Deferred::Dpop);
+        }
         match crate::bearer::from_headers(request.headers) {
             BearerHeader::Token(token) => return self.bearer(&token),
             BearerHeader::Malformed(reason) => {
@@ -281,7 +284,14 @@ impl Engine {
         if let Some(step) = crate::apikeys::auth::decide(&self.ctx, token) {
             return self.step(step, Deferred::ApiKey);
         }
-        match self.ctx.bearer_cache.get(token, crate::session::now()) {
+        let cached = self.ctx.bearer_cache.get(token, crate::session::now());
+        if let Some(refusal) =
+            crate::dpop::binding::refuse_as_bearer(&self.ctx.config, cached.as_deref())
+        {
+            crate::telemetry::bearer_rejected_because("dpop_bound");
+            return Decision::Respond(refusal);
+        }
+        match cached {
             Some(session) => {
                 crate::telemetry::bearer_accepted("cached");
                 Decision::Continue(Pass::signed_in(Identity::new(session)))

@@ -70,6 +70,7 @@ pub(crate) enum Deferred {
     #[cfg(feature = "api-keys")]
     ManageApiKeys(crate::apikeys::routes::Manage),
     Development(development::LoadUser),
+    Dpop(crate::dpop::check::DpopCheck),
 }
 
 impl Deferred {
@@ -87,6 +88,7 @@ impl Deferred {
             #[cfg(feature = "api-keys")]
             Deferred::ManageApiKeys(manage) => Outcome::Respond(manage.run(ctx).await),
             Deferred::Development(load) => load.run(ctx).await,
+            Deferred::Dpop(check) => check.run(ctx).await,
         }
     }
 
@@ -131,6 +133,9 @@ impl Deferred {
             }
             Deferred::Development(_) => {
                 tracing::info_span!("oidc.development_user", user_id = Empty, outcome = Empty)
+            }
+            Deferred::Dpop(_) => {
+                tracing::info_span!("oidc.dpop", user_id = Empty, outcome = Empty)
             }
         }
     }

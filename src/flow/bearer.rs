@@ -26,6 +26,11 @@ impl BearerCheck {
                 let session = Arc::new(session);
                 ctx.bearer_cache
                     .insert(&self.token, Arc::clone(&session), crate::session::now());
+                if let Some(refusal) =
+                    crate::dpop::binding::refuse_as_bearer(&ctx.config, Some(&session))
+                {
+                    return Outcome::Respond(refusal);
+                }
                 tracing::debug!(user_id = %session.user_id, "bearer token accepted");
                 crate::telemetry::bearer_accepted("verified");
                 Outcome::signed_in(Identity::new(session))
@@ -79,7 +84,7 @@ pub(crate) fn reject(err: BearerError) -> response::CoreResponse {
     }
 }
 
-async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> {
+pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> {
     let config = &ctx.config;
     let metadata = ctx
         .provider
@@ -142,6 +147,7 @@ async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> 
         last_seen: None,
         bearer: true,
         typed_user: Default::default(),
+        dpop_key: None,
     };
     crate::user::attach(config.user_hook.as_ref(), &mut session, now)
         .await

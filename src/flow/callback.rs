@@ -315,7 +315,8 @@ impl Callback {
             )
         })?;
         let client = oauth::client(config, &metadata);
-        let http = oauth::http_client(&ctx.provider.client);
+        let dpop_key = crate::dpop::client_key::from_stored(self.pending.dpop_key.as_deref());
+        let http = crate::dpop::token_client::http_client(&ctx.provider.client, dpop_key.clone());
         let client_auth = oauth::assertion_params(config, &metadata).map_err(|err| {
             let (TokenEndpointError::Refused(reason) | TokenEndpointError::Unavailable(reason)) =
                 err;
@@ -369,9 +370,20 @@ impl Callback {
         super::step_up::check(&self.pending, &claims)
             .map_err(|reason| fail(StatusCode::FORBIDDEN, "insufficient_authentication", reason))?;
         let access_token = tokens.access_token().secret().clone();
+        // Tokens the provider did not bind leave the key unused.
+        let dpop_key = dpop_key
+            .as_deref()
+            .filter(|_| crate::dpop::client_key::is_dpop_type(tokens.token_type()));
         if config.fetch_userinfo {
-            match userinfo::merge(&ctx.provider, config, &metadata, &access_token, &mut claims)
-                .await
+            match userinfo::merge(
+                &ctx.provider,
+                config,
+                &metadata,
+                &access_token,
+                dpop_key,
+                &mut claims,
+            )
+            .await
             {
                 Ok(()) => {}
                 Err(UserinfoError::SubjectMismatch) => {
@@ -409,6 +421,7 @@ impl Callback {
             last_seen: None,
             bearer: false,
             typed_user: Default::default(),
+            dpop_key: dpop_key.and_then(|key| key.to_stored()),
         };
         match crate::user::attach(config.user_hook.as_ref(), &mut session, now).await {
             Ok(()) => {}

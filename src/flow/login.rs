@@ -127,6 +127,7 @@ fn prepare(
         created_at: now(),
         silent: params.is_silent(config.silent_login_first),
         params: params.params,
+        dpop_key: crate::dpop::client_key::new_login_key(config),
     };
     set_cookies.extend(login_state::store(
         &ctx.codec,
@@ -257,6 +258,9 @@ impl StartLogin {
             && !configured("response_mode")
         {
             request = request.add_extra_param("response_mode", "form_post");
+        }
+        if let Some(jkt) = crate::dpop::client_key::stored_jkt(self.pending.dpop_key.as_deref()) {
+            request = request.add_extra_param("dpop_jkt", jkt);
         }
         let (url, _) = request.url();
         Ok(url)

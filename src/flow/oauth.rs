@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::provider::client_auth::{self, Method};
-use crate::provider::http::{execute, HttpError};
+use crate::provider::http::HttpError;
 use crate::provider::metadata::ProviderMetadata;
 
 /// The `id_token` of an OpenID Connect token response, kept as text: it is verified with
@@ -125,19 +125,5 @@ pub(crate) fn classify(
             TokenEndpointError::Unavailable("the token response was not valid".into())
         }
         RequestTokenError::Other(message) => TokenEndpointError::Unavailable(message),
-    }
-}
-
-/// An `oauth2` async HTTP client over our reqwest client.
-pub(crate) fn http_client(
-    client: &reqwest::Client,
-) -> impl Fn(
-    oauth2::HttpRequest,
-) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, HttpError>> + Send>,
-> + '_ {
-    move |request| {
-        let client = client.clone();
-        Box::pin(async move { execute(&client, request).await })
     }
 }

@@ -96,7 +96,8 @@ async fn refresh(
         return RefreshOutcome::Unavailable;
     };
     let client = oauth::client(&ctx.config, &metadata);
-    let http = oauth::http_client(&ctx.provider.client);
+    let dpop_key = crate::dpop::client_key::from_stored(session.dpop_key.as_deref());
+    let http = crate::dpop::token_client::http_client(&ctx.provider.client, dpop_key);
     let token = RefreshToken::new(refresh_token.clone());
     let Ok(client_auth) = oauth::assertion_params(&ctx.config, &metadata) else {
         return RefreshOutcome::Unavailable;

@@ -32,6 +32,7 @@ pub(crate) async fn merge(
     config: &Config,
     metadata: &ProviderMetadata,
     access_token: &str,
+    dpop_key: Option<&crate::dpop::client_key::ClientKey>,
     claims: &mut Map<String, Value>,
 ) -> Result<(), UserinfoError> {
     let Some(endpoint) = &metadata.userinfo_endpoint else {
@@ -43,9 +44,30 @@ pub(crate) async fn merge(
         max_bytes: 1 << 20,
         timeout: None,
     };
-    let answer = http::fetch(&provider.client, endpoint, Some(access_token), &limits)
-        .await
-        .map_err(|err| UserinfoError::Unavailable(err.to_string()))?;
+    let credential = |nonce: Option<&str>| match dpop_key {
+        Some(key) => crate::dpop::token_client::resource_headers(
+            key,
+            "GET",
+            endpoint.as_str(),
+            access_token,
+            nonce,
+        )
+        .map(http::Credential::Dpop)
+        .ok_or_else(|| UserinfoError::Unavailable("no DPoP proof for userinfo".into())),
+        None => Ok(http::Credential::Bearer(access_token)),
+    };
+    let fetch = |credential| async {
+        http::fetch_as(&provider.client, endpoint, credential, &limits)
+            .await
+            .map_err(|err| UserinfoError::Unavailable(err.to_string()))
+    };
+    let mut answer = fetch(credential(None)?).await?;
+    // RFC 9449, section 9: one retry with the nonce the provider asks for.
+    if let (Some(nonce), true, StatusCode::UNAUTHORIZED) =
+        (answer.dpop_nonce.take(), dpop_key.is_some(), answer.status)
+    {
+        answer = fetch(credential(Some(&nonce))?).await?;
+    }
     if answer.status != StatusCode::OK {
         return Err(UserinfoError::Unavailable(format!(
             "userinfo answered {}",

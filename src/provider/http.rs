@@ -95,6 +95,8 @@ pub(crate) struct Fetched {
     /// The media type, lower case, without parameters.
     pub(crate) media_type: Option<String>,
     pub(crate) body: Bytes,
+    /// The nonce of a `use_dpop_nonce` challenge (RFC 9449, section 9), to retry with.
+    pub(crate) dpop_nonce: Option<String>,
 }
 
 /// How [`fetch`] asks and what it accepts back.
@@ -113,11 +115,32 @@ pub(crate) async fn fetch(
     bearer: Option<&str>,
     limits: &FetchLimits<'_>,
 ) -> Result<Fetched, HttpError> {
+    let credential = bearer.map_or(Credential::None, Credential::Bearer);
+    fetch_as(client, url, credential, limits).await
+}
+
+/// How a call proves its right to a resource.
+pub(crate) enum Credential<'a> {
+    None,
+    Bearer(&'a str),
+    /// `Authorization: DPoP` and the `DPoP` proof.
+    Dpop(http::HeaderMap),
+}
+
+/// [`fetch`] with any [`Credential`].
+pub(crate) async fn fetch_as(
+    client: &reqwest::Client,
+    url: &url::Url,
+    credential: Credential<'_>,
+    limits: &FetchLimits<'_>,
+) -> Result<Fetched, HttpError> {
     let mut request = client
         .get(url.as_str())
         .header(http::header::ACCEPT, limits.accept);
-    if let Some(token) = bearer {
-        request = request.bearer_auth(token);
+    match credential {
+        Credential::None => {}
+        Credential::Bearer(token) => request = request.bearer_auth(token),
+        Credential::Dpop(headers) => request = request.headers(headers),
     }
     if let Some(timeout) = limits.timeout {
         request = request.timeout(timeout);
@@ -134,11 +157,13 @@ pub(crate) async fn fetch(
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split(';').next())
             .map(|value| value.trim().to_ascii_lowercase());
+        let dpop_nonce = crate::dpop::token_client::nonce_challenge(response.headers());
         let body = read_at_most(response, limits.max_bytes).await?;
         Ok(Fetched {
             status,
             media_type,
             body,
+            dpop_nonce,
         })
     };
     match limits.timeout {

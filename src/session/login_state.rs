@@ -29,6 +29,9 @@ pub(crate) struct PendingLogin {
     /// Sent with `prompt=none`: a `login_required` answer starts one interactive login.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) silent: bool,
+    /// The DPoP key the login's tokens are to be bound to (PKCS#8, base64url).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dpop_key: Option<String>,
 }
 
 fn prefix(base: &str) -> String {
@@ -165,6 +168,7 @@ mod tests {
             created_at,
             params: Vec::new(),
             silent: false,
+            dpop_key: None,
         }
     }
 

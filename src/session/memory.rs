@@ -453,6 +453,7 @@ mod tests {
             last_seen: None,
             bearer: false,
             typed_user: Default::default(),
+            dpop_key: None,
         }
     }
 

@@ -64,6 +64,8 @@ pub struct SessionData {
     pub(crate) bearer: bool,
     /// Never stored.
     pub(crate) typed_user: TypedUser,
+    /// The session's DPoP private key (PKCS#8, base64url) when its tokens are bound to it.
+    pub(crate) dpop_key: Option<String>,
 }
 
 impl SessionData {
@@ -168,6 +170,7 @@ mod tests {
             last_seen: None,
             bearer: false,
             typed_user: TypedUser::default(),
+            dpop_key: None,
         };
         // Written before idle timeouts: in use, and stamped at the next request.
         assert!(!session.is_idle(5000, Some(60)));

@@ -138,6 +138,8 @@ pub(super) struct StoredSession {
     user_loaded_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_seen: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_key: Option<String>,
 }
 
 /// A token: as its text in text formats (JSON in the stores); in binary formats, a compact
@@ -267,6 +269,7 @@ impl From<SessionData> for StoredSession {
             user: session.user,
             user_loaded_at: session.user_loaded_at,
             last_seen: session.last_seen,
+            dpop_key: session.dpop_key,
         }
     }
 }
@@ -301,6 +304,7 @@ impl TryFrom<StoredSession> for SessionData {
             last_seen: stored.last_seen,
             bearer: false,
             typed_user: Default::default(),
+            dpop_key: stored.dpop_key,
         })
     }
 }
@@ -339,6 +343,7 @@ mod tests {
             last_seen: Some(3),
             bearer: false,
             typed_user: Default::default(),
+            dpop_key: None,
         }
     }
 

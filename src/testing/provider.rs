@@ -51,6 +51,8 @@ pub struct MockStats {
     pub claims_source: u64,
     /// Token revocation (RFC 7009) requests.
     pub revocation: u64,
+    /// Token requests that carried a valid DPoP proof.
+    pub dpop_proofs: u64,
 }
 
 /// One token the revocation endpoint was asked to revoke, from
@@ -247,6 +249,18 @@ impl MockProvider {
         self.shared.lock().delay = d;
     }
 
+    /// With `true`, DPoP proofs at the token endpoint must carry a nonce of the
+    /// provider's: a proof without one is answered `400 use_dpop_nonce` with a
+    /// `DPoP-Nonce` header (RFC 9449, section 8).
+    ///
+    /// Token requests with a valid `DPoP` proof get tokens bound to its key: access
+    /// tokens with `cnf.jkt`, `token_type` `DPoP`, and refresh tokens that need a proof
+    /// of the same key. An authorization request's `dpop_jkt` must name that key.
+    pub fn require_dpop_nonce(&self, required: bool) {
+        self.shared.lock().dpop_nonces =
+            required.then(|| crate::dpop::nonce::Nonces::new(b"tower-oidc mock provider"));
+    }
+
     /// With `true`, userinfo answers `application/jwt`: the claims with `iss` and `aud`,
     /// signed with the provider's published keys (the configured algorithm when it is
     /// asymmetric, else RS256).
@@ -334,8 +348,24 @@ impl MockProvider {
     /// An opaque (non-JWT) access token for `sub`, valid for the access-token TTL and known
     /// to the introspection and userinfo endpoints.
     pub fn mint_opaque_access_token(&self, sub: &str) -> String {
+        self.mint_opaque(sub, None)
+    }
+
+    /// An access token for `sub` bound to `key` (its `cnf.jkt`, RFC 9449), as
+    /// [`mint_access_token`](Self::mint_access_token) makes them.
+    pub fn mint_dpop_token(&self, sub: &str, key: &super::DpopKey) -> String {
+        self.mint_access_token(sub, serde_json::json!({ "cnf": { "jkt": key.jkt() } }))
+    }
+
+    /// An opaque access token for `sub` bound to `key`: introspection answers its
+    /// `cnf.jkt` and `token_type` `DPoP`.
+    pub fn mint_opaque_dpop_token(&self, sub: &str, key: &super::DpopKey) -> String {
+        self.mint_opaque(sub, Some(key.jkt()))
+    }
+
+    fn mint_opaque(&self, sub: &str, jkt: Option<&str>) -> String {
         let mut state = self.shared.lock();
-        let claims = tokens::access_token_claims(
+        let mut claims = tokens::access_token_claims(
             &state.issuer,
             CLIENT_ID,
             sub,
@@ -343,6 +373,10 @@ impl MockProvider {
             state.access_token_ttl,
             tokens::now_unix(),
         );
+        if let Some(jkt) = jkt {
+            claims.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
+            claims.insert("token_type".into(), serde_json::json!("DPoP"));
+        }
         let expires_at = claims.get("exp").and_then(Value::as_u64);
         let token = format!("opaque-{}", crate::session::random_id());
         let user = if state.user.sub == sub {

@@ -179,6 +179,7 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Result<Respon
     let code = state.new_code(user, scope, nonce, redirect_uri, code_challenge);
     if let Some(pending) = state.codes.get_mut(&code) {
         pending.grant.acr = acr;
+        pending.grant.dpop_jkt = params.get("dpop_jkt").map(str::to_owned);
     }
     target
         .query_pairs_mut()
@@ -206,6 +207,10 @@ async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Resp
     let Some(entry) = state.access_tokens.get(token) else {
         return unauthorized("Bearer error=\"invalid_token\"");
     };
+    let bound = entry.claims.contains_key("cnf");
+    if bound != super::dpop::uses_dpop_scheme(&headers) {
+        return unauthorized("Bearer error=\"invalid_token\", error_description=\"wrong scheme\"");
+    }
     if entry.expires_at.is_some_and(|exp| exp <= now) {
         return unauthorized("Bearer error=\"invalid_token\", error_description=\"expired\"");
     }
@@ -229,7 +234,8 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    let scheme_known = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop");
+    (scheme_known && !token.is_empty()).then_some(token)
 }
 
 fn unauthorized(challenge: &'static str) -> Response {

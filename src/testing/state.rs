@@ -32,6 +32,9 @@ pub(crate) struct Grant {
     pub(crate) auth_time: u64,
     /// The authentication context class reached (`acr`), if any.
     pub(crate) acr: Option<String>,
+    /// The thumbprint of the DPoP key its tokens are bound to: `dpop_jkt` of the
+    /// authorization request, then the key of the first token request's proof.
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 /// An authorization code waiting to be redeemed (or already redeemed, kept
@@ -102,6 +105,8 @@ pub(crate) struct State {
     pub(crate) acr: Option<String>,
     /// How long ago the user authenticated, for `auth_time`.
     pub(crate) auth_age: Duration,
+    /// DPoP proofs at the token endpoint must carry a nonce of these.
+    pub(crate) dpop_nonces: Option<crate::dpop::nonce::Nonces>,
 }
 
 /// The authorize parameter that names a user chosen for this one login instead of the
@@ -146,6 +151,7 @@ impl State {
             login_required: false,
             acr: None,
             auth_age: Duration::ZERO,
+            dpop_nonces: None,
         }
     }
 
@@ -212,6 +218,7 @@ impl State {
             sid: tokens::random_token(),
             auth_time: tokens::now_unix().saturating_sub(self.auth_age.as_secs()),
             acr: None,
+            dpop_jkt: None,
         };
         let code = tokens::random_token();
         self.codes.insert(
@@ -250,7 +257,12 @@ impl State {
         let access_token = self.issue_access_token(grant, scope);
         let mut response = Map::new();
         response.insert("access_token".into(), json!(access_token));
-        response.insert("token_type".into(), json!("Bearer"));
+        let token_type = if grant.dpop_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        };
+        response.insert("token_type".into(), json!(token_type));
         response.insert("expires_in".into(), json!(self.access_token_ttl.as_secs()));
         if self.misbehavior != Some(Misbehavior::OmitIdToken) {
             response.insert("id_token".into(), json!(self.issue_id_token(grant, nonce)));
@@ -290,7 +302,7 @@ impl State {
     }
 
     fn issue_access_token(&mut self, grant: &Grant, scope: &str) -> String {
-        let claims = tokens::access_token_claims(
+        let mut claims = tokens::access_token_claims(
             &self.issuer,
             CLIENT_ID,
             &grant.user.sub,
@@ -298,6 +310,9 @@ impl State {
             self.access_token_ttl,
             tokens::now_unix(),
         );
+        if let Some(jkt) = &grant.dpop_jkt {
+            claims.insert("cnf".into(), json!({ "jkt": jkt }));
+        }
         self.sign_access_token(Some(grant.id.clone()), grant.user.clone(), claims)
     }
 

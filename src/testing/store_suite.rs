@@ -194,6 +194,7 @@ fn session(user: &str, note: &str) -> SessionData {
         last_seen: None,
         bearer: false,
         typed_user: Default::default(),
+        dpop_key: None,
     }
 }
 

@@ -34,9 +34,13 @@ pub(crate) async fn token(
         }
     }
     authenticate_client(&shared, &headers, &params)?;
+    let proof_jkt = match super::dpop::token_request_proof(&shared, &headers) {
+        Ok(jkt) => jkt,
+        Err(refusal) => return Ok(*refusal),
+    };
     match grant_type {
-        "authorization_code" => code_grant(&shared, &params),
-        "refresh_token" => refresh_grant(&shared, &params),
+        "authorization_code" => code_grant(&shared, &params, proof_jkt),
+        "refresh_token" => refresh_grant(&shared, &params, proof_jkt),
         _ => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -137,7 +141,11 @@ fn form_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-fn code_grant(shared: &Shared, params: &Params) -> Result<Response, OAuthError> {
+fn code_grant(
+    shared: &Shared,
+    params: &Params,
+    proof_jkt: Option<String>,
+) -> Result<Response, OAuthError> {
     let code = params.require("code")?;
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.require("code_verifier")?;
@@ -169,6 +177,7 @@ fn code_grant(shared: &Shared, params: &Params) -> Result<Response, OAuthError> 
             "code_verifier does not match code_challenge",
         ));
     }
+    super::dpop::bind(&mut pending.grant, proof_jkt)?;
     pending.used = true;
     let grant = pending.grant.clone();
     let nonce = pending.nonce.clone();
@@ -182,7 +191,11 @@ fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-fn refresh_grant(shared: &Shared, params: &Params) -> Result<Response, OAuthError> {
+fn refresh_grant(
+    shared: &Shared,
+    params: &Params,
+    proof_jkt: Option<String>,
+) -> Result<Response, OAuthError> {
     let refresh_token = params.require("refresh_token")?;
     let mut state = shared.lock();
     if state.misbehavior == Some(Misbehavior::RefreshFails) {
@@ -200,6 +213,7 @@ fn refresh_grant(shared: &Shared, params: &Params) -> Result<Response, OAuthErro
         ));
     }
     let mut grant = entry.grant.clone();
+    super::dpop::check_refresh(&grant, proof_jkt.as_deref())?;
     // RFC 6749 §6: a refresh may narrow the scope, never widen it.
     let scope = match params.get("scope") {
         Some(requested) => {

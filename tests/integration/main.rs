@@ -43,6 +43,7 @@ mod behaviour;
 mod callback_failures;
 mod custom_store;
 mod development;
+mod dpop;
 mod flaskoidc_env;
 mod form_post;
 mod health;

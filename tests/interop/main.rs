@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod dpop;
 mod enterprise;
 mod flows;
 mod harness;

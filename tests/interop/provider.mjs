@@ -21,6 +21,9 @@
 //   TLS_CLIENT_CA_FILE         this CA; a client names its certificate's subject in
 //                              tls_client_auth_subject_dn (`CN=…`)
 //   MTLS_ALIAS_HOST            with TLS: discovery publishes mtls_endpoint_aliases on this host
+//   DPOP                       `1`: token introspection on, for an API checking DPoP-bound
+//                              tokens (DPoP itself is on by default); `nonce`: also
+//                              require server nonces in DPoP proofs
 //
 // Prints `READY <port>` on stdout once listening. `GET /__test/stats` answers the counts of
 // successful token-endpoint grants by grant_type, e.g. {"authorization_code":1}.
@@ -61,6 +64,7 @@ if (!Number.isInteger(accessTokenTtl) || accessTokenTtl <= 0) {
 }
 
 const issuerHost = process.env.ISSUER_HOST || HOST;
+const dpop = process.env.DPOP || '';
 let extraClaims = {};
 try {
   extraClaims = JSON.parse(process.env.EXTRA_CLAIMS || '{}');
@@ -197,6 +201,15 @@ server.listen(port, HOST, () => {
         requirePushedAuthorizationRequests: process.env.REQUIRE_PAR === '1',
       },
       ...(tls ? { mTLS } : {}),
+      ...(dpop && {
+        dPoP: {
+          enabled: true,
+          ...(dpop === 'nonce' && {
+            nonceSecret: randomBytes(32),
+            requireNonce: () => true,
+          }),
+        },
+      }),
     },
     // Refresh tokens need the `offline_access` scope, which the provider keeps only when
     // the authorization request has `prompt=consent` and the client may use refresh_token.

@@ -52,6 +52,8 @@ pub struct ProviderOptions {
     pub env: Vec<(&'static str, String)>,
     /// With `TLS_CERT_FILE` in `env`: the CA that signed the provider's certificate.
     pub tls_ca: Option<Vec<u8>>,
+    /// `DPOP` of provider.mjs: empty, `1` (introspection on) or `nonce`.
+    pub dpop: &'static str,
 }
 
 impl Default for ProviderOptions {
@@ -64,6 +66,7 @@ impl Default for ProviderOptions {
             extra_claims: Value::Object(Default::default()),
             env: Vec::new(),
             tls_ca: None,
+            dpop: "",
         }
     }
 }
@@ -112,6 +115,7 @@ impl OidcProvider {
             .env("ISSUER_HOST", options.issuer_host)
             .env("EXTRA_CLAIMS", options.extra_claims.to_string())
             .envs(options.env.iter().map(|(name, value)| (name, value)))
+            .env("DPOP", options.dpop)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -279,6 +279,25 @@ async fn a_users_keys_on_many_cluster_slots_are_capped_listed_and_revoked() {
     assert_eq!(again.list().await["keys"], json!([]));
 }
 
+/// A key is no provider token: a service taking only DPoP-bound tokens still takes keys,
+/// and still refuses a plain bearer token.
+#[tokio::test]
+async fn keys_work_where_dpop_is_required() {
+    let provider = MockProvider::start().await.expect("provider");
+    let app = TestApp::start_on(Framework::Axum, &provider, |c| {
+        keys_on(c).dpop(tower_oidc::DpopMode::Required)
+    })
+    .await;
+    let owner = Owner::sign_in(&app).await;
+    let (_, key) = owner.new_key(json!({})).await;
+    assert_status(with_key(&app, "/api/data", &key).await, StatusCode::OK).await;
+    let token = provider.mint_access_token("alice", json!({}));
+    assert_eq!(
+        with_key(&app, "/api/data", &token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 async fn a_key_is_made_used_listed_and_revoked_in_sqlite(framework: Framework) {
     let path = sqlite_path();
     let store = SqlStore::connect(&format!("sqlite:///{}", path.display()))

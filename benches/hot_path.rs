@@ -63,6 +63,11 @@ struct Fixture {
     first_es_app: Router,
     cached_app: Router,
     cached_token: HeaderValue,
+    /// Personal API keys on, kept in this process; a key made by a signed-in session.
+    #[cfg(feature = "api-keys")]
+    api_key_app: Router,
+    #[cfg(feature = "api-keys")]
+    api_key: HeaderValue,
     /// DPoP (optional mode) with a bound token the cache knows.
     dpop_app: Router,
     dpop_key: Arc<DpopKey>,
@@ -113,6 +118,14 @@ impl Fixture {
         let cached_app = app_for(ready_layer(config(&rs).build().expect("config")).await);
         let cached_token = bearer(&rs.mint_access_token("svc-user", json!({})));
         let callback_app = app_for(ready_layer(config(&es).build().expect("config")).await);
+        #[cfg(feature = "api-keys")]
+        let (api_key_app, api_key) = {
+            let app =
+                app_for(ready_layer(config(&rs).api_keys(true).build().expect("config")).await);
+            let cookie = common::sign_in(&app, &http).await;
+            let key = make_api_key(&app, &cookie).await;
+            (app, key)
+        };
         let dpop_config = config(&rs).dpop(tower_oidc::DpopMode::Optional);
         let dpop_app = app_for(ready_layer(dpop_config.build().expect("config")).await);
         let dpop_key = Arc::new(DpopKey::generate());
@@ -134,12 +147,32 @@ impl Fixture {
             first_es_app,
             cached_app,
             cached_token,
+            #[cfg(feature = "api-keys")]
+            api_key_app,
+            #[cfg(feature = "api-keys")]
+            api_key,
             dpop_app,
             dpop_key,
             dpop_token,
             callback_app,
         }
     }
+}
+
+/// A key made through the key route, as `Bearer toidc_…`.
+#[cfg(feature = "api-keys")]
+async fn make_api_key(app: &Router, cookie: &HeaderValue) -> HeaderValue {
+    let request = Request::post("/api-keys")
+        .header(http::header::HOST, common::HOST_NAME)
+        .header(http::header::COOKIE, cookie.clone())
+        .header("sec-fetch-site", "same-origin")
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"name": "bench"}"#))
+        .expect("request");
+    let (response, body) = send(app, request).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let made: Value = serde_json::from_slice(&body).expect("json");
+    bearer(made["key"].as_str().expect("key"))
 }
 
 /// Sends one request and checks the answer, so that no case measures an error path.
@@ -529,6 +562,18 @@ fn benches(c: &mut Criterion, rt: &Runtime, fx: &Fixture) {
         &[("bare", bare), ("layered", &fx.cached_app)],
         move || request("/api/data", false, None, Some(token)),
     );
+    #[cfg(feature = "api-keys")]
+    {
+        let key = fx.api_key.clone();
+        let key = &key;
+        pair(
+            c,
+            rt,
+            "e_api_key",
+            &[("bare", bare), ("layered", &fx.api_key_app)],
+            move || request("/api/data", false, None, Some(key)),
+        );
+    }
     dpop_case(
         c,
         rt,
@@ -681,6 +726,7 @@ fn report(dir: &Path, since: SystemTime) {
             "layered",
         ),
         ("e bearer cached", "e_bearer_cached", "bare", "layered"),
+        ("e API key (memory store)", "e_api_key", "bare", "layered"),
         (
             "i DPoP cached token + proof",
             "i_dpop_cached",

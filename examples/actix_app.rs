@@ -8,6 +8,11 @@
 //! OIDC_SECRET_KEY="$(openssl rand -base64 48)" OIDC_WHITELISTED_ENDPOINTS=health \
 //!   cargo run --example actix_app --features actix
 //! ```
+//!
+//! Built with `--features api-keys`, `OIDC_API_KEYS=true` lets signed-in users make personal
+//! API keys at `/api-keys` (`OIDC_API_KEYS_PATH`), which then authenticate as them:
+//! `curl -H "Authorization: Bearer toidc_…" http://127.0.0.1:5000/api/data`. `/me` says
+//! which key a request used (`api_key`).
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::{json, Value};
@@ -35,6 +40,7 @@ async fn me(identity: Identity) -> web::Json<Value> {
         "user_id": identity.user_id(),
         "claims": identity.claims(),
         "user": user_record(&identity),
+        "api_key": identity.api_key_id(),
     }))
 }
 

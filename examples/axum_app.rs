@@ -7,6 +7,11 @@
 //! OIDC_SECRET_KEY="$(openssl rand -base64 48)" OIDC_WHITELISTED_ENDPOINTS=health \
 //!   cargo run --example axum_app
 //! ```
+//!
+//! Built with `--features api-keys`, `OIDC_API_KEYS=true` lets signed-in users make personal
+//! API keys at `/api-keys` (`OIDC_API_KEYS_PATH`), which then authenticate as them:
+//! `curl -H "Authorization: Bearer toidc_…" http://127.0.0.1:5000/api/data`. `/me` says
+//! which key a request used (`api_key`).
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -48,6 +53,7 @@ pub(crate) fn app(oidc: OidcLayer) -> Router {
                     "user_id": identity.user_id(),
                     "claims": identity.claims(),
                     "user": identity.user_json(),
+                    "api_key": identity.api_key_id(),
                 }))
             }),
         )

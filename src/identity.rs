@@ -25,6 +25,8 @@ pub struct Identity {
     session: Arc<SessionData>,
     /// Decodes the stored user into the hook's `User` type.
     user_decoder: Option<Arc<dyn DecodeUser>>,
+    /// The id of the personal API key the request authenticated with.
+    api_key: Option<Arc<str>>,
 }
 
 impl Identity {
@@ -32,7 +34,16 @@ impl Identity {
         Self {
             session,
             user_decoder: None,
+            api_key: None,
         }
+    }
+
+    /// This identity, authenticated by the personal API key `id`.
+    #[cfg(feature = "api-keys")]
+    #[must_use]
+    pub(crate) fn with_api_key(mut self, id: Arc<str>) -> Self {
+        self.api_key = Some(id);
+        self
     }
 
     /// This identity, able to decode its user into the hook's `User` type.
@@ -89,6 +100,15 @@ impl Identity {
     #[must_use]
     pub fn is_bearer(&self) -> bool {
         self.session.bearer
+    }
+
+    /// The id of the personal API key (feature `api-keys`) the request authenticated with;
+    /// `None` for a browser session or a provider's bearer token. A key's identity is also
+    /// [`is_bearer`](Self::is_bearer), carries no access token, and has the claims of its
+    /// owner when the key was made, with the key's scopes as `scope`.
+    #[must_use]
+    pub fn api_key_id(&self) -> Option<&str> {
+        self.api_key.as_deref()
     }
 
     /// An `Authorization` header value carrying the caller's access token, ready to call
@@ -248,6 +268,7 @@ impl fmt::Debug for Identity {
                 "access_token",
                 &self.session.access_token.as_ref().map(|_| "[redacted]"),
             )
+            .field("api_key_id", &self.api_key)
             .finish_non_exhaustive()
     }
 }

@@ -6,6 +6,9 @@
 //! [`SessionStore`] can be given to
 //! [`ConfigBuilder::session_store`](crate::ConfigBuilder::session_store).
 
+#[cfg(feature = "api-keys")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
+pub use crate::apikeys::{ApiKey, ApiKeyStore, MemoryApiKeyStore};
 pub use crate::session::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -86,6 +86,10 @@ impl ConfigBuilder {
         let auth_params = self.checked_auth_params()?;
         let force_scheme = self.checked_force_scheme()?;
         self.check_id_token_signing_alg()?;
+        #[cfg(feature = "api-keys")]
+        let api_keys = self.api_keys.build(&base_path)?;
+        #[cfg(not(feature = "api-keys"))]
+        self.api_keys.build(&base_path)?;
         self.check_session_store_ca_used()?;
         let client = self.client_options.build(
             self.client_auth.as_ref(),
@@ -146,6 +150,8 @@ impl ConfigBuilder {
             security: self.security.clone(),
             id_token_signing_alg: self.id_token_signing_alg.as_ref().map(|alg| alg.value),
             resolve_claim_sources: self.resolve_claim_sources,
+            #[cfg(feature = "api-keys")]
+            api_keys,
             development: None,
             dpop: self.dpop.clone(),
         })
@@ -500,7 +506,7 @@ pub(super) fn both(first: &str, second: &str) -> String {
     }
 }
 
-fn route(
+pub(super) fn route(
     sourced: &Option<Sourced<String>>,
     setting: &'static str,
     default: &str,

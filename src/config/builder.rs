@@ -103,6 +103,8 @@ pub struct ConfigBuilder {
     pub(super) security: super::SecurityOptions,
     pub(super) id_token_signing_alg: Option<Sourced<crate::IdTokenSigningAlg>>,
     pub(super) resolve_claim_sources: bool,
+    /// Personal API keys.
+    pub(super) api_keys: super::api_keys::Settings,
     /// Authentication off, for development: the switch, the user and their claims.
     pub(super) auth_disabled: Option<Sourced<bool>>,
     pub(super) development_user: Option<Sourced<String>>,
@@ -305,7 +307,8 @@ impl ConfigBuilder {
     /// which answers at once; give any other [`InProcessStore`] to
     /// [`in_process_session_store`](Self::in_process_session_store). Replaces any store
     /// chosen before.
-    pub fn session_store(mut self, store: impl SessionStore) -> Self {
+    pub fn session_store<S: SessionStore>(mut self, store: S) -> Self {
+        self.api_keys.sessions_in(&store);
         self.session = Some(SessionBackend::Store(store::erased(store)));
         self.memory_sessions = false;
         self
@@ -630,6 +633,7 @@ impl fmt::Debug for ConfigBuilder {
             .field("access_denied_page", &self.denied_page)
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
+            .field("api_keys", &self.api_keys)
             .field("auth_disabled", &self.auth_disabled)
             .field("development_user", &self.development_user)
             .field("development_claims", &self.development_claims)

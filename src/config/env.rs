@@ -258,6 +258,35 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_RESOLVE_CLAIM_SOURCES", |b, v| {
         Ok(b.resolve_claim_sources(v.bool()?))
     }),
+    Setting::new("OIDC_API_KEYS", |mut b, v| {
+        let enabled = b.sourced(v.bool()?);
+        b.api_keys.set_enabled(enabled);
+        Ok(b)
+    }),
+    Setting::new("OIDC_API_KEYS_PATH", |mut b, v| {
+        let path = b.sourced(v.value);
+        b.api_keys.set_path(path);
+        Ok(b)
+    }),
+    Setting::new("OIDC_API_KEYS_PER_USER", |mut b, v| {
+        let limit = v
+            .value
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| v.error("must be a whole number"))?;
+        let limit = b.sourced(limit);
+        b.api_keys.set_per_user(limit);
+        Ok(b)
+    }),
+    Setting::new("OIDC_API_KEYS_SCOPES", |mut b, v| {
+        let scopes = b.sourced(v.list());
+        b.api_keys.set_scopes(scopes);
+        Ok(b)
+    }),
+    Setting::new("OIDC_API_KEYS_END_WITH_SESSIONS", |mut b, v| {
+        b.api_keys.set_end_with_sessions(v.bool()?);
+        Ok(b)
+    }),
     Setting::new("OIDC_DISABLE_AUTH", |b, v| Ok(b.auth_disabled(v.bool()?))),
     Setting::new("OIDC_DEV_USER", |b, v| match v.value.trim() {
         "" => Err(v.error("must name the user every request is given")),
@@ -900,6 +929,11 @@ mod tests {
         ("OIDC_COOKIE_HOST_PREFIX", "maybe"),
         ("OIDC_ID_TOKEN_SIGNING_ALG", "RS1"),
         ("OIDC_RESOLVE_CLAIM_SOURCES", "maybe"),
+        ("OIDC_API_KEYS", "maybe"),
+        ("OIDC_API_KEYS_PATH", "api-keys"),
+        ("OIDC_API_KEYS_PER_USER", "0"),
+        ("OIDC_API_KEYS_SCOPES", "read \"write\""),
+        ("OIDC_API_KEYS_END_WITH_SESSIONS", "maybe"),
         ("OIDC_DISABLE_AUTH", "maybe"),
         ("OIDC_DEV_USER", " "),
         ("OIDC_DEV_CLAIMS", "[\"admin\"]"),

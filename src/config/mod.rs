@@ -1,5 +1,6 @@
 //! Configuration: a builder, `from_env` with the flaskoidc names, and `client_secrets.json`.
 
+mod api_keys;
 mod auth_params_file;
 mod build;
 mod builder;
@@ -29,6 +30,8 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 use url::Url;
 
+#[cfg(feature = "api-keys")]
+pub(crate) use api_keys::is_scope_token;
 pub use builder::ConfigBuilder;
 pub(crate) use development::DevelopmentUser;
 pub use error::ConfigError;
@@ -287,6 +290,9 @@ pub struct Config {
     /// `None`: the asymmetric allowlist.
     pub(crate) id_token_signing_alg: Option<IdTokenSigningAlg>,
     pub(crate) resolve_claim_sources: bool,
+    /// Personal API keys, when switched on.
+    #[cfg(feature = "api-keys")]
+    pub(crate) api_keys: Option<Arc<crate::apikeys::ApiKeys>>,
     /// Authentication is off: every request gets this identity (development only).
     pub(crate) development: Option<Arc<DevelopmentUser>>,
     pub(crate) dpop: DpopOptions,
@@ -440,7 +446,8 @@ impl Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        let mut debug = f.debug_struct("Config");
+        debug
             .field("provider", &self.provider)
             .field("provider_name", &self.provider_name)
             .field("client_id", &self.client_id)
@@ -491,7 +498,9 @@ impl fmt::Debug for Config {
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
             .field("development", &self.development)
-            .field("dpop", &self.dpop)
-            .finish()
+            .field("dpop", &self.dpop);
+        #[cfg(feature = "api-keys")]
+        debug.field("api_keys", &self.api_keys);
+        debug.finish()
     }
 }

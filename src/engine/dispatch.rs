@@ -115,6 +115,8 @@ impl Engine {
                     .instrument(span)
                     .await
             }
+            #[cfg(feature = "api-keys")]
+            BodyWork::CreateApiKey(create) => create.run(&self.ctx, &body).await,
         }
     }
 
@@ -213,6 +215,10 @@ impl Engine {
         let ctx = &self.ctx;
         let routes = &ctx.config.routes;
         let is_get = request.method == Method::GET || request.method == Method::HEAD;
+        #[cfg(feature = "api-keys")]
+        if let Some(route) = crate::apikeys::routes::decide(ctx, request, path) {
+            return Some(api_keys_route(route));
+        }
         if path == routes.callback {
             return Some(if is_get {
                 match login::retry_interactively(ctx, request) {
@@ -274,6 +280,10 @@ impl Engine {
 
     /// An explicit bearer token wins over any session cookie.
     fn bearer(&self, token: &str) -> Decision {
+        #[cfg(feature = "api-keys")]
+        if let Some(step) = crate::apikeys::auth::decide(&self.ctx, token) {
+            return self.step(step, Deferred::ApiKey);
+        }
         let cached = self.ctx.bearer_cache.get(token, crate::session::now());
         if let Some(refusal) =
             crate::dpop::binding::refuse_as_bearer(&self.ctx.config, cached.as_deref())
@@ -330,6 +340,20 @@ impl Engine {
             );
         }
         Decision::Respond(login::authentication_required(set_cookies))
+    }
+}
+
+/// The management route of personal API keys.
+#[cfg(feature = "api-keys")]
+fn api_keys_route(route: crate::apikeys::routes::Route) -> Decision {
+    use crate::apikeys::routes::{Route, MAX_BODY_BYTES};
+    match route {
+        Route::Respond(response) => Decision::Respond(response),
+        Route::ReadBody(create) => Decision::ReadBody {
+            limit: MAX_BODY_BYTES,
+            work: BodyWork::CreateApiKey(create),
+        },
+        Route::Wait(manage) => defer(Deferred::ManageApiKeys(manage)),
     }
 }
 

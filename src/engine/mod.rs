@@ -35,6 +35,9 @@ pub(crate) enum BodyWork {
     BackChannelLogout,
     /// A `form_post` authorization response.
     FormPost(form_post::Posted),
+    /// A personal API key to make for the signed-in user.
+    #[cfg(feature = "api-keys")]
+    CreateApiKey(crate::apikeys::routes::Create),
 }
 
 impl From<Outcome> for Decision {
@@ -62,6 +65,10 @@ pub(crate) enum Deferred {
     Renewal(resume::Renewal),
     StoreSession(store_session::StoreLookup),
     Bearer(bearer::BearerCheck),
+    #[cfg(feature = "api-keys")]
+    ApiKey(crate::apikeys::auth::KeyCheck),
+    #[cfg(feature = "api-keys")]
+    ManageApiKeys(crate::apikeys::routes::Manage),
     Development(development::LoadUser),
     Dpop(crate::flow::dpop_check::DpopCheck),
 }
@@ -76,6 +83,10 @@ impl Deferred {
             Deferred::Renewal(renewal) => renewal.run(ctx).await,
             Deferred::StoreSession(lookup) => lookup.run(ctx).await,
             Deferred::Bearer(check) => check.run(ctx).await,
+            #[cfg(feature = "api-keys")]
+            Deferred::ApiKey(check) => check.run(ctx).await,
+            #[cfg(feature = "api-keys")]
+            Deferred::ManageApiKeys(manage) => Outcome::Respond(manage.run(ctx).await),
             Deferred::Development(load) => load.run(ctx).await,
             Deferred::Dpop(check) => check.run(ctx).await,
         }
@@ -111,6 +122,14 @@ impl Deferred {
             }
             Deferred::Bearer(_) => {
                 tracing::info_span!("oidc.bearer", user_id = Empty, outcome = Empty)
+            }
+            #[cfg(feature = "api-keys")]
+            Deferred::ApiKey(_) => {
+                tracing::debug_span!("oidc.api_key", user_id = Empty, outcome = Empty)
+            }
+            #[cfg(feature = "api-keys")]
+            Deferred::ManageApiKeys(_) => {
+                tracing::info_span!("oidc.api_keys", outcome = Empty)
             }
             Deferred::Development(_) => {
                 tracing::info_span!("oidc.development_user", user_id = Empty, outcome = Empty)

@@ -92,6 +92,9 @@ impl OidcLayer {
     /// and SQL stores do): a cookie session lives in the browser alone and cannot be
     /// reached from here.
     ///
+    /// With personal API keys (feature `api-keys`), the user's keys are revoked first,
+    /// unless `api_keys_end_with_sessions(false)`; that holds with cookie sessions too.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -261,6 +261,19 @@ impl RedisStore {
         format!("{}{id}", self.prefix)
     }
 
+    /// Whether the store talks to a Redis Cluster, where keys of one command or script
+    /// must share a slot.
+    #[cfg_attr(not(feature = "api-keys"), allow(dead_code))]
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.backend.is_cluster()
+    }
+
+    /// `{prefix}{name}`: where other records of this store (API keys) go.
+    #[cfg_attr(not(feature = "api-keys"), allow(dead_code))]
+    pub(crate) fn prefixed(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
     fn index_key(&self, logout_key: &str) -> String {
         format!("{}index:{logout_key}", self.prefix)
     }
@@ -285,7 +298,7 @@ impl RedisStore {
     }
 
     /// The shared, self-healing connection; made on first use, inside the runtime.
-    async fn connection(&self) -> Result<Connection, StoreError> {
+    pub(crate) async fn connection(&self) -> Result<Connection, StoreError> {
         self.backend.connection().await
     }
 

@@ -16,7 +16,7 @@ use super::store::{SessionStore, StoreError};
 use super::SessionData;
 
 /// The table; created at start when missing.
-const TABLE: &str = "tower_oidc_sessions";
+pub(crate) const TABLE: &str = "tower_oidc_sessions";
 /// How long a request waits for a database connection before it is answered `503`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often saves also remove expired rows (in the background).
@@ -84,7 +84,7 @@ enum Target {
 }
 
 #[derive(Clone)]
-enum Pool {
+pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -102,7 +102,7 @@ impl fmt::Debug for SqlStore {
 /// Failures to reach the database, and answers that say it cannot serve now (too many
 /// connections, shutting down, a locked SQLite file), are [`StoreError::Unavailable`]; the
 /// rest, such as a table of the wrong shape, are [`StoreError::Other`].
-fn sql_error(err: sqlx::Error) -> StoreError {
+pub(crate) fn sql_error(err: sqlx::Error) -> StoreError {
     use sqlx::Error;
     let transient = match &err {
         Error::Io(_)
@@ -142,7 +142,7 @@ fn postgres_code_passes(code: &str) -> bool {
         || matches!(code, "40001" | "40P01")
 }
 
-fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| {
@@ -290,7 +290,7 @@ impl SqlStore {
     }
 
     /// The pool, once the table exists.
-    async fn ready(&self) -> Result<Pool, StoreError> {
+    pub(crate) async fn ready(&self) -> Result<Pool, StoreError> {
         let pool = self.pool();
         let schema = self.inner.schema.get_or_try_init(|| async {
             // Instances starting together may race to create the table (PostgreSQL can
@@ -358,7 +358,11 @@ async fn create_schema(pool: &Pool) -> Result<(), sqlx::Error> {
         "CREATE INDEX IF NOT EXISTS {TABLE}_used_keys_expires_at \
          ON {TABLE}_used_keys (expires_at)"
     );
-    for statement in [&table, &index, &logout_keys, &used_keys, &used_index] {
+    #[cfg_attr(not(feature = "api-keys"), allow(unused_mut))]
+    let mut statements = vec![table, index, logout_keys, used_keys, used_index];
+    #[cfg(feature = "api-keys")]
+    statements.extend(crate::apikeys::sql::schema(TABLE));
+    for statement in &statements {
         match pool {
             Pool::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop)?,
             Pool::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop)?,

@@ -34,6 +34,7 @@ macro_rules! both {
 
 mod harness;
 
+mod api_keys;
 mod authorization;
 mod backchannel;
 mod backends;

@@ -58,6 +58,7 @@ async fn no_secret_in_logs_or_debug_output() {
     provider.set_access_token_ttl(Duration::from_secs(30));
     let config = base_config(&provider)
         .leeway(Duration::from_secs(60))
+        .api_keys(true)
         .build()
         .expect("config");
     let mut debug_output = format!("{config:?}");
@@ -107,6 +108,51 @@ async fn no_secret_in_logs_or_debug_output() {
             .send()
             .await;
     }
+
+    // A personal API key: made, used (its identity's Debug too), listed, refused, revoked.
+    let origin = app.url.as_str().trim_end_matches('/').to_owned();
+    let made: serde_json::Value = browser
+        .client
+        .post(app.at("/api-keys"))
+        .header("origin", &origin)
+        .json(&serde_json::json!({"name": "logged"}))
+        .send()
+        .await
+        .expect("key made")
+        .json()
+        .await
+        .expect("json");
+    let api_key = made["key"].as_str().expect("key").to_owned();
+    let key_id = made["id"].as_str().expect("id").to_owned();
+    let with_key = client
+        .get(app.at("/debug"))
+        .bearer_auth(&api_key)
+        .send()
+        .await;
+    debug_output.push_str(&with_key.expect("debug").text().await.expect("body"));
+    let mut wrong = api_key.clone();
+    wrong.pop();
+    wrong.push(if api_key.ends_with('A') { 'B' } else { 'A' });
+    let _ = client
+        .get(app.at("/api/data"))
+        .bearer_auth(&wrong)
+        .send()
+        .await;
+    let _ = browser.api(app.at("/api-keys")).await;
+    let revoked = browser
+        .client
+        .delete(app.at(&format!("/api-keys/{key_id}")))
+        .header("origin", &origin)
+        .send()
+        .await
+        .expect("revoked");
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let _ = client
+        .get(app.at("/api/data"))
+        .bearer_auth(&api_key)
+        .send()
+        .await;
+
     let logout = browser.get(app.at("/logout")).await;
     assert_eq!(logout.status(), StatusCode::FOUND);
     let end_session_url = location(&logout).expect("end session").to_string();
@@ -119,6 +165,14 @@ async fn no_secret_in_logs_or_debug_output() {
     assert!(
         logs.contains("oidc.refresh") && logs.contains("oidc.bearer"),
         "{logs}"
+    );
+    assert!(
+        logs.contains("API key made") && logs.contains(&key_id),
+        "{logs}"
+    );
+    assert!(
+        debug_output.contains(&format!("api_key_id: Some(\"{key_id}\")")),
+        "{debug_output}"
     );
     let haystack = format!("{logs}\n{debug_output}");
     let id_token_hint = url::Url::parse(&end_session_url)
@@ -134,6 +188,12 @@ async fn no_secret_in_logs_or_debug_output() {
         ("access token", access_token),
         ("bearer token", bearer),
         ("id token", id_token_hint),
+        ("API key", api_key.clone()),
+        (
+            "API key secret",
+            api_key.rsplit_once('_').expect("secret").1.to_owned(),
+        ),
+        ("refused API key", wrong),
     ];
     for cookie in session_cookies.split("; ") {
         if let Some((name, value)) = cookie.split_once('=') {

@@ -100,8 +100,6 @@
 #![deny(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "api-keys")]
-mod apikeys;
 mod authz;
 mod bearer;
 mod config;

@@ -8,7 +8,7 @@
 
 #[cfg(feature = "api-keys")]
 #[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
-pub use crate::apikeys::{ApiKey, ApiKeyStore, MemoryApiKeyStore};
+pub use crate::session::apikeys::{ApiKey, ApiKeyStore, MemoryApiKeyStore};
 pub use crate::session::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -16,10 +16,10 @@ pub(super) struct Settings {
     scopes: Option<Sourced<Vec<String>>>,
     end_with_sessions: Option<bool>,
     #[cfg(feature = "api-keys")]
-    store: Option<Arc<dyn crate::apikeys::store::DynKeyStore>>,
+    store: Option<Arc<dyn crate::session::apikeys::store::DynKeyStore>>,
     /// The key store of the session store, when that keeps keys too (Redis, SQL).
     #[cfg(feature = "api-keys")]
-    sessions_store: Option<Arc<dyn crate::apikeys::store::DynKeyStore>>,
+    sessions_store: Option<Arc<dyn crate::session::apikeys::store::DynKeyStore>>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -101,7 +101,7 @@ impl ConfigBuilder {
     /// is a `RedisStore` or a `SqlStore`, else in a
     /// [`MemoryApiKeyStore`](crate::store::MemoryApiKeyStore) of this process.
     pub fn api_key_store(mut self, store: impl crate::store::ApiKeyStore) -> Self {
-        self.api_keys.store = Some(crate::apikeys::store::erased(store));
+        self.api_keys.store = Some(crate::session::apikeys::store::erased(store));
         self
     }
 }
@@ -112,7 +112,7 @@ impl Settings {
     pub(super) fn sessions_in<S: 'static>(&mut self, store: &S) {
         #[cfg(feature = "api-keys")]
         {
-            self.sessions_store = crate::apikeys::store::of_session_store(store);
+            self.sessions_store = crate::session::apikeys::store::of_session_store(store);
         }
     }
 
@@ -180,7 +180,7 @@ impl Settings {
     pub(super) fn build(
         &self,
         base_path: &str,
-    ) -> Result<Option<Arc<crate::apikeys::ApiKeys>>, ConfigError> {
+    ) -> Result<Option<Arc<crate::session::apikeys::ApiKeys>>, ConfigError> {
         let path = self.check(base_path)?;
         if !self.is_enabled() {
             return Ok(None);
@@ -190,14 +190,16 @@ impl Settings {
             .clone()
             .or_else(|| self.sessions_store.clone())
             .unwrap_or_else(|| {
-                crate::apikeys::store::erased(crate::store::MemoryApiKeyStore::default())
+                crate::session::apikeys::store::erased(crate::store::MemoryApiKeyStore::default())
             });
-        Ok(Some(Arc::new(crate::apikeys::ApiKeys {
+        Ok(Some(Arc::new(crate::session::apikeys::ApiKeys {
             path,
             per_user: self
                 .per_user
                 .as_ref()
-                .map_or(crate::apikeys::DEFAULT_PER_USER, |limit| limit.value),
+                .map_or(crate::session::apikeys::DEFAULT_PER_USER, |limit| {
+                    limit.value
+                }),
             scopes: self
                 .scopes
                 .as_ref()
@@ -205,7 +207,7 @@ impl Settings {
                 .unwrap_or_default(),
             end_with_sessions: self.end_with_sessions.unwrap_or(true),
             store,
-            identities: crate::apikeys::cache::KeyIdentities::new(IDENTITIES),
+            identities: crate::session::apikeys::cache::KeyIdentities::new(IDENTITIES),
         })))
     }
 

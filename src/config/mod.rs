@@ -292,7 +292,7 @@ pub struct Config {
     pub(crate) resolve_claim_sources: bool,
     /// Personal API keys, when switched on.
     #[cfg(feature = "api-keys")]
-    pub(crate) api_keys: Option<Arc<crate::apikeys::ApiKeys>>,
+    pub(crate) api_keys: Option<Arc<crate::session::apikeys::ApiKeys>>,
     /// Authentication is off: every request gets this identity (development only).
     pub(crate) development: Option<Arc<DevelopmentUser>>,
     pub(crate) dpop: DpopOptions,

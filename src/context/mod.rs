@@ -1,6 +1,8 @@
 //! What every flow works with: the configuration, the provider, the cookie codec, the
 //! caches and the session I/O. Flows receive a [`Context`]; they never see the dispatcher.
 
+#[cfg(feature = "api-keys")]
+pub(crate) mod api_keys;
 pub(crate) mod development;
 mod dpop_state;
 mod refreshes;

@@ -310,7 +310,7 @@ impl Context {
     /// Ends every session of `user_id` in the server-side store; how many it ended.
     pub(crate) async fn end_sessions_for(&self, user_id: &str) -> Result<usize, StoreError> {
         #[cfg(feature = "api-keys")]
-        crate::apikeys::end_for_user(self, user_id).await?;
+        crate::context::api_keys::end_for_user(self, user_id).await?;
         let SessionBackend::Store(store) = &self.config.session else {
             return Err(StoreError::Unsupported);
         };

@@ -216,7 +216,7 @@ impl Engine {
         let routes = &ctx.config.routes;
         let is_get = request.method == Method::GET || request.method == Method::HEAD;
         #[cfg(feature = "api-keys")]
-        if let Some(route) = crate::apikeys::routes::decide(ctx, request, path) {
+        if let Some(route) = crate::flow::api_key_routes::decide(ctx, request, path) {
             return Some(api_keys_route(route));
         }
         if path == routes.callback {
@@ -281,7 +281,7 @@ impl Engine {
     /// An explicit bearer token wins over any session cookie.
     fn bearer(&self, token: &str) -> Decision {
         #[cfg(feature = "api-keys")]
-        if let Some(step) = crate::apikeys::auth::decide(&self.ctx, token) {
+        if let Some(step) = crate::flow::api_key_auth::decide(&self.ctx, token) {
             return self.step(step, Deferred::ApiKey);
         }
         let cached = self.ctx.bearer_cache.get(token, crate::session::now());
@@ -345,8 +345,8 @@ impl Engine {
 
 /// The management route of personal API keys.
 #[cfg(feature = "api-keys")]
-fn api_keys_route(route: crate::apikeys::routes::Route) -> Decision {
-    use crate::apikeys::routes::{Route, MAX_BODY_BYTES};
+fn api_keys_route(route: crate::flow::api_key_routes::Route) -> Decision {
+    use crate::flow::api_key_routes::{Route, MAX_BODY_BYTES};
     match route {
         Route::Respond(response) => Decision::Respond(response),
         Route::ReadBody(create) => Decision::ReadBody {

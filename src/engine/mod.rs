@@ -37,7 +37,7 @@ pub(crate) enum BodyWork {
     FormPost(form_post::Posted),
     /// A personal API key to make for the signed-in user.
     #[cfg(feature = "api-keys")]
-    CreateApiKey(crate::apikeys::routes::Create),
+    CreateApiKey(crate::flow::api_key_routes::Create),
 }
 
 impl From<Outcome> for Decision {
@@ -66,9 +66,9 @@ pub(crate) enum Deferred {
     StoreSession(store_session::StoreLookup),
     Bearer(bearer::BearerCheck),
     #[cfg(feature = "api-keys")]
-    ApiKey(crate::apikeys::auth::KeyCheck),
+    ApiKey(crate::flow::api_key_auth::KeyCheck),
     #[cfg(feature = "api-keys")]
-    ManageApiKeys(crate::apikeys::routes::Manage),
+    ManageApiKeys(crate::flow::api_key_routes::Manage),
     Development(development::LoadUser),
     Dpop(crate::flow::dpop_check::DpopCheck),
 }

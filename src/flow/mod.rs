@@ -2,6 +2,10 @@
 //! back-channel logout. Each takes the shared [`Context`](crate::context::Context) and
 //! what it needs of the request, and ends in an [`Outcome`](crate::outcome::Outcome).
 
+#[cfg(feature = "api-keys")]
+pub(crate) mod api_key_auth;
+#[cfg(feature = "api-keys")]
+pub(crate) mod api_key_routes;
 pub(crate) mod backchannel;
 pub(crate) mod bearer;
 pub(crate) mod callback;

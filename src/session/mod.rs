@@ -1,5 +1,7 @@
 //! Sessions: what a signed-in session holds, and where it is kept.
 
+#[cfg(feature = "api-keys")]
+pub(crate) mod apikeys;
 pub(crate) mod cache;
 pub(crate) mod codec;
 pub(crate) mod cookies;

@@ -361,7 +361,7 @@ async fn create_schema(pool: &Pool) -> Result<(), sqlx::Error> {
     #[cfg_attr(not(feature = "api-keys"), allow(unused_mut))]
     let mut statements = vec![table, index, logout_keys, used_keys, used_index];
     #[cfg(feature = "api-keys")]
-    statements.extend(crate::apikeys::sql::schema(TABLE));
+    statements.extend(crate::session::apikeys::sql::schema(TABLE));
     for statement in &statements {
         match pool {
             Pool::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop)?,

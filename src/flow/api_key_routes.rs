@@ -10,12 +10,12 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::record::ApiKey;
-use super::{format, ApiKeys};
 use crate::config::{is_scope_token, RedirectUri, SessionBackend};
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::request::RequestView;
 use crate::response::CoreResponse;
+use crate::session::apikeys::ApiKey;
+use crate::session::apikeys::{format, ApiKeys};
 use crate::session::SessionData;
 use crate::store::StoreError;
 
@@ -387,7 +387,7 @@ fn session_scopes(claims: &Map<String, Value>) -> Vec<&str> {
 
 fn store_failed(err: &StoreError) -> CoreResponse {
     tracing::error!(error = %err, "API key store failed");
-    super::auth::store_unavailable()
+    super::api_key_auth::store_unavailable()
 }
 
 fn sign_in_first() -> CoreResponse {

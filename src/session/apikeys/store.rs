@@ -141,79 +141,64 @@ pub(crate) trait DynKeyStore: Send + Sync {
     fn revoke_all<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>>;
 }
 
-/// Any [`ApiKeyStore`]; loads are awaited.
-struct Remote<S>(S);
+/// Any [`ApiKeyStore`], with `answer_now` for the loads it answers without waiting (a
+/// [`MemoryApiKeyStore`]'s), and `None` for a store whose loads are awaited.
+struct Erased<S> {
+    store: S,
+    name: &'static str,
+    answer_now: fn(&S, &str) -> Option<Option<Arc<ApiKey>>>,
+}
 
-impl<S: ApiKeyStore> DynKeyStore for Remote<S> {
-    fn name(&self) -> &'static str {
-        std::any::type_name::<S>()
-    }
-    fn load_now(&self, _id: &str) -> Option<Option<Arc<ApiKey>>> {
-        None
-    }
-    fn create<'a>(
-        &'a self,
-        key: &'a ApiKey,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(self.0.create(key, limit))
-    }
-    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<ApiKey>, StoreError>> {
-        Box::pin(self.0.load(id))
-    }
-    fn list<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Vec<ApiKey>, StoreError>> {
-        Box::pin(self.0.list(user_id))
-    }
-    fn touch<'a>(&'a self, id: &'a str, now: u64) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.0.touch(id, now))
-    }
-    fn revoke<'a>(
-        &'a self,
-        user_id: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(self.0.revoke(user_id, id))
-    }
-    fn revoke_all<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(self.0.revoke_all(user_id))
+/// A store whose loads are awaited.
+fn remote<S: ApiKeyStore>(store: S) -> Erased<S> {
+    Erased {
+        store,
+        name: std::any::type_name::<S>(),
+        answer_now: |_, _| None,
     }
 }
 
 /// A [`MemoryApiKeyStore`], which answers loads at once.
-struct InProcess(Arc<MemoryApiKeyStore>);
+fn in_process(store: Arc<MemoryApiKeyStore>) -> Erased<Arc<MemoryApiKeyStore>> {
+    Erased {
+        store,
+        name: std::any::type_name::<MemoryApiKeyStore>(),
+        answer_now: |store, id| Some(store.get(id)),
+    }
+}
 
-impl DynKeyStore for InProcess {
+impl<S: ApiKeyStore> DynKeyStore for Erased<S> {
     fn name(&self) -> &'static str {
-        std::any::type_name::<MemoryApiKeyStore>()
+        self.name
     }
     fn load_now(&self, id: &str) -> Option<Option<Arc<ApiKey>>> {
-        Some(self.0.get(id))
+        (self.answer_now)(&self.store, id)
     }
     fn create<'a>(
         &'a self,
         key: &'a ApiKey,
         limit: usize,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(self.0.create(key, limit))
+        Box::pin(self.store.create(key, limit))
     }
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<ApiKey>, StoreError>> {
-        Box::pin(self.0.load(id))
+        Box::pin(self.store.load(id))
     }
     fn list<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<Vec<ApiKey>, StoreError>> {
-        Box::pin(self.0.list(user_id))
+        Box::pin(self.store.list(user_id))
     }
     fn touch<'a>(&'a self, id: &'a str, now: u64) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.0.touch(id, now))
+        Box::pin(self.store.touch(id, now))
     }
     fn revoke<'a>(
         &'a self,
         user_id: &'a str,
         id: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(self.0.revoke(user_id, id))
+        Box::pin(self.store.revoke(user_id, id))
     }
     fn revoke_all<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<usize, StoreError>> {
-        Box::pin(self.0.revoke_all(user_id))
+        Box::pin(self.store.revoke_all(user_id))
     }
 }
 
@@ -222,15 +207,15 @@ impl DynKeyStore for InProcess {
 pub(crate) fn erased<S: ApiKeyStore>(store: S) -> Arc<dyn DynKeyStore> {
     let any: Box<dyn Any> = Box::new(store);
     let any = match any.downcast::<Arc<MemoryApiKeyStore>>() {
-        Ok(shared) => return Arc::new(InProcess(*shared)),
+        Ok(shared) => return Arc::new(in_process(*shared)),
         Err(any) => any,
     };
     let any = match any.downcast::<MemoryApiKeyStore>() {
-        Ok(owned) => return Arc::new(InProcess(Arc::new(*owned))),
+        Ok(owned) => return Arc::new(in_process(Arc::new(*owned))),
         Err(any) => any,
     };
     match any.downcast::<S>() {
-        Ok(store) => Arc::new(Remote(*store)),
+        Ok(store) => Arc::new(remote(*store)),
         Err(_) => unreachable_store(),
     }
 }
@@ -238,7 +223,7 @@ pub(crate) fn erased<S: ApiKeyStore>(store: S) -> Arc<dyn DynKeyStore> {
 /// `Box<dyn Any>` of an `S` always downcasts to `S`; a memory store stands in for the
 /// impossible case rather than a panic.
 fn unreachable_store() -> Arc<dyn DynKeyStore> {
-    Arc::new(InProcess(Arc::new(MemoryApiKeyStore::default())))
+    Arc::new(in_process(Arc::new(MemoryApiKeyStore::default())))
 }
 
 /// The key store of a session store that keeps keys too (the Redis and SQL stores, owned

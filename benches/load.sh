@@ -6,6 +6,7 @@
 #   benches/load.sh                      # 9 rounds of 2 s per run, 64 connections
 #   ROUNDS=7 DURATION=5 CONNECTIONS=128 benches/load.sh
 #   PIN=0 benches/load.sh                # wrk and the app share every CPU
+#   REDIS=0 benches/load.sh              # without the Redis-store case
 #
 # With two or more CPUs (and taskset), wrk runs on CPU 0 and the app on the others, so the
 # load generator's own work (kilobytes of cookie sent per request, on loopback) does not
@@ -48,19 +49,48 @@ if ! command -v wrk >/dev/null; then
     exit 1
 fi
 
-cargo build --quiet --release --example bench_app --features testing
+REDIS="${REDIS:-1}"
+if [[ "$REDIS" == 1 ]] && ! command -v redis-server >/dev/null; then
+    echo "redis-server is missing (Debian/Ubuntu: apt-get install -y redis-server), or REDIS=0" >&2
+    exit 1
+fi
+features=testing
+[[ "$REDIS" == 1 ]] && features=testing,redis
+cargo build --quiet --release --example bench_app --features "$features"
 
 work="$(mktemp -d)"
 app=""
+redis=""
 cleanup() {
-    if [[ -n "$app" ]] && kill -0 "$app" 2>/dev/null; then
-        kill "$app" 2>/dev/null || true
-        wait "$app" 2>/dev/null || true
-    fi
+    for pid in "$app" "$redis"; do
+        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# A throwaway Redis on a free loopback port, on the app's CPUs, without persistence.
+if [[ "$REDIS" == 1 ]]; then
+    redis_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    "${on_app_cpus[@]}" redis-server --bind 127.0.0.1 --port "$redis_port" --save "" \
+        --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+    redis=$!
+    for _ in $(seq 1 100); do
+        redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break
+        sleep 0.1
+    done
+    redis-cli -p "$redis_port" ping | grep -q PONG || { cat "$work/redis.log" >&2; exit 1; }
+    export BENCH_REDIS_URL="redis://127.0.0.1:$redis_port"
+fi
+# Commands Redis has answered so far, all kinds together.
+redis_calls() {
+    redis-cli -p "$redis_port" info commandstats |
+        awk -F'[=,]' '/^cmdstat_/ { s += $2 } END { print s + 0 }'
+}
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 "${on_app_cpus[@]}" "$target_dir/release/examples/bench_app" >"$work/app.out" 2>"$work/app.err" &
@@ -83,6 +113,8 @@ COOKIE="$(value COOKIE)"
 MEMORY_COOKIE="$(value MEMORY_COOKIE)"
 BEARER="$(value BEARER)"
 USER_ID="$(value USER_ID)"
+LAYERED_REDIS="$(value LAYERED_REDIS)"
+REDIS_COOKIE="$(value REDIS_COOKIE)"
 case "$LAYERED $LAYERED_MEMORY $BARE" in
     http://127.0.0.1:*" "http://127.0.0.1:*" "http://127.0.0.1:*) ;;
     *) echo "unexpected addresses: $LAYERED $LAYERED_MEMORY $BARE" >&2; exit 1 ;;
@@ -164,11 +196,20 @@ for round in $(seq 1 "$ROUNDS"); do
     run "session_layered.r$round" "$USER_ID" "$LAYERED/" "$HTML" "Cookie: $COOKIE"
     run "memory_bare.r$round" "alice" "$BARE/" "$HTML" "Cookie: $MEMORY_COOKIE"
     run "memory_layered.r$round" "$USER_ID" "$LAYERED_MEMORY/" "$HTML" "Cookie: $MEMORY_COOKIE"
+    if [[ "$REDIS" == 1 ]]; then
+        before_calls="$(redis_calls)"
+        run "redis_layered.r$round" "$USER_ID" "$LAYERED_REDIS/" "$HTML" "Cookie: $REDIS_COOKIE"
+        # The info call itself is one command.
+        awk -v b="$before_calls" -v a="$(redis_calls)" '/requests in/ { printf "%.4f\n", (a - b - 1) / $1 }' \
+            "$work/redis_layered.r$round.wrk" >"$work/redis_layered.r$round.calls"
+    fi
     run "bearer_bare.r$round" svc-user "$BARE/api/data" "$JSON" "Authorization: Bearer $BEARER"
     run "bearer_layered.r$round" svc-user "$LAYERED/api/data" "$JSON" "Authorization: Bearer $BEARER"
 done
 names="health_bare health_layered session_bare session_layered memory_bare memory_layered"
-for name in $names bearer_bare bearer_layered plain_health; do
+extra=""
+[[ "$REDIS" == 1 ]] && extra=redis_layered
+for name in $names bearer_bare bearer_layered plain_health $extra; do
     printf '%-16s req/s by round:' "$name"
     for round in $(seq 1 "$ROUNDS"); do printf ' %8.0f' "$(cat "$work/$name.r$round.rps")"; done
     echo
@@ -218,12 +259,18 @@ echo
 echo "against /health with no credentials on the layered app (its CPU: $(get plain_health cpu) ns per request),"
 echo "median of the per-round ratios (CPU: health's CPU per request / the session's):"
 printf '  %-22s %10s %12s %10s\n' session throughput "CPU/request" "ns/request"
-for row in "session:cookie" "memory:memory store" "bearer:bearer (cached)"; do
+rows=("session:cookie" "memory:memory store")
+[[ "$REDIS" == 1 ]] && rows+=("redis:Redis store")
+rows+=("bearer:bearer (cached)")
+for row in "${rows[@]}"; do
     key="${row%%:*}"
     awk -v label="${row#*:}" -v rps="$(paired "${key}_layered" plain_health)" \
         -v cpu="$(paired plain_health "${key}_layered" cpu)" -v ns="$(get "${key}_layered" cpu)" \
         'BEGIN { printf "  %-22s %10.3f %12.3f %10.0f\n", label, rps, cpu, ns }'
 done
+if [[ "$REDIS" == 1 ]]; then
+    echo "Redis commands per Redis-session request (median over the rounds): $(get redis_layered calls)"
+fi
 echo
 echo "floods of the layered app (${FLOOD_DURATION}s each after 1 s of warm-up), RSS of the app process:"
 flood() {

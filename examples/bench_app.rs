@@ -15,6 +15,9 @@
 //! BARE=http://127.0.0.1:PORT
 //! COOKIE=tower_oidc.0=...          (a valid session, for the Cookie header)
 //! MEMORY_COOKIE=tower_oidc.0=...   (a valid memory-store session on LAYERED_MEMORY)
+//! LAYERED_REDIS=http://127.0.0.1:PORT  (built with feature `redis` and `BENCH_REDIS_URL` set:
+//!                                  sessions in that Redis)
+//! REDIS_COOKIE=tower_oidc.0=...    (a valid Redis-store session on LAYERED_REDIS)
 //! BEARER=eyJ...                    (a valid access token, valid for an hour)
 //! USER_ID=...                      (the signed-in user's id, which `/` answers with)
 //! READY
@@ -67,9 +70,16 @@ async fn serve(app: Router) -> std::io::Result<String> {
     Ok(url)
 }
 
-/// Serves `axum_app` behind a layer for `provider`, sessions in cookies or in the memory
-/// store.
-async fn layered(provider: &MockProvider, memory_store: bool) -> Result<String, Box<dyn Error>> {
+/// Where a layered app keeps its sessions.
+enum Sessions {
+    Cookie,
+    Memory,
+    #[cfg(feature = "redis")]
+    Redis(String),
+}
+
+/// Serves `axum_app` behind a layer for `provider`, with `sessions`.
+async fn layered(provider: &MockProvider, sessions: Sessions) -> Result<String, Box<dyn Error>> {
     let builder = Config::builder()
         .issuer(provider.issuer())
         .client_id(provider.client_id())
@@ -78,10 +88,13 @@ async fn layered(provider: &MockProvider, memory_store: bool) -> Result<String, 
         .cookie_secure(false)
         .whitelist(["health"])
         .user_details(ExampleUsers);
-    let builder = if memory_store {
-        builder.memory_sessions()
-    } else {
-        builder
+    let builder = match sessions {
+        Sessions::Cookie => builder,
+        Sessions::Memory => builder.memory_sessions(),
+        #[cfg(feature = "redis")]
+        Sessions::Redis(url) => {
+            builder.session_store(tower_oidc::store::RedisStore::connect(&url).await?)
+        }
     };
     let oidc = OidcLayer::new(builder.build()?);
     oidc.ready(Duration::from_secs(10)).await?;
@@ -114,8 +127,8 @@ async fn sign_in(url: &str) -> Result<String, Box<dyn Error>> {
 async fn main() -> Result<(), Box<dyn Error>> {
     let provider = MockProvider::start().await?;
     provider.set_access_token_ttl(Duration::from_secs(3600));
-    let layered_url = layered(&provider, false).await?;
-    let memory_url = layered(&provider, true).await?;
+    let layered_url = layered(&provider, Sessions::Cookie).await?;
+    let memory_url = layered(&provider, Sessions::Memory).await?;
     let bare_url = serve(bare()).await?;
     let cookie = sign_in(&layered_url).await?;
     let memory_cookie = sign_in(&memory_url).await?;
@@ -126,6 +139,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("BARE={bare_url}");
     println!("COOKIE={cookie}");
     println!("MEMORY_COOKIE={memory_cookie}");
+    #[cfg(feature = "redis")]
+    if let Ok(redis) = std::env::var("BENCH_REDIS_URL") {
+        let redis_url = layered(&provider, Sessions::Redis(redis)).await?;
+        let redis_cookie = sign_in(&redis_url).await?;
+        println!("LAYERED_REDIS={redis_url}");
+        println!("REDIS_COOKIE={redis_cookie}");
+    }
     println!("BEARER={token}");
     println!("USER_ID={}", provider.user().sub);
     println!("READY");

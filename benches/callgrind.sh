@@ -57,7 +57,9 @@ callgrind_annotate --inclusive=yes --threshold=100 "$work/out" 2>/dev/null | awk
     { gsub(",", "", $1) }
     /OidcService<S> as tower_service::Service<http::request::Request<ReqBody>>>::call( |::\{\{closure\}\} )/ { layer += $1 }
     /tower_oidc::token::id_token::verify::\{\{closure\}\} / { id_token += $1 }
+    /oauth2::.*::request_async::\{\{closure\}\} / { cost = $1 + 0; if (cost > token) token = cost }
+    /tower_oidc::flow::userinfo::merge::\{\{closure\}\} / { userinfo += $1 }
     /tower_oidc::testing::/ { cost = $1 + 0; if (cost > mock) mock = cost }
-    END { printf "callback (ES256 ID token): the layer'"'"'s own work %d instructions, %.0f%% of it the ID token'"'"'s signature check; the mock provider (outermost mock function, inclusive): %d\n",
-          layer / n, 100 * id_token / layer, mock / n }'
+    END { printf "callback (ES256 ID token): the layer'"'"'s own work %d instructions, %.0f%% of it the ID token'"'"'s checks (signature mostly), %.0f%% the token request, %.0f%% the userinfo request (client side); the mock provider (outermost mock function, inclusive): %d\n",
+          layer / n, 100 * id_token / layer, 100 * token / layer, 100 * userinfo / layer, mock / n }'
 

@@ -263,8 +263,7 @@ async fn memory_store_growth(provider: &MockProvider, http: &reqwest::Client, n:
     let session_bytes = counters.session_bytes.load(Ordering::Relaxed) as f64 / n as f64;
     let record = std::mem::size_of::<SessionData>() + 2 * std::mem::size_of::<usize>();
     println!(
-        "  of which the session's own heap (tokens, claims, ids) {session_bytes:.0} bytes, its shared record {record} bytes, the store's map and indexes {:.0} bytes",
-        store_bytes / n as f64 - session_bytes - record as f64
+        "  a session decoded: {session_bytes:.0} bytes of its own heap (claims, tokens, ids) and its {record}-byte record, shared: what the store keeps for each session in use"
     );
     println!(
         "  whole process while signing in (store, mock provider's records, used states, the bench's cookie list of {:.1} MiB): heap +{:.1} MiB, RSS +{:.1} MiB",

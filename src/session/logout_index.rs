@@ -12,7 +12,9 @@ pub(crate) type Shared = Arc<str>;
 #[derive(Debug)]
 enum Ids {
     One(Shared),
-    /// Ids are ours (random, and read from sealed cookies), so a fast hasher is safe.
+    /// Ids are ours (random, and read from sealed cookies), so a fast hasher is safe. Boxed
+    /// so that each key naming one id, the common case, does not take a set's room.
+    #[allow(clippy::box_collection)]
     Many(Box<HashSet<Shared, foldhash::fast::RandomState>>),
 }
 

@@ -26,12 +26,15 @@ const DECODED_SESSIONS: usize = 10_000;
 /// optional idle timeout. Sessions end when the process stops and are not shared between
 /// instances.
 ///
+/// Each session is kept in its compact binary form (the one a session cookie carries, a
+/// fraction of the decoded session's size: the claims and tokens decoded take most of it)
+/// and decoded on its first use. Up to 10 000 sessions in use stay decoded
+/// ([`with_decoded_sessions`](Self::with_decoded_sessions)); when more are, the decoded
+/// ones are dropped all at once, each to be decoded again on its next use.
+///
 /// Loads answer without waiting and share the decoded session ([`InProcessStore`]):
 /// a request on a memory-store session copies nothing, and requests on any number of
-/// threads read the store at once. Each session is kept in its compact binary form (the
-/// one a session cookie carries, about a quarter of the decoded session's size) and
-/// decoded on its first use; up to 10 000 sessions in use stay decoded, and when more are
-/// the decoded ones are dropped all at once, to be decoded again as they are used. A load records its use in the session itself; the
+/// threads read the store at once. A load records its use in the session's entry; the
 /// ordered indexes that find expired, idle and least recently used sessions are brought up
 /// to date by the calls that change the store (saves, deletes, and loads that find
 /// something to sweep), a few sessions at a time, so every operation costs O(log n).
@@ -132,6 +135,29 @@ impl MemoryStore {
     #[must_use]
     pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = Some(nanos(idle));
+        self
+    }
+
+    /// Keeps up to `sessions` sessions decoded at once (10 000 unless set). Requests on a
+    /// session that stays decoded copy and decode nothing; one that does not fit is decoded
+    /// again (tens of microseconds) on its next use after the decoded ones were dropped. A
+    /// decoded session takes a few kilobytes (most of it its claims and tokens), its compact
+    /// record a fraction of that: size this for the sessions in use at once, not for all.
+    ///
+    /// ```
+    /// use tower_oidc::store::MemoryStore;
+    ///
+    /// // A million sessions, of which up to 50 000 in use at once stay decoded.
+    /// let store = MemoryStore::new(1_000_000).with_decoded_sessions(50_000);
+    /// assert!(store.is_empty());
+    /// ```
+    #[must_use]
+    pub fn with_decoded_sessions(mut self, sessions: usize) -> Self {
+        let inner = self
+            .inner
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.decoded = DecodedSessions::new(sessions);
         self
     }
 
@@ -622,8 +648,7 @@ mod tests {
     #[test]
     fn a_full_set_of_decoded_sessions_is_dropped_and_sessions_stay() {
         block(async {
-            let store = MemoryStore::new(100);
-            store.write().expect("lock").decoded = DecodedSessions::new(2);
+            let store = MemoryStore::new(100).with_decoded_sessions(2);
             for id in ["a", "b", "c"] {
                 store.save(id, &session(id), HOUR).await.expect("save");
             }

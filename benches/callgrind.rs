@@ -30,7 +30,7 @@ use tower_oidc::testing::{MockAlg, MockProvider};
 use common::{bare, bearer, config, layered, ready_layer, request, send};
 
 const CASES: &str = "whitelisted | cookie | memory | cookie_idle | memory_idle | bearer_cached | api_key | bearer_first_rs256 \
-                     (bare | layered), raw_rs256, or callback";
+                     (bare | layered), raw_rs256, callback (ES256) or callback_rs256";
 
 /// The loop callgrind counts: `n` requests, each built and answered.
 #[inline(never)]
@@ -139,10 +139,12 @@ fn main() {
             validation.set_required_spec_claims(&["exp", "iss", "aud"]);
             measured_loop_raw(&tokens, &key, &validation);
         }
-        "callback" => {
+        "callback" | "callback_rs256" => {
             // Logins started (GET /login, the provider's approval) before counting; count the
             // layer's own functions only (see callgrind.sh), not the mock provider's tasks.
-            provider.set_signing_alg(MockAlg::Es256);
+            if case == "callback" {
+                provider.set_signing_alg(MockAlg::Es256);
+            }
             let callbacks: Vec<_> = (0..n)
                 .map(|_| rt.block_on(common::callback_request(&layered_app, &http)))
                 .collect();

@@ -52,12 +52,19 @@ awk -v o="$(cat "$work/bearer_first_rs256.overhead")" -v r="$raw" 'BEGIN {
 # The callback: only the layer's own work (the service call and its deferred future), read
 # from the profile, since the mock provider runs in the same thread.
 CALLBACKS="${CALLBACKS:-200}"
-count callback layered "$CALLBACKS" >/dev/null
-callgrind_annotate --inclusive=yes --threshold=100 "$work/out" 2>/dev/null | awk -v n="$CALLBACKS" '
+callback() {
+    local case="$1" alg="$2"
+    count "$case" layered "$CALLBACKS" >/dev/null
+    callgrind_annotate --inclusive=yes --threshold=100 "$work/out" 2>/dev/null | awk -v n="$CALLBACKS" -v alg="$alg" '
     { gsub(",", "", $1) }
     /OidcService<S> as tower_service::Service<http::request::Request<ReqBody>>>::call( |::\{\{closure\}\} )/ { layer += $1 }
     /tower_oidc::token::id_token::verify::\{\{closure\}\} / { id_token += $1 }
+    /jsonwebtoken::crypto::verify / { signature += $1 }
+    /tower_oidc::provider::dpop_client::http_client::\{\{closure\}\}::\{\{closure\}\} |oauth2::endpoint::endpoint_(request|response) / { token += $1 }
+    /tower_oidc::flow::userinfo::merge::/ { cost = $1 + 0; if (cost > userinfo) userinfo = cost }
     /tower_oidc::testing::/ { cost = $1 + 0; if (cost > mock) mock = cost }
-    END { printf "callback (ES256 ID token): the layer'"'"'s own work %d instructions, %.0f%% of it the ID token'"'"'s signature check; the mock provider (outermost mock function, inclusive): %d\n",
-          layer / n, 100 * id_token / layer, mock / n }'
-
+    END { printf "callback (%s ID token): the layer'"'"'s own work %d instructions, %.0f%% of it the ID token'"'"'s checks (%.0f%% its signature), %.0f%% the token request and %.0f%% the userinfo request (client side: building, sending, reading the answer); the mock provider (outermost mock function, inclusive): %d\n",
+          alg, layer / n, 100 * id_token / layer, 100 * signature / layer, 100 * token / layer, 100 * userinfo / layer, mock / n }'
+}
+callback callback ES256
+callback callback_rs256 RS256

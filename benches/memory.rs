@@ -1,6 +1,8 @@
 //! Heap counts, not times: allocations per request (bare vs layered), the heap a
-//! `MemoryStore` grows by per 10,000 sessions, the decoded-session cache at its bound, and
-//! floods of unauthenticated or invalid requests that must leave the heap flat.
+//! `MemoryStore` grows by per 10,000 sessions and the part of it that is the sessions
+//! themselves, the process's RSS for 100,000 memory-store sessions, the decoded-session
+//! cache at its bound, and floods of unauthenticated or invalid requests that must leave the
+//! heap flat.
 //!
 //! ```sh
 //! cargo bench --bench memory --features testing,axum
@@ -9,7 +11,8 @@
 //! Every number comes from a counting global allocator (`stats_alloc`), on one thread (a
 //! current-thread runtime runs the app, the layer and the mock provider), so nothing else
 //! allocates while a region is counted. `GROWTH_SESSIONS` (default 10000) sets how many
-//! sessions are signed in, each through the mock provider.
+//! sessions are signed in, each through the mock provider; `RSS_SESSIONS` (default 100000)
+//! how many copies of a signed-in session are saved straight into a `MemoryStore`.
 // Setup code: failing loudly is right here.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -76,6 +79,10 @@ struct Counted {
 struct Counters {
     net_bytes: AtomicU64,
     saves: AtomicUsize,
+    /// Net bytes of a deep copy of each saved session: what the session itself holds.
+    session_bytes: AtomicU64,
+    /// The first session saved, for the RSS case.
+    sample: std::sync::Mutex<Option<SessionData>>,
     /// Nanoseconds in `save` + `index`, per login, in order.
     write_ns: std::sync::Mutex<Vec<u64>>,
 }
@@ -86,6 +93,12 @@ impl SessionStore for Counted {
     }
 
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
+        let before = heap();
+        let copy = session.clone();
+        self.counters
+            .session_bytes
+            .fetch_add((heap() - before) as u64, Ordering::Relaxed);
+        self.counters.sample.lock().unwrap().get_or_insert(copy);
         let (before, started) = (heap(), Instant::now());
         let result = self.inner.save(id, session, ttl).await;
         let elapsed = started.elapsed().as_nanos() as u64;
@@ -204,7 +217,8 @@ async fn sign_in_many(app: &Router, http: &reqwest::Client, n: usize) -> Vec<Hea
     cookies
 }
 
-async fn memory_store_growth(provider: &MockProvider, http: &reqwest::Client, n: usize) {
+/// A memory store app that counts what its saves leave behind.
+async fn counted_app(provider: &MockProvider) -> (Router, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
     let store = Counted {
         inner: MemoryStore::default(),
@@ -219,6 +233,19 @@ async fn memory_store_growth(provider: &MockProvider, http: &reqwest::Client, n:
         )
         .await,
     );
+    (app, counters)
+}
+
+/// One session signed in through the layer and the mock provider, as the store got it.
+async fn sample_session(provider: &MockProvider, http: &reqwest::Client) -> SessionData {
+    let (app, counters) = counted_app(provider).await;
+    common::sign_in(&app, http).await;
+    let sample = counters.sample.lock().unwrap().take();
+    sample.expect("a session was saved")
+}
+
+async fn memory_store_growth(provider: &MockProvider, http: &reqwest::Client, n: usize) {
+    let (app, counters) = counted_app(provider).await;
     let (rss_before, heap_before) = (rss(), heap());
     let cookies = sign_in_many(&app, http, n).await;
     let (rss_after, heap_after) = (rss(), heap());
@@ -232,6 +259,11 @@ async fn memory_store_growth(provider: &MockProvider, http: &reqwest::Client, n:
         mib(store_bytes),
         store_bytes / n as f64,
         mib(store_bytes / n as f64 * 10_000.0)
+    );
+    let session_bytes = counters.session_bytes.load(Ordering::Relaxed) as f64 / n as f64;
+    let record = std::mem::size_of::<SessionData>() + 2 * std::mem::size_of::<usize>();
+    println!(
+        "  a session decoded: {session_bytes:.0} bytes of its own heap (claims, tokens, ids) and its {record}-byte record, shared: what the store keeps for each session in use"
     );
     println!(
         "  whole process while signing in (store, mock provider's records, used states, the bench's cookie list of {:.1} MiB): heap +{:.1} MiB, RSS +{:.1} MiB",
@@ -247,6 +279,61 @@ async fn memory_store_growth(provider: &MockProvider, http: &reqwest::Client, n:
         mean(&times[..window]) / 1000.0,
         mean(&times[times.len() - window..]) / 1000.0
     );
+    // The first request of each decodes its session, which stays decoded while in use.
+    let before = heap();
+    for cookie in &cookies {
+        send(&app, request("/", true, Some(cookie), None)).await;
+    }
+    let grown = (heap() - before) as f64;
+    println!(
+        "  first request of each session: heap +{:.1} MiB ({:.0} bytes per session): the sessions in use, decoded (at most 10,000 are kept)",
+        mib(grown),
+        grown / n as f64
+    );
+}
+
+/// `n` copies of `session` saved into a fresh `MemoryStore` under ids and logout keys of
+/// their own, as `n` users signing in once each leave it: heap and RSS growth.
+async fn memory_store_rss(session: &SessionData, n: usize) -> MemoryStore {
+    let store = MemoryStore::new(n);
+    let ttl = Duration::from_secs(3600);
+    let (rss_before, heap_before, started) = (rss(), heap(), Instant::now());
+    for i in 0..n {
+        // Ids as long as the layer's (43 characters of base64).
+        let id = format!("{i:0>43}");
+        store.save(&id, session, ttl).await.expect("save");
+        let keys = [format!("sid:{i:0>36}"), format!("sub:user-{i}")];
+        store.index(&id, &keys, ttl).await.expect("index");
+    }
+    let elapsed = started.elapsed();
+    let (rss_after, heap_after) = (rss(), heap());
+    assert_eq!(store.len(), n);
+    let grown = (heap_after - heap_before) as f64;
+    let rss_grown = rss_after as f64 - rss_before as f64;
+    println!("\nmemory store: {n} copies of a signed-in session saved and indexed straight into the store");
+    println!(
+        "  heap +{:.1} MiB ({:.0} bytes per session), RSS +{:.1} MiB ({:.0} bytes per session); {:.2} µs per save + index",
+        mib(grown),
+        grown / n as f64,
+        mib(rss_grown),
+        rss_grown / n as f64,
+        elapsed.as_secs_f64() * 1e6 / n as f64
+    );
+    // Then each one loaded once, as its first request does: at most 10,000 stay decoded.
+    let (rss_before, heap_before, started) = (rss(), heap(), Instant::now());
+    for i in 0..n {
+        let found = store.load_now(&format!("{i:0>43}")).expect("load");
+        assert!(found.is_some());
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "  then one load of each: heap {:+.1} MiB, RSS {:+.1} MiB, {:.2} µs per load (decoding included); whole process RSS {:.1} MiB",
+        mib((heap() - heap_before) as f64),
+        mib(rss() as f64 - rss_before as f64),
+        elapsed.as_secs_f64() * 1e6 / n as f64,
+        mib(rss() as f64)
+    );
+    store
 }
 
 async fn session_cache_growth(provider: &MockProvider, http: &reqwest::Client, n: usize) {
@@ -345,6 +432,17 @@ fn main() {
         let provider = MockProvider::start().await.expect("provider");
         provider.set_access_token_ttl(Duration::from_secs(3600));
         let http = common::provider_client();
+        // A session as the growth cases below sign in (ES256), saved many times over first,
+        // while the heap has no freed memory to reuse that would hide RSS growth; the store
+        // is kept so that the later cases do not reuse its memory either.
+        provider.set_signing_alg(MockAlg::Es256);
+        let sample = sample_session(&provider, &http).await;
+        let rss_sessions: usize = std::env::var("RSS_SESSIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        let _kept = memory_store_rss(&sample, rss_sessions).await;
+        provider.set_signing_alg(MockAlg::Rs256);
         allocations(&provider, &http).await;
         floods(&provider).await;
         // ES256 keeps the mock's signing cheap while thousands of sessions are signed in.

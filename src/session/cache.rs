@@ -10,6 +10,14 @@ use super::codec::SealedChunks;
 use super::SessionData;
 
 struct Entry<V> {
+    /// The whole sealed value, which a hit must equal. A digest of it would take less room
+    /// (32 bytes for a cookie of a few kilobytes), but then every request would have to hash
+    /// its value to be checked, and a digest an attacker cannot collide is a cryptographic
+    /// hash: SHA-256 runs at about 1.2 GB/s with the CPU's SHA extensions, so 1.3 µs for a
+    /// 1.5 KB cookie, twice what the whole cached lookup costs; a fast non-cryptographic
+    /// hash would let anyone who learns a value's tag build a different value that hits.
+    /// Comparing bytes reads them once at memory speed, and trusts no hash. The room it
+    /// takes is bounded by the cache's capacity.
     sealed: Box<[u8]>,
     value: V,
 }

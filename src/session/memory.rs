@@ -1,11 +1,13 @@
 //! A bounded in-process session store.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
+use super::decoded::{self, DecodedSessions};
 use super::expiring_set::ExpiringSet;
+use super::logout_index::{LogoutIndex, Shared};
 use super::store::{InProcessStore, SessionStore, StoreError};
 use super::SessionData;
 
@@ -16,14 +18,23 @@ const SWEEP_PER_CALL: usize = 64;
 const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// The most single-use keys remembered at once ([`SessionStore::first_use`]).
 const USED_KEYS: usize = 100_000;
+/// The most sessions kept decoded at once, for the sessions in use: as many as the layer's
+/// cache of decoded cookie sessions holds.
+const DECODED_SESSIONS: usize = 10_000;
 
 /// Sessions in this process's memory: bounded in count, each with its time to live and an
 /// optional idle timeout. Sessions end when the process stops and are not shared between
 /// instances.
 ///
-/// Loads answer without waiting and share the stored session ([`InProcessStore`]):
+/// Each session is kept in its compact binary form (the one a session cookie carries, a
+/// fraction of the decoded session's size: the claims and tokens decoded take most of it)
+/// and decoded on its first use. Up to 10 000 sessions in use stay decoded
+/// ([`with_decoded_sessions`](Self::with_decoded_sessions)); when more are, the decoded
+/// ones are dropped all at once, each to be decoded again on its next use.
+///
+/// Loads answer without waiting and share the decoded session ([`InProcessStore`]):
 /// a request on a memory-store session copies nothing, and requests on any number of
-/// threads read the store at once. A load records its use in the session itself; the
+/// threads read the store at once. A load records its use in the session's entry; the
 /// ordered indexes that find expired, idle and least recently used sessions are brought up
 /// to date by the calls that change the store (saves, deletes, and loads that find
 /// something to sweep), a few sessions at a time, so every operation costs O(log n).
@@ -57,7 +68,7 @@ pub struct MemoryStore {
 
 /// Ids are shared between the map and its indexes, so filing a session again allocates
 /// nothing.
-type Id = Arc<str>;
+type Id = Shared;
 
 #[derive(Debug)]
 struct Inner {
@@ -70,18 +81,21 @@ struct Inner {
     /// Session ids by expiry: the first expires first.
     by_expiry: BTreeSet<(u64, Id)>,
     /// Back-channel logout keys (`sid:…`, `sub:…`) to the sessions they name.
-    by_logout_key: HashMap<String, HashSet<String>>,
+    by_logout_key: LogoutIndex,
     /// From this time on, the front of an index may hold an expired or idle session: loads
     /// before it need no sweeping, so they only read.
     next_sweep: u64,
+    /// The sessions in use, decoded: an entry goes whenever its session's record does.
+    decoded: DecodedSessions,
 }
 
 #[derive(Debug)]
 struct Entry {
     id: Id,
-    session: Arc<SessionData>,
-    /// The back-channel logout keys this session is indexed under.
-    logout_keys: Vec<String>,
+    /// The session in its compact binary form.
+    record: Box<[u8]>,
+    /// The back-channel logout keys this session is indexed under, as the index holds them.
+    logout_keys: Box<[Shared]>,
     expires: u64,
     /// Written by loads, which hold only the read lock.
     last_used: AtomicU64,
@@ -105,8 +119,9 @@ impl MemoryStore {
                 sessions: HashMap::default(),
                 by_use: BTreeSet::new(),
                 by_expiry: BTreeSet::new(),
-                by_logout_key: HashMap::new(),
+                by_logout_key: LogoutIndex::default(),
                 next_sweep: u64::MAX,
+                decoded: DecodedSessions::new(DECODED_SESSIONS),
             }),
             epoch: Instant::now(),
             max_sessions: max_sessions.max(1),
@@ -120,6 +135,29 @@ impl MemoryStore {
     #[must_use]
     pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = Some(nanos(idle));
+        self
+    }
+
+    /// Keeps up to `sessions` sessions decoded at once (10 000 unless set). Requests on a
+    /// session that stays decoded copy and decode nothing; one that does not fit is decoded
+    /// again (tens of microseconds) on its next use after the decoded ones were dropped. A
+    /// decoded session takes a few kilobytes (most of it its claims and tokens), its compact
+    /// record a fraction of that: size this for the sessions in use at once, not for all.
+    ///
+    /// ```
+    /// use tower_oidc::store::MemoryStore;
+    ///
+    /// // A million sessions, of which up to 50 000 in use at once stay decoded.
+    /// let store = MemoryStore::new(1_000_000).with_decoded_sessions(50_000);
+    /// assert!(store.is_empty());
+    /// ```
+    #[must_use]
+    pub fn with_decoded_sessions(mut self, sessions: usize) -> Self {
+        let inner = self
+            .inner
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.decoded = DecodedSessions::new(sessions);
         self
     }
 
@@ -161,10 +199,12 @@ impl MemoryStore {
         {
             let inner = self.read()?;
             if now < inner.next_sweep {
-                return Ok(inner
-                    .sessions
-                    .get(id)
-                    .and_then(|entry| (!self.is_stale(entry, now)).then(|| entry.mark_used(now))));
+                return match inner.sessions.get(id) {
+                    Some(entry) if !self.is_stale(entry, now) => {
+                        inner.use_entry(entry, now).map(Some)
+                    }
+                    _ => Ok(None),
+                };
             }
         }
         let mut inner = self.write()?;
@@ -172,12 +212,13 @@ impl MemoryStore {
         let session = match inner.sessions.get(id) {
             Some(entry) if self.is_stale(entry, now) => {
                 inner.remove(id);
-                None
+                Ok(None)
             }
-            found => found.map(|entry| entry.mark_used(now)),
+            Some(entry) => inner.use_entry(entry, now).map(Some),
+            None => Ok(None),
         };
         inner.plan_sweep(self.idle_timeout);
-        Ok(session)
+        session
     }
 }
 
@@ -190,29 +231,25 @@ fn poisoned() -> StoreError {
     StoreError::other("memory store lock poisoned")
 }
 
-impl Entry {
-    fn mark_used(&self, now: u64) -> Arc<SessionData> {
-        self.last_used.fetch_max(now, Ordering::Relaxed);
-        Arc::clone(&self.session)
-    }
-}
-
 impl Inner {
+    /// The session of `entry`, one of this store's, marked as used `now`.
+    fn use_entry(&self, entry: &Entry, now: u64) -> Result<Arc<SessionData>, StoreError> {
+        entry.last_used.fetch_max(now, Ordering::Relaxed);
+        self.decoded.get_or_decode(&entry.id, &entry.record)
+    }
+
     /// Files a session under `id`, which holds none, with the logout keys it answers to.
     fn insert(
         &mut self,
         id: &str,
-        session: Arc<SessionData>,
-        logout_keys: Vec<String>,
+        record: Box<[u8]>,
+        logout_keys: Box<[Shared]>,
         expires: u64,
         now: u64,
     ) {
         let id: Id = Arc::from(id);
         for key in &logout_keys {
-            self.by_logout_key
-                .entry(key.clone())
-                .or_default()
-                .insert(id.to_string());
+            self.by_logout_key.insert(key, &id);
         }
         self.by_use.insert((now, Arc::clone(&id)));
         self.by_expiry.insert((expires, Arc::clone(&id)));
@@ -220,7 +257,7 @@ impl Inner {
             Arc::clone(&id),
             Entry {
                 id,
-                session,
+                record,
                 logout_keys,
                 expires,
                 last_used: AtomicU64::new(now),
@@ -231,17 +268,13 @@ impl Inner {
 
     fn remove(&mut self, id: &str) -> Option<Entry> {
         let entry = self.sessions.remove(id)?;
+        self.decoded.forget(id);
         self.by_use
             .remove(&(entry.filed_use, Arc::clone(&entry.id)));
         self.by_expiry
             .remove(&(entry.expires, Arc::clone(&entry.id)));
         for key in &entry.logout_keys {
-            if let Some(ids) = self.by_logout_key.get_mut(key) {
-                ids.remove(id);
-                if ids.is_empty() {
-                    self.by_logout_key.remove(key);
-                }
-            }
+            self.by_logout_key.remove(key, id);
         }
         Some(entry)
     }
@@ -331,12 +364,12 @@ impl SessionStore for MemoryStore {
     async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
         let now = self.now();
         let expires = now.saturating_add(nanos(ttl.min(CENTURY)));
-        let session = Arc::new(session.clone());
+        let record = decoded::encode(session)?;
         let mut inner = self.write()?;
         inner.sweep(now, self.idle_timeout);
         inner.remove(id);
         while inner.sessions.len() >= self.max_sessions && inner.evict_one() {}
-        inner.insert(id, session, Vec::new(), expires, now);
+        inner.insert(id, record, Box::default(), expires, now);
         inner.plan_sweep(self.idle_timeout);
         Ok(())
     }
@@ -350,7 +383,7 @@ impl SessionStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         let now = self.now();
         let expires = now.saturating_add(nanos(ttl.min(CENTURY)));
-        let session = Arc::new(session.clone());
+        let record = decoded::encode(session)?;
         let mut inner = self.write()?;
         inner.sweep(now, self.idle_timeout);
         let live = inner
@@ -363,7 +396,7 @@ impl SessionStore for MemoryStore {
                     .remove(id)
                     .map(|entry| entry.logout_keys)
                     .unwrap_or_default();
-                inner.insert(id, session, logout_keys, expires, now);
+                inner.insert(id, record, logout_keys, expires, now);
                 true
             }
             Some(false) => {
@@ -397,28 +430,27 @@ impl SessionStore for MemoryStore {
 
     async fn index(&self, id: &str, keys: &[String], _ttl: Duration) -> Result<(), StoreError> {
         let mut inner = self.write()?;
-        let Some(entry) = inner.sessions.get_mut(id) else {
+        let Inner {
+            sessions,
+            by_logout_key,
+            ..
+        } = &mut *inner;
+        let Some(entry) = sessions.get_mut(id) else {
             return Ok(());
         };
-        let added: Vec<String> = keys
-            .iter()
-            .filter(|key| !entry.logout_keys.contains(key))
-            .cloned()
-            .collect();
-        entry.logout_keys.extend(added.iter().cloned());
-        for key in added {
-            inner
-                .by_logout_key
-                .entry(key)
-                .or_default()
-                .insert(id.to_owned());
+        let mut all = std::mem::take(&mut entry.logout_keys).into_vec();
+        for key in keys {
+            if !all.iter().any(|known| **known == **key) {
+                all.push(by_logout_key.insert(key, &entry.id));
+            }
         }
+        entry.logout_keys = all.into_boxed_slice();
         Ok(())
     }
 
     async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
         let mut inner = self.write()?;
-        let ids = inner.by_logout_key.remove(key).unwrap_or_default();
+        let ids = inner.by_logout_key.take(key);
         let removed = ids.iter().filter(|id| inner.remove(id).is_some()).count();
         inner.plan_sweep(self.idle_timeout);
         Ok(removed)
@@ -560,10 +592,18 @@ mod tests {
                 assert!(inner.sessions.len() <= 8);
                 assert_eq!(inner.sessions.len(), inner.by_use.len());
                 assert_eq!(inner.sessions.len(), inner.by_expiry.len());
-                for (key, ids) in &inner.by_logout_key {
+                for (key, ids) in inner.by_logout_key.entries() {
                     for id in ids {
-                        let entry = inner.sessions.get(id.as_str()).expect("indexed");
-                        assert!(entry.logout_keys.contains(key));
+                        let entry = inner.sessions.get(&id).expect("indexed");
+                        assert!(entry.logout_keys.contains(&key));
+                    }
+                }
+                for entry in inner.sessions.values() {
+                    for key in &entry.logout_keys {
+                        let filed = inner.by_logout_key.entries();
+                        assert!(filed
+                            .iter()
+                            .any(|(k, ids)| k == key && ids.contains(&entry.id)));
                     }
                 }
                 for (id, entry) in &inner.sessions {
@@ -572,6 +612,52 @@ mod tests {
                     assert!(inner.by_expiry.contains(&(entry.expires, id.clone())));
                 }
             }
+        });
+    }
+
+    #[test]
+    fn sessions_are_kept_compact_and_decoded_once_while_in_use() {
+        block(async {
+            let store = MemoryStore::new(100);
+            let mut alice = session("alice");
+            alice.claims.insert("email".into(), "a@example.com".into());
+            alice.access_token = Some("at".into());
+            alice.user = Some(serde_json::json!({"id": 7}));
+            store.save("a", &alice, HOUR).await.expect("save");
+            let decoded = |store: &MemoryStore| store.read().expect("lock").decoded.len();
+            assert_eq!(decoded(&store), 0);
+            let first = store.load_now("a").expect("load").expect("found");
+            let again = store.load_now("a").expect("load").expect("found");
+            assert!(Arc::ptr_eq(&first, &again));
+            assert_eq!(decoded(&store), 1);
+            assert_eq!(first.claims, alice.claims);
+            assert_eq!(first.access_token.as_deref(), Some("at"));
+            assert_eq!(first.user, alice.user);
+            // A new record replaces the decoded session; a deleted one takes it along.
+            alice.user_id = "alice-2".into();
+            store.save("a", &alice, HOUR).await.expect("save");
+            assert_eq!(decoded(&store), 0);
+            let replaced = store.load_now("a").expect("load").expect("found");
+            assert_eq!(replaced.user_id, "alice-2");
+            store.delete("a").await.expect("delete");
+            assert_eq!(decoded(&store), 0);
+            assert!(store.load_now("a").expect("load").is_none());
+        });
+    }
+
+    #[test]
+    fn a_full_set_of_decoded_sessions_is_dropped_and_sessions_stay() {
+        block(async {
+            let store = MemoryStore::new(100).with_decoded_sessions(2);
+            for id in ["a", "b", "c"] {
+                store.save(id, &session(id), HOUR).await.expect("save");
+            }
+            for id in ["a", "b", "c", "a"] {
+                let loaded = store.load_now(id).expect("load").expect("found");
+                assert_eq!(loaded.user_id, id);
+            }
+            assert!(store.read().expect("lock").decoded.len() <= 2);
+            assert_eq!(store.len(), 3);
         });
     }
 

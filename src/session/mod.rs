@@ -5,8 +5,10 @@ pub(crate) mod apikeys;
 pub(crate) mod cache;
 pub(crate) mod codec;
 pub(crate) mod cookies;
+pub(crate) mod decoded;
 pub(crate) mod expiring_set;
 pub(crate) mod login_state;
+pub(crate) mod logout_index;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_connection;

@@ -116,6 +116,18 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_SESSION_IDLE_TIMEOUT", |b, v| {
         Ok(b.session_idle_timeout(v.seconds()?))
     }),
+    Setting::new("OIDC_SESSION_NEAR_CACHE", |b, v| {
+        Ok(b.session_near_cache(v.bool()?))
+    }),
+    Setting::new("OIDC_SESSION_NEAR_CACHE_CAPACITY", |b, v| {
+        match v.value.trim().parse::<usize>() {
+            Ok(0) | Err(_) => Err(v.error(
+                "must be a whole number of sessions, at least 1 \
+                 (OIDC_SESSION_NEAR_CACHE=false turns the near cache off)",
+            )),
+            Ok(sessions) => Ok(b.session_near_cache_capacity(sessions)),
+        }
+    }),
     Setting::new("OIDC_POST_LOGOUT_REDIRECT_URI", |b, v| {
         Ok(b.post_logout_redirect_uri(v.value))
     }),
@@ -894,6 +906,8 @@ mod tests {
         ("SQLALCHEMY_DATABASE_URI", "mysql://x/y"),
         ("OIDC_SESSION_MAX_AGE", "8h"),
         ("OIDC_SESSION_IDLE_TIMEOUT", "1"),
+        ("OIDC_SESSION_NEAR_CACHE", "maybe"),
+        ("OIDC_SESSION_NEAR_CACHE_CAPACITY", "0"),
         ("OIDC_POST_LOGOUT_REDIRECT_URI", "not a url"),
         ("OIDC_LOGIN_PATH", "login"),
         ("OIDC_LOGOUT_PATH", "/log out"),

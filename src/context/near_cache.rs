@@ -65,8 +65,14 @@ impl NearCache {
     pub(crate) fn new(capacity: usize, max_age_secs: u64) -> Self {
         Self {
             inner: RwLock::new(Inner {
-                entries: HashMap::with_capacity_and_hasher(capacity.min(1024), RandomState::default()),
-                by_tag: HashMap::with_capacity_and_hasher(capacity.min(1024), RandomState::default()),
+                entries: HashMap::with_capacity_and_hasher(
+                    capacity.min(1024),
+                    RandomState::default(),
+                ),
+                by_tag: HashMap::with_capacity_and_hasher(
+                    capacity.min(1024),
+                    RandomState::default(),
+                ),
                 subscribed: false,
                 epoch: 0,
             }),
@@ -264,8 +270,7 @@ impl DynStore for NearCached {
             let loaded = self.store.load(id).await;
             if let (Some(since), Ok(Some(session))) = (since, &loaded) {
                 let now = crate::session::now();
-                self.cache
-                    .insert(id, Arc::new(session.clone()), since, now);
+                self.cache.insert(id, Arc::new(session.clone()), since, now);
             }
             loaded
         })

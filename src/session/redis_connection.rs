@@ -188,7 +188,9 @@ impl Backend {
                 let ask = async { master.client.lock().await.async_get_client().await };
                 tokio::time::timeout(CONNECT_TIMEOUT * 2, ask)
                     .await
-                    .unwrap_or_else(|_| Err(timed_out("no sentinel named a reachable master in time")))
+                    .unwrap_or_else(|_| {
+                        Err(timed_out("no sentinel named a reachable master in time"))
+                    })
             }
         };
         let connect = async { client?.get_async_pubsub().await };

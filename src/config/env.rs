@@ -540,6 +540,31 @@ mod tests {
     }
 
     #[test]
+    fn the_near_cache_is_on_by_default_and_sized_or_turned_off_by_variables() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars).expect("valid").session_near_cache
+        };
+        assert_eq!(with(&[]), 10_000);
+        assert_eq!(with(&[("OIDC_SESSION_NEAR_CACHE_CAPACITY", " 500 ")]), 500);
+        assert_eq!(with(&[("OIDC_SESSION_NEAR_CACHE", "false")]), 0);
+        assert_eq!(
+            with(&[
+                ("OIDC_SESSION_NEAR_CACHE", "off"),
+                ("OIDC_SESSION_NEAR_CACHE_CAPACITY", "500"),
+            ]),
+            0
+        );
+        assert_eq!(with(&[("OIDC_SESSION_NEAR_CACHE", "true")]), 10_000);
+    }
+
+    #[test]
     fn errors_name_the_variable_the_user_set() {
         let err = config(&[
             ("OIDC_ISSUER", "https://op.example.com"),

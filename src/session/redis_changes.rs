@@ -12,10 +12,11 @@ use super::changes::ChangeListener;
 use super::redis_connection::Backend;
 use super::store::StoreError;
 
-/// How often an idle subscription is checked with a `PING`, and how long its answer may
-/// take: a connection that died silently is noticed within their sum.
-const PING_EVERY: Duration = Duration::from_secs(5);
-const PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the subscription is checked with a `PING`, and how long its answer may take:
+/// a connection that died silently (no reset, no end of stream) is noticed within their
+/// sum, and the near cache stops serving then.
+const PING_EVERY: Duration = Duration::from_secs(1);
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
 /// Waits between attempts to subscribe again, doubling from the first to the last.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);

@@ -44,11 +44,14 @@ impl Pair {
     ) -> Self {
         let provider = MockProvider::start().await.expect("provider");
         provider.set_user(MockUser::new(user));
-        Self::start_with(url, provider, tweak_a, |c| c).await
+        Self::start_with(url, url, provider, tweak_a, |c| c).await
     }
 
+    /// Instances with sessions at `url`, a URL of any Redis deployment, whose data node
+    /// is at `data_url`.
     async fn start_with(
         url: &str,
+        data_url: &str,
         provider: MockProvider,
         tweak_a: fn(tower_oidc::ConfigBuilder) -> tower_oidc::ConfigBuilder,
         tweak_b: fn(tower_oidc::ConfigBuilder) -> tower_oidc::ConfigBuilder,
@@ -61,7 +64,7 @@ impl Pair {
         };
         let a = TestApp::start_with(&provider, |c| tweak_a(c.session_store(store()))).await;
         let b = TestApp::start_with(&provider, |c| tweak_b(c.session_store(store()))).await;
-        let redis = redis::Client::open(url).expect("redis url");
+        let redis = redis::Client::open(data_url).expect("redis url");
         let pair = Self {
             provider,
             a,
@@ -206,6 +209,7 @@ async fn a_refresh_on_one_instance_is_seen_on_the_other() {
     provider.set_access_token_ttl(Duration::from_secs(30));
     let mut pair = Pair::start_with(
         &url,
+        &url,
         provider,
         |c| c.leeway(Duration::from_secs(60)),
         |c| c.leeway(Duration::ZERO),
@@ -242,6 +246,48 @@ async fn a_refresh_on_one_instance_is_seen_on_the_other() {
         refreshes + 1,
         "B did not refresh it again"
     );
+}
+
+#[tokio::test]
+async fn a_logout_reaches_the_other_instance_through_sentinel() {
+    let Some(url) =
+        crate::stores::service_url("TOWER_OIDC_TEST_REDIS_SENTINEL_URL", "redis sentinel")
+    else {
+        return;
+    };
+    // The master the sentinel names, where the instances subscribe.
+    let sentinel = url::Url::parse(&url.replacen("redis+sentinel", "redis", 1)).expect("url");
+    let master_name = sentinel
+        .path()
+        .trim_matches('/')
+        .split('/')
+        .next()
+        .expect("master");
+    let client = redis::Client::open(format!(
+        "redis://{}:{}",
+        sentinel.host_str().expect("host"),
+        sentinel.port().unwrap_or(26379)
+    ))
+    .expect("sentinel url");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("sentinel");
+    let (host, port): (String, u16) = redis::cmd("SENTINEL")
+        .arg("get-master-addr-by-name")
+        .arg(master_name)
+        .query_async(&mut connection)
+        .await
+        .expect("master address");
+    let provider = MockProvider::start().await.expect("provider");
+    let master = format!("redis://{host}:{port}");
+    let mut pair = Pair::start_with(&url, &master, provider, same, same).await;
+    let browser = Browser::default();
+    assert_status(browser.login(&pair.a).await, StatusCode::OK).await;
+    pair.cookie = session_cookie(&browser, &pair.a);
+    pair.warm(&pair.b).await;
+    pair.logout_on_a().await;
+    refused_within(&pair.b, &pair.cookie, PROPAGATION).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -306,16 +352,25 @@ async fn calls(connection: &mut redis::aio::MultiplexedConnection, command: &str
         .unwrap_or(0)
 }
 
-async fn total_commands(connection: &mut redis::aio::MultiplexedConnection) -> u64 {
+/// Commands Redis ran since it started, other than `INFO` and the subscriptions' `PING`s.
+async fn commands_but_info_and_ping(connection: &mut redis::aio::MultiplexedConnection) -> u64 {
     let info: String = redis::cmd("INFO")
-        .arg("stats")
+        .arg("commandstats")
         .query_async(connection)
         .await
         .expect("INFO");
     info.lines()
-        .find_map(|line| line.strip_prefix("total_commands_processed:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0)
+        .filter_map(|line| line.strip_prefix("cmdstat_"))
+        .filter(|line| !line.starts_with("info:") && !line.starts_with("ping:"))
+        .filter_map(|line| {
+            line.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
 }
 
 #[tokio::test]
@@ -331,7 +386,7 @@ async fn requests_on_a_kept_session_send_redis_nothing() {
     pair.warm(&pair.a).await;
     let mut connection = pair.connection().await;
     let gets = calls(&mut connection, "get").await;
-    let total = total_commands(&mut connection).await;
+    let total = commands_but_info_and_ping(&mut connection).await;
     const REQUESTS: usize = 200;
     for app in [&pair.a, &pair.b] {
         for _ in 0..REQUESTS / 2 {
@@ -342,9 +397,8 @@ async fn requests_on_a_kept_session_send_redis_nothing() {
         }
     }
     assert_eq!(calls(&mut connection, "get").await, gets, "no GET");
-    // The INFO calls themselves, and at most a few subscription PINGs.
-    let sent = total_commands(&mut connection).await - total;
-    assert!(sent <= 6, "{sent} commands for {REQUESTS} requests");
+    let sent = commands_but_info_and_ping(&mut connection).await - total;
+    assert_eq!(sent, 0, "{sent} commands for {REQUESTS} requests");
 }
 
 /// Cuts the notification channel of both instances and keeps it cut (no connection may

@@ -12,6 +12,8 @@
 //! on a kept session. `TOWER_OIDC_BENCH_REDIS_URL` names the Redis; `ROUNDS` (default 200)
 //! and `NEAR_CACHE` (`true` by default; `false` measures the same without it).
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use axum::routing::get;

@@ -35,6 +35,9 @@ struct Inner {
     /// Counts every change heard or made, and every change of the subscription: a load
     /// that began before one of them may have read what it changed.
     epoch: u64,
+    /// Unix seconds before which a full cache is not swept for expired sessions again, so
+    /// a cache full of live sessions costs one eviction per load, not one sweep.
+    next_sweep: u64,
 }
 
 impl Inner {
@@ -75,6 +78,7 @@ impl NearCache {
                 ),
                 subscribed: false,
                 epoch: 0,
+                next_sweep: 0,
             }),
             capacity,
             max_age_secs,
@@ -128,7 +132,8 @@ impl NearCache {
             return;
         }
         inner.remove(id);
-        if inner.entries.len() >= self.capacity {
+        if inner.entries.len() >= self.capacity && now >= inner.next_sweep {
+            inner.next_sweep = now.saturating_add(1);
             let max_age = self.max_age_secs;
             inner
                 .entries
@@ -137,11 +142,11 @@ impl NearCache {
                 entries, by_tag, ..
             } = &mut *inner;
             by_tag.retain(|_, id| entries.contains_key(id));
-            if inner.entries.len() >= self.capacity {
-                let victim = inner.entries.keys().next().cloned();
-                if let Some(victim) = victim {
-                    inner.remove(&victim);
-                }
+        }
+        if inner.entries.len() >= self.capacity {
+            let victim = inner.entries.keys().next().cloned();
+            if let Some(victim) = victim {
+                inner.remove(&victim);
             }
         }
         let id: Arc<str> = Arc::from(id);
@@ -443,7 +448,7 @@ mod tests {
             assert!(cache.len() <= 3);
             assert!(cache.get(id, 100 + n as u64).is_some(), "{id} kept");
         }
-        // Expired entries go first.
+        // Expired entries go first, swept at most once a second.
         keep(&cache, "f", 1000);
         assert_eq!(cache.len(), 1);
         let inner = cache.read().expect("lock");

@@ -301,9 +301,8 @@ struct OwnRedis {
 
 impl OwnRedis {
     async fn start() -> Option<Self> {
-        if redis_url().is_none() {
-            return None;
-        }
+        // Run where the other Redis tests run (`.ci/services.sh`), and say so otherwise.
+        redis_url()?;
         assert!(redis_server_available(), "redis-server not found");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())

@@ -38,6 +38,7 @@ pub(crate) fn spawn(
 }
 
 async fn listen(backend: Arc<Backend>, channel: String, listener: ChangeListener) {
+    let _lost_when_dropped = LostWhenDropped(listener.clone());
     let mut retry = FIRST_RETRY;
     while !listener.is_closed() {
         match subscribe(&backend, &channel).await {
@@ -60,6 +61,16 @@ async fn listen(backend: Arc<Backend>, channel: String, listener: ChangeListener
         }
         tokio::time::sleep(retry).await;
         retry = (retry * 2).min(LAST_RETRY);
+    }
+}
+
+/// Tells the listener that changes may be missed when the listening task ends in any way,
+/// including its runtime shutting down while the layer lives on.
+struct LostWhenDropped(ChangeListener);
+
+impl Drop for LostWhenDropped {
+    fn drop(&mut self) {
+        self.0.lost();
     }
 }
 

@@ -23,7 +23,10 @@ const DEFAULT_PREFIX: &str = "tower_oidc:session:";
 /// Back-channel logout finds sessions through a set per logout key
 /// (`tower_oidc:session:index:{key}`); on one server (or behind Sentinel) one Lua script
 /// ends them all, so a logout ends every session it names or none. Single-use keys are
-/// `tower_oidc:session:used:{key}` (`SET … NX PX`). The connection is re-established
+/// `tower_oidc:session:used:{key}` (`SET … NX PX`). Every write of a session publishes its
+/// [`change_tag`](crate::store::change_tag) on `tower_oidc:session:changes` in the same round
+/// trip, and the layer listens there ([`SessionStore::subscribe_changes`]) to keep sessions
+/// in memory while seeing every logout at once (not on a cluster). The connection is re-established
 /// automatically: while Redis is unreachable, requests that need a session are answered
 /// `503 Service Unavailable`, and they succeed again once it is back, without a restart.
 ///

@@ -70,7 +70,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     let Ok(url) = std::env::var("TOWER_OIDC_BENCH_REDIS_URL") else {
-        eprintln!("propagation did NOT run: TOWER_OIDC_BENCH_REDIS_URL unset (use benches/propagation.sh)");
+        eprintln!(
+            "propagation did NOT run: TOWER_OIDC_BENCH_REDIS_URL unset (use benches/propagation.sh)"
+        );
         return;
     };
     let rounds: usize = std::env::var("ROUNDS")

@@ -26,9 +26,10 @@ const DEFAULT_PREFIX: &str = "tower_oidc:session:";
 /// `tower_oidc:session:used:{key}` (`SET … NX PX`). Every write of a session publishes its
 /// [`change_tag`](crate::store::change_tag) on `tower_oidc:session:changes` in the same round
 /// trip, and the layer listens there ([`SessionStore::subscribe_changes`]) to keep sessions
-/// in memory while seeing every logout at once (not on a cluster). The connection is re-established
-/// automatically: while Redis is unreachable, requests that need a session are answered
-/// `503 Service Unavailable`, and they succeed again once it is back, without a restart.
+/// in memory while seeing every logout at once (not on a cluster). The connection is
+/// re-established automatically: while Redis is unreachable, requests that need a session
+/// are answered `503 Service Unavailable`, and they succeed again once it is back, without
+/// a restart.
 ///
 /// # URLs
 ///

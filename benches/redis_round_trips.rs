@@ -1,4 +1,6 @@
-//! Redis round trips per authenticated request through the layer (target: one).
+//! Redis round trips per authenticated request through the layer (target: at most one; none
+//! once the session is kept in the near cache, which is on by default; the subscription's
+//! `PING`, once a second, counts too).
 //!
 //! ```sh
 //! bash .ci/services.sh cargo bench --bench redis_round_trips --features testing,redis

@@ -9,6 +9,7 @@
 #[cfg(feature = "api-keys")]
 #[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
 pub use crate::session::apikeys::{ApiKey, ApiKeyStore, MemoryApiKeyStore};
+pub use crate::session::changes::{change_tag, ChangeListener};
 pub use crate::session::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

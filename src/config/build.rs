@@ -123,6 +123,12 @@ impl ConfigBuilder {
             session: self.session_backend(session_idle_timeout),
             session_idle_timeout,
             session_max_age: self.session_max_age.unwrap_or(defaults::SESSION_MAX_AGE),
+            session_near_cache: if self.session_near_cache.unwrap_or(true) {
+                self.session_near_cache_capacity
+                    .unwrap_or(defaults::SESSION_NEAR_CACHE_CAPACITY)
+            } else {
+                0
+            },
             post_login_redirect,
             post_logout_redirect_uri: value(&self.post_logout_redirect_uri).map(str::to_owned),
             auth_params,

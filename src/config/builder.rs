@@ -76,6 +76,8 @@ pub struct ConfigBuilder {
     pub(super) session_store_ca: Option<Sourced<Vec<u8>>>,
     pub(super) session_max_age: Option<Duration>,
     pub(super) session_idle_timeout: Option<Sourced<Duration>>,
+    pub(super) session_near_cache: Option<bool>,
+    pub(super) session_near_cache_capacity: Option<usize>,
     /// Sessions in a [`MemoryStore`] made at `build()`, when the idle timeout is known.
     pub(super) memory_sessions: bool,
     pub(super) post_login_redirect: Option<Sourced<String>>,
@@ -357,6 +359,53 @@ impl ConfigBuilder {
         self
     }
 
+    /// Whether sessions loaded from a server-side store that tells of changes (Redis: one
+    /// server or Sentinel) are kept in this process, so that requests on them are decided
+    /// at once, without a round trip to the store. On by default.
+    ///
+    /// Every instance sharing the store hears at once of each logout, back-channel logout,
+    /// refresh or other write, and forgets the session it kept. While that notification
+    /// channel is down (not connected yet, dropped, reconnecting), requests ask the store
+    /// again, and once it is back everything kept is forgotten, as notifications may have
+    /// been missed; a kept session is also loaded again at least once a minute. Stores
+    /// that cannot tell of changes (a Redis Cluster, SQL, custom stores without
+    /// [`SessionStore::subscribe_changes`]) and in-process stores are asked on every
+    /// request as before.
+    ///
+    /// ```
+    /// let config = tower_oidc::Config::builder()
+    ///     .issuer("https://op.example.com")
+    ///     .client_id("my-app")
+    ///     .secret_key("a random string of at least 32 bytes!!")
+    ///     .session_near_cache(false)
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    pub fn session_near_cache(mut self, keep: bool) -> Self {
+        self.session_near_cache = Some(keep);
+        self
+    }
+
+    /// How many sessions the [near cache](Self::session_near_cache) keeps at most; 10,000
+    /// by default. When it is full, a session loaded anew takes the place of another.
+    /// `0` turns the near cache off.
+    ///
+    /// ```
+    /// let config = tower_oidc::Config::builder()
+    ///     .issuer("https://op.example.com")
+    ///     .client_id("my-app")
+    ///     .secret_key("a random string of at least 32 bytes!!")
+    ///     .session_near_cache_capacity(50_000)
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    pub fn session_near_cache_capacity(mut self, sessions: usize) -> Self {
+        self.session_near_cache_capacity = Some(sessions);
+        self
+    }
+
     /// Where every login lands, instead of the page the user asked for (flaskoidc's
     /// `FLASK_OIDC_OVERWRITE_REDIRECT_URI`). Default: the page the user asked for, else `/`
     /// under the base path; an empty value keeps that default. Replaces any earlier target.
@@ -608,6 +657,11 @@ impl fmt::Debug for ConfigBuilder {
             )
             .field("session_max_age", &self.session_max_age)
             .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("session_near_cache", &self.session_near_cache)
+            .field(
+                "session_near_cache_capacity",
+                &self.session_near_cache_capacity,
+            )
             .field("memory_sessions", &self.memory_sessions)
             .field("post_login_redirect", &self.post_login_redirect)
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)

@@ -42,6 +42,8 @@ pub(crate) const COOKIE_SECURE: bool = true;
 
 /// How long a session lasts after login: a working day.
 pub(crate) const SESSION_MAX_AGE: Duration = Duration::from_secs(8 * 3600);
+/// Sessions the near cache of a store that tells of changes keeps.
+pub(crate) const SESSION_NEAR_CACHE_CAPACITY: usize = 10_000;
 
 /// Clock skew tolerated when checking token times.
 pub(crate) const LEEWAY: Duration = Duration::from_secs(60);

@@ -116,6 +116,18 @@ static SETTINGS: &[Setting] = &[
     Setting::new("OIDC_SESSION_IDLE_TIMEOUT", |b, v| {
         Ok(b.session_idle_timeout(v.seconds()?))
     }),
+    Setting::new("OIDC_SESSION_NEAR_CACHE", |b, v| {
+        Ok(b.session_near_cache(v.bool()?))
+    }),
+    Setting::new("OIDC_SESSION_NEAR_CACHE_CAPACITY", |b, v| {
+        match v.value.trim().parse::<usize>() {
+            Ok(0) | Err(_) => Err(v.error(
+                "must be a whole number of sessions, at least 1 \
+                 (OIDC_SESSION_NEAR_CACHE=false turns the near cache off)",
+            )),
+            Ok(sessions) => Ok(b.session_near_cache_capacity(sessions)),
+        }
+    }),
     Setting::new("OIDC_POST_LOGOUT_REDIRECT_URI", |b, v| {
         Ok(b.post_logout_redirect_uri(v.value))
     }),
@@ -528,6 +540,31 @@ mod tests {
     }
 
     #[test]
+    fn the_near_cache_is_on_by_default_and_sized_or_turned_off_by_variables() {
+        let base = [
+            ("OIDC_ISSUER", "https://op.example.com"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars).expect("valid").session_near_cache
+        };
+        assert_eq!(with(&[]), 10_000);
+        assert_eq!(with(&[("OIDC_SESSION_NEAR_CACHE_CAPACITY", " 500 ")]), 500);
+        assert_eq!(with(&[("OIDC_SESSION_NEAR_CACHE", "false")]), 0);
+        assert_eq!(
+            with(&[
+                ("OIDC_SESSION_NEAR_CACHE", "off"),
+                ("OIDC_SESSION_NEAR_CACHE_CAPACITY", "500"),
+            ]),
+            0
+        );
+        assert_eq!(with(&[("OIDC_SESSION_NEAR_CACHE", "true")]), 10_000);
+    }
+
+    #[test]
     fn errors_name_the_variable_the_user_set() {
         let err = config(&[
             ("OIDC_ISSUER", "https://op.example.com"),
@@ -894,6 +931,8 @@ mod tests {
         ("SQLALCHEMY_DATABASE_URI", "mysql://x/y"),
         ("OIDC_SESSION_MAX_AGE", "8h"),
         ("OIDC_SESSION_IDLE_TIMEOUT", "1"),
+        ("OIDC_SESSION_NEAR_CACHE", "maybe"),
+        ("OIDC_SESSION_NEAR_CACHE_CAPACITY", "0"),
         ("OIDC_POST_LOGOUT_REDIRECT_URI", "not a url"),
         ("OIDC_LOGIN_PATH", "login"),
         ("OIDC_LOGOUT_PATH", "/log out"),

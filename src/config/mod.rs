@@ -266,6 +266,9 @@ pub struct Config {
     pub(crate) session_max_age: Duration,
     /// Sessions unused this long end; whole seconds.
     pub(crate) session_idle_timeout: Option<Duration>,
+    /// How many sessions of a store that tells of changes are kept in this process; `0`:
+    /// none, the store is asked on every request.
+    pub(crate) session_near_cache: usize,
     pub(crate) post_login_redirect: Option<String>,
     pub(crate) post_logout_redirect_uri: Option<String>,
     pub(crate) auth_params: Vec<(String, String)>,
@@ -476,6 +479,7 @@ impl fmt::Debug for Config {
             .field("session", &self.session)
             .field("session_max_age", &self.session_max_age)
             .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("session_near_cache", &self.session_near_cache)
             .field("post_login_redirect", &self.post_login_redirect)
             .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
             .field("auth_params", &self.auth_params)

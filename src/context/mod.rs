@@ -5,6 +5,7 @@
 pub(crate) mod api_keys;
 pub(crate) mod development;
 mod dpop_state;
+mod near_cache;
 mod refreshes;
 mod replay;
 mod sessions;
@@ -73,7 +74,12 @@ pub(crate) struct Context {
 
 impl Context {
     /// The shared state for `config`; starts the provider's background maintenance.
-    pub(crate) fn new(config: Config) -> Self {
+    pub(crate) fn new(mut config: Config) -> Self {
+        if let crate::config::SessionBackend::Store(store) = &config.session {
+            if let Some(cached) = near_cache::wrap(store, config.session_near_cache) {
+                config.session = crate::config::SessionBackend::Store(cached);
+            }
+        }
         let provider = Provider::new(&config);
         let development = config
             .development

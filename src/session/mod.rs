@@ -3,6 +3,7 @@
 #[cfg(feature = "api-keys")]
 pub(crate) mod apikeys;
 pub(crate) mod cache;
+pub(crate) mod changes;
 pub(crate) mod codec;
 pub(crate) mod cookies;
 pub(crate) mod decoded;
@@ -10,6 +11,8 @@ pub(crate) mod expiring_set;
 pub(crate) mod login_state;
 pub(crate) mod logout_index;
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_changes;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_connection;
 #[cfg(feature = "redis")]

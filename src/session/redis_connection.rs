@@ -177,6 +177,35 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// A connection of its own for receiving published messages, to the one server or the
+    /// master the sentinels name now; `None` on a cluster.
+    pub(crate) async fn pubsub(&self) -> Option<Result<::redis::aio::PubSub, RedisError>> {
+        let client = match self {
+            Self::Single(single) => Ok(single.client.clone()),
+            Self::Cluster(_) => return None,
+            Self::Sentinel(master) => {
+                let ask = async { master.client.lock().await.async_get_client().await };
+                tokio::time::timeout(CONNECT_TIMEOUT * 2, ask)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(timed_out("no sentinel named a reachable master in time"))
+                    })
+            }
+        };
+        let connect = async { client?.get_async_pubsub().await };
+        Some(
+            tokio::time::timeout(CONNECT_TIMEOUT, connect)
+                .await
+                .unwrap_or_else(|_| Err(timed_out("the subscriber connection timed out"))),
+        )
+    }
+}
+
+fn timed_out(what: &'static str) -> RedisError {
+    RedisError::from((ErrorKind::Io, what))
+}
+
 /// The sentinels to ask, and the connection to the master they named last.
 pub(crate) struct SentinelMaster {
     client: tokio::sync::Mutex<SentinelClient>,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::changes::{change_tag, ChangeListener};
 use super::redis_connection::{redis_error, Backend, Connection};
 use super::redis_url::{self, Target};
 use super::store::{SessionStore, StoreError};
@@ -22,9 +23,13 @@ const DEFAULT_PREFIX: &str = "tower_oidc:session:";
 /// Back-channel logout finds sessions through a set per logout key
 /// (`tower_oidc:session:index:{key}`); on one server (or behind Sentinel) one Lua script
 /// ends them all, so a logout ends every session it names or none. Single-use keys are
-/// `tower_oidc:session:used:{key}` (`SET … NX PX`). The connection is re-established
-/// automatically: while Redis is unreachable, requests that need a session are answered
-/// `503 Service Unavailable`, and they succeed again once it is back, without a restart.
+/// `tower_oidc:session:used:{key}` (`SET … NX PX`). Every write of a session publishes its
+/// [`change_tag`](crate::store::change_tag) on `tower_oidc:session:changes` in the same round
+/// trip, and the layer listens there ([`SessionStore::subscribe_changes`]) to keep sessions
+/// in memory while seeing every logout at once (not on a cluster). The connection is
+/// re-established automatically: while Redis is unreachable, requests that need a session
+/// are answered `503 Service Unavailable`, and they succeed again once it is back, without
+/// a restart.
 ///
 /// # URLs
 ///
@@ -282,6 +287,39 @@ impl RedisStore {
         format!("{}used:{key}", self.prefix)
     }
 
+    /// The pub/sub channel of session changes: `{prefix}changes`.
+    fn changes_channel(&self) -> String {
+        format!("{}changes", self.prefix)
+    }
+
+    /// Adds the `PUBLISH` of session `id`'s change tag to `pipeline`, so it goes in the
+    /// write's own round trip. Not on a cluster, where no layer subscribes.
+    fn publish_change(&self, pipeline: &mut ::redis::Pipeline, id: &str) {
+        if !self.backend.is_cluster() {
+            pipeline
+                .cmd("PUBLISH")
+                .arg(self.changes_channel())
+                .arg(change_tag(id))
+                .ignore();
+        }
+    }
+
+    /// Publishes the change tags of the sessions `ids`. The sessions are gone already: a
+    /// failure here is logged, and instances that miss it forget the sessions when their
+    /// near cache's entries expire.
+    async fn publish_changes(&self, connection: &mut Connection, ids: &[String]) {
+        if ids.is_empty() || self.backend.is_cluster() {
+            return;
+        }
+        let mut pipeline = ::redis::pipe();
+        for id in ids {
+            self.publish_change(&mut pipeline, id);
+        }
+        if let Err(err) = pipeline.query_async::<()>(connection).await {
+            tracing::warn!(error = %err, "could not publish the end of sessions");
+        }
+    }
+
     /// Sends `PING`: whether Redis answers now.
     ///
     /// # Errors
@@ -350,9 +388,13 @@ impl SessionStore for RedisStore {
         if ttl.is_zero() {
             return SessionStore::delete(self, id).await;
         }
-        let command = set_command(self.key(id), session.to_record()?, ttl);
+        let mut pipeline = ::redis::pipe();
+        pipeline
+            .add_command(set_command(self.key(id), session.to_record()?, ttl))
+            .ignore();
+        self.publish_change(&mut pipeline, id);
         let mut connection = self.connection().await?;
-        command
+        pipeline
             .query_async::<()>(&mut connection)
             .await
             .map_err(redis_error)
@@ -371,8 +413,11 @@ impl SessionStore for RedisStore {
         }
         let mut command = set_command(self.key(id), session.to_record()?, ttl);
         command.arg("XX");
+        let mut pipeline = ::redis::pipe();
+        pipeline.add_command(command);
+        self.publish_change(&mut pipeline, id);
         let mut connection = self.connection().await?;
-        let done: Option<String> = command
+        let (done,): (Option<String>,) = pipeline
             .query_async(&mut connection)
             .await
             .map_err(redis_error)?;
@@ -406,9 +451,11 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let mut pipeline = ::redis::pipe();
+        pipeline.cmd("DEL").arg(self.key(id)).ignore();
+        self.publish_change(&mut pipeline, id);
         let mut connection = self.connection().await?;
-        ::redis::cmd("DEL")
-            .arg(self.key(id))
+        pipeline
             .query_async::<()>(&mut connection)
             .await
             .map_err(redis_error)
@@ -457,7 +504,7 @@ impl SessionStore for RedisStore {
             return self.delete_indexed_per_key(key).await;
         }
         let mut connection = self.connection().await?;
-        let ended: usize = ::redis::cmd("EVAL")
+        let ended: Vec<String> = ::redis::cmd("EVAL")
             .arg(DELETE_INDEXED)
             .arg(1)
             .arg(self.index_key(key))
@@ -465,18 +512,27 @@ impl SessionStore for RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(redis_error)?;
-        Ok(ended)
+        self.publish_changes(&mut connection, &ended).await;
+        Ok(ended.len())
+    }
+
+    /// `SUBSCRIBE {prefix}changes` on a connection of its own, to one server or the
+    /// master the sentinels name. On a Redis Cluster: [`StoreError::Unsupported`].
+    fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
+        super::redis_changes::spawn(Arc::clone(&self.backend), self.changes_channel(), listener)
     }
 }
 
 /// Deletes the sessions whose ids the set `KEYS[1]` holds (keys `ARGV[1]` + id), then the
-/// set; answers how many sessions were deleted. The session keys are derived inside the
+/// set; answers the ids of the sessions it deleted. The session keys are derived inside the
 /// script, so it needs a single Redis server: on a cluster, sessions of one logout key
 /// live on different slots.
 const DELETE_INDEXED: &str = r"
-local ended = 0
+local ended = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-    ended = ended + redis.call('DEL', ARGV[1] .. id)
+    if redis.call('DEL', ARGV[1] .. id) == 1 then
+        ended[#ended + 1] = id
+    end
 end
 redis.call('DEL', KEYS[1])
 return ended

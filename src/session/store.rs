@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::changes::ChangeListener;
 use super::memory::MemoryStore;
 use super::SessionData;
 use crate::telemetry;
@@ -434,6 +435,28 @@ pub trait SessionStore: Send + Sync + 'static {
         let load = self.load(PING_ID);
         async move { load.await.map(|_| ()) }
     }
+
+    /// Starts delivering to `listener` the changes every instance sharing this store makes
+    /// to sessions, and returns at once: the store listens in the background (on the
+    /// current tokio runtime), calling [`ChangeListener::subscribed`] once it receives every
+    /// change, [`ChangeListener::lost`] whenever it may miss one, and
+    /// [`ChangeListener::changed`] with the [`change_tag`](crate::store::change_tag) of each
+    /// session written or deleted. A store that supports it publishes that tag on every
+    /// `save`, `save_existing` and `delete`, and for each session `delete_indexed` ends.
+    ///
+    /// With it, the layer keeps the sessions it loaded in memory and decides requests on
+    /// them without asking the store (a near cache), while a logout, a refresh or a
+    /// back-channel logout on any instance reaches every other one at once.
+    ///
+    /// # Errors
+    ///
+    /// The default answers [`StoreError::Unsupported`]: the layer then asks the store on
+    /// every request. [`StoreError::Unavailable`] when there is no tokio runtime to listen
+    /// on.
+    fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
+        let _ = listener;
+        Err(StoreError::Unsupported)
+    }
 }
 
 /// The session id [`SessionStore::ping`] loads by default: not one the layer ever makes
@@ -538,6 +561,10 @@ impl<S: SessionStore> SessionStore for Arc<S> {
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
         S::ping(self)
     }
+
+    fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
+        S::subscribe_changes(self, listener)
+    }
 }
 
 impl<S: InProcessStore> InProcessStore for Arc<S> {
@@ -546,7 +573,7 @@ impl<S: InProcessStore> InProcessStore for Arc<S> {
     }
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// [`SessionStore`] in a form that can sit behind `Arc<dyn _>`.
 pub(crate) trait DynStore: Send + Sync {
@@ -581,6 +608,7 @@ pub(crate) trait DynStore: Send + Sync {
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError>;
 }
 
 impl<T: SessionStore> DynStore for T {
@@ -661,6 +689,10 @@ impl<T: SessionStore> DynStore for T {
         Box::pin(telemetry::store_call("ping", SessionStore::ping(self)))
     }
 
+    fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
+        SessionStore::subscribe_changes(self, listener)
+    }
+
     fn forget_use<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(telemetry::store_call(
             "forget_use",
@@ -734,6 +766,10 @@ impl<S: InProcessStore> DynStore for InProcess<S> {
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         DynStore::ping(&self.0)
+    }
+
+    fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
+        DynStore::subscribe_changes(&self.0, listener)
     }
 }
 

@@ -54,6 +54,7 @@ mod lifecycle;
 mod login_flow;
 mod logout_wins;
 mod metrics;
+mod near_cache;
 mod open_redirect;
 mod outage;
 mod postgres_outage;

@@ -876,7 +876,13 @@ async fn redis_outage_answers_503_then_recovers() {
     assert_status(browser.api(app.at("/api/data")).await, StatusCode::OK).await;
 
     // Redis crashes: requests with a session answer 503, quickly; public pages still work.
+    // The session kept in the near cache is served until the layer sees its subscription
+    // to changes drop, which takes a moment: nothing can change the session meanwhile.
     redis.kill();
+    wait_for("503 once redis is down", || async {
+        browser.api(app.at("/api/data")).await.status() == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
     for _ in 0..3 {
         let started = Instant::now();
         let response = browser.api(app.at("/api/data")).await;

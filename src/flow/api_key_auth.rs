@@ -176,6 +176,7 @@ fn session_of(key: &ApiKey) -> SessionData {
         bearer: true,
         typed_user: Default::default(),
         dpop_key: None,
+        provider: None,
     }
 }
 

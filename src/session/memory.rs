@@ -454,6 +454,7 @@ mod tests {
             bearer: false,
             typed_user: Default::default(),
             dpop_key: None,
+            provider: None,
         }
     }
 

@@ -56,6 +56,7 @@ mod logout_wins;
 mod metrics;
 mod open_redirect;
 mod outage;
+mod providers;
 mod postgres_outage;
 mod redis_deployments;
 mod refresh;

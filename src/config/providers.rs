@@ -277,6 +277,18 @@ impl ConfigBuilder {
             );
             self = self.secret_key(material);
         }
+        for (name, provider) in &providers {
+            if provider
+                .tenants
+                .as_ref()
+                .is_some_and(|tenants| !tenants.has_placeholder())
+            {
+                return Err(ConfigError::new(
+                    format!("provider(\"{name}\").tenant_issuer"),
+                    "the issuer template has no `{tenantid}`",
+                ));
+            }
+        }
         let mut views: Vec<Config> = Vec::with_capacity(providers.len());
         for (name, provider) in &providers {
             let builder = provider

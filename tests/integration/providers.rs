@@ -44,7 +44,7 @@ fn two_providers(alpha: &MockProvider, beta: &MockProvider) -> ConfigBuilder {
         .provider("beta", provider_of(beta))
         .secret_key("integration-test-key-0123456789abcdef")
         .cookie_secure(false)
-        .whitelist(["health"])
+        .whitelist(["health", "/health/oidc"])
 }
 
 async fn app(framework: Framework, config: ConfigBuilder) -> TestApp {
@@ -292,6 +292,19 @@ async fn one_provider_down_leaves_the_other_working(framework: Framework) {
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     let (landed, _) = browser.follow(app.at("/login/alpha?next=/me")).await;
     assert_status(landed, StatusCode::OK).await;
+
+    // The health report says which provider fails, and stays 200 while another works.
+    let health = Browser::default().api(app.at("/health/oidc")).await;
+    let report: Value =
+        serde_json::from_str(&assert_status(health, StatusCode::OK).await).expect("json");
+    assert_eq!(report["status"], "degraded");
+    assert_eq!(report["ready"], true);
+    assert_eq!(report["providers"]["alpha"]["ready"], true);
+    assert_eq!(report["providers"]["beta"]["ready"], false);
+    assert!(report["failing"]
+        .as_array()
+        .expect("failing")
+        .contains(&json!("providers.beta.discovery")));
 
     // Alpha goes down too: the signed-in session keeps working.
     alpha.set_available(false);

@@ -452,14 +452,8 @@ fn named_providers(
                     "needs {tenants_var}, the tenants allowed to sign in"
                 )));
             };
-            let Some(discovery) = vars.get_owned(&format!("{prefix}ISSUER")) else {
-                return Err(template.error(format!(
-                    "needs {prefix}ISSUER, the issuer whose discovery document names the template"
-                )));
-            };
             provider = provider.tenant_issuer(
-                super::TenantIssuer::new(discovery.value.trim(), template.value.trim())
-                    .allow_tenants(tenants.comma_list()),
+                super::TenantIssuer::new(template.value.trim()).allow_tenants(tenants.comma_list()),
             );
         }
         if !any {

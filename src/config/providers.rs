@@ -174,19 +174,16 @@ impl ProviderConfig {
         self
     }
 
-    /// A multi-tenant issuer: see [`TenantIssuer`]. Replaces the issuer and the discovery
-    /// URL: discovery reads the template's discovery issuer, whose document must name the
-    /// template as its issuer.
+    /// A multi-tenant issuer: see [`TenantIssuer`]. The template is the issuer the
+    /// provider's metadata names (replacing any [`issuer`](Self::issuer)); give the
+    /// [`discovery_url`](Self::discovery_url) of the multi-tenant document, or
+    /// [`endpoints`](Self::endpoints) whose issuer is the template. Each token's `iss` must
+    /// be the template filled in with an allowed tenant, its `tid` (when it has one) that
+    /// same tenant.
     pub fn tenant_issuer(mut self, tenants: TenantIssuer) -> Self {
-        let discovery = format!(
-            "{}/.well-known/openid-configuration",
-            tenants.discovery_issuer().trim_end_matches('/')
-        );
         let template = tenants.template().to_owned();
         self.tenants = Some(tenants);
-        self.with("tenant_issuer", move |b| {
-            Ok(b.discovery_url(discovery.clone()).issuer(template.clone()))
-        })
+        self.with("tenant_issuer", move |b| Ok(b.issuer(template.clone())))
     }
 
     /// A setting read from the environment, applied like a builder method.

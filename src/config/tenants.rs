@@ -17,15 +17,17 @@ type TenantCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// ```
 /// use tower_oidc::{Config, ProviderConfig, TenantIssuer};
 ///
-/// let entra = TenantIssuer::new(
-///     "https://login.microsoftonline.com/organizations/v2.0",
-///     "https://login.microsoftonline.com/{tenantid}/v2.0",
-/// )
-/// .allow_tenants(["9188040d-6c67-4c5b-b112-36a304b66dad"]);
+/// let entra = TenantIssuer::new("https://login.microsoftonline.com/{tenantid}/v2.0")
+///     .allow_tenants(["9188040d-6c67-4c5b-b112-36a304b66dad"]);
 /// let config = Config::builder()
 ///     .provider(
 ///         "entra",
-///         ProviderConfig::new().tenant_issuer(entra).client_id("my-app"),
+///         ProviderConfig::new()
+///             .discovery_url(
+///                 "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+///             )
+///             .tenant_issuer(entra)
+///             .client_id("my-app"),
 ///     )
 ///     .secret_key("a random string of at least 32 bytes!!")
 ///     .build()?;
@@ -35,21 +37,18 @@ type TenantCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 #[derive(Clone)]
 #[must_use]
 pub struct TenantIssuer {
-    discovery_issuer: String,
     template: String,
     allowed: Vec<String>,
     check: Option<TenantCheck>,
 }
 
 impl TenantIssuer {
-    /// `discovery_issuer` is where discovery reads the provider's metadata
-    /// (`{discovery_issuer}/.well-known/openid-configuration`); `template` is the issuer
-    /// that document names, with `{tenantid}` where each tenant's id goes. No tenant is
-    /// allowed until [`allow_tenants`](Self::allow_tenants) or
+    /// `template` is the issuer the provider's metadata names, with `{tenantid}` where
+    /// each tenant's id goes (Microsoft Entra ID's multi-tenant discovery documents name
+    /// exactly that). No tenant is allowed until [`allow_tenants`](Self::allow_tenants) or
     /// [`allow_tenant_if`](Self::allow_tenant_if) says which.
-    pub fn new(discovery_issuer: impl Into<String>, template: impl Into<String>) -> Self {
+    pub fn new(template: impl Into<String>) -> Self {
         Self {
-            discovery_issuer: discovery_issuer.into(),
             template: template.into(),
             allowed: Vec::new(),
             check: None,
@@ -71,10 +70,6 @@ impl TenantIssuer {
     pub fn allow_tenant_if(mut self, check: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
         self.check = Some(Arc::new(check));
         self
-    }
-
-    pub(crate) fn discovery_issuer(&self) -> &str {
-        &self.discovery_issuer
     }
 
     pub(crate) fn template(&self) -> &str {
@@ -127,7 +122,6 @@ impl TenantIssuer {
 impl fmt::Debug for TenantIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TenantIssuer")
-            .field("discovery_issuer", &self.discovery_issuer)
             .field("template", &self.template)
             .field("allowed", &self.allowed)
             .field("check", &self.check.is_some())
@@ -140,11 +134,8 @@ mod tests {
     use super::*;
 
     fn entra() -> TenantIssuer {
-        TenantIssuer::new(
-            "https://login.microsoftonline.com/organizations/v2.0",
-            "https://login.microsoftonline.com/{tenantid}/v2.0",
-        )
-        .allow_tenants(["t1"])
+        TenantIssuer::new("https://login.microsoftonline.com/{tenantid}/v2.0")
+            .allow_tenants(["t1"])
     }
 
     #[test]

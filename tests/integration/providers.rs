@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tower_oidc::testing::{MockProvider, MockUser};
-use tower_oidc::{Config, ConfigBuilder, ProviderConfig};
+use tower_oidc::{Config, ConfigBuilder, ProviderConfig, ProviderEndpoints, TenantIssuer};
 use url::Url;
 
 use crate::harness::{assert_status, location, Browser, Framework, TestApp};
@@ -18,6 +18,7 @@ both!(
     a_login_started_at_one_provider_cannot_finish_at_the_others_callback,
     one_provider_down_leaves_the_other_working,
     refresh_goes_to_the_provider_that_signed_in,
+    tenant_tokens_need_an_allowed_tenant,
 );
 
 /// Two mock providers, both naming themselves in authorization responses.
@@ -326,4 +327,78 @@ async fn refresh_goes_to_the_provider_that_signed_in(framework: Framework) {
     assert_eq!(me(&browser, &app).await["user_id"], "beta:carol");
     assert!(beta.stats().token_refresh >= 1);
     assert_eq!(alpha.stats().token_refresh, 0);
+}
+
+async fn tenant_tokens_need_an_allowed_tenant(framework: Framework) {
+    let (alpha, beta) = two_mocks().await;
+    const TEMPLATE: &str = "https://login.example.test/{tenantid}/v2.0";
+    let op = Url::parse(&beta.issuer()).expect("issuer");
+    let endpoints = ProviderEndpoints::new(
+        TEMPLATE,
+        op.join("authorize").expect("url"),
+        op.join("token").expect("url"),
+        op.join("jwks").expect("url"),
+    );
+    let config = Config::builder()
+        .provider("alpha", provider_of(&alpha))
+        .provider(
+            "entra",
+            ProviderConfig::new()
+                .endpoints(endpoints)
+                .tenant_issuer(
+                    TenantIssuer::new(TEMPLATE)
+                        .allow_tenants(["t1"])
+                        .allow_tenant_if(|tenant| tenant.starts_with("cust-")),
+                )
+                .client_id(beta.client_id()),
+        )
+        .secret_key("integration-test-key-0123456789abcdef")
+        .cookie_secure(false);
+    let app = app(framework, config).await;
+    let status_of = |claims: Value| {
+        let url = app.at("/api/data");
+        let token = beta.mint_access_token("bob", claims);
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request");
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body["user_id"].clone())
+        }
+    };
+    let tenant = |tid: &str| format!("https://login.example.test/{tid}/v2.0");
+
+    assert_eq!(
+        status_of(json!({"iss": tenant("t1"), "tid": "t1"})).await,
+        (StatusCode::OK, json!("entra:bob"))
+    );
+    assert_eq!(
+        status_of(json!({"iss": tenant("cust-7"), "tid": "cust-7"})).await.0,
+        StatusCode::OK
+    );
+    // A tenant not allowed, a `tid` naming another tenant than `iss`, the template itself.
+    for claims in [
+        json!({"iss": tenant("t2"), "tid": "t2"}),
+        json!({"iss": tenant("t1"), "tid": "t2"}),
+        json!({"iss": TEMPLATE, "tid": "t1"}),
+        json!({"iss": tenant("t1/v2.0/x"), "tid": "t1/v2.0/x"}),
+    ] {
+        assert_eq!(
+            status_of(claims.clone()).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{claims}"
+        );
+    }
+    // Alpha's tokens are alpha's still.
+    let from_alpha = reqwest::Client::new()
+        .get(app.at("/api/data"))
+        .bearer_auth(alpha.mint_access_token("bob", Value::Null))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(from_alpha.status(), StatusCode::OK);
 }

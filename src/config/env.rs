@@ -70,22 +70,23 @@ impl Setting {
 /// Every setting, in the order they are applied. The order matters only for
 /// `OIDC_CLIENT_SECRETS`, last because the file fills in only what no variable set.
 static SETTINGS: &[Setting] = &[
-    Setting::new("OIDC_ISSUER", |b, v| Ok(b.issuer(v.value)))
-    .per_provider(),
+    Setting::new("OIDC_ISSUER", |b, v| Ok(b.issuer(v.value))).per_provider(),
     Setting::new("OIDC_CONFIG_URL", |b, v| Ok(b.discovery_url(v.value)))
         .alias(&[flaskoidc::CONFIG_URL])
-    .per_provider(),
-    Setting::new("OIDC_CLIENT_ID", |b, v| Ok(b.client_id(v.value))).alias(&[flaskoidc::CLIENT_ID])
-    .per_provider(),
+        .per_provider(),
+    Setting::new("OIDC_CLIENT_ID", |b, v| Ok(b.client_id(v.value)))
+        .alias(&[flaskoidc::CLIENT_ID])
+        .per_provider(),
     Setting::new("OIDC_CLIENT_SECRET", |b, v| Ok(b.client_secret(v.value)))
         .alias(&[flaskoidc::CLIENT_SECRET])
-    .per_provider(),
+        .per_provider(),
     Setting::new("OIDC_REDIRECT_URI", |b, v| Ok(b.redirect_uri(v.value)))
         .alias(&[flaskoidc::REDIRECT_URI])
         .legacy(flaskoidc::callback)
-    .per_provider(),
-    Setting::new("OIDC_SCOPES", |b, v| Ok(b.scopes(v.list()))).alias(&[flaskoidc::SCOPES])
-    .per_provider(),
+        .per_provider(),
+    Setting::new("OIDC_SCOPES", |b, v| Ok(b.scopes(v.list())))
+        .alias(&[flaskoidc::SCOPES])
+        .per_provider(),
     Setting::new("OIDC_USER_ID_FIELD", |b, v| {
         Ok(b.user_id_claim(v.value.trim()))
     })
@@ -106,7 +107,7 @@ static SETTINGS: &[Setting] = &[
     .alias(&[flaskoidc::OVERWRITE_REDIRECT_URI]),
     Setting::new("OIDC_PROVIDER_NAME", |b, v| Ok(b.provider_name(v.value)))
         .alias(&[flaskoidc::PROVIDER_NAME])
-    .per_provider(),
+        .per_provider(),
     Setting::new("OIDC_FORCE_SCHEME", |b, v| {
         Ok(b.force_scheme(v.value.trim().to_ascii_lowercase()))
     })
@@ -159,8 +160,7 @@ static SETTINGS: &[Setting] = &[
         |b, v| Ok(b.fetch_userinfo(v.bool()?)),
     )
     .per_provider(),
-    Setting::new("OIDC_AUDIENCES", |b, v| Ok(b.audiences(v.list())))
-    .per_provider(),
+    Setting::new("OIDC_AUDIENCES", |b, v| Ok(b.audiences(v.list()))).per_provider(),
     Setting::new("OIDC_BEARER_ONLY", |b, v| Ok(b.bearer_only(v.bool()?))),
     Setting::new("OIDC_INTROSPECT_TOKENS", |b, v| {
         Ok(b.introspect_opaque_tokens(v.bool()?))
@@ -238,10 +238,8 @@ static SETTINGS: &[Setting] = &[
         Ok(b.client_certificate_key_file(v.value))
     })
     .per_provider(),
-    Setting::new("OIDC_CA_BUNDLE", |b, v| Ok(b.ca_bundle_file(v.value)))
-    .per_provider(),
-    Setting::new("OIDC_HTTP_PROXY", |b, v| Ok(b.http_proxy(v.value)))
-    .per_provider(),
+    Setting::new("OIDC_CA_BUNDLE", |b, v| Ok(b.ca_bundle_file(v.value))).per_provider(),
+    Setting::new("OIDC_HTTP_PROXY", |b, v| Ok(b.http_proxy(v.value))).per_provider(),
     Setting::new("OIDC_HTTP_TIMEOUT", |b, v| {
         Ok(b.http_timeout(v.positive_seconds()?))
     })
@@ -394,7 +392,12 @@ pub(super) fn builder_from_lookup(
 
 /// The settings that make a provider who it is: given once for several providers, they
 /// would make them one.
-const IDENTITY: &[&str] = &["OIDC_ISSUER", "OIDC_CONFIG_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"];
+const IDENTITY: &[&str] = &[
+    "OIDC_ISSUER",
+    "OIDC_CONFIG_URL",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+];
 
 fn refuse_shared_identity(list: &Found, set: &[(&Setting, Found)]) -> Result<(), ConfigError> {
     let shared = set
@@ -428,7 +431,8 @@ fn named_providers(
         let mut provider = super::ProviderConfig::new();
         let mut any = false;
         for setting in SETTINGS.iter().filter(|setting| setting.per_provider) {
-            let Some(found) = vars.get_owned(&format!("{prefix}{}", &setting.name["OIDC_".len()..]))
+            let Some(found) =
+                vars.get_owned(&format!("{prefix}{}", &setting.name["OIDC_".len()..]))
             else {
                 continue;
             };
@@ -723,7 +727,10 @@ mod tests {
         };
         assert_eq!(google.client_id, "g");
         assert_eq!(google.scopes, ["openid", "email"]);
-        assert_eq!(google.auth_params, [("access_type".into(), "offline".into())]);
+        assert_eq!(
+            google.auth_params,
+            [("access_type".into(), "offline".into())]
+        );
         assert!(google.namespace_user_ids);
         assert_eq!(okta.scopes, ["openid", "groups"]);
         assert_eq!(okta.routes.callback, "/auth/okta");
@@ -748,11 +755,18 @@ mod tests {
         };
         let err = with(&[("OIDC_OKTA_CLIENT_ID", " ")]);
         assert_eq!(err.setting(), "OIDC_OKTA_CLIENT_ID");
-        let err = with(&[("OIDC_OKTA_CLIENT_ID", "o"), ("OIDC_OKTA_LEEWAY", "x"), ("OIDC_OKTA_FETCH_USERINFO", "maybe")]);
+        let err = with(&[
+            ("OIDC_OKTA_CLIENT_ID", "o"),
+            ("OIDC_OKTA_LEEWAY", "x"),
+            ("OIDC_OKTA_FETCH_USERINFO", "maybe"),
+        ]);
         assert_eq!(err.setting(), "OIDC_OKTA_FETCH_USERINFO");
         let err = with(&[("OIDC_OKTA_CLIENT_ID", "o"), ("OIDC_CLIENT_ID", "shared")]);
         assert_eq!(err.setting(), "OIDC_CLIENT_ID");
-        let err = with(&[("OIDC_OKTA_CLIENT_ID", "o"), ("OIDC_PROVIDERS", "google,okta,azure")]);
+        let err = with(&[
+            ("OIDC_OKTA_CLIENT_ID", "o"),
+            ("OIDC_PROVIDERS", "google,okta,azure"),
+        ]);
         assert!(err.problem().contains("OIDC_AZURE_"), "{err}");
     }
 
@@ -762,9 +776,11 @@ mod tests {
             let suffix = &setting.name["OIDC_".len()..];
             let variable = format!("OIDC_ONE_{suffix}");
             let lookup = |name: &str| {
-                (name == "OIDC_PROVIDERS").then(|| "one".to_owned()).or_else(|| {
-                    (name == variable).then(|| "\u{1}not a valid value\u{1}".to_owned())
-                })
+                (name == "OIDC_PROVIDERS")
+                    .then(|| "one".to_owned())
+                    .or_else(|| {
+                        (name == variable).then(|| "\u{1}not a valid value\u{1}".to_owned())
+                    })
             };
             // Read: either accepted, or refused in its own name.
             if let Err(err) = Config::from_lookup(lookup) {

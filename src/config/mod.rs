@@ -39,8 +39,8 @@ pub(crate) use development::DevelopmentUser;
 pub use error::ConfigError;
 pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
 pub use providers::ProviderConfig;
-pub use tenants::TenantIssuer;
 pub(crate) use security::SecurityOptions;
+pub use tenants::TenantIssuer;
 
 use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;

@@ -207,7 +207,11 @@ impl fmt::Debug for ProviderConfig {
         f.debug_struct("ProviderConfig")
             .field(
                 "settings",
-                &self.settings.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+                &self
+                    .settings
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
             )
             .field("namespace_user_ids", &self.namespace_user_ids)
             .field("display_name", &self.display_name)
@@ -268,10 +272,8 @@ impl ConfigBuilder {
             use rand::RngCore;
             let mut bytes = vec![0u8; super::defaults::GENERATED_SECRET_KEY_BYTES];
             rand::rngs::OsRng.fill_bytes(&mut bytes);
-            let material = base64::Engine::encode(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                &bytes,
-            );
+            let material =
+                base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &bytes);
             self = self.secret_key(material);
         }
         for (name, provider) in &providers {
@@ -452,7 +454,10 @@ mod tests {
     fn errors_name_the_provider() {
         let err = Config::builder()
             .secret_key(KEY)
-            .provider("one", ProviderConfig::new().issuer("https://one.example.com"))
+            .provider(
+                "one",
+                ProviderConfig::new().issuer("https://one.example.com"),
+            )
             .build()
             .unwrap_err();
         assert_eq!(err.setting(), "provider(\"one\").client_id");

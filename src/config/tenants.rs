@@ -134,8 +134,7 @@ mod tests {
     use super::*;
 
     fn entra() -> TenantIssuer {
-        TenantIssuer::new("https://login.microsoftonline.com/{tenantid}/v2.0")
-            .allow_tenants(["t1"])
+        TenantIssuer::new("https://login.microsoftonline.com/{tenantid}/v2.0").allow_tenants(["t1"])
     }
 
     #[test]

@@ -224,7 +224,10 @@ impl Context {
 
     /// The requirements `identity` must meet: those of the provider that signed it in
     /// (the application's included).
-    pub(crate) fn requirements_of(&self, identity: &crate::identity::Identity) -> &crate::authz::Require {
+    pub(crate) fn requirements_of(
+        &self,
+        identity: &crate::identity::Identity,
+    ) -> &crate::authz::Require {
         let named = identity.provider().and_then(|name| {
             self.providers
                 .iter()
@@ -247,12 +250,13 @@ impl Context {
         if !self.has_several_providers() {
             return Some(self.clone());
         }
-        let index = self.providers.iter().position(|slot| {
-            match &slot.config.tenants {
+        let index = self
+            .providers
+            .iter()
+            .position(|slot| match &slot.config.tenants {
                 Some(tenants) => tenants.accepts(iss, tenant),
                 None => crate::issuer::same_issuer(slot.config.issuer_key(), iss),
-            }
-        })?;
+            })?;
         Some(Self::of_slot(&self.shared, index))
     }
 

@@ -346,7 +346,11 @@ pub(crate) fn logout_keys(session: &SessionData) -> Vec<String> {
         .iter()
         .filter_map(|claim| {
             let value = session.claims.get(*claim)?.as_str()?;
-            Some(crate::token::logout_token::key(session.provider.as_deref(), claim, value))
+            Some(crate::token::logout_token::key(
+                session.provider.as_deref(),
+                claim,
+                value,
+            ))
         })
         .collect();
     keys.push(user_key(&session.user_id));

@@ -343,9 +343,8 @@ impl Engine {
         }
         match self.ctx.lookup_session_resealing(request.headers) {
             (SessionLookup::Valid(session), resealed) => (
-                Some(self.ctx.identity(session)).filter(|identity| {
-                    self.ctx.requirements_of(identity).check(identity).is_ok()
-                }),
+                Some(self.ctx.identity(session))
+                    .filter(|identity| self.ctx.requirements_of(identity).check(identity).is_ok()),
                 resealed,
             ),
             _ => (None, Vec::new()),

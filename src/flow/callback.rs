@@ -198,7 +198,9 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
     // callback; the query never chooses it.
     let on_its_callback = ctx
         .for_named(pending.provider.as_deref())
-        .is_some_and(|own| crate::paths::normalize_path(request.path).path == own.config.routes.callback);
+        .is_some_and(|own| {
+            crate::paths::normalize_path(request.path).path == own.config.routes.callback
+        });
     if !on_its_callback {
         return fail(
             StatusCode::BAD_REQUEST,

@@ -66,9 +66,8 @@ pub(crate) fn page(
                 )
             })
             .collect();
-        let list = format!(
-            "<ul style=\"list-style:none;padding:0;display:grid;gap:.75rem\">{list}</ul>"
-        );
+        let list =
+            format!("<ul style=\"list-style:none;padding:0;display:grid;gap:.75rem\">{list}</ul>");
         let body = match &ctx.config.chooser_page {
             Some(template) => template.replace(PLACEHOLDER, &list),
             None => page::render(

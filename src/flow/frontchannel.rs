@@ -80,8 +80,11 @@ impl FrontChannel {
         let mut removals = Vec::new();
         let mut ended = 0;
         if let SessionBackend::Store(store) = &ctx.config.session {
-            let key =
-                crate::token::logout_token::key(ctx.config.provider_key.as_deref(), "sid", &self.sid);
+            let key = crate::token::logout_token::key(
+                ctx.config.provider_key.as_deref(),
+                "sid",
+                &self.sid,
+            );
             match store.delete_indexed(&key).await {
                 Ok(count) => ended = count,
                 Err(StoreError::Unsupported) => {

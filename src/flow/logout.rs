@@ -97,7 +97,9 @@ impl Logout {
         }
         let removals = ctx.end_session(session.as_deref(), self.carried).await;
         // The provider that signed the user in ends its session and revokes its tokens.
-        let owner = session.as_deref().and_then(|session| ctx.for_session(session));
+        let owner = session
+            .as_deref()
+            .and_then(|session| ctx.for_session(session));
         let ctx = owner.as_ref().unwrap_or(ctx);
         if let Some(session) = &session {
             tracing::Span::current().record("user_id", session.user_id.as_str());

@@ -42,7 +42,10 @@ pub(crate) async fn answer(ctx: &Context) -> CoreResponse {
             if own.is_empty() {
                 working += 1;
             }
-            failing.extend(own.iter().map(|part| format!("providers.{name}.{}", &part["provider.".len()..])));
+            failing.extend(
+                own.iter()
+                    .map(|part| format!("providers.{name}.{}", &part["provider.".len()..])),
+            );
             providers.insert(name, report);
         }
         degraded = working > 0;
@@ -63,7 +66,9 @@ pub(crate) async fn answer(ctx: &Context) -> CoreResponse {
     let all_ok = failing.is_empty();
     let healthy = all_ok || (degraded && store_ok);
     let ready = if ctx.has_several_providers() {
-        providers.values().any(|report| report["ready"] == json!(true))
+        providers
+            .values()
+            .any(|report| report["ready"] == json!(true))
     } else {
         !failing.iter().any(|part| part == DISCOVERY)
     };

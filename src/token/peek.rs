@@ -20,7 +20,11 @@ pub(crate) fn issuer_and_tenant(token: &str) -> Option<(String, Option<String>)>
 /// The issuer `token` must name: the provider's, or for a multi-tenant provider the
 /// template filled in with the token's allowed tenant. The verification that follows
 /// still compares the token's `iss` with it exactly.
-pub(crate) fn expected_issuer<'a>(config: &Config, metadata_issuer: &'a str, token: &str) -> Cow<'a, str> {
+pub(crate) fn expected_issuer<'a>(
+    config: &Config,
+    metadata_issuer: &'a str,
+    token: &str,
+) -> Cow<'a, str> {
     let Some(tenants) = &config.tenants else {
         return Cow::Borrowed(metadata_issuer);
     };
@@ -54,6 +58,9 @@ mod tests {
             Some(("https://op.example".to_owned(), Some("t1".to_owned())))
         );
         assert_eq!(issuer_and_tenant("opaque-token"), None);
-        assert_eq!(issuer_and_tenant(&token(&serde_json::json!({"iss": 5}))), None);
+        assert_eq!(
+            issuer_and_tenant(&token(&serde_json::json!({"iss": 5}))),
+            None
+        );
     }
 }

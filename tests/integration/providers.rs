@@ -63,11 +63,17 @@ async fn logins_through_each_provider_keep_users_apart(framework: Framework) {
 
     let at_alpha = Browser::default();
     let (landed, visited) = at_alpha.follow(app.at("/login/alpha?next=/me")).await;
-    assert!(visited[0].as_str().starts_with(&alpha.issuer()), "{visited:?}");
+    assert!(
+        visited[0].as_str().starts_with(&alpha.issuer()),
+        "{visited:?}"
+    );
     assert_status(landed, StatusCode::OK).await;
     let at_beta = Browser::default();
     let (landed, visited) = at_beta.follow(app.at("/login/beta?next=/me")).await;
-    assert!(visited[0].as_str().starts_with(&beta.issuer()), "{visited:?}");
+    assert!(
+        visited[0].as_str().starts_with(&beta.issuer()),
+        "{visited:?}"
+    );
     assert_status(landed, StatusCode::OK).await;
 
     // Both providers call their user `alice`: two users here.
@@ -81,7 +87,10 @@ async fn logins_through_each_provider_keep_users_apart(framework: Framework) {
     // Logout ends the session at the provider that signed the user in.
     let logout = at_beta.get(app.at("/logout")).await;
     let end_session = location(&logout).expect("end-session redirect");
-    assert!(end_session.as_str().starts_with(&beta.issuer()), "{end_session}");
+    assert!(
+        end_session.as_str().starts_with(&beta.issuer()),
+        "{end_session}"
+    );
     let _ = at_beta.get(end_session).await;
     assert_eq!(beta.end_session_requests().len(), 1);
     assert!(alpha.end_session_requests().is_empty());
@@ -119,8 +128,8 @@ async fn the_chooser_lists_providers_and_keeps_next(framework: Framework) {
     );
 
     let listed = browser.api(chooser).await;
-    let listed: Value = serde_json::from_str(&assert_status(listed, StatusCode::OK).await)
-        .expect("json");
+    let listed: Value =
+        serde_json::from_str(&assert_status(listed, StatusCode::OK).await).expect("json");
     assert_eq!(
         listed["providers"],
         json!([
@@ -154,10 +163,16 @@ async fn a_default_provider_skips_the_chooser(framework: Framework) {
     let browser = Browser::default();
     let first = browser.get(app.at("/me")).await;
     let authorize = location(&first).expect("location");
-    assert!(authorize.as_str().starts_with(&beta.issuer()), "{authorize}");
+    assert!(
+        authorize.as_str().starts_with(&beta.issuer()),
+        "{authorize}"
+    );
     let login = browser.get(app.at("/login")).await;
     let authorize = location(&login).expect("location");
-    assert!(authorize.as_str().starts_with(&beta.issuer()), "{authorize}");
+    assert!(
+        authorize.as_str().starts_with(&beta.issuer()),
+        "{authorize}"
+    );
     // The other provider stays one click away.
     let (landed, _) = browser.follow(app.at("/login/alpha?next=/me")).await;
     assert_status(landed, StatusCode::OK).await;
@@ -181,8 +196,8 @@ async fn bearer_tokens_are_verified_by_their_issuer(framework: Framework) {
 
     for (mock, user) in [(&alpha, "alpha:bob"), (&beta, "beta:bob")] {
         let response = call(mock.mint_access_token("bob", Value::Null)).await;
-        let body: Value = serde_json::from_str(&assert_status(response, StatusCode::OK).await)
-            .expect("json");
+        let body: Value =
+            serde_json::from_str(&assert_status(response, StatusCode::OK).await).expect("json");
         assert_eq!(body["user_id"], user);
     }
 
@@ -234,7 +249,10 @@ async fn a_mixed_up_callback_is_refused(framework: Framework) {
     let browser = Browser::default();
     let callback = callback_of(&browser, &app, "/login/alpha").await;
     assert_eq!(
-        callback.query_pairs().find(|(n, _)| n == "iss").map(|(_, v)| v.into_owned()),
+        callback
+            .query_pairs()
+            .find(|(n, _)| n == "iss")
+            .map(|(_, v)| v.into_owned()),
         Some(alpha.issuer())
     );
     let mixed = browser
@@ -377,7 +395,9 @@ async fn tenant_tokens_need_an_allowed_tenant(framework: Framework) {
         (StatusCode::OK, json!("entra:bob"))
     );
     assert_eq!(
-        status_of(json!({"iss": tenant("cust-7"), "tid": "cust-7"})).await.0,
+        status_of(json!({"iss": tenant("cust-7"), "tid": "cust-7"}))
+            .await
+            .0,
         StatusCode::OK
     );
     // A tenant not allowed, a `tid` naming another tenant than `iss`, the template itself.

@@ -72,7 +72,12 @@ async fn a_login_through_each_provider_on_one_callback() {
         for (name, op) in [("alpha", &env.alpha), ("beta", &env.beta)] {
             let browser = Browser::default();
             let landed = browser
-                .drive(env.app.at(&format!("/login/{name}?next=/me")), &op.origin(), "alice", |_| false)
+                .drive(
+                    env.app.at(&format!("/login/{name}?next=/me")),
+                    &op.origin(),
+                    "alice",
+                    |_| false,
+                )
                 .await
                 .done();
             assert_eq!(landed.status(), StatusCode::OK, "{name}: {}", landed.url());
@@ -83,7 +88,10 @@ async fn a_login_through_each_provider_on_one_callback() {
 
             let logout = browser.get(env.app.at("/logout")).await;
             let end_session = location(&logout).expect("end-session redirect");
-            assert!(end_session.as_str().starts_with(&op.issuer()), "{end_session}");
+            assert!(
+                end_session.as_str().starts_with(&op.issuer()),
+                "{end_session}"
+            );
         }
     })
     .await;
@@ -99,16 +107,23 @@ async fn a_response_in_the_other_providers_name_is_refused() {
         let browser = Browser::default();
         let app_origin = env.app.url.origin();
         let callback = browser
-            .drive(env.app.at("/login/alpha"), &env.alpha.origin(), "alice", |url| {
-                url.origin() == app_origin && url.path() == "/auth"
-            })
+            .drive(
+                env.app.at("/login/alpha"),
+                &env.alpha.origin(),
+                "alice",
+                |url| url.origin() == app_origin && url.path() == "/auth",
+            )
             .await
             .stopped();
         let iss = callback
             .query_pairs()
             .find(|(name, _)| name == "iss")
             .map(|(_, value)| value.into_owned());
-        assert_eq!(iss, Some(env.alpha.issuer()), "oidc-provider sends RFC 9207 iss");
+        assert_eq!(
+            iss,
+            Some(env.alpha.issuer()),
+            "oidc-provider sends RFC 9207 iss"
+        );
         let mixed: Vec<(String, String)> = callback
             .query_pairs()
             .into_owned()

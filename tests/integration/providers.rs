@@ -312,6 +312,12 @@ async fn one_provider_down_leaves_the_other_working(framework: Framework) {
     let (landed, _) = browser.follow(app.at("/login/alpha?next=/me")).await;
     assert_status(landed, StatusCode::OK).await;
 
+    // Ready with one provider of two.
+    app.layer
+        .ready(std::time::Duration::from_millis(600))
+        .await
+        .expect("alpha is ready");
+
     // The health report says which provider fails, and stays 200 while another works.
     let health = Browser::default().api(app.at("/health/oidc")).await;
     let report: Value =
@@ -331,6 +337,28 @@ async fn one_provider_down_leaves_the_other_working(framework: Framework) {
     // New logins to beta still answer 503, beta's alone.
     let refused = Browser::default().get(app.at("/login/beta")).await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // Not ready while no provider was ever loaded.
+    let down = TestApp::serve_on(
+        framework,
+        two_providers(&beta, &beta_twin_down().await)
+            .build()
+            .expect("config"),
+        "",
+    )
+    .await;
+    assert!(down
+        .layer
+        .ready(std::time::Duration::from_millis(300))
+        .await
+        .is_err());
+}
+
+/// A second provider that never answers.
+async fn beta_twin_down() -> MockProvider {
+    let twin = MockProvider::start().await.expect("provider");
+    twin.set_available(false);
+    twin
 }
 
 async fn refresh_goes_to_the_provider_that_signed_in(framework: Framework) {

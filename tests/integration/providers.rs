@@ -201,16 +201,28 @@ async fn bearer_tokens_are_verified_by_their_issuer(framework: Framework) {
         assert_eq!(body["user_id"], user);
     }
 
-    // Naming alpha, signed with beta's key: alpha's keys do not verify it.
-    let forged = beta.mint_access_token("bob", json!({ "iss": alpha.issuer() }));
-    assert_eq!(call(forged).await.status(), StatusCode::UNAUTHORIZED);
-
-    // An issuer no provider has: refused without asking anyone.
+    // An issuer no provider has, signed with a key neither knows: refused without asking
+    // anyone for keys.
     let before = (alpha.stats().jwks, beta.stats().jwks);
-    let stranger = alpha.mint_access_token("bob", json!({ "iss": "https://stranger.example" }));
+    let stranger = beta.mint_jwt_with_kid(
+        "stranger-key",
+        json!({ "iss": "https://stranger.example", "aud": alpha.client_id(), "sub": "bob",
+                "exp": now() + 300 }),
+    );
     let refused = call(stranger).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert_eq!((alpha.stats().jwks, beta.stats().jwks), before);
+
+    // Naming alpha, signed with beta's key: alpha's keys do not verify it.
+    let forged = beta.mint_access_token("bob", json!({ "iss": alpha.issuer() }));
+    assert_eq!(call(forged).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
 }
 
 /// The callback URL the provider sends the browser back to after `start`.

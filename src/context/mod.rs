@@ -222,6 +222,14 @@ impl Context {
             .any(|slot| slot.config.routes.callback == path)
     }
 
+    /// Whether a provider whose callback is `path` answers with `form_post`.
+    pub(crate) fn takes_form_post_at(&self, path: &str) -> bool {
+        self.providers.iter().any(|slot| {
+            slot.config.routes.callback == path
+                && slot.config.response_mode == crate::config::ResponseMode::FormPost
+        })
+    }
+
     /// The requirements `identity` must meet: those of the provider that signed it in
     /// (the application's included).
     pub(crate) fn requirements_of(

@@ -6,7 +6,7 @@ use http::{HeaderValue, Method, StatusCode};
 
 use super::{BodyWork, Decision, Deferred, Pending};
 use crate::bearer::BearerHeader;
-use crate::config::{Config, ResponseMode};
+use crate::config::Config;
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::flow::login_params::LoginParams;
 use crate::flow::{
@@ -225,9 +225,7 @@ impl Engine {
                     Some(login) => self.step(login, Deferred::Login),
                     None => self.step(callback::decide(ctx, request), Deferred::Callback),
                 }
-            } else if request.method == Method::POST
-                && ctx.config.response_mode == ResponseMode::FormPost
-            {
+            } else if request.method == Method::POST && ctx.takes_form_post_at(path) {
                 Decision::ReadBody {
                     limit: form_post::MAX_BODY_BYTES,
                     work: BodyWork::FormPost(form_post::Posted::of(request)),

@@ -19,6 +19,7 @@ both!(
     one_provider_down_leaves_the_other_working,
     refresh_goes_to_the_provider_that_signed_in,
     tenant_tokens_need_an_allowed_tenant,
+    backchannel_logout_ends_only_that_providers_sessions,
 );
 
 /// Two mock providers, both naming themselves in authorization responses.
@@ -461,4 +462,54 @@ async fn tenant_tokens_need_an_allowed_tenant(framework: Framework) {
         .await
         .expect("request");
     assert_eq!(from_alpha.status(), StatusCode::OK);
+}
+
+async fn backchannel_logout_ends_only_that_providers_sessions(framework: Framework) {
+    let (alpha, beta) = two_mocks().await;
+    let app = app(framework, two_providers(&alpha, &beta).memory_sessions()).await;
+    let at_alpha = Browser::default();
+    let (landed, _) = at_alpha.follow(app.at("/login/alpha?next=/me")).await;
+    assert_status(landed, StatusCode::OK).await;
+    let at_beta = Browser::default();
+    let (landed, _) = at_beta.follow(app.at("/login/beta?next=/me")).await;
+    assert_status(landed, StatusCode::OK).await;
+
+    let logout_token = |mock: &MockProvider, iss: String, jti: &str| {
+        mock.mint_jwt(
+            tower_oidc::testing::MockAlg::Rs256,
+            json!({
+                "iss": iss, "aud": mock.client_id(), "iat": now(), "exp": now() + 120,
+                "jti": format!("{jti}-{framework:?}"), "sub": "alice",
+                "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+            }),
+        )
+    };
+    let post = |token: String| {
+        let url = app.at("/backchannel_logout");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token.as_str())])
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }
+    };
+    // Beta's key, alpha's name: refused, nobody signed out.
+    let forged = logout_token(&beta, alpha.issuer(), "forged");
+    assert_eq!(post(forged).await, StatusCode::BAD_REQUEST);
+    // An issuer no provider has.
+    let stranger = logout_token(&beta, "https://stranger.example".into(), "stranger");
+    assert_eq!(post(stranger).await, StatusCode::BAD_REQUEST);
+    assert_eq!(me(&at_alpha, &app).await["user_id"], "alpha:alice");
+
+    // Beta's `alice` ends; alpha's `alice` is another user and stays.
+    let genuine = logout_token(&beta, beta.issuer(), "genuine");
+    assert_eq!(post(genuine).await, StatusCode::OK);
+    assert_eq!(
+        at_beta.api(app.at("/me")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(me(&at_alpha, &app).await["user_id"], "alpha:alice");
 }

@@ -9,6 +9,7 @@ mod refreshes;
 mod replay;
 mod sessions;
 
+use std::borrow::Cow;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -205,14 +206,16 @@ impl Context {
         Some(Self::of_slot(&self.shared, index))
     }
 
-    /// The context of the provider a session or login names: this one with a single
-    /// provider (which names none); `None` when several are configured and `name` is
-    /// missing or no longer configured.
-    pub(crate) fn for_named(&self, name: Option<&str>) -> Option<Self> {
-        if !self.has_several_providers() {
-            return Some(self.clone());
+    /// The context of the provider a session or login names: this one, borrowed, with a
+    /// single provider (which names none) or when it is the one named, as on every
+    /// request of a session; `None` when several are configured and `name` is missing or
+    /// no longer configured.
+    pub(crate) fn for_named(&self, name: Option<&str>) -> Option<Cow<'_, Self>> {
+        let this_one = self.chosen && name.is_some() && name == self.config.provider_key.as_deref();
+        if !self.has_several_providers() || this_one {
+            return Some(Cow::Borrowed(self));
         }
-        self.for_provider(name?)
+        self.for_provider(name?).map(Cow::Owned)
     }
 
     /// Whether `path` is the callback of one of the providers.
@@ -248,15 +251,18 @@ impl Context {
     }
 
     /// The context of the provider that signed `session` in.
-    pub(crate) fn for_session(&self, session: &crate::session::SessionData) -> Option<Self> {
+    pub(crate) fn for_session(
+        &self,
+        session: &crate::session::SessionData,
+    ) -> Option<Cow<'_, Self>> {
         self.for_named(session.provider.as_deref())
     }
 
     /// The context of the provider whose issuer is `iss` (its template, for a multi-tenant
     /// provider, with the token's `tid`); `None` for an issuer no provider has.
-    pub(crate) fn for_issuer(&self, iss: &str, tenant: Option<&str>) -> Option<Self> {
+    pub(crate) fn for_issuer(&self, iss: &str, tenant: Option<&str>) -> Option<Cow<'_, Self>> {
         if !self.has_several_providers() {
-            return Some(self.clone());
+            return Some(Cow::Borrowed(self));
         }
         let index = self
             .providers
@@ -265,7 +271,7 @@ impl Context {
                 Some(tenants) => tenants.accepts(iss, tenant),
                 None => crate::issuer::same_issuer(slot.config.issuer_key(), iss),
             })?;
-        Some(Self::of_slot(&self.shared, index))
+        Some(Cow::Owned(Self::of_slot(&self.shared, index)))
     }
 
     pub(crate) fn session_cookie(&self) -> &str {

@@ -165,9 +165,12 @@ pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, Be
 /// With several providers, the one whose issuer a JWT names: its keys, audiences and rules
 /// verify the token. A token naming no configured issuer is refused before any network
 /// call; an opaque token goes to the provider shown first (introspection).
-fn issuing_provider(ctx: &Context, token: &str) -> Result<Context, BearerError> {
+fn issuing_provider<'a>(
+    ctx: &'a Context,
+    token: &str,
+) -> Result<std::borrow::Cow<'a, Context>, BearerError> {
     if !ctx.has_several_providers() || token.split('.').count() != 3 {
-        return Ok(ctx.clone());
+        return Ok(std::borrow::Cow::Borrowed(ctx));
     }
     let (iss, tid) = crate::token::peek::issuer_and_tenant(token)
         .ok_or_else(|| BearerError::Invalid("the token names no issuer".into()))?;

@@ -100,7 +100,7 @@ impl Logout {
         let owner = session
             .as_deref()
             .and_then(|session| ctx.for_session(session));
-        let ctx = owner.as_ref().unwrap_or(ctx);
+        let ctx: &Context = owner.as_deref().unwrap_or(ctx);
         if let Some(session) = &session {
             tracing::Span::current().record("user_id", session.user_id.as_str());
             tracing::info!(user_id = %session.user_id, "logout");

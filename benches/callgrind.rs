@@ -29,7 +29,7 @@ use tower_oidc::testing::{MockAlg, MockProvider};
 
 use common::{bare, bearer, config, layered, ready_layer, request, send};
 
-const CASES: &str = "whitelisted | cookie | memory | cookie_idle | memory_idle | bearer_cached | bearer_first_rs256 \
+const CASES: &str = "whitelisted | cookie | memory | cookie_idle | memory_idle | bearer_cached | api_key | bearer_first_rs256 \
                      (bare | layered), raw_rs256, or callback";
 
 /// The loop callgrind counts: `n` requests, each built and answered.
@@ -75,6 +75,8 @@ fn main() {
     } else {
         builder
     };
+    #[cfg(feature = "api-keys")]
+    let builder = builder.api_keys(case == "api_key");
     let builder = if case.ends_with("_idle") {
         builder.session_idle_timeout(Duration::from_secs(1800))
     } else {
@@ -100,6 +102,14 @@ fn main() {
         "bearer_cached" => {
             let token = bearer(&provider.mint_access_token("svc-user", json!({})));
             let make = |_| request("/api/data", false, None, Some(&token));
+            rt.block_on(send(&app, make(0)));
+            measured_loop(&rt, &app, &make, n);
+        }
+        #[cfg(feature = "api-keys")]
+        "api_key" => {
+            let cookie = rt.block_on(common::sign_in(&layered_app, &http));
+            let key = rt.block_on(common::make_api_key(&layered_app, &cookie));
+            let make = |_| request("/api/data", false, None, Some(&key));
             rt.block_on(send(&app, make(0)));
             measured_loop(&rt, &app, &make, n);
         }

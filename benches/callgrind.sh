@@ -14,7 +14,7 @@ N="${N:-2000}"
 FIRST_SEEN="${FIRST_SEEN:-500}"
 command -v valgrind >/dev/null || { echo "valgrind is missing" >&2; exit 1; }
 
-binary="$(cargo bench --bench callgrind --features testing,axum --no-run 2>&1 |
+binary="$(cargo bench --bench callgrind --features testing,axum,api-keys --no-run 2>&1 |
     sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)"
 [[ -x "$binary" ]] || { echo "could not build the callgrind bench" >&2; exit 1; }
 
@@ -44,6 +44,7 @@ row memory "$N"
 row cookie_idle "$N"
 row memory_idle "$N"
 row bearer_cached "$N"
+row api_key "$N"
 row bearer_first_rs256 "$FIRST_SEEN"
 raw="$(count raw_rs256 raw "$FIRST_SEEN")"
 awk -v o="$(cat "$work/bearer_first_rs256.overhead")" -v r="$raw" 'BEGIN {

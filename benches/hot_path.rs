@@ -123,7 +123,7 @@ impl Fixture {
             let app =
                 app_for(ready_layer(config(&rs).api_keys(true).build().expect("config")).await);
             let cookie = common::sign_in(&app, &http).await;
-            let key = make_api_key(&app, &cookie).await;
+            let key = common::make_api_key(&app, &cookie).await;
             (app, key)
         };
         let dpop_config = config(&rs).dpop(tower_oidc::DpopMode::Optional);
@@ -157,22 +157,6 @@ impl Fixture {
             callback_app,
         }
     }
-}
-
-/// A key made through the key route, as `Bearer toidc_…`.
-#[cfg(feature = "api-keys")]
-async fn make_api_key(app: &Router, cookie: &HeaderValue) -> HeaderValue {
-    let request = Request::post("/api-keys")
-        .header(http::header::HOST, common::HOST_NAME)
-        .header(http::header::COOKIE, cookie.clone())
-        .header("sec-fetch-site", "same-origin")
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Body::from(r#"{"name": "bench"}"#))
-        .expect("request");
-    let (response, body) = send(app, request).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let made: Value = serde_json::from_slice(&body).expect("json");
-    bearer(made["key"].as_str().expect("key"))
 }
 
 /// Sends one request and checks the answer, so that no case measures an error path.

@@ -11,14 +11,17 @@
 # load generator's own work (kilobytes of cookie sent per request, on loopback) does not
 # come out of the app's CPU time; both variants of every case run the same way.
 #
-# Prints requests/s and p50/p99 latency for /health (whitelisted), / (cookie session),
-# / (memory-store session: the cookie holds only a sealed id) and /api/data (bearer token,
-# cached after its first use), bare vs layered, alternating within each round: medians
-# over ROUNDS rounds, and ratios as the median of the ratios within each round. Then floods
-# the layered app with unauthenticated, invalid-cookie and invalid-token requests (after a
-# 1 s warm-up of each)
-# and reads its RSS from /proc before and after each flood. Everything it starts is stopped
-# on exit.
+# Prints requests/s, p50/p99 latency and the app's CPU time per request for /health
+# (whitelisted), / (cookie session), / (memory-store session: the cookie holds only a sealed
+# id) and /api/data (bearer token, cached after its first use), bare vs layered, alternating
+# within each round: medians over ROUNDS rounds, and ratios as the median of the ratios within
+# each round. Every answer is checked (status 200 and the expected user id in the body; a wrk
+# Lua script counts the others, and any makes the run fail). Then the same authenticated
+# requests against the layered app's /health sent with no credentials at all, as a health
+# checker sends it: throughput and CPU per request, session / health. Then floods the layered
+# app with unauthenticated, invalid-cookie and invalid-token requests (after a 1 s warm-up of
+# each) and reads its RSS from /proc before and after each flood. Everything it starts is
+# stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +38,7 @@ else
     on_app_cpus=()
     THREADS="${THREADS:-2}"
 fi
-CONNECTIONS="${CONNECTIONS:-64}"
+CONNECTIONS="${CONNECTIONS:-32}"
 FLOOD_DURATION="${FLOOD_DURATION:-5}"
 HTML="Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 JSON="Accept: application/json"
@@ -79,12 +82,31 @@ BARE="$(value BARE)"
 COOKIE="$(value COOKIE)"
 MEMORY_COOKIE="$(value MEMORY_COOKIE)"
 BEARER="$(value BEARER)"
+USER_ID="$(value USER_ID)"
 case "$LAYERED $LAYERED_MEMORY $BARE" in
     http://127.0.0.1:*" "http://127.0.0.1:*" "http://127.0.0.1:*) ;;
     *) echo "unexpected addresses: $LAYERED $LAYERED_MEMORY $BARE" >&2; exit 1 ;;
 esac
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$app/status"; }
+# The app's CPU time so far, in ns, over all its threads (the runtime's workers live as long
+# as the app).
+cpu_ns() { cat /proc/"$app"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }
+
+# Counts the answers that are not 200 or lack EXPECT in their body.
+cat >"$work/check.lua" <<'LUA'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) bad = 0; expect = os.getenv("EXPECT") or "" end
+function response(status, headers, body)
+    if status ~= 200 or not string.find(body, expect, 1, true) then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+    local total = 0
+    for _, thread in ipairs(threads) do total = total + thread:get("bad") end
+    io.write(string.format("unexpected answers: %d\n", total))
+end
+LUA
 
 # Converts wrk's latency ("635.21us", "2.15ms", "1.02s") to microseconds.
 to_us() {
@@ -95,20 +117,28 @@ to_us() {
     }'
 }
 
-# run NAME URL [HEADER...]: one wrk run; writes NAME.rps, NAME.p50, NAME.p99, NAME.bad.
+# run NAME EXPECT URL [HEADER...]: one wrk run, each answer checked for 200 and EXPECT;
+# writes NAME.rps, NAME.p50, NAME.p99 and NAME.cpu (the app's CPU ns per request).
 run() {
-    local name="$1" url="$2"
-    shift 2
+    local name="$1" expect="$2" url="$3"
+    shift 3
     local args=()
     for header in "$@"; do args+=(-H "$header"); done
-    "${on_load_cpu[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}" "$url" \
-        >"$work/$name.wrk"
+    local before after
+    before="$(cpu_ns)"
+    EXPECT="$expect" "${on_load_cpu[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" \
+        --latency -s "$work/check.lua" "${args[@]}" "$url" >"$work/$name.wrk"
+    after="$(cpu_ns)"
     awk '/^Requests\/sec:/ { print $2 }' "$work/$name.wrk" >"$work/$name.rps"
     to_us "$(awk '$1 == "50%" { print $2 }' "$work/$name.wrk")" >"$work/$name.p50"
     to_us "$(awk '$1 == "99%" { print $2 }' "$work/$name.wrk")" >"$work/$name.p99"
-    awk '/Non-2xx or 3xx responses:/ { print $5 }' "$work/$name.wrk" >"$work/$name.bad"
-    if [[ -s "$work/$name.bad" ]]; then
-        echo "warning: $name had $(cat "$work/$name.bad") non-2xx/3xx answers" >&2
+    awk -v b="$before" -v a="$after" '/requests in/ { printf "%.0f\n", (a - b) / $1 }' \
+        "$work/$name.wrk" >"$work/$name.cpu"
+    local bad
+    bad="$(awk '/^unexpected answers:/ { print $3 }' "$work/$name.wrk")"
+    if [[ "$bad" != 0 ]]; then
+        echo "$name: ${bad:-?} answers were not 200 with '$expect' in the body" >&2
+        exit 1
     fi
 }
 # get NAME FIELD: the median over the rounds.
@@ -127,26 +157,29 @@ echo "layered $LAYERED, memory store $LAYERED_MEMORY, bare $BARE (pid $app); RSS
 
 # Bare and layered alternate, so drift in the machine's load hits both alike.
 for round in $(seq 1 "$ROUNDS"); do
-    run "health_bare.r$round" "$BARE/health" "$HTML"
-    run "health_layered.r$round" "$LAYERED/health" "$HTML"
-    run "session_bare.r$round" "$BARE/" "$HTML" "Cookie: $COOKIE"
-    run "session_layered.r$round" "$LAYERED/" "$HTML" "Cookie: $COOKIE"
-    run "memory_bare.r$round" "$BARE/" "$HTML" "Cookie: $MEMORY_COOKIE"
-    run "memory_layered.r$round" "$LAYERED_MEMORY/" "$HTML" "Cookie: $MEMORY_COOKIE"
-    run "bearer_bare.r$round" "$BARE/api/data" "$JSON" "Authorization: Bearer $BEARER"
-    run "bearer_layered.r$round" "$LAYERED/api/data" "$JSON" "Authorization: Bearer $BEARER"
+    run "health_bare.r$round" ok "$BARE/health" "$HTML"
+    run "health_layered.r$round" ok "$LAYERED/health" "$HTML"
+    run "plain_health.r$round" ok "$LAYERED/health"
+    run "session_bare.r$round" "alice" "$BARE/" "$HTML" "Cookie: $COOKIE"
+    run "session_layered.r$round" "$USER_ID" "$LAYERED/" "$HTML" "Cookie: $COOKIE"
+    run "memory_bare.r$round" "alice" "$BARE/" "$HTML" "Cookie: $MEMORY_COOKIE"
+    run "memory_layered.r$round" "$USER_ID" "$LAYERED_MEMORY/" "$HTML" "Cookie: $MEMORY_COOKIE"
+    run "bearer_bare.r$round" svc-user "$BARE/api/data" "$JSON" "Authorization: Bearer $BEARER"
+    run "bearer_layered.r$round" svc-user "$LAYERED/api/data" "$JSON" "Authorization: Bearer $BEARER"
 done
 names="health_bare health_layered session_bare session_layered memory_bare memory_layered"
-for name in $names bearer_bare bearer_layered; do
+for name in $names bearer_bare bearer_layered plain_health; do
     printf '%-16s req/s by round:' "$name"
     for round in $(seq 1 "$ROUNDS"); do printf ' %8.0f' "$(cat "$work/$name.r$round.rps")"; done
     echo
 done
 
-# paired A B: the median over the rounds of A's req/s divided by B's in the same round.
+# paired A B [FIELD]: the median over the rounds of A's FIELD (req/s unless given) divided
+# by B's in the same round.
 paired() {
+    local field="${3:-rps}"
     for round in $(seq 1 "$ROUNDS"); do
-        awk -v a="$(cat "$work/$1.r$round.rps")" -v b="$(cat "$work/$2.r$round.rps")" \
+        awk -v a="$(cat "$work/$1.r$round.$field")" -v b="$(cat "$work/$2.r$round.$field")" \
             'BEGIN { print a / b }'
     done | sort -g | awk '{ v[NR] = $1 } END {
         if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -180,6 +213,16 @@ for kind in session memory; do
         -v bare="$(paired "${kind}_bare" health_bare)" \
         'BEGIN { printf "  %-6s layered %5.1f%%   bare app, same requests %5.1f%%   (Cookie header: %d bytes)\n",
                  kind == "session" ? "cookie" : "memory", 100 * layered, 100 * bare, bytes }'
+done
+echo
+echo "against /health with no credentials on the layered app (its CPU: $(get plain_health cpu) ns per request),"
+echo "median of the per-round ratios (CPU: health's CPU per request / the session's):"
+printf '  %-22s %10s %12s %10s\n' session throughput "CPU/request" "ns/request"
+for row in "session:cookie" "memory:memory store" "bearer:bearer (cached)"; do
+    key="${row%%:*}"
+    awk -v label="${row#*:}" -v rps="$(paired "${key}_layered" plain_health)" \
+        -v cpu="$(paired plain_health "${key}_layered" cpu)" -v ns="$(get "${key}_layered" cpu)" \
+        'BEGIN { printf "  %-22s %10.3f %12.3f %10.0f\n", label, rps, cpu, ns }'
 done
 echo
 echo "floods of the layered app (${FLOOD_DURATION}s each after 1 s of warm-up), RSS of the app process:"

@@ -16,6 +16,7 @@
 //! COOKIE=tower_oidc.0=...          (a valid session, for the Cookie header)
 //! MEMORY_COOKIE=tower_oidc.0=...   (a valid memory-store session on LAYERED_MEMORY)
 //! BEARER=eyJ...                    (a valid access token, valid for an hour)
+//! USER_ID=...                      (the signed-in user's id, which `/` answers with)
 //! READY
 //! ```
 //!
@@ -126,6 +127,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("COOKIE={cookie}");
     println!("MEMORY_COOKIE={memory_cookie}");
     println!("BEARER={token}");
+    println!("USER_ID={}", provider.user().sub);
     println!("READY");
     std::future::pending::<()>().await;
     Ok(())

@@ -2,6 +2,12 @@
 
 use std::fmt;
 
+/// Whether `a` and `b` are equal, in time that depends on their lengths only, not on where
+/// they differ, so a secret cannot be guessed byte by byte from response times.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A secret string (client secret, token, key material).
 ///
 /// `Debug` and `Display` print `[redacted]`; read the value with [`Secret::expose`].

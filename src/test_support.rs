@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::config::{Config, ConfigError};
+use crate::session::SessionData;
 
 /// The members of a JSON object literal (`json!({...})`); anything else is empty.
 pub(crate) fn claims(value: Value) -> Map<String, Value> {
@@ -18,4 +19,26 @@ pub(crate) fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     Config::from_lookup(|name| map.get(name).cloned())
+}
+
+/// A session of `user_id` with `claims`, valid for ever.
+pub(crate) fn session(user_id: &str, claims: Value) -> SessionData {
+    SessionData {
+        sid: user_id.to_owned(),
+        user_id: user_id.to_owned(),
+        claims: self::claims(claims),
+        id_token: None,
+        access_token: None,
+        refresh_token: None,
+        access_expires_at: None,
+        created_at: 0,
+        expires_at: u64::MAX,
+        user: None,
+        user_loaded_at: None,
+        last_seen: None,
+        bearer: true,
+        typed_user: Default::default(),
+        dpop_key: None,
+        provider: None,
+    }
 }

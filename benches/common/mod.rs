@@ -165,3 +165,19 @@ pub async fn sign_in(app: &Router, http: &reqwest::Client) -> HeaderValue {
 pub fn bearer(token: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("Bearer {token}")).expect("header")
 }
+
+/// A key made through the key route, as `Bearer toidc_…`.
+#[cfg(feature = "api-keys")]
+pub async fn make_api_key(app: &Router, cookie: &HeaderValue) -> HeaderValue {
+    let request = Request::post("/api-keys")
+        .header(http::header::HOST, HOST_NAME)
+        .header(http::header::COOKIE, cookie.clone())
+        .header("sec-fetch-site", "same-origin")
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"name": "bench"}"#))
+        .expect("request");
+    let (response, body) = send(app, request).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let made: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    bearer(made["key"].as_str().expect("key"))
+}

@@ -1,14 +1,25 @@
 //! Verified bearer tokens, kept until they expire so repeat calls skip the signature check.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::{Arc, RwLock};
 
+use foldhash::fast::RandomState;
+
+use crate::dpop::binding::{self, Binding};
 use crate::session::SessionData;
 
-/// The token itself (to confirm a hit) and what it proved.
-type Entry = (Box<str>, Arc<SessionData>);
+struct Entry {
+    /// The token itself, to confirm a hit.
+    token: Box<str>,
+    /// What it proved.
+    session: Arc<SessionData>,
+    /// Its claims bind it to no key, so it may be used as a plain bearer token.
+    unbound: bool,
+}
 
+/// Only verified tokens are inserted, so nobody can choose the keys: a fast seeded hash
+/// is enough.
 pub(crate) struct BearerCache {
     entries: RwLock<HashMap<u64, Entry>>,
     hasher: RandomState,
@@ -19,7 +30,7 @@ impl BearerCache {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             entries: RwLock::new(HashMap::new()),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             capacity,
         }
     }
@@ -35,10 +46,26 @@ impl BearerCache {
 
     /// A hit is confirmed by comparing the whole token, and must not have expired.
     pub(crate) fn get(&self, token: &str, now: u64) -> Option<Arc<SessionData>> {
+        self.find(token, now, |_| true)
+    }
+
+    /// As [`get`](Self::get), for a token bound to no key only: one lookup for the most
+    /// common bearer request, with the binding read from its claims once, at insertion.
+    pub(crate) fn get_unbound(&self, token: &str, now: u64) -> Option<Arc<SessionData>> {
+        self.find(token, now, |entry| entry.unbound)
+    }
+
+    fn find(
+        &self,
+        token: &str,
+        now: u64,
+        wanted: impl Fn(&Entry) -> bool,
+    ) -> Option<Arc<SessionData>> {
         let key = self.key(token);
         let entries = self.entries.read().ok()?;
-        let (stored, session) = entries.get(&key)?;
-        (**stored == *token && !session.is_expired(now)).then(|| Arc::clone(session))
+        let entry = entries.get(&key)?;
+        (*entry.token == *token && !entry.session.is_expired(now) && wanted(entry))
+            .then(|| Arc::clone(&entry.session))
     }
 
     pub(crate) fn insert(&self, token: &str, session: Arc<SessionData>, now: u64) {
@@ -47,16 +74,46 @@ impl BearerCache {
             return;
         };
         if entries.len() >= self.capacity {
-            entries.retain(|_, (_, session)| !session.is_expired(now));
+            entries.retain(|_, entry| !entry.session.is_expired(now));
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
-        entries.insert(key, (token.into(), session));
+        let unbound = binding::of(&session.claims) == Binding::Unbound;
+        let entry = Entry {
+            token: token.into(),
+            session,
+            unbound,
+        };
+        entries.insert(key, entry);
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.read().map_or(0, |entries| entries.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::test_support::session;
+
+    #[test]
+    fn key_bound_tokens_are_never_served_as_unbound() {
+        let cache = BearerCache::new(10);
+        let bound = session("svc", json!({"cnf": {"jkt": "thumbprint"}}));
+        let typed = session("svc", json!({"token_type": "DPoP"}));
+        cache.insert("bound.token", Arc::new(bound), 0);
+        cache.insert("typed.token", Arc::new(typed), 0);
+        cache.insert("plain.token", Arc::new(session("svc", json!({}))), 0);
+        for token in ["bound.token", "typed.token"] {
+            assert!(cache.get(token, 0).is_some(), "{token}");
+            assert!(cache.get_unbound(token, 0).is_none(), "{token}");
+        }
+        assert!(cache.get_unbound("plain.token", 0).is_some());
+        assert!(cache.get_unbound("plain.tokem", 0).is_none());
     }
 }

@@ -55,39 +55,59 @@ pub(crate) fn from_headers(headers: &HeaderMap) -> BearerHeader<'_> {
     if values.next().is_some() {
         return BearerHeader::Malformed("more than one Authorization header");
     }
-    let Ok(value) = value.to_str() else {
-        return BearerHeader::Malformed("the Authorization header is not ASCII");
+    // Read as bytes: a token is checked once, in one vectorized pass, and the header as a
+    // whole only when it is refused (to say whether it was text at all).
+    let bytes = value.as_bytes();
+    let malformed = |reason| {
+        BearerHeader::Malformed(if is_visible_ascii(bytes) {
+            reason
+        } else {
+            "the Authorization header is not ASCII"
+        })
     };
-    let Some((scheme, credential)) = value.split_once(' ') else {
-        return BearerHeader::Malformed("the Authorization header has no credential");
+    let Some(space) = memchr::memchr(b' ', bytes) else {
+        return malformed("the Authorization header has no credential");
     };
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let (scheme, credential) = (&bytes[..space], &bytes[space + 1..]);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         // Other schemes (Basic, ...) are the application's business.
-        return BearerHeader::Missing;
+        return if is_visible_ascii(bytes) {
+            BearerHeader::Missing
+        } else {
+            malformed("")
+        };
     }
-    let credential = credential.trim();
+    let credential = credential.trim_ascii();
     if credential.is_empty() || credential.len() > MAX_TOKEN_BYTES {
-        return BearerHeader::Malformed("the bearer token is empty or too large");
+        return malformed("the bearer token is empty or too large");
     }
-    if credential.starts_with('{') {
-        return match serde_json::from_str::<serde_json::Value>(credential) {
+    if credential.starts_with(b"{") {
+        return match serde_json::from_slice::<serde_json::Value>(credential) {
+            _ if !is_visible_ascii(bytes) => malformed(""),
             Ok(serde_json::Value::Object(dict)) => match dict.get("access_token") {
                 Some(serde_json::Value::String(token)) if !token.is_empty() => {
                     BearerHeader::Token(Cow::Owned(token.clone()))
                 }
-                _ => BearerHeader::Malformed("the JSON bearer credential has no access_token"),
+                _ => malformed("the JSON bearer credential has no access_token"),
             },
-            _ => BearerHeader::Malformed("the bearer credential is not valid JSON"),
+            _ => malformed("the bearer credential is not valid JSON"),
         };
     }
     // Without an early exit, so that the check is vectorized: tokens are long.
     let graphic = credential
-        .bytes()
-        .fold(true, |all, b| all & b.is_ascii_graphic());
-    if !graphic {
-        return BearerHeader::Malformed("the bearer token has invalid characters");
+        .iter()
+        .fold(true, |all, &b| all & b.is_ascii_graphic());
+    match std::str::from_utf8(credential) {
+        Ok(credential) if graphic => BearerHeader::Token(Cow::Borrowed(credential)),
+        _ => malformed("the bearer token has invalid characters"),
     }
-    BearerHeader::Token(Cow::Borrowed(credential))
+}
+
+/// What `HeaderValue::to_str` accepts: tabs and visible ASCII.
+fn is_visible_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |all, &b| {
+        all & (b == b'\t' || (b' '..=b'~').contains(&b))
+    })
 }
 
 #[cfg(test)]
@@ -129,7 +149,74 @@ mod tests {
         ));
     }
 
+    /// The header read as text first, as it was before it was read as bytes.
+    fn read_as_text(headers: &HeaderMap) -> String {
+        let Some(value) = headers.get(AUTHORIZATION) else {
+            return "missing".into();
+        };
+        let Ok(value) = value.to_str() else {
+            return "malformed:the Authorization header is not ASCII".into();
+        };
+        let Some((scheme, credential)) = value.split_once(' ') else {
+            return "malformed:the Authorization header has no credential".into();
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return "missing".into();
+        }
+        let credential = credential.trim_matches(|c: char| c.is_ascii_whitespace());
+        if credential.is_empty() || credential.len() > MAX_TOKEN_BYTES {
+            return "malformed:the bearer token is empty or too large".into();
+        }
+        if credential.starts_with('{') {
+            return match serde_json::from_str::<serde_json::Value>(credential) {
+                Ok(serde_json::Value::Object(dict)) => match dict.get("access_token") {
+                    Some(serde_json::Value::String(token)) if !token.is_empty() => {
+                        format!("token:{token}")
+                    }
+                    _ => "malformed:the JSON bearer credential has no access_token".into(),
+                },
+                _ => "malformed:the bearer credential is not valid JSON".into(),
+            };
+        }
+        if credential.bytes().all(|b| b.is_ascii_graphic()) {
+            format!("token:{credential}")
+        } else {
+            "malformed:the bearer token has invalid characters".into()
+        }
+    }
+
+    fn classified(headers: &HeaderMap) -> String {
+        match from_headers(headers) {
+            BearerHeader::Missing => "missing".into(),
+            BearerHeader::Token(token) => format!("token:{token}"),
+            BearerHeader::Malformed(why) => format!("malformed:{why}"),
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn bytes_are_classified_as_the_text_was(
+            scheme in "(Bearer|bearer|Basic|Bear|)",
+            gap in "[ \t]{0,2}",
+            credential in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::char::range('!', '~'),
+                    proptest::strategy::Just(' '),
+                    proptest::strategy::Just('\t'),
+                    proptest::strategy::Just('{'),
+                    proptest::strategy::Just('é'),
+                ],
+                0..40,
+            ),
+        ) {
+            let value = format!("{scheme}{gap}{}", credential.iter().collect::<String>());
+            if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+                let mut headers = HeaderMap::new();
+                headers.insert(AUTHORIZATION, value);
+                proptest::prop_assert_eq!(classified(&headers), read_as_text(&headers));
+            }
+        }
+
         #[test]
         fn any_authorization_header_is_classified(value in "[ -~]{0,200}") {
             if let Ok(value) = HeaderValue::from_str(&value) {

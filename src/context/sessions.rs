@@ -48,6 +48,9 @@ impl Context {
         &self,
         headers: &http::HeaderMap,
     ) -> (SessionLookup, Vec<HeaderValue>) {
+        if !headers.contains_key(http::header::COOKIE) {
+            return (SessionLookup::None, Vec::new());
+        }
         let name = self.session_cookie();
         let Some(chunks) = self.codec.find_chunks(headers, name) else {
             let carried = self.codec.count_chunks(headers, name);

@@ -313,7 +313,14 @@ impl Engine {
         if let Some(step) = crate::flow::api_key_auth::decide(&self.ctx, token) {
             return self.step(step, Deferred::ApiKey);
         }
-        let cached = self.ctx.bearer_cache.get(token, crate::session::now());
+        let now = crate::session::now();
+        if self.ctx.config.dpop.mode != crate::DpopMode::Required {
+            if let Some(session) = self.ctx.bearer_cache.get_unbound(token, now) {
+                crate::telemetry::bearer_accepted("cached");
+                return Decision::Continue(Pass::signed_in(Identity::new(session)));
+            }
+        }
+        let cached = self.ctx.bearer_cache.get(token, now);
         if let Some(refusal) =
             crate::dpop::binding::refuse_as_bearer(&self.ctx.config, cached.as_deref())
         {

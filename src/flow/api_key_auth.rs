@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use serde_json::Value;
 
 use crate::bearer::BearerError;
 use crate::context::Context;
@@ -15,7 +14,6 @@ use crate::session::apikeys::cache::Entry;
 use crate::session::apikeys::format;
 use crate::session::apikeys::ApiKey;
 use crate::session::apikeys::ApiKeys;
-use crate::session::SessionData;
 use crate::store::StoreError;
 use crate::user::Loaded;
 
@@ -44,19 +42,33 @@ pub(crate) fn decide(ctx: &Context, token: &str) -> Option<Step<KeyCheck>> {
     let Some(found) = keys.store.load_now(id) else {
         return Some(wait());
     };
-    let now = crate::session::now();
-    let key = match found.as_deref().map(|key| check(key, secret, now)) {
-        Some(Ok(key)) => key,
-        Some(Err(reason)) => return Some(Step::Done(Outcome::Respond(refuse(reason)))),
-        None => return Some(Step::Done(Outcome::Respond(refuse(UNKNOWN)))),
+    let Some(record) = found else {
+        return Some(Step::Done(Outcome::Respond(refuse(UNKNOWN))));
     };
-    if touch_due(key, now) {
+    let now = crate::session::now();
+    // A secret already found to match this very record needs no second digest.
+    let known = keys.identities.get_checked(id, &record, secret);
+    if known.is_none() && !format::matches(secret, &record.hash) {
+        return Some(Step::Done(Outcome::Respond(refuse(UNKNOWN))));
+    }
+    if record.is_expired(now) {
+        return Some(Step::Done(Outcome::Respond(refuse(EXPIRED))));
+    }
+    if touch_due(&record, now) {
         return Some(wait());
     }
-    match fresh_identity(ctx, keys, id, now) {
-        Some(entry) => Some(Step::Done(Outcome::signed_in(identity(entry)))),
-        None => Some(wait()),
-    }
+    let entry = match known {
+        Some(entry) if is_fresh(ctx, &entry, now) => entry,
+        Some(_) => return Some(wait()),
+        None => {
+            let Some(entry) = fresh_identity(ctx, keys, id, now) else {
+                return Some(wait());
+            };
+            keys.identities.remember_check(id, &record, secret);
+            entry
+        }
+    };
+    Some(Step::Done(Outcome::signed_in(identity(entry))))
 }
 
 /// A key the store must be asked about, or whose identity must be built.
@@ -102,7 +114,7 @@ impl KeyCheck {
         if let Some(entry) = fresh_identity(ctx, keys, &self.id, now) {
             return Ok(entry);
         }
-        let mut session = session_of(&key);
+        let mut session = key.session();
         if let Some(hook) = &ctx.config.user_hook {
             // The hook sees the key, as handlers will.
             let asking = identity((Arc::from(self.id.as_str()), Arc::new(session.clone())))
@@ -122,6 +134,7 @@ impl KeyCheck {
 }
 
 const UNKNOWN: &str = "the API key is not valid (unknown or revoked)";
+const EXPIRED: &str = "the API key has expired";
 
 /// The key, if `secret` is its secret and it has not expired.
 fn check<'k>(key: &'k ApiKey, secret: &str, now: u64) -> Result<&'k ApiKey, &'static str> {
@@ -129,7 +142,7 @@ fn check<'k>(key: &'k ApiKey, secret: &str, now: u64) -> Result<&'k ApiKey, &'st
         return Err(UNKNOWN);
     }
     if key.is_expired(now) {
-        return Err("the API key has expired");
+        return Err(EXPIRED);
     }
     Ok(key)
 }
@@ -141,43 +154,19 @@ fn touch_due(key: &ApiKey, now: u64) -> bool {
 
 /// The built identity of key `id`, unless the hook's user must be loaded again.
 fn fresh_identity(ctx: &Context, keys: &ApiKeys, id: &str, now: u64) -> Option<Entry> {
-    let entry = keys.identities.get(id)?;
-    let session = &entry.1;
-    let stale = ctx.config.user_hook.as_ref().is_some_and(|hook| {
+    keys.identities
+        .get(id)
+        .filter(|entry| is_fresh(ctx, entry, now))
+}
+
+fn is_fresh(ctx: &Context, (_, session): &Entry, now: u64) -> bool {
+    !ctx.config.user_hook.as_ref().is_some_and(|hook| {
         session.user_loaded_at.is_none() || session.user_is_stale(now, hook.ttl_secs)
-    });
-    (!stale).then_some(entry)
+    })
 }
 
 fn identity((id, session): Entry) -> Identity {
     Identity::new(session).with_api_key(id)
-}
-
-/// What a key authenticates as: its owner with the claims it was made with, its scopes
-/// as the `scope` claim, and no token to pass on.
-fn session_of(key: &ApiKey) -> SessionData {
-    let mut claims = key.claims.clone();
-    if !key.scopes.is_empty() {
-        claims.insert("scope".into(), Value::String(key.scopes.join(" ")));
-    }
-    SessionData {
-        sid: String::new(),
-        user_id: key.user_id.clone(),
-        claims,
-        id_token: None,
-        access_token: None,
-        refresh_token: None,
-        access_expires_at: None,
-        created_at: key.created,
-        expires_at: key.expires.unwrap_or(u64::MAX),
-        user: None,
-        user_loaded_at: None,
-        last_seen: None,
-        bearer: true,
-        typed_user: Default::default(),
-        dpop_key: None,
-        provider: None,
-    }
 }
 
 /// `401` as for any refused bearer credential.

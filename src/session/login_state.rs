@@ -102,13 +102,9 @@ pub(crate) fn find(
             let json = codec.open(name, value.as_bytes())?;
             let login: PendingLogin = serde_json::from_slice(&json).ok()?;
             let fresh = now < login.created_at.saturating_add(LOGIN_TTL_SECS);
-            (fresh && constant_time_eq(login.state.as_bytes(), state.as_bytes()))
+            (fresh && crate::secret::constant_time_eq(login.state.as_bytes(), state.as_bytes()))
                 .then(|| (name.to_owned(), login))
         })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Single-use values already presented (states at the callback, logout-token ids), so a

@@ -136,6 +136,12 @@ async fn lifecycle(
     assert!(me["access_token"].is_null());
     let data = with_key(&app, "/api/data", &key).await;
     assert_status(data, StatusCode::OK).await;
+    // Another secret under the key's id is refused, also after the real one was accepted.
+    let forged = format!("toidc_{id}_{}", "A".repeat(43));
+    let forged = with_key(&app, "/api/data", &forged).await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let data = with_key(&app, "/api/data", &key).await;
+    assert_status(data, StatusCode::OK).await;
 
     // Listed, with its use, never with its secret or digest.
     let listed = owner.list().await;

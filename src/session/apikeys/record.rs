@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::session::SessionData;
 use crate::store::StoreError;
 
 /// A personal API key as stored: its owner, name, scopes and times, the claims it
@@ -98,6 +99,33 @@ impl ApiKey {
     pub fn from_record(record: impl AsRef<str>) -> Result<Self, StoreError> {
         serde_json::from_str(record.as_ref())
             .map_err(|err| StoreError::corrupt(format!("API key record: {err}")))
+    }
+
+    /// What the key authenticates as: its owner with the claims it was made with, its
+    /// scopes as the `scope` claim, and no token to pass on.
+    pub(crate) fn session(&self) -> SessionData {
+        let mut claims = self.claims.clone();
+        if !self.scopes.is_empty() {
+            claims.insert("scope".into(), Value::String(self.scopes.join(" ")));
+        }
+        SessionData {
+            sid: String::new(),
+            user_id: self.user_id.clone(),
+            claims,
+            id_token: None,
+            access_token: None,
+            refresh_token: None,
+            access_expires_at: None,
+            created_at: self.created,
+            expires_at: self.expires.unwrap_or(u64::MAX),
+            user: None,
+            user_loaded_at: None,
+            last_seen: None,
+            bearer: true,
+            typed_user: Default::default(),
+            dpop_key: None,
+            provider: None,
+        }
     }
 
     /// What the owner sees in the listing: never the digest nor the claims.

@@ -206,16 +206,27 @@ impl Context {
         Some(Self::of_slot(&self.shared, index))
     }
 
-    /// The context of the provider a session or login names: this one, borrowed, with a
-    /// single provider (which names none) or when it is the one named, as on every
-    /// request of a session; `None` when several are configured and `name` is missing or
-    /// no longer configured.
+    /// The context of the provider a session or login names: this one, borrowed, when it
+    /// is the one named (or, with a single unnamed provider, none is), as on every request
+    /// of a session; `None` for a provider not configured (any longer), or none named
+    /// where providers have names.
     pub(crate) fn for_named(&self, name: Option<&str>) -> Option<Cow<'_, Self>> {
-        let this_one = self.chosen && name.is_some() && name == self.config.provider_key.as_deref();
-        if !self.has_several_providers() || this_one {
+        if name == self.config.provider_key.as_deref() && (self.chosen || name.is_none()) {
             return Some(Cow::Borrowed(self));
         }
         self.for_provider(name?).map(Cow::Owned)
+    }
+
+    /// Whether the provider that signed `session` in is configured: a session of a
+    /// provider since removed (or from before providers had names) is no session.
+    pub(crate) fn knows_provider_of(&self, session: &crate::session::SessionData) -> bool {
+        match session.provider.as_deref() {
+            None => self.config.provider_key.is_none(),
+            Some(name) => self
+                .providers
+                .iter()
+                .any(|slot| slot.config.provider_key.as_deref() == Some(name)),
+        }
     }
 
     /// Whether `path` is the callback of one of the providers.

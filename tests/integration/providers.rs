@@ -20,6 +20,7 @@ both!(
     refresh_goes_to_the_provider_that_signed_in,
     tenant_tokens_need_an_allowed_tenant,
     backchannel_logout_ends_only_that_providers_sessions,
+    a_session_of_a_removed_provider_is_no_session,
 );
 
 /// Two mock providers, both naming themselves in authorization responses.
@@ -512,4 +513,33 @@ async fn backchannel_logout_ends_only_that_providers_sessions(framework: Framewo
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(me(&at_alpha, &app).await["user_id"], "alpha:alice");
+}
+
+async fn a_session_of_a_removed_provider_is_no_session(framework: Framework) {
+    let (alpha, beta) = two_mocks().await;
+    let both = app(framework, two_providers(&alpha, &beta)).await;
+    let browser = Browser::default();
+    let (landed, _) = browser.follow(both.at("/login/beta?next=/me")).await;
+    assert_status(landed, StatusCode::OK).await;
+
+    // The same application, now with alpha alone: the cookie still opens (same key, same
+    // first provider), but beta's session is no session, never alpha's.
+    let alpha_only = Config::builder()
+        .provider("alpha", provider_of(&alpha))
+        .secret_key("integration-test-key-0123456789abcdef")
+        .cookie_secure(false);
+    let alone = app(framework, alpha_only).await;
+    assert_eq!(
+        browser.api(alone.at("/me")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let navigation = browser.get(alone.at("/me")).await;
+    let authorize = location(&navigation).expect("a new login");
+    assert!(
+        authorize.as_str().starts_with(&alpha.issuer()),
+        "{authorize}"
+    );
+    assert_eq!(alpha.stats().token_refresh + beta.stats().token_refresh, 0);
+    // And its cookie is cleared.
+    assert!(!browser.has_session(&both));
 }

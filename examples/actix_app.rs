@@ -9,6 +9,11 @@
 //!   cargo run --example actix_app --features actix
 //! ```
 //!
+//! Several providers: `OIDC_PROVIDERS=google,okta` with each one's `OIDC_GOOGLE_ISSUER`,
+//! `OIDC_GOOGLE_CLIENT_ID`, `OIDC_GOOGLE_CLIENT_SECRET`, … (every provider setting has an
+//! `OIDC_{NAME}_` form); `/login` then offers a choice, `/login/google` signs in with
+//! Google, and `/me` says which provider signed the user in (`provider`).
+//!
 //! Built with `--features api-keys`, `OIDC_API_KEYS=true` lets signed-in users make personal
 //! API keys at `/api-keys` (`OIDC_API_KEYS_PATH`), which then authenticate as them:
 //! `curl -H "Authorization: Bearer toidc_…" http://127.0.0.1:5000/api/data`. `/me` says
@@ -41,6 +46,7 @@ async fn me(identity: Identity) -> web::Json<Value> {
         "claims": identity.claims(),
         "user": user_record(&identity),
         "api_key": identity.api_key_id(),
+                    "provider": identity.provider(),
     }))
 }
 

@@ -8,6 +8,11 @@
 //!   cargo run --example axum_app
 //! ```
 //!
+//! Several providers: `OIDC_PROVIDERS=google,okta` with each one's `OIDC_GOOGLE_ISSUER`,
+//! `OIDC_GOOGLE_CLIENT_ID`, `OIDC_GOOGLE_CLIENT_SECRET`, … (every provider setting has an
+//! `OIDC_{NAME}_` form); `/login` then offers a choice, `/login/google` signs in with
+//! Google, and `/me` says which provider signed the user in (`provider`).
+//!
 //! Built with `--features api-keys`, `OIDC_API_KEYS=true` lets signed-in users make personal
 //! API keys at `/api-keys` (`OIDC_API_KEYS_PATH`), which then authenticate as them:
 //! `curl -H "Authorization: Bearer toidc_…" http://127.0.0.1:5000/api/data`. `/me` says
@@ -54,6 +59,7 @@ pub(crate) fn app(oidc: OidcLayer) -> Router {
                     "claims": identity.claims(),
                     "user": identity.user_json(),
                     "api_key": identity.api_key_id(),
+                    "provider": identity.provider(),
                 }))
             }),
         )

@@ -59,6 +59,13 @@ impl Identity {
         &self.session.user_id
     }
 
+    /// The name of the provider that signed the user in (or issued the bearer token), when
+    /// several are configured; `None` with a single provider.
+    #[must_use]
+    pub fn provider(&self) -> Option<&str> {
+        self.session.provider.as_deref()
+    }
+
     /// All claims: the ID token's merged with userinfo's.
     #[must_use]
     pub fn claims(&self) -> &Map<String, Value> {
@@ -296,6 +303,7 @@ impl Identity {
             bearer: false,
             typed_user: Default::default(),
             dpop_key: None,
+            provider: None,
         }))
     }
 }

@@ -143,7 +143,8 @@ pub mod testing;
 pub use authz::{AccessDeniedPage, ClaimExpectation, Denied, Require};
 pub use config::{
     AssertionAudience, ClientAuth, Config, ConfigBuilder, ConfigError, DpopMode, IdTokenSigningAlg,
-    ProviderEndpoints, ResponseMode, UnknownDpopMode, UnknownSigningAlg,
+    ProviderConfig, ProviderEndpoints, ResponseMode, TenantIssuer, UnknownDpopMode,
+    UnknownSigningAlg,
 };
 pub use health::{health, HealthService};
 pub use identity::Identity;

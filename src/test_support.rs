@@ -39,5 +39,6 @@ pub(crate) fn session(user_id: &str, claims: Value) -> SessionData {
         bearer: true,
         typed_user: Default::default(),
         dpop_key: None,
+        provider: None,
     }
 }

@@ -1,5 +1,7 @@
 //! `ConfigBuilder::build`: every setting checked, defaults filled in.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -36,6 +38,9 @@ impl ConfigBuilder {
     pub fn build(self) -> Result<Config, ConfigError> {
         if self.disables_auth() {
             return self.build_development();
+        }
+        if !self.providers.is_empty() {
+            return self.build_providers();
         }
         let provider = self.provider_source()?;
         let client_id = self.checked_client_id()?;
@@ -160,6 +165,13 @@ impl ConfigBuilder {
             api_keys,
             development: None,
             dpop: self.dpop.clone(),
+            provider_key: None,
+            namespace_user_ids: false,
+            require_iss: false,
+            tenants: None,
+            providers: Vec::new(),
+            default_provider: None,
+            chooser_page: self.chooser_page.clone().map(Arc::from),
         })
     }
 

@@ -49,7 +49,7 @@ impl<T: fmt::Debug> fmt::Debug for Sourced<T> {
 /// generated one — are reconciled in `build()`, so the order of the calls never matters.
 ///
 /// `Debug` output shows every setting except secrets, which print as `[redacted]`.
-#[derive(Default)]
+#[derive(Default, Clone)]
 #[must_use]
 pub struct ConfigBuilder {
     pub(super) issuer: Option<Sourced<String>>,
@@ -112,6 +112,14 @@ pub struct ConfigBuilder {
     pub(super) development_user: Option<Sourced<String>>,
     pub(super) development_claims: Option<Sourced<serde_json::Value>>,
     pub(super) dpop: super::DpopOptions,
+    /// Named providers, in order, each with its own settings.
+    pub(super) providers: Vec<(String, super::ProviderConfig)>,
+    /// The provider a login goes to when none is chosen.
+    pub(super) default_provider: Option<String>,
+    /// The provider chooser's page.
+    pub(super) chooser_page: Option<String>,
+    /// A provider name that cannot work, kept for `build()` to report.
+    pub(super) bad_provider_name: Option<String>,
     /// The environment variable being applied: values set meanwhile are attributed to it.
     applying: Option<&'static str>,
 }
@@ -578,6 +586,62 @@ impl ConfigBuilder {
     /// Replaces the HTML of the `403` page, and any page given before.
     pub fn access_denied_page(mut self, page: AccessDeniedPage) -> Self {
         self.denied_page = Some(page);
+        self
+    }
+
+    /// Adds a named OpenID Provider with its own settings (issuer or endpoints, client,
+    /// scopes, claims, parameters, audiences, requirements); everything else is the
+    /// application's, shared by every provider. With providers, the provider settings of
+    /// this builder are defaults each provider may replace. A provider added again under
+    /// the same name replaces the earlier one.
+    ///
+    /// Logins start at `/login/{name}`; `/login` shows a chooser, unless a
+    /// [`default_provider`](Self::default_provider) is set. User ids are
+    /// `{name}:{claim value}` unless the provider turns that off
+    /// ([`ProviderConfig::namespace_user_ids`]). Names are 1 to 32 lower-case letters,
+    /// digits, `-` or `_` (an error at `build()` otherwise).
+    ///
+    /// ```
+    /// use tower_oidc::{Config, ProviderConfig};
+    ///
+    /// let config = Config::builder()
+    ///     .provider("google", ProviderConfig::new().issuer("https://accounts.google.com").client_id("g"))
+    ///     .provider("okta", ProviderConfig::new().issuer("https://acme.okta.com").client_id("o"))
+    ///     .default_provider("okta")
+    ///     .secret_key("a random string of at least 32 bytes!!")
+    ///     .build()?;
+    /// assert_eq!(config.client_id(), "o");
+    /// # Ok::<(), tower_oidc::ConfigError>(())
+    /// ```
+    pub fn provider(mut self, name: impl Into<String>, provider: super::ProviderConfig) -> Self {
+        let name = name.into();
+        if let Err(problem) = super::providers::check_name(&name) {
+            self.bad_provider_name.get_or_insert(problem);
+        }
+        self.providers.retain(|(existing, _)| *existing != name);
+        self.providers.push((name, provider));
+        self
+    }
+
+    /// The provider a login goes to when the user has not chosen one: `/login` then
+    /// starts its login instead of showing the chooser, and protected pages send browsers
+    /// straight to it. Replaces any earlier default.
+    pub fn default_provider(mut self, name: impl Into<String>) -> Self {
+        self.default_provider = Some(name.into());
+        self
+    }
+
+    /// Replaces the provider chooser's HTML page (shown at `/login` with several providers
+    /// and no default): `{providers}` in `html` stands for the list of links, one per
+    /// provider, each keeping the page to return to. API clients get a JSON list instead.
+    ///
+    /// ```
+    /// let builder = tower_oidc::Config::builder()
+    ///     .provider_chooser_page("<!doctype html><title>Sign in</title><h1>Acme</h1>{providers}");
+    /// # let _ = builder;
+    /// ```
+    pub fn provider_chooser_page(mut self, html: impl Into<String>) -> Self {
+        self.chooser_page = Some(html.into());
         self
     }
 

@@ -14,7 +14,7 @@ use crate::config::transport::{self, Transport};
 use crate::secret::Secret;
 
 /// What the builder collected; read and checked by [`ClientOptions::build`].
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct ClientOptions {
     private_key_file: Option<Sourced<String>>,
     private_key: Option<Secret>,

@@ -88,6 +88,7 @@ impl ConfigBuilder {
     /// The configuration with authentication off, after every refusal.
     pub(super) fn build_development(mut self) -> Result<Config, ConfigError> {
         let switch = self.auth_disabled.take();
+        self.providers.clear();
         let name = switch.as_ref().map_or("danger_development_user", |s| {
             s.name("danger_development_user")
         });

@@ -24,6 +24,9 @@ struct Setting {
     /// Sets the value on the builder. Its errors, and those `build()` finds in the values
     /// it sets, name the variable that carried the value.
     apply: Apply,
+    /// A setting of the provider, which each of several providers may set for itself as
+    /// `OIDC_{NAME}_{SETTING}` (`OIDC_GOOGLE_CLIENT_ID` for `OIDC_CLIENT_ID`).
+    per_provider: bool,
 }
 
 type Apply = fn(ConfigBuilder, Found) -> Result<ConfigBuilder, ConfigError>;
@@ -36,7 +39,13 @@ impl Setting {
             aliases: &[],
             legacy: None,
             apply,
+            per_provider: false,
         }
+    }
+
+    const fn per_provider(mut self) -> Self {
+        self.per_provider = true;
+        self
     }
 
     const fn alias(mut self, alias: &'static [&'static str]) -> Self {
@@ -61,20 +70,28 @@ impl Setting {
 /// Every setting, in the order they are applied. The order matters only for
 /// `OIDC_CLIENT_SECRETS`, last because the file fills in only what no variable set.
 static SETTINGS: &[Setting] = &[
-    Setting::new("OIDC_ISSUER", |b, v| Ok(b.issuer(v.value))),
+    Setting::new("OIDC_ISSUER", |b, v| Ok(b.issuer(v.value))).per_provider(),
     Setting::new("OIDC_CONFIG_URL", |b, v| Ok(b.discovery_url(v.value)))
-        .alias(&[flaskoidc::CONFIG_URL]),
-    Setting::new("OIDC_CLIENT_ID", |b, v| Ok(b.client_id(v.value))).alias(&[flaskoidc::CLIENT_ID]),
+        .alias(&[flaskoidc::CONFIG_URL])
+        .per_provider(),
+    Setting::new("OIDC_CLIENT_ID", |b, v| Ok(b.client_id(v.value)))
+        .alias(&[flaskoidc::CLIENT_ID])
+        .per_provider(),
     Setting::new("OIDC_CLIENT_SECRET", |b, v| Ok(b.client_secret(v.value)))
-        .alias(&[flaskoidc::CLIENT_SECRET]),
+        .alias(&[flaskoidc::CLIENT_SECRET])
+        .per_provider(),
     Setting::new("OIDC_REDIRECT_URI", |b, v| Ok(b.redirect_uri(v.value)))
         .alias(&[flaskoidc::REDIRECT_URI])
-        .legacy(flaskoidc::callback),
-    Setting::new("OIDC_SCOPES", |b, v| Ok(b.scopes(v.list()))).alias(&[flaskoidc::SCOPES]),
+        .legacy(flaskoidc::callback)
+        .per_provider(),
+    Setting::new("OIDC_SCOPES", |b, v| Ok(b.scopes(v.list())))
+        .alias(&[flaskoidc::SCOPES])
+        .per_provider(),
     Setting::new("OIDC_USER_ID_FIELD", |b, v| {
         Ok(b.user_id_claim(v.value.trim()))
     })
-    .alias(&[flaskoidc::USER_ID_FIELD]),
+    .alias(&[flaskoidc::USER_ID_FIELD])
+    .per_provider(),
     Setting::new("OIDC_WHITELISTED_ENDPOINTS", |b, v| {
         Ok(b.whitelist(v.comma_list()))
     })
@@ -89,7 +106,8 @@ static SETTINGS: &[Setting] = &[
     })
     .alias(&[flaskoidc::OVERWRITE_REDIRECT_URI]),
     Setting::new("OIDC_PROVIDER_NAME", |b, v| Ok(b.provider_name(v.value)))
-        .alias(&[flaskoidc::PROVIDER_NAME]),
+        .alias(&[flaskoidc::PROVIDER_NAME])
+        .per_provider(),
     Setting::new("OIDC_FORCE_SCHEME", |b, v| {
         Ok(b.force_scheme(v.value.trim().to_ascii_lowercase()))
     })
@@ -100,11 +118,13 @@ static SETTINGS: &[Setting] = &[
             .into_iter()
             .fold(b, |b, (name, value)| b.auth_param(name, value)))
     })
-    .alias(&[flaskoidc::ADDITIONAL_PARAMETERS_FILE_PATH]),
+    .alias(&[flaskoidc::ADDITIONAL_PARAMETERS_FILE_PATH])
+    .per_provider(),
     Setting::new("OIDC_AUTH_PARAMS", |b, v| {
         let params = form_urlencoded::parse(v.value.trim().as_bytes());
         Ok(params.fold(b, |b, (name, value)| b.auth_param(name, value)))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_COOKIE_SECURE", |b, v| Ok(b.cookie_secure(v.bool()?))),
     Setting::new("OIDC_COOKIE_NAME", |b, v| Ok(b.cookie_name(v.value))),
     // Before the store, which takes the CA.
@@ -150,12 +170,14 @@ static SETTINGS: &[Setting] = &[
     Setting::new(
         "OIDC_FETCH_USERINFO",
         |b, v| Ok(b.fetch_userinfo(v.bool()?)),
-    ),
-    Setting::new("OIDC_AUDIENCES", |b, v| Ok(b.audiences(v.list()))),
+    )
+    .per_provider(),
+    Setting::new("OIDC_AUDIENCES", |b, v| Ok(b.audiences(v.list()))).per_provider(),
     Setting::new("OIDC_BEARER_ONLY", |b, v| Ok(b.bearer_only(v.bool()?))),
     Setting::new("OIDC_INTROSPECT_TOKENS", |b, v| {
         Ok(b.introspect_opaque_tokens(v.bool()?))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_USER_DETAILS_TTL", |b, v| {
         Ok(b.user_details_ttl(v.seconds()?))
     }),
@@ -165,10 +187,12 @@ static SETTINGS: &[Setting] = &[
             return Err(v.error("lists no domain"));
         }
         Ok(b.require(Require::new().email_domain(domains)))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_REQUIRED_CLAIMS", |b, v| {
         Ok(b.require(required_claims(&v)?))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_CLIENT_AUTH", |b, v| {
         let auth =
             match v.value.trim() {
@@ -183,10 +207,12 @@ static SETTINGS: &[Setting] = &[
                 )),
             };
         Ok(b.client_auth(auth))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_CLIENT_PRIVATE_KEY_FILE", |b, v| {
         Ok(b.client_private_key_file(v.value))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_CLIENT_ASSERTION_ALG", |b, v| {
         let alg = v
             .value
@@ -205,7 +231,8 @@ static SETTINGS: &[Setting] = &[
                 v.error("must be RS256, RS384, RS512, PS256, PS384, PS512, ES256 or EdDSA")
             })?;
         Ok(b.client_assertion_alg(alg))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_CLIENT_ASSERTION_AUDIENCE", |b, v| {
         let audience = match v.value.trim() {
             "token_endpoint" => AssertionAudience::TokenEndpoint,
@@ -213,24 +240,30 @@ static SETTINGS: &[Setting] = &[
             _ => return Err(v.error("must be `token_endpoint` or `issuer`")),
         };
         Ok(b.client_assertion_audience(audience))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_CLIENT_CERT_FILE", |b, v| {
         Ok(b.client_certificate_file(v.value))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_CLIENT_KEY_FILE", |b, v| {
         Ok(b.client_certificate_key_file(v.value))
-    }),
-    Setting::new("OIDC_CA_BUNDLE", |b, v| Ok(b.ca_bundle_file(v.value))),
-    Setting::new("OIDC_HTTP_PROXY", |b, v| Ok(b.http_proxy(v.value))),
+    })
+    .per_provider(),
+    Setting::new("OIDC_CA_BUNDLE", |b, v| Ok(b.ca_bundle_file(v.value))).per_provider(),
+    Setting::new("OIDC_HTTP_PROXY", |b, v| Ok(b.http_proxy(v.value))).per_provider(),
     Setting::new("OIDC_HTTP_TIMEOUT", |b, v| {
         Ok(b.http_timeout(v.positive_seconds()?))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_CONNECT_TIMEOUT", |b, v| {
         Ok(b.connect_timeout(v.positive_seconds()?))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_USE_PAR", |b, v| {
         Ok(b.pushed_authorization_requests(v.bool()?))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_RESPONSE_MODE", |b, v| {
         let mode = match v.value.trim() {
             "query" => ResponseMode::Query,
@@ -238,14 +271,17 @@ static SETTINGS: &[Setting] = &[
             _ => return Err(v.error("must be `query` or `form_post`")),
         };
         Ok(b.response_mode(mode))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_CLIENT_SECRETS", |b, v| {
         let secrets = ClientSecrets::load(v.value.trim()).map_err(|problem| v.error(problem))?;
         Ok(secrets.fill(b))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_TRUST_UNVERIFIED_EMAIL", |b, v| {
         Ok(b.danger_trust_unverified_email(v.bool()?))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_LOGOUT_GET", |b, v| {
         let trust = match v.value.trim() {
             "confirm" => false,
@@ -266,10 +302,12 @@ static SETTINGS: &[Setting] = &[
             .parse()
             .map_err(|err: crate::UnknownSigningAlg| v.error(err.to_string()))?;
         Ok(b.id_token_signing_alg(alg))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_RESOLVE_CLAIM_SOURCES", |b, v| {
         Ok(b.resolve_claim_sources(v.bool()?))
-    }),
+    })
+    .per_provider(),
     Setting::new("OIDC_API_KEYS", |mut b, v| {
         let enabled = b.sourced(v.bool()?);
         b.api_keys.set_enabled(enabled);
@@ -351,8 +389,98 @@ pub(super) fn builder_from_lookup(
                 .map(|(_, found)| found.value.as_str())
         });
     }
+    let providers = vars.get("OIDC_PROVIDERS");
+    if let Some(list) = &providers {
+        refuse_shared_identity(list, &set)?;
+    }
     for (setting, found) in set {
         builder = builder.set_by_variable(found.name, |builder| (setting.apply)(builder, found))?;
+    }
+    if let Some(list) = providers {
+        builder = named_providers(&vars, builder, &list)?;
+    }
+    Ok(builder)
+}
+
+/// The settings that make a provider who it is: given once for several providers, they
+/// would make them one.
+const IDENTITY: &[&str] = &[
+    "OIDC_ISSUER",
+    "OIDC_CONFIG_URL",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+];
+
+fn refuse_shared_identity(list: &Found, set: &[(&Setting, Found)]) -> Result<(), ConfigError> {
+    let shared = set
+        .iter()
+        .find(|(setting, _)| IDENTITY.contains(&setting.name));
+    match shared {
+        Some((setting, found)) => Err(found.error(format!(
+            "is set together with {}; give each provider its own, as OIDC_{{NAME}}_{}",
+            list.name,
+            &setting.name["OIDC_".len()..]
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `OIDC_PROVIDERS=google,okta`: each provider's settings from `OIDC_GOOGLE_*`, named like
+/// the single provider's (every setting of the table marked `per_provider`); the
+/// unprefixed ones are the defaults every provider starts from.
+fn named_providers(
+    vars: &Vars<'_>,
+    mut builder: ConfigBuilder,
+    list: &Found,
+) -> Result<ConfigBuilder, ConfigError> {
+    let names = list.comma_list();
+    if names.is_empty() {
+        return Err(list.error("lists no provider"));
+    }
+    for name in names {
+        super::providers::check_name(&name).map_err(|problem| list.error(problem))?;
+        let prefix = format!("OIDC_{}_", name.to_ascii_uppercase().replace('-', "_"));
+        let mut provider = super::ProviderConfig::new();
+        let mut any = false;
+        for setting in SETTINGS.iter().filter(|setting| setting.per_provider) {
+            let Some(found) =
+                vars.get_owned(&format!("{prefix}{}", &setting.name["OIDC_".len()..]))
+            else {
+                continue;
+            };
+            any = true;
+            let apply = setting.apply;
+            provider = provider.variable(move |builder| {
+                let found = Found {
+                    name: found.name,
+                    value: found.value.clone(),
+                };
+                builder.set_by_variable(found.name, |builder| apply(builder, found))
+            });
+        }
+        if let Some(found) = vars.get_owned(&format!("{prefix}NAMESPACE_USER_IDS")) {
+            provider = provider.namespace_user_ids(found.bool()?);
+        }
+        if let Some(template) = vars.get_owned(&format!("{prefix}ISSUER_TEMPLATE")) {
+            let tenants_var = format!("{prefix}TENANTS");
+            let Some(tenants) = vars.get_owned(&tenants_var) else {
+                return Err(template.error(format!(
+                    "needs {tenants_var}, the tenants allowed to sign in"
+                )));
+            };
+            provider = provider.tenant_issuer(
+                super::TenantIssuer::new(template.value.trim()).allow_tenants(tenants.comma_list()),
+            );
+        }
+        if !any {
+            return Err(list.error(format!(
+                "names `{name}`, but no {prefix}* variable is set (e.g. {prefix}ISSUER)"
+            )));
+        }
+        builder = builder.provider(name, provider);
+    }
+    if let Some(default) = vars.get("OIDC_DEFAULT_PROVIDER") {
+        builder = builder.default_provider(default.value.trim());
     }
     Ok(builder)
 }
@@ -366,6 +494,14 @@ impl Vars<'_> {
     /// The variable `name`, if set.
     pub(super) fn get(&self, name: &'static str) -> Option<Found> {
         (self.lookup)(name).map(|value| Found { name, value })
+    }
+
+    /// A variable whose name is made at run time (a provider's), if set.
+    fn get_owned(&self, name: &str) -> Option<Found> {
+        (self.lookup)(name).map(|value| Found {
+            name: variable_name(name),
+            value,
+        })
     }
 
     /// One value under several names: the first set, or an error naming two set to
@@ -389,6 +525,26 @@ impl Vars<'_> {
         }
         Ok(found)
     }
+}
+
+/// `name` for the life of the process, as errors and builder values keep the variables'
+/// names: each distinct name is kept once, and only names of variables that are set, so
+/// what is kept is bounded by the environment's own size.
+fn variable_name(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(Mutex::default);
+    let mut names = match names.lock() {
+        Ok(names) => names,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(kept);
+    kept
 }
 
 /// A value and the variable that carried it.
@@ -583,6 +739,94 @@ mod tests {
         let err = config(&[("OIDC_CLIENT_ID", "app"), ("OIDC_SECRET_KEY", KEY)]).unwrap_err();
         assert_eq!(err.setting(), "issuer");
         assert!(err.problem().contains("OIDC_ISSUER"));
+    }
+
+    #[test]
+    fn several_providers_from_prefixed_variables() {
+        let config = config(&[
+            ("OIDC_PROVIDERS", "google, okta"),
+            ("OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+            ("OIDC_GOOGLE_CLIENT_ID", "g"),
+            ("OIDC_GOOGLE_AUTH_PARAMS", "access_type=offline"),
+            ("OIDC_OKTA_ISSUER", "https://acme.okta.com"),
+            ("OIDC_OKTA_CLIENT_ID", "o"),
+            ("OIDC_OKTA_SCOPES", "openid groups"),
+            ("OIDC_OKTA_REDIRECT_URI", "/auth/okta"),
+            ("OIDC_OKTA_NAMESPACE_USER_IDS", "false"),
+            ("OIDC_OKTA_PROVIDER_NAME", "Acme staff"),
+            ("OIDC_SCOPES", "openid email"),
+            ("OIDC_DEFAULT_PROVIDER", "okta"),
+            ("OIDC_SECRET_KEY", KEY),
+        ])
+        .expect("valid");
+        let [google, okta] = &config.providers[..] else {
+            panic!("two providers")
+        };
+        assert_eq!(google.client_id, "g");
+        assert_eq!(google.scopes, ["openid", "email"]);
+        assert_eq!(
+            google.auth_params,
+            [("access_type".into(), "offline".into())]
+        );
+        assert!(google.namespace_user_ids);
+        assert_eq!(okta.scopes, ["openid", "groups"]);
+        assert_eq!(okta.routes.callback, "/auth/okta");
+        assert!(!okta.namespace_user_ids);
+        assert_eq!(okta.provider_name.as_deref(), Some("Acme staff"));
+        assert_eq!(config.client_id, "o", "the default provider is shown");
+    }
+
+    #[test]
+    fn provider_errors_name_the_prefixed_variable() {
+        let base = [
+            ("OIDC_PROVIDERS", "google,okta"),
+            ("OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+            ("OIDC_GOOGLE_CLIENT_ID", "g"),
+            ("OIDC_OKTA_ISSUER", "https://acme.okta.com"),
+            ("OIDC_SECRET_KEY", KEY),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars).unwrap_err()
+        };
+        let err = with(&[("OIDC_OKTA_CLIENT_ID", " ")]);
+        assert_eq!(err.setting(), "OIDC_OKTA_CLIENT_ID");
+        let err = with(&[
+            ("OIDC_OKTA_CLIENT_ID", "o"),
+            ("OIDC_OKTA_LEEWAY", "x"),
+            ("OIDC_OKTA_FETCH_USERINFO", "maybe"),
+        ]);
+        assert_eq!(err.setting(), "OIDC_OKTA_FETCH_USERINFO");
+        let err = with(&[("OIDC_OKTA_CLIENT_ID", "o"), ("OIDC_CLIENT_ID", "shared")]);
+        assert_eq!(err.setting(), "OIDC_CLIENT_ID");
+        let err = with(&[
+            ("OIDC_OKTA_CLIENT_ID", "o"),
+            ("OIDC_PROVIDERS", "google,okta,azure"),
+        ]);
+        assert!(err.problem().contains("OIDC_AZURE_"), "{err}");
+    }
+
+    #[test]
+    fn every_provider_setting_has_a_prefixed_form() {
+        for setting in SETTINGS.iter().filter(|setting| setting.per_provider) {
+            let suffix = &setting.name["OIDC_".len()..];
+            let variable = format!("OIDC_ONE_{suffix}");
+            let lookup = |name: &str| {
+                (name == "OIDC_PROVIDERS")
+                    .then(|| "one".to_owned())
+                    .or_else(|| {
+                        (name == variable).then(|| "\u{1}not a valid value\u{1}".to_owned())
+                    })
+            };
+            // Read: either accepted, or refused in its own name.
+            if let Err(err) = Config::from_lookup(lookup) {
+                assert!(
+                    err.setting() == variable || err.setting().starts_with("provider(\"one\")"),
+                    "{variable}: {err}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -17,8 +17,10 @@ mod error;
 mod flaskoidc;
 mod id_token_alg;
 mod provider_source;
+mod providers;
 mod registration;
 mod security;
+mod tenants;
 pub(crate) mod transport;
 
 pub(crate) use dpop_options::DpopOptions;
@@ -36,7 +38,9 @@ pub use builder::ConfigBuilder;
 pub(crate) use development::DevelopmentUser;
 pub use error::ConfigError;
 pub use id_token_alg::{IdTokenSigningAlg, UnknownSigningAlg};
+pub use providers::ProviderConfig;
 pub(crate) use security::SecurityOptions;
+pub use tenants::TenantIssuer;
 
 use crate::paths::{Routes, Whitelist};
 use crate::secret::Secret;
@@ -299,6 +303,21 @@ pub struct Config {
     /// Authentication is off: every request gets this identity (development only).
     pub(crate) development: Option<Arc<DevelopmentUser>>,
     pub(crate) dpop: DpopOptions,
+    /// The provider's name among several; `None` with a single provider.
+    pub(crate) provider_key: Option<String>,
+    /// User ids are `{provider}:{claim value}`.
+    pub(crate) namespace_user_ids: bool,
+    /// Several providers share this provider's callback: authorization responses must
+    /// carry RFC 9207 `iss`.
+    pub(crate) require_iss: bool,
+    /// A multi-tenant issuer template and its allowed tenants.
+    pub(crate) tenants: Option<Arc<TenantIssuer>>,
+    /// Every provider's configuration, with several; empty with one.
+    pub(crate) providers: Vec<Arc<Config>>,
+    /// The provider a login without a chosen provider goes to.
+    pub(crate) default_provider: Option<String>,
+    /// The provider chooser's page, `{providers}` standing for the list.
+    pub(crate) chooser_page: Option<Arc<str>>,
 }
 
 impl Config {
@@ -440,6 +459,29 @@ impl Config {
         [self.client_id.as_bytes(), b"\0", issuer.as_bytes()].concat()
     }
 
+    /// The issuer this configuration expects (or its discovery URL), without a trailing
+    /// slash.
+    pub(crate) fn issuer_key(&self) -> &str {
+        let issuer = match &self.provider {
+            ProviderSource::Discovery {
+                expected_issuer: Some(issuer),
+                ..
+            } => issuer.as_str(),
+            ProviderSource::Discovery { url, .. } => url.as_str(),
+            ProviderSource::Manual(endpoints) => endpoints.issuer.as_str(),
+        };
+        issuer.trim_end_matches('/')
+    }
+
+    /// The user id of a user whose id claim is `claim_value`: namespaced by the provider
+    /// when several are configured (unless switched off for this one).
+    pub(crate) fn namespaced_user_id(&self, claim_value: String) -> String {
+        match &self.provider_key {
+            Some(name) if self.namespace_user_ids => format!("{name}:{claim_value}"),
+            _ => claim_value,
+        }
+    }
+
     /// The claim whose value is the user id.
     #[must_use]
     pub fn user_id_claim(&self) -> &str {
@@ -502,7 +544,14 @@ impl fmt::Debug for Config {
             .field("id_token_signing_alg", &self.id_token_signing_alg)
             .field("resolve_claim_sources", &self.resolve_claim_sources)
             .field("development", &self.development)
-            .field("dpop", &self.dpop);
+            .field("dpop", &self.dpop)
+            .field("provider_key", &self.provider_key)
+            .field("namespace_user_ids", &self.namespace_user_ids)
+            .field("require_iss", &self.require_iss)
+            .field("tenants", &self.tenants)
+            .field("providers", &self.providers)
+            .field("default_provider", &self.default_provider)
+            .field("chooser_page", &self.chooser_page.is_some());
         #[cfg(feature = "api-keys")]
         debug.field("api_keys", &self.api_keys);
         debug.finish()

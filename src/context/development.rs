@@ -41,6 +41,7 @@ pub(crate) fn session_data(user: &DevelopmentUser) -> SessionData {
         user_loaded_at: None,
         last_seen: None,
         dpop_key: None,
+        provider: None,
         bearer: false,
         typed_user: Default::default(),
     }

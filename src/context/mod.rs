@@ -10,6 +10,7 @@ mod refreshes;
 mod replay;
 mod sessions;
 
+use std::borrow::Cow;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -42,10 +43,28 @@ const USED_LOGOUT_TOKEN_SECS: u64 = 3600;
 /// Cookie sessions ended by a logout, remembered until they would have expired.
 const ENDED_SESSIONS: usize = 100_000;
 
-/// Everything the layer shares between requests.
+/// What a flow works with: one provider (its configuration and its metadata, keys and
+/// status) and the state every provider shares, reached through `Deref`.
+#[derive(Clone)]
 pub(crate) struct Context {
-    pub(crate) config: Config,
+    pub(crate) config: Arc<Config>,
     pub(crate) provider: Arc<Provider>,
+    /// The provider was chosen (by route, login state, session or token), or is the only
+    /// or default one; `false` only for the first of several, shown before a choice.
+    pub(crate) chosen: bool,
+    shared: Arc<Shared>,
+}
+
+/// One configured provider.
+pub(crate) struct ProviderSlot {
+    pub(crate) config: Arc<Config>,
+    pub(crate) provider: Arc<Provider>,
+}
+
+/// Everything the layer shares between requests, whichever the provider.
+pub(crate) struct Shared {
+    /// Every provider, in configuration order (one, unnamed, with a single provider).
+    pub(crate) providers: Vec<ProviderSlot>,
     pub(crate) codec: CookieCodec,
     pub(crate) cache: SessionCache,
     /// Session ids opened from cookies, for server-side stores.
@@ -72,28 +91,67 @@ pub(crate) struct Context {
     pub(crate) dpop: dpop_state::DpopState,
 }
 
+impl std::ops::Deref for Context {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
 impl Context {
-    /// The shared state for `config`; starts the provider's background maintenance.
+    /// The shared state for `config`; starts each provider's background maintenance.
     pub(crate) fn new(mut config: Config) -> Self {
-        if let crate::config::SessionBackend::Store(store) = &config.session {
-            if let Some(cached) = near_cache::wrap(store, config.session_near_cache) {
-                config.session = crate::config::SessionBackend::Store(cached);
+        let near_cached = match &config.session {
+            crate::config::SessionBackend::Store(store) => {
+                near_cache::wrap(store, config.session_near_cache)
             }
+            crate::config::SessionBackend::Cookie => None,
+        };
+        if let Some(cached) = &near_cached {
+            config.session = crate::config::SessionBackend::Store(Arc::clone(cached));
         }
-        let provider = Provider::new(&config);
         let development = config
             .development
             .clone()
             .map(|user| development::DevelopmentSession::new(user, config.user_hook.is_some()));
-        if development.is_none() {
-            provider.spawn_maintenance();
-        }
+        let views: Vec<Arc<Config>> = if config.providers.is_empty() {
+            vec![Arc::new(config.clone())]
+        } else {
+            // Every provider's view shares the one near cache.
+            config
+                .providers
+                .iter()
+                .map(|view| match &near_cached {
+                    Some(cached) => {
+                        let mut view = Config::clone(view);
+                        view.session = crate::config::SessionBackend::Store(Arc::clone(cached));
+                        Arc::new(view)
+                    }
+                    None => Arc::clone(view),
+                })
+                .collect()
+        };
+        let providers: Vec<ProviderSlot> = views
+            .into_iter()
+            .map(|view| {
+                let provider = Provider::new(&view);
+                if development.is_none() {
+                    provider.spawn_maintenance();
+                }
+                ProviderSlot {
+                    config: view,
+                    provider,
+                }
+            })
+            .collect();
         let cookie_path = if config.routes.home.is_empty() {
             "/".to_owned()
         } else {
             config.routes.home.clone()
         };
-        let binding = config.cookie_binding();
+        // Bound to the first provider, so adding providers keeps the sessions signed in.
+        let binding = providers[0].config.cookie_binding();
         let codec = CookieCodec::new(
             config.cookie_key.clone(),
             &binding,
@@ -114,9 +172,18 @@ impl Context {
                 .as_secs(),
         );
         let dpop = dpop_state::DpopState::new(&config);
-        Self {
-            config,
-            provider,
+        let shown = config
+            .default_provider
+            .as_deref()
+            .and_then(|name| {
+                providers
+                    .iter()
+                    .position(|slot| slot.config.provider_key.as_deref() == Some(name))
+            })
+            .unwrap_or(0);
+        let chosen = providers.len() == 1 || config.default_provider.is_some();
+        let shared = Arc::new(Shared {
+            providers,
             codec,
             cache: SessionCache::new(SESSION_CACHE_ENTRIES),
             store_ids: SessionCache::new(STORE_ID_CACHE_ENTRIES),
@@ -131,7 +198,113 @@ impl Context {
             introspection: IntrospectionGuard::default(),
             development,
             dpop,
+        });
+        let mut ctx = Self::of_slot(&shared, shown);
+        ctx.chosen = chosen;
+        ctx
+    }
+
+    fn of_slot(shared: &Arc<Shared>, index: usize) -> Self {
+        let slot = &shared.providers[index];
+        Self {
+            config: slot.config.clone(),
+            provider: slot.provider.clone(),
+            chosen: true,
+            shared: shared.clone(),
         }
+    }
+
+    /// Several providers are configured.
+    pub(crate) fn has_several_providers(&self) -> bool {
+        self.providers.len() > 1
+    }
+
+    /// The context of the provider named `name`.
+    pub(crate) fn for_provider(&self, name: &str) -> Option<Self> {
+        let index = self
+            .providers
+            .iter()
+            .position(|slot| slot.config.provider_key.as_deref() == Some(name))?;
+        Some(Self::of_slot(&self.shared, index))
+    }
+
+    /// The context of the provider a session or login names: this one, borrowed, when it
+    /// is the one named (or, with a single unnamed provider, none is), as on every request
+    /// of a session; `None` for a provider not configured (any longer), or none named
+    /// where providers have names.
+    pub(crate) fn for_named(&self, name: Option<&str>) -> Option<Cow<'_, Self>> {
+        if name == self.config.provider_key.as_deref() && (self.chosen || name.is_none()) {
+            return Some(Cow::Borrowed(self));
+        }
+        self.for_provider(name?).map(Cow::Owned)
+    }
+
+    /// Whether the provider that signed `session` in is configured: a session of a
+    /// provider since removed (or from before providers had names) is no session.
+    pub(crate) fn knows_provider_of(&self, session: &crate::session::SessionData) -> bool {
+        match session.provider.as_deref() {
+            None => self.config.provider_key.is_none(),
+            Some(name) => self
+                .providers
+                .iter()
+                .any(|slot| slot.config.provider_key.as_deref() == Some(name)),
+        }
+    }
+
+    /// Whether `path` is the callback of one of the providers.
+    pub(crate) fn is_callback(&self, path: &str) -> bool {
+        self.providers
+            .iter()
+            .any(|slot| slot.config.routes.callback == path)
+    }
+
+    /// Whether a provider whose callback is `path` answers with `form_post`.
+    pub(crate) fn takes_form_post_at(&self, path: &str) -> bool {
+        self.providers.iter().any(|slot| {
+            slot.config.routes.callback == path
+                && slot.config.response_mode == crate::config::ResponseMode::FormPost
+        })
+    }
+
+    /// The requirements `identity` must meet: those of the provider that signed it in
+    /// (the application's included).
+    pub(crate) fn requirements_of(
+        &self,
+        identity: &crate::identity::Identity,
+    ) -> &crate::authz::Require {
+        let named = identity.provider().and_then(|name| {
+            self.providers
+                .iter()
+                .find(|slot| slot.config.provider_key.as_deref() == Some(name))
+        });
+        match named {
+            Some(slot) => &slot.config.require,
+            None => &self.config.require,
+        }
+    }
+
+    /// The context of the provider that signed `session` in.
+    pub(crate) fn for_session(
+        &self,
+        session: &crate::session::SessionData,
+    ) -> Option<Cow<'_, Self>> {
+        self.for_named(session.provider.as_deref())
+    }
+
+    /// The context of the provider whose issuer is `iss` (its template, for a multi-tenant
+    /// provider, with the token's `tid`); `None` for an issuer no provider has.
+    pub(crate) fn for_issuer(&self, iss: &str, tenant: Option<&str>) -> Option<Cow<'_, Self>> {
+        if !self.has_several_providers() {
+            return Some(Cow::Borrowed(self));
+        }
+        let index = self
+            .providers
+            .iter()
+            .position(|slot| match &slot.config.tenants {
+                Some(tenants) => tenants.accepts(iss, tenant),
+                None => crate::issuer::same_issuer(slot.config.issuer_key(), iss),
+            })?;
+        Some(Cow::Owned(Self::of_slot(&self.shared, index)))
     }
 
     pub(crate) fn session_cookie(&self) -> &str {

@@ -142,9 +142,12 @@ impl Context {
         self.config.session_idle_timeout.map(|idle| idle.as_secs())
     }
 
-    /// Past its absolute end, or unused for longer than the idle timeout.
+    /// Past its absolute end, unused for longer than the idle timeout, or signed in by a
+    /// provider no longer configured.
     pub(crate) fn session_is_over(&self, session: &SessionData, now: u64) -> bool {
-        session.is_expired(now) || session.is_idle(now, self.idle_secs())
+        session.is_expired(now)
+            || session.is_idle(now, self.idle_secs())
+            || !self.knows_provider_of(session)
     }
 
     /// `session` as written: stamped as seen `now` when sessions have an idle timeout.
@@ -349,7 +352,11 @@ pub(crate) fn logout_keys(session: &SessionData) -> Vec<String> {
         .iter()
         .filter_map(|claim| {
             let value = session.claims.get(*claim)?.as_str()?;
-            Some(format!("{claim}:{value}"))
+            Some(crate::token::logout_token::key(
+                session.provider.as_deref(),
+                claim,
+                value,
+            ))
         })
         .collect();
     keys.push(user_key(&session.user_id));

@@ -6,7 +6,7 @@ use http::{HeaderValue, Method, StatusCode};
 
 use super::{BodyWork, Decision, Deferred, Pending};
 use crate::bearer::BearerHeader;
-use crate::config::{Config, ResponseMode};
+use crate::config::Config;
 use crate::context::{store_unavailable, Context, SessionLookup};
 use crate::flow::login_params::LoginParams;
 use crate::flow::{
@@ -137,7 +137,7 @@ impl Engine {
             return outcome;
         };
         let identity = identity.with_user_decoder(self.ctx.user_decoder());
-        match self.ctx.config.require.check(&identity) {
+        match self.ctx.requirements_of(&identity).check(&identity) {
             Ok(()) => Outcome::Continue(Pass {
                 identity: Some(identity),
                 set_cookies,
@@ -219,19 +219,48 @@ impl Engine {
         if let Some(route) = crate::flow::api_key_routes::decide(ctx, request, path) {
             return Some(api_keys_route(route));
         }
-        if path == routes.callback {
+        if ctx.is_callback(path) {
             return Some(if is_get {
                 match login::retry_interactively(ctx, request) {
                     Some(login) => self.step(login, Deferred::Login),
                     None => self.step(callback::decide(ctx, request), Deferred::Callback),
                 }
-            } else if request.method == Method::POST
-                && ctx.config.response_mode == ResponseMode::FormPost
-            {
+            } else if request.method == Method::POST && ctx.takes_form_post_at(path) {
                 Decision::ReadBody {
                     limit: form_post::MAX_BODY_BYTES,
                     work: BodyWork::FormPost(form_post::Posted::of(request)),
                 }
+            } else {
+                method_not_allowed(request, "GET")
+            });
+        }
+        if let Some(name) = path
+            .strip_prefix(routes.login.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|_| ctx.has_several_providers())
+        {
+            return Some(if !is_get {
+                method_not_allowed(request, "GET")
+            } else if let Some(chosen) = ctx.for_provider(name) {
+                let next = login::next_from_query(request.query);
+                let params = LoginParams::from_query(request.query);
+                self.step(
+                    login::decide(&chosen, request, next, params, Vec::new()),
+                    Deferred::Login,
+                )
+            } else {
+                Decision::Respond(login::unknown_provider(request.wants_html()))
+            });
+        }
+        if path == routes.login && !ctx.chosen {
+            return Some(if is_get {
+                let next = login::next_from_query(request.query);
+                Decision::Respond(crate::flow::chooser::page(
+                    ctx,
+                    next.as_deref(),
+                    request.wants_html(),
+                    Vec::new(),
+                ))
             } else {
                 method_not_allowed(request, "GET")
             });
@@ -320,7 +349,7 @@ impl Engine {
         match self.ctx.lookup_session_resealing(request.headers) {
             (SessionLookup::Valid(session), resealed) => (
                 Some(self.ctx.identity(session))
-                    .filter(|identity| self.ctx.config.require.check(identity).is_ok()),
+                    .filter(|identity| self.ctx.requirements_of(identity).check(identity).is_ok()),
                 resealed,
             ),
             _ => (None, Vec::new()),

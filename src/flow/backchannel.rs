@@ -54,11 +54,18 @@ pub(crate) async fn handle(ctx: &Context, body: &[u8]) -> CoreResponse {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return bad_request("the body has no logout_token");
     };
+    // With several providers, the token's `iss` chooses whose keys verify it.
+    let owner = crate::token::peek::issuer_and_tenant(&token)
+        .and_then(|(iss, tid)| ctx.for_issuer(&iss, tid.as_deref()));
+    let Some(ctx) = &owner else {
+        return bad_request("the logout token's issuer is not one of this application's providers");
+    };
     let (claims, jti) = match verify(ctx, &token).await {
         Ok(verified) => verified,
         Err(description) => return bad_request(&description),
     };
-    let keys = crate::token::logout_token::session_keys(&claims);
+    let keys =
+        crate::token::logout_token::session_keys(&claims, ctx.config.provider_key.as_deref());
     let mut ended = 0;
     for key in &keys {
         match store.delete_indexed(key).await {
@@ -131,8 +138,9 @@ async fn verify(ctx: &Context, token: &str) -> Result<(Map<String, Value>, Strin
         .await
         .map_err(|err| format!("the provider is unavailable: {}", err.0))?;
     let audiences = [ctx.config.client_id.clone()];
+    let issuer = crate::token::peek::expected_issuer(&ctx.config, &metadata.issuer, token);
     let rules = Rules {
-        issuer: &metadata.issuer,
+        issuer: &issuer,
         audiences: &audiences,
         algorithms: crate::token::signing_alg::provider_algorithms(&ctx.config),
         leeway_secs: ctx.config.leeway.as_secs(),

@@ -85,6 +85,7 @@ pub(crate) fn reject(err: BearerError) -> response::CoreResponse {
 }
 
 pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, BearerError> {
+    let ctx = &issuing_provider(ctx, token)?;
     let config = &ctx.config;
     let metadata = ctx
         .provider
@@ -93,8 +94,9 @@ pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, Be
         .map_err(|err| BearerError::Unavailable(err.0))?;
     let is_jwt = token.split('.').count() == 3;
     let claims = if is_jwt {
+        let issuer = crate::token::peek::expected_issuer(config, &metadata.issuer, token);
         let rules = Rules {
-            issuer: &metadata.issuer,
+            issuer: &issuer,
             audiences: &config.audiences,
             algorithms: &config.allowed_algorithms,
             leeway_secs: config.leeway.as_secs(),
@@ -117,6 +119,7 @@ pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, Be
     let claim = &config.user_id_claim;
     let user_id =
         crate::user_id::from_claims(&claims, claim, config.security.trust_unverified_email)
+            .map(|user_id| config.namespaced_user_id(user_id))
             .map_err(|err| {
                 BearerError::Invalid(match err {
                     UserIdError::Missing => {
@@ -148,6 +151,7 @@ pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, Be
         bearer: true,
         typed_user: Default::default(),
         dpop_key: None,
+        provider: ctx.config.provider_key.clone(),
     };
     crate::user::attach(config.user_hook.as_ref(), &mut session, now)
         .await
@@ -156,6 +160,22 @@ pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, Be
             NoUser::Failed(reason) => BearerError::HookFailed(reason),
         })?;
     Ok(session)
+}
+
+/// With several providers, the one whose issuer a JWT names: its keys, audiences and rules
+/// verify the token. A token naming no configured issuer is refused before any network
+/// call; an opaque token goes to the provider shown first (introspection).
+fn issuing_provider<'a>(
+    ctx: &'a Context,
+    token: &str,
+) -> Result<std::borrow::Cow<'a, Context>, BearerError> {
+    if !ctx.has_several_providers() || token.split('.').count() != 3 {
+        return Ok(std::borrow::Cow::Borrowed(ctx));
+    }
+    let (iss, tid) = crate::token::peek::issuer_and_tenant(token)
+        .ok_or_else(|| BearerError::Invalid("the token names no issuer".into()))?;
+    ctx.for_issuer(&iss, tid.as_deref())
+        .ok_or_else(|| BearerError::Invalid("the token's issuer is not trusted here".into()))
 }
 
 /// An ID token or a logout token is not an access token, though the provider signs all

@@ -194,6 +194,22 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
         .render(ctx, html, removals)
         .into();
     };
+    // The provider is the one the login went to, and its responses come to its own
+    // callback; the query never chooses it.
+    let on_its_callback = ctx
+        .for_named(pending.provider.as_deref())
+        .is_some_and(|own| {
+            crate::paths::normalize_path(request.path).path == own.config.routes.callback
+        });
+    if !on_its_callback {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "wrong_provider",
+            "this sign-in was started with another identity provider",
+        )
+        .render(ctx, html, removals)
+        .into();
+    }
     // This process's record first: a replay here is refused without a round trip. The
     // store's record, shared by every instance, is asked before the code is redeemed.
     if !ctx.used_states.first_use(state, now) {
@@ -225,6 +241,14 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<Callback>
 impl Callback {
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
         let _timer = crate::telemetry::callback_timer();
+        let Some(ctx) = &ctx.for_named(self.pending.provider.as_deref()) else {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "wrong_provider",
+                "this sign-in was started with an identity provider no longer configured",
+            )
+            .render(ctx, self.wants_html, Vec::new());
+        };
         let removal: Vec<HeaderValue> = ctx.codec.removal(&self.login_cookie).into_iter().collect();
         match ctx.first_use_of_state(&self.pending.state).await {
             StoreVerdict::First | StoreVerdict::NotKept => {}
@@ -297,9 +321,22 @@ impl Callback {
                 err.0,
             )
         })?;
-        // Mix-up defence (RFC 9207): a response naming another issuer is not ours to redeem.
+        // Mix-up defence (RFC 9207): a response naming another issuer is not ours to redeem,
+        // and where several providers share this callback, one naming none is not either.
+        if self.iss.is_none() && config.require_iss {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "issuer_missing",
+                "the authorization response does not name its issuer (RFC 9207 `iss`), \
+                 which several identity providers sharing this callback must",
+            ));
+        }
         if let Some(iss) = &self.iss {
-            if !crate::issuer::same_issuer(iss, &metadata.issuer) {
+            let tenant_issuer = config
+                .tenants
+                .as_ref()
+                .is_some_and(|tenants| tenants.accepts(iss, None));
+            if !crate::issuer::same_issuer(iss, &metadata.issuer) && !tenant_issuer {
                 return Err(fail(
                     StatusCode::BAD_REQUEST,
                     "issuer_mismatch",
@@ -403,7 +440,7 @@ impl Callback {
             }
         }
         crate::token::claim_sources::resolve(&ctx.provider, &metadata, config, &mut claims).await;
-        let user_id = user_id(&claims, config)?;
+        let user_id = config.namespaced_user_id(user_id(&claims, config)?);
         let now = now();
         let mut session = SessionData {
             sid: random_id(),
@@ -423,6 +460,7 @@ impl Callback {
             bearer: false,
             typed_user: Default::default(),
             dpop_key: dpop_key.and_then(|key| key.to_stored()),
+            provider: ctx.config.provider_key.clone(),
         };
         match crate::user::attach(config.user_hook.as_ref(), &mut session, now).await {
             Ok(()) => {}

@@ -62,6 +62,10 @@ pub(crate) fn decide(ctx: &Context, request: &RequestView<'_>) -> Step<FrontChan
 
 impl FrontChannel {
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        let Some(ctx) = &ctx.for_issuer(&self.iss, None) else {
+            tracing::warn!("front-channel logout from an unknown issuer refused");
+            return refused("`iss` is not one of this application's providers");
+        };
         let metadata = match ctx.provider.metadata().await {
             Ok(metadata) => metadata,
             Err(err) => {
@@ -76,7 +80,12 @@ impl FrontChannel {
         let mut removals = Vec::new();
         let mut ended = 0;
         if let SessionBackend::Store(store) = &ctx.config.session {
-            match store.delete_indexed(&format!("sid:{}", self.sid)).await {
+            let key = crate::token::logout_token::key(
+                ctx.config.provider_key.as_deref(),
+                "sid",
+                &self.sid,
+            );
+            match store.delete_indexed(&key).await {
                 Ok(count) => ended = count,
                 Err(StoreError::Unsupported) => {
                     tracing::warn!("front-channel logout: the session store keeps no index");

@@ -99,6 +99,15 @@ fn prepare(
     mut set_cookies: Vec<HeaderValue>,
 ) -> Result<StartLogin, Box<Outcome>> {
     let config = &ctx.config;
+    if !ctx.chosen {
+        // Several providers and no default: the user chooses first.
+        let location = super::chooser::location(ctx, next.as_deref());
+        return Err(Box::new(Outcome::Respond(response::redirect(
+            StatusCode::FOUND,
+            &location,
+            set_cookies,
+        ))));
+    }
     let redirect_uri =
         match &config.redirect_uri {
             RedirectUri::Absolute(url) => url.to_string(),
@@ -128,6 +137,7 @@ fn prepare(
         silent: params.is_silent(config.silent_login_first),
         params: params.params,
         dpop_key: crate::dpop::client_key::new_login_key(config),
+        provider: config.provider_key.clone(),
     };
     set_cookies.extend(login_state::store(
         &ctx.codec,
@@ -154,6 +164,9 @@ impl StartLogin {
     }
 
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        let Some(ctx) = &ctx.for_named(self.pending.provider.as_deref()) else {
+            return Outcome::Respond(unknown_provider(self.wants_html));
+        };
         match ctx.provider.metadata().await {
             Ok(metadata) if par::wanted(&ctx.config, &metadata) => self.push(ctx, &metadata).await,
             Ok(metadata) => self.redirect(ctx, &metadata),
@@ -267,6 +280,17 @@ impl StartLogin {
     }
 }
 
+/// A login naming a provider that is not configured.
+pub(crate) fn unknown_provider(html: bool) -> response::CoreResponse {
+    ErrorReply {
+        status: StatusCode::NOT_FOUND,
+        code: "unknown_provider",
+        message: "no identity provider of that name is configured",
+        retry: None,
+    }
+    .render(html, Vec::new())
+}
+
 /// Errors by which a provider says a `prompt=none` login needs the user's interaction.
 const NEEDS_INTERACTION: &[&str] = &["login_required", "consent_required", "interaction_required"];
 
@@ -307,5 +331,6 @@ pub(crate) fn retry_interactively(
         interactive: true,
     };
     let removal = ctx.codec.removal(&cookie).into_iter().collect();
+    let ctx = &ctx.for_named(pending.provider.as_deref())?;
     Some(decide(ctx, request, pending.next, params, removal))
 }

@@ -96,6 +96,11 @@ impl Logout {
             }
         }
         let removals = ctx.end_session(session.as_deref(), self.carried).await;
+        // The provider that signed the user in ends its session and revokes its tokens.
+        let owner = session
+            .as_deref()
+            .and_then(|session| ctx.for_session(session));
+        let ctx: &Context = owner.as_deref().unwrap_or(ctx);
         if let Some(session) = &session {
             tracing::Span::current().record("user_id", session.user_id.as_str());
             tracing::info!(user_id = %session.user_id, "logout");
@@ -115,9 +120,9 @@ impl Logout {
                 _ => uri.to_owned(),
             }
         });
-        let end_session = ctx
-            .provider
-            .cached_metadata()
+        let end_session = Some(&ctx.provider)
+            .filter(|_| ctx.chosen)
+            .and_then(|provider| provider.cached_metadata())
             .and_then(|metadata| metadata.end_session_endpoint.clone());
         let Some(mut url) = end_session else {
             return config

@@ -9,6 +9,7 @@ pub(crate) mod api_key_routes;
 pub(crate) mod backchannel;
 pub(crate) mod bearer;
 pub(crate) mod callback;
+pub(crate) mod chooser;
 pub(crate) mod dpop_check;
 pub(crate) mod form_post;
 pub(crate) mod frontchannel;

@@ -21,6 +21,15 @@ pub(crate) enum Renewal {
 
 impl Renewal {
     pub(crate) async fn run(self, ctx: &Context) -> Outcome {
+        // Refreshes and user reloads go to the provider that signed the user in.
+        let session = match &self {
+            Renewal::Refresh(refresh) => &refresh.session,
+            Renewal::ReloadUser(reload) => &reload.session,
+            Renewal::Touch(touch) => &touch.session,
+        };
+        let Some(ctx) = &ctx.for_session(session) else {
+            return Outcome::Respond(super::login::authentication_required(Vec::new()));
+        };
         match self {
             Renewal::Refresh(refresh) => refresh.run(ctx).await,
             Renewal::ReloadUser(reload) => reload.run(ctx).await,
@@ -36,6 +45,12 @@ pub(crate) fn resume(
     session: Arc<SessionData>,
     detach: impl FnOnce() -> Detached,
 ) -> Step<Renewal> {
+    let Some(ctx) = &ctx.for_session(&session) else {
+        // Signed in by a provider no longer configured.
+        return Step::Done(Outcome::Respond(super::login::authentication_required(
+            Vec::new(),
+        )));
+    };
     let now = crate::session::now();
     if session.needs_refresh(now, ctx.config.leeway.as_secs()) {
         return Step::Wait(Renewal::Refresh(Refresh {

@@ -22,25 +22,73 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// The part that fails while the provider's metadata is not loaded.
 const DISCOVERY: &str = "provider.discovery";
 
-/// `200` when every part works, else `503`; the body names the failing parts.
+/// `200` when every part works, else `503`; the body names the failing parts. With
+/// several providers, each is reported under `providers`; some of them failing is
+/// `degraded` (still `200`: the others sign users in, and every session keeps working),
+/// all of them failing is `unavailable`.
 pub(crate) async fn answer(ctx: &Context) -> CoreResponse {
-    let mut failing: Vec<&'static str> = Vec::new();
+    let mut failing: Vec<String> = Vec::new();
+    let mut degraded = false;
+    let mut providers = serde_json::Map::new();
     let provider = if ctx.config.development.is_some() {
         json!("disabled")
+    } else if ctx.has_several_providers() {
+        let mut working = 0;
+        for slot in &ctx.providers {
+            let mut own = Vec::new();
+            let mut report = provider(&slot.provider, &slot.config, &mut own).await;
+            let name = slot.config.provider_key.clone().unwrap_or_default();
+            report["ready"] = json!(!own.contains(&DISCOVERY));
+            if own.is_empty() {
+                working += 1;
+            }
+            failing.extend(
+                own.iter()
+                    .map(|part| format!("providers.{name}.{}", &part["provider.".len()..])),
+            );
+            providers.insert(name, report);
+        }
+        degraded = working > 0;
+        if working == 0 {
+            failing.push(DISCOVERY.to_owned());
+        }
+        provider(&ctx.provider, &ctx.config, &mut Vec::new()).await
     } else {
-        provider(ctx, &mut failing).await
+        let mut own = Vec::new();
+        let report = provider(&ctx.provider, &ctx.config, &mut own).await;
+        failing.extend(own.into_iter().map(str::to_owned));
+        report
     };
-    let store = store(ctx, &mut failing).await;
-    let healthy = failing.is_empty();
-    let body = json!({
-        "status": if healthy { "ok" } else { "unavailable" },
+    let mut store_failing = Vec::new();
+    let store = store(ctx, &mut store_failing).await;
+    failing.extend(store_failing.into_iter().map(str::to_owned));
+    let store_ok = !failing.iter().any(|part| part == "store");
+    let all_ok = failing.is_empty();
+    let healthy = all_ok || (degraded && store_ok);
+    let ready = if ctx.has_several_providers() {
+        providers
+            .values()
+            .any(|report| report["ready"] == json!(true))
+    } else {
+        !failing.iter().any(|part| part == DISCOVERY)
+    };
+    let status_text = match (all_ok, healthy) {
+        (true, _) => "ok",
+        (false, true) => "degraded",
+        (false, false) => "unavailable",
+    };
+    let mut body = json!({
+        "status": status_text,
         // What `ready()` waits for: the metadata, whatever the keys.
-        "ready": !failing.contains(&DISCOVERY),
+        "ready": ready,
         "auth": if ctx.config.development.is_some() { "disabled" } else { "enabled" },
         "failing": failing,
         "provider": provider,
         "store": store,
     });
+    if !providers.is_empty() {
+        body["providers"] = Value::Object(providers);
+    }
     let status = if healthy {
         StatusCode::OK
     } else {
@@ -56,8 +104,11 @@ pub(crate) async fn answer(ctx: &Context) -> CoreResponse {
 
 /// Discovery (attempted now when the metadata is missing and no failure is recent, as
 /// `ready()` does) and the key set.
-async fn provider(ctx: &Context, failing: &mut Vec<&'static str>) -> Value {
-    let provider = &ctx.provider;
+async fn provider(
+    provider: &crate::provider::Provider,
+    config: &crate::config::Config,
+    failing: &mut Vec<&'static str>,
+) -> Value {
     let loaded = matches!(
         tokio::time::timeout(CHECK_TIMEOUT, provider.metadata()).await,
         Ok(Ok(_))
@@ -69,7 +120,7 @@ async fn provider(ctx: &Context, failing: &mut Vec<&'static str>) -> Value {
     if key_count == 0 {
         failing.push("provider.keys");
     }
-    let source = match ctx.config.provider {
+    let source = match config.provider {
         ProviderSource::Discovery { .. } => "discovery",
         ProviderSource::Manual(_) => "manual",
     };

@@ -55,25 +55,31 @@ impl OidcLayer {
     /// Waits until the provider's metadata is loaded, or `timeout` passes. Optional: for
     /// services that prefer to fail at start when the provider is unreachable.
     ///
+    /// With several providers, it waits for each of them (within `timeout` altogether) and
+    /// succeeds when at least one is loaded: the others keep being tried in the
+    /// background, and only their new logins answer `503` meanwhile.
+    ///
     /// # Errors
     ///
     /// [`ProviderNotReady`] with the last reason (unreachable, bad discovery document, issuer
-    /// mismatch, no usable keys) when the metadata is not loaded within `timeout`.
+    /// mismatch, no usable keys) when the metadata is not loaded within `timeout` (of no
+    /// provider, with several).
     pub async fn ready(&self, timeout: Duration) -> Result<(), ProviderNotReady> {
         let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let attempt =
-                tokio::time::timeout_at(deadline, self.engine.context().provider.metadata()).await;
-            match attempt {
-                Ok(Ok(_)) => return Ok(()),
-                Ok(Err(err))
-                    if tokio::time::Instant::now() + Duration::from_millis(200) >= deadline =>
-                {
-                    return Err(ProviderNotReady(err.0))
+        let ctx = self.engine.context();
+        let mut first_error = None;
+        let mut any_ready = false;
+        for slot in &ctx.providers {
+            match wait_for(&slot.provider, deadline).await {
+                Ok(()) => any_ready = true,
+                Err(err) => {
+                    first_error.get_or_insert(err);
                 }
-                Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
-                Err(_) => return Err(ProviderNotReady("timed out".into())),
             }
+        }
+        match first_error {
+            Some(err) if !any_ready => Err(err),
+            _ => Ok(()),
         }
     }
 
@@ -138,5 +144,25 @@ impl<S> Layer<S> for OidcLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         OidcService::new(inner, Arc::clone(&self.engine))
+    }
+}
+
+/// Waits until `provider`'s metadata is loaded, or `deadline` passes.
+async fn wait_for(
+    provider: &crate::provider::Provider,
+    deadline: tokio::time::Instant,
+) -> Result<(), ProviderNotReady> {
+    loop {
+        let attempt = tokio::time::timeout_at(deadline, provider.metadata()).await;
+        match attempt {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(err))
+                if tokio::time::Instant::now() + Duration::from_millis(200) >= deadline =>
+            {
+                return Err(ProviderNotReady(err.0))
+            }
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(_) => return Err(ProviderNotReady("timed out".into())),
+        }
     }
 }

@@ -32,6 +32,10 @@ pub(crate) struct PendingLogin {
     /// The DPoP key the login's tokens are to be bound to (PKCS#8, base64url).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) dpop_key: Option<String>,
+    /// The provider the login went to, when several are configured: the callback takes it
+    /// from here, never from its query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) provider: Option<String>,
 }
 
 fn prefix(base: &str) -> String {
@@ -165,6 +169,7 @@ mod tests {
             params: Vec::new(),
             silent: false,
             dpop_key: None,
+            provider: None,
         }
     }
 

@@ -486,6 +486,7 @@ mod tests {
             bearer: false,
             typed_user: Default::default(),
             dpop_key: None,
+            provider: None,
         }
     }
 

@@ -73,6 +73,8 @@ pub struct SessionData {
     pub(crate) typed_user: TypedUser,
     /// The session's DPoP private key (PKCS#8, base64url) when its tokens are bound to it.
     pub(crate) dpop_key: Option<String>,
+    /// The name of the provider that signed the user in, when several are configured.
+    pub(crate) provider: Option<String>,
 }
 
 impl SessionData {
@@ -178,6 +180,7 @@ mod tests {
             bearer: false,
             typed_user: TypedUser::default(),
             dpop_key: None,
+            provider: None,
         };
         // Written before idle timeouts: in use, and stamped at the next request.
         assert!(!session.is_idle(5000, Some(60)));

@@ -140,6 +140,8 @@ pub(super) struct StoredSession {
     last_seen: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dpop_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
 }
 
 /// A token: as its text in text formats (JSON in the stores); in binary formats, a compact
@@ -270,6 +272,7 @@ impl From<SessionData> for StoredSession {
             user_loaded_at: session.user_loaded_at,
             last_seen: session.last_seen,
             dpop_key: session.dpop_key,
+            provider: session.provider,
         }
     }
 }
@@ -305,6 +308,7 @@ impl TryFrom<StoredSession> for SessionData {
             bearer: false,
             typed_user: Default::default(),
             dpop_key: stored.dpop_key,
+            provider: stored.provider,
         })
     }
 }
@@ -344,6 +348,7 @@ mod tests {
             bearer: false,
             typed_user: Default::default(),
             dpop_key: None,
+            provider: None,
         }
     }
 

@@ -311,6 +311,12 @@ impl MockProvider {
         self.shared.lock().backchannel_logout_statuses.clone()
     }
 
+    /// Authorization responses carry RFC 9207's `iss` parameter (off by default), as a
+    /// relying party with several providers sharing one callback requires.
+    pub fn set_authorization_response_iss(&self, on: bool) {
+        self.shared.lock().response_iss = on;
+    }
+
     /// While on, an authorization request with `prompt=none` is answered
     /// `error=login_required`, as by a provider where the user has no session.
     pub fn set_login_required(&self, on: bool) {

@@ -185,6 +185,9 @@ async fn authorize(State(shared): State<Arc<Shared>>, uri: Uri) -> Result<Respon
         .query_pairs_mut()
         .append_pair("code", &code)
         .append_pair("state", state_param);
+    if state.response_iss {
+        target.query_pairs_mut().append_pair("iss", &state.issuer);
+    }
     found(&target)
 }
 

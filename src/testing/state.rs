@@ -101,6 +101,8 @@ pub(crate) struct State {
     pub(crate) chosen_users: HashMap<String, ChosenUser>,
     /// `prompt=none` is answered `error=login_required`.
     pub(crate) login_required: bool,
+    /// Authorization responses name the issuer (RFC 9207 `iss`).
+    pub(crate) response_iss: bool,
     /// The `acr` of every login; `None`: the first of the requested `acr_values`.
     pub(crate) acr: Option<String>,
     /// How long ago the user authenticated, for `auth_time`.
@@ -149,6 +151,7 @@ impl State {
             backchannel_logout_statuses: Vec::new(),
             chosen_users: HashMap::new(),
             login_required: false,
+            response_iss: false,
             acr: None,
             auth_age: Duration::ZERO,
             dpop_nonces: None,

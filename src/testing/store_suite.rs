@@ -195,6 +195,7 @@ fn session(user: &str, note: &str) -> SessionData {
         bearer: false,
         typed_user: Default::default(),
         dpop_key: None,
+        provider: None,
     }
 }
 

@@ -22,8 +22,9 @@ pub(crate) async fn verify(
     expected_nonce: Option<&str>,
 ) -> Result<Map<String, Value>, TokenError> {
     let audiences = [config.client_id.clone()];
+    let issuer = super::peek::expected_issuer(config, &metadata.issuer, token);
     let rules = Rules {
-        issuer: &metadata.issuer,
+        issuer: &issuer,
         audiences: &audiences,
         algorithms: signing_alg::provider_algorithms(config),
         leeway_secs: config.leeway.as_secs(),

@@ -18,4 +18,6 @@ mod pages;
 #[allow(dead_code)]
 #[path = "../interop/provider.rs"]
 mod provider;
+#[cfg(feature = "testing")]
+mod providers;
 mod scenarios;

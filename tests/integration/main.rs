@@ -58,6 +58,7 @@ mod near_cache;
 mod open_redirect;
 mod outage;
 mod postgres_outage;
+mod providers;
 mod redis_deployments;
 mod refresh;
 mod replay;

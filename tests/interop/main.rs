@@ -12,3 +12,4 @@ mod enterprise;
 mod flows;
 mod harness;
 mod provider;
+mod providers;

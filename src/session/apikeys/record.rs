@@ -124,6 +124,7 @@ impl ApiKey {
             bearer: true,
             typed_user: Default::default(),
             dpop_key: None,
+            provider: None,
         }
     }
 

@@ -23,22 +23,5 @@ pub(crate) fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
 
 /// A session of `user_id` with `claims`, valid for ever.
 pub(crate) fn session(user_id: &str, claims: Value) -> SessionData {
-    SessionData {
-        sid: user_id.to_owned(),
-        user_id: user_id.to_owned(),
-        claims: self::claims(claims),
-        id_token: None,
-        access_token: None,
-        refresh_token: None,
-        access_expires_at: None,
-        created_at: 0,
-        expires_at: u64::MAX,
-        user: None,
-        user_loaded_at: None,
-        last_seen: None,
-        bearer: true,
-        typed_user: Default::default(),
-        dpop_key: None,
-        provider: None,
-    }
+    SessionData::of_credential(user_id.to_owned(), self::claims(claims), 0, u64::MAX)
 }

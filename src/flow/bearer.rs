@@ -135,24 +135,10 @@ pub(crate) async fn verify(ctx: &Context, token: &str) -> Result<SessionData, Be
         .get("exp")
         .and_then(Value::as_u64)
         .unwrap_or(now.saturating_add(60));
-    let mut session = SessionData {
-        sid: String::new(),
-        user_id,
-        claims,
-        id_token: None,
-        access_token: Some(token.to_owned()),
-        refresh_token: None,
-        access_expires_at: Some(expires_at),
-        created_at: now,
-        expires_at,
-        user: None,
-        user_loaded_at: None,
-        last_seen: None,
-        bearer: true,
-        typed_user: Default::default(),
-        dpop_key: None,
-        provider: ctx.config.provider_key.clone(),
-    };
+    let mut session = SessionData::of_credential(user_id, claims, now, expires_at);
+    session.access_token = Some(token.to_owned());
+    session.access_expires_at = Some(expires_at);
+    session.provider = ctx.config.provider_key.clone();
     crate::user::attach(config.user_hook.as_ref(), &mut session, now)
         .await
         .map_err(|no_user| match no_user {

@@ -78,6 +78,34 @@ pub struct SessionData {
 }
 
 impl SessionData {
+    /// What a credential sent with each request proves (a bearer token, an API key): its
+    /// user and claims for its lifetime, with no session id and no tokens of its own.
+    pub(crate) fn of_credential(
+        user_id: String,
+        claims: Map<String, Value>,
+        created_at: u64,
+        expires_at: u64,
+    ) -> Self {
+        SessionData {
+            sid: String::new(),
+            user_id,
+            claims,
+            id_token: None,
+            access_token: None,
+            refresh_token: None,
+            access_expires_at: None,
+            created_at,
+            expires_at,
+            user: None,
+            user_loaded_at: None,
+            last_seen: None,
+            bearer: true,
+            typed_user: TypedUser::default(),
+            dpop_key: None,
+            provider: None,
+        }
+    }
+
     pub(crate) fn is_expired(&self, now: u64) -> bool {
         now >= self.expires_at
     }

@@ -108,24 +108,12 @@ impl ApiKey {
         if !self.scopes.is_empty() {
             claims.insert("scope".into(), Value::String(self.scopes.join(" ")));
         }
-        SessionData {
-            sid: String::new(),
-            user_id: self.user_id.clone(),
+        SessionData::of_credential(
+            self.user_id.clone(),
             claims,
-            id_token: None,
-            access_token: None,
-            refresh_token: None,
-            access_expires_at: None,
-            created_at: self.created,
-            expires_at: self.expires.unwrap_or(u64::MAX),
-            user: None,
-            user_loaded_at: None,
-            last_seen: None,
-            bearer: true,
-            typed_user: Default::default(),
-            dpop_key: None,
-            provider: None,
-        }
+            self.created,
+            self.expires.unwrap_or(u64::MAX),
+        )
     }
 
     /// What the owner sees in the listing: never the digest nor the claims.

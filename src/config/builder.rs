@@ -598,8 +598,9 @@ impl ConfigBuilder {
     /// Logins start at `/login/{name}`; `/login` shows a chooser, unless a
     /// [`default_provider`](Self::default_provider) is set. User ids are
     /// `{name}:{claim value}` unless the provider turns that off
-    /// ([`ProviderConfig::namespace_user_ids`]). Names are 1 to 32 lower-case letters,
-    /// digits, `-` or `_` (an error at `build()` otherwise).
+    /// ([`ProviderConfig::namespace_user_ids`](crate::ProviderConfig::namespace_user_ids)).
+    /// Names are 1 to 32 lower-case letters, digits, `-` or `_` (an error at `build()`
+    /// otherwise).
     ///
     /// ```
     /// use tower_oidc::{Config, ProviderConfig};

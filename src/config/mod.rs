@@ -448,29 +448,31 @@ impl Config {
     /// What session cookies are bound to besides the key: the client id and the issuer
     /// (or discovery URL), so another application sharing the key cannot open them.
     pub(crate) fn cookie_binding(&self) -> Vec<u8> {
-        let issuer = match &self.provider {
-            ProviderSource::Discovery {
-                expected_issuer: Some(issuer),
-                ..
-            } => issuer.as_str(),
-            ProviderSource::Discovery { url, .. } => url.as_str(),
-            ProviderSource::Manual(endpoints) => endpoints.issuer.as_str(),
-        };
-        [self.client_id.as_bytes(), b"\0", issuer.as_bytes()].concat()
+        [
+            self.client_id.as_bytes(),
+            b"\0",
+            self.configured_issuer().as_bytes(),
+        ]
+        .concat()
     }
 
     /// The issuer this configuration expects (or its discovery URL), without a trailing
     /// slash.
     pub(crate) fn issuer_key(&self) -> &str {
-        let issuer = match &self.provider {
+        self.configured_issuer().trim_end_matches('/')
+    }
+
+    /// The issuer as configured: the expected one, else the discovery URL, else the manual
+    /// endpoints' issuer.
+    fn configured_issuer(&self) -> &str {
+        match &self.provider {
             ProviderSource::Discovery {
                 expected_issuer: Some(issuer),
                 ..
-            } => issuer.as_str(),
+            } => issuer,
             ProviderSource::Discovery { url, .. } => url.as_str(),
-            ProviderSource::Manual(endpoints) => endpoints.issuer.as_str(),
-        };
-        issuer.trim_end_matches('/')
+            ProviderSource::Manual(endpoints) => &endpoints.issuer,
+        }
     }
 
     /// The user id of a user whose id claim is `claim_value`: namespaced by the provider

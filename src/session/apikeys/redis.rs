@@ -76,6 +76,15 @@ impl RedisStore {
     }
 }
 
+/// The ids a user's hash names.
+async fn key_ids(connection: &mut Connection, hash: &str) -> Result<Vec<String>, StoreError> {
+    ::redis::cmd("HKEYS")
+        .arg(hash)
+        .query_async(connection)
+        .await
+        .map_err(redis_error)
+}
+
 async fn forget(
     connection: &mut Connection,
     hash: &str,
@@ -155,11 +164,7 @@ impl ApiKeyStore for RedisStore {
     async fn list(&self, user_id: &str) -> Result<Vec<ApiKey>, StoreError> {
         let hash = self.keys_of(user_id);
         let mut connection = self.connection().await?;
-        let ids: Vec<String> = ::redis::cmd("HKEYS")
-            .arg(&hash)
-            .query_async(&mut connection)
-            .await
-            .map_err(redis_error)?;
+        let ids = key_ids(&mut connection, &hash).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -228,11 +233,7 @@ impl ApiKeyStore for RedisStore {
     async fn revoke_all(&self, user_id: &str) -> Result<usize, StoreError> {
         let hash = self.keys_of(user_id);
         let mut connection = self.connection().await?;
-        let ids: Vec<String> = ::redis::cmd("HKEYS")
-            .arg(&hash)
-            .query_async(&mut connection)
-            .await
-            .map_err(redis_error)?;
+        let ids = key_ids(&mut connection, &hash).await?;
         let mut revoked = 0;
         for id in &ids {
             let deleted: usize = ::redis::cmd("DEL")

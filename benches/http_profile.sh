@@ -7,6 +7,7 @@
 #
 #   benches/http_profile.sh              # 3 s of wrk per case
 #   DURATION=5 benches/http_profile.sh
+#   KEEP=/tmp/profiles benches/http_profile.sh   # keeps each case's profile for callgrind_annotate
 #
 # Needs valgrind and wrk. Prints, per request: all instructions of the app process, then
 # the inclusive share of the HTTP stack's request parsing, the layer (its service call, and
@@ -26,6 +27,10 @@ cleanup() {
     if [[ -n "$app" ]] && kill -0 "$app" 2>/dev/null; then
         kill "$app" 2>/dev/null || true
         wait "$app" 2>/dev/null || true
+    fi
+    if [[ -n "${KEEP:-}" ]]; then
+        mkdir -p "$KEEP"
+        cp "$work"/cg.out* "$KEEP"/ 2>/dev/null || true
     fi
     rm -rf "$work"
 }

@@ -3,6 +3,8 @@
 #[cfg(feature = "api-keys")]
 pub(crate) mod apikeys;
 pub(crate) mod cache;
+#[cfg(any(feature = "redis", feature = "sql"))]
+pub(crate) mod change_feed;
 pub(crate) mod changes;
 pub(crate) mod codec;
 pub(crate) mod cookies;
@@ -11,6 +13,8 @@ pub(crate) mod expiring_set;
 pub(crate) mod login_state;
 pub(crate) mod logout_index;
 pub(crate) mod memory;
+#[cfg(feature = "sql")]
+pub(crate) mod pg_changes;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_changes;
 #[cfg(feature = "redis")]

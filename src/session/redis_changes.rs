@@ -3,23 +3,20 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ::redis::aio::{PubSubSink, PubSubStream};
 use futures_core::Stream;
 
+use super::change_feed::{self, ChangeFeed, PING_EVERY, PING_TIMEOUT};
 use super::changes::ChangeListener;
 use super::redis_connection::Backend;
 use super::store::StoreError;
 
-/// How often the subscription is checked with a `PING`, and how long its answer may take:
-/// a connection that died silently (no reset, no end of stream) is noticed within their
-/// sum, and the near cache stops serving then.
-const PING_EVERY: Duration = Duration::from_secs(1);
-const PING_TIMEOUT: Duration = Duration::from_secs(1);
-/// Waits between attempts to subscribe again, doubling from the first to the last.
-const FIRST_RETRY: Duration = Duration::from_millis(100);
-const LAST_RETRY: Duration = Duration::from_secs(5);
+/// The change channel of a Redis store.
+struct RedisFeed {
+    backend: Arc<Backend>,
+    channel: String,
+}
 
 /// Listens on `channel` in a task of the current runtime until `listener` closes.
 pub(crate) fn spawn(
@@ -30,47 +27,18 @@ pub(crate) fn spawn(
     if backend.is_cluster() {
         return Err(StoreError::Unsupported);
     }
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-        StoreError::unavailable("no tokio runtime to listen for session changes on")
-    })?;
-    runtime.spawn(listen(backend, channel, listener));
-    Ok(())
+    change_feed::spawn(RedisFeed { backend, channel }, listener)
 }
 
-async fn listen(backend: Arc<Backend>, channel: String, listener: ChangeListener) {
-    let _lost_when_dropped = LostWhenDropped(listener.clone());
-    let mut retry = FIRST_RETRY;
-    while !listener.is_closed() {
-        match subscribe(&backend, &channel).await {
-            Ok((sink, stream)) => {
-                listener.subscribed();
-                tracing::debug!("listening for session changes");
-                retry = FIRST_RETRY;
-                relay(sink, stream, &listener).await;
-                listener.lost();
-                if listener.is_closed() {
-                    return;
-                }
-                tracing::warn!("lost the subscription to session changes; subscribing again");
-            }
-            Err(err) => {
-                // Nothing was delivered: sessions are read from Redis meanwhile.
-                listener.lost();
-                tracing::warn!(error = %err, "cannot subscribe to session changes");
-            }
-        }
-        tokio::time::sleep(retry).await;
-        retry = (retry * 2).min(LAST_RETRY);
+impl ChangeFeed for RedisFeed {
+    type Subscription = (PubSubSink, PubSubStream);
+
+    async fn subscribe(&self) -> Result<Self::Subscription, StoreError> {
+        subscribe(&self.backend, &self.channel).await
     }
-}
 
-/// Tells the listener that changes may be missed when the listening task ends in any way,
-/// including its runtime shutting down while the layer lives on.
-struct LostWhenDropped(ChangeListener);
-
-impl Drop for LostWhenDropped {
-    fn drop(&mut self) {
-        self.0.lost();
+    async fn relay(&self, (sink, stream): Self::Subscription, listener: &ChangeListener) {
+        relay(sink, stream, listener).await;
     }
 }
 

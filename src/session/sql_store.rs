@@ -12,6 +12,8 @@ use sqlx::sqlite::{
 };
 use tokio::sync::OnceCell;
 
+use super::changes::{change_tag, ChangeListener};
+use super::pg_changes::{notifying, PgFeed};
 use super::store::{SessionStore, StoreError};
 use super::SessionData;
 
@@ -39,6 +41,15 @@ const PURGE_BATCH: i64 = 1000;
 /// Expired rows are never returned; saves remove them in bounded batches in the
 /// background about once a minute, and [`SqlStore::purge_expired`] removes them on
 /// demand.
+///
+/// On PostgreSQL, every statement that writes or deletes a session also notifies the
+/// channel `tower_oidc_sessions_changes` with the session's
+/// [`change_tag`](crate::store::change_tag), delivered when it commits; each layer listens
+/// there ([`SessionStore::subscribe_changes`]) on a connection of its own, named after the
+/// URL's `application_name` (or `tower-oidc`) with ` session changes` added, and keeps the
+/// sessions it loaded in memory (a near cache), so a request on a session costs no query
+/// while a logout on any instance still holds on every other at once. SQLite cannot tell
+/// other processes of a change: every request reads its row.
 ///
 /// URLs:
 ///
@@ -458,10 +469,11 @@ impl SessionStore for SqlStore {
                 .execute(pool)
                 .await
                 .map(drop),
-            Pool::Postgres(pool) => sqlx::query(&sql)
+            Pool::Postgres(pool) => sqlx::query(&notifying(&sql, 4))
                 .bind(id)
                 .bind(&record)
                 .bind(expires_at)
+                .bind(change_tag(id))
                 .execute(pool)
                 .await
                 .map(drop),
@@ -495,14 +507,15 @@ impl SessionStore for SqlStore {
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected()),
-            Pool::Postgres(pool) => sqlx::query(&sql)
+            Pool::Postgres(pool) => sqlx::query(&notifying(&sql, 5))
                 .bind(id)
                 .bind(&record)
                 .bind(expires_at)
                 .bind(now)
-                .execute(pool)
+                .bind(change_tag(id))
+                .fetch_all(pool)
                 .await
-                .map(|done| done.rows_affected()),
+                .map(|changed| changed.len() as u64),
         }
         .map_err(sql_error)?;
         Ok(updated > 0)
@@ -556,7 +569,12 @@ impl SessionStore for SqlStore {
         let sql = format!("DELETE FROM {TABLE} WHERE id = $1");
         match &pool {
             Pool::Sqlite(pool) => sqlx::query(&sql).bind(id).execute(pool).await.map(drop),
-            Pool::Postgres(pool) => sqlx::query(&sql).bind(id).execute(pool).await.map(drop),
+            Pool::Postgres(pool) => sqlx::query(&notifying(&sql, 2))
+                .bind(id)
+                .bind(change_tag(id))
+                .execute(pool)
+                .await
+                .map(drop),
         }
         .map_err(sql_error)?;
         Ok(())
@@ -625,18 +643,29 @@ impl SessionStore for SqlStore {
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(sql_error)?;
+                let session = notifying(&session, 2);
                 for (id,) in &ids {
-                    let done = sqlx::query(&session)
+                    let changed = sqlx::query(&session)
                         .bind(id)
-                        .execute(&mut *tx)
+                        .bind(change_tag(id))
+                        .fetch_all(&mut *tx)
                         .await
                         .map_err(sql_error)?;
-                    ended += done.rows_affected();
+                    ended += changed.len() as u64;
                 }
                 tx.commit().await.map_err(sql_error)?;
             }
         }
         Ok(usize::try_from(ended).unwrap_or(usize::MAX))
+    }
+
+    /// PostgreSQL: `LISTEN` on a connection of its own (see [`SqlStore`]). SQLite:
+    /// [`StoreError::Unsupported`], as it has no way to tell other processes.
+    fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
+        match &self.inner.target {
+            Target::Postgres(options) => super::change_feed::spawn(PgFeed::new(options), listener),
+            Target::Sqlite { .. } => Err(StoreError::Unsupported),
+        }
     }
 }
 

@@ -55,6 +55,7 @@ mod login_flow;
 mod logout_wins;
 mod metrics;
 mod near_cache;
+mod near_cache_postgres;
 mod open_redirect;
 mod outage;
 mod postgres_outage;

@@ -4,14 +4,14 @@
 //! requests on a kept session load nothing from the database; and while an instance's
 //! listening connection is cut, it serves no kept session.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sqlx::postgres::PgPool;
-use tower_oidc::store::{ChangeListener, SessionData, SessionStore, SqlStore, StoreError};
-use tower_oidc::testing::{MockProvider, MockUser};
+use tower_oidc::store::SqlStore;
+use tower_oidc::testing::{CountedStore, LoadCount, MockProvider, MockUser};
 
 use crate::harness::{assert_status, Browser, TestApp};
 use crate::stores::{nonce, postgres_url, replay, session_cookie};
@@ -21,55 +21,13 @@ const PROPAGATION: Duration = Duration::from_secs(1);
 /// How long an instance may take to listen, or to notice its listener is gone.
 const SETTLE: Duration = Duration::from_secs(10);
 
-/// The PostgreSQL store, counting the loads that reach it.
-struct Counted {
-    inner: SqlStore,
-    loads: Arc<AtomicUsize>,
-}
-
-impl SessionStore for Counted {
-    async fn load(&self, id: &str) -> Result<Option<SessionData>, StoreError> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(id).await
-    }
-    async fn save(&self, id: &str, session: &SessionData, ttl: Duration) -> Result<(), StoreError> {
-        self.inner.save(id, session, ttl).await
-    }
-    async fn save_existing(
-        &self,
-        id: &str,
-        session: &SessionData,
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        self.inner.save_existing(id, session, ttl).await
-    }
-    async fn delete(&self, id: &str) -> Result<(), StoreError> {
-        self.inner.delete(id).await
-    }
-    async fn index(&self, id: &str, keys: &[String], ttl: Duration) -> Result<(), StoreError> {
-        self.inner.index(id, keys, ttl).await
-    }
-    async fn delete_indexed(&self, key: &str) -> Result<usize, StoreError> {
-        self.inner.delete_indexed(key).await
-    }
-    async fn first_use(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.inner.first_use(key, ttl).await
-    }
-    async fn forget_use(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.forget_use(key).await
-    }
-    fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
-        self.inner.subscribe_changes(listener)
-    }
-}
-
 /// Two instances on one PostgreSQL, each connecting under an `application_name` of its
 /// own, and a session signed in on the first, as its cookie.
 struct Pair {
     _provider: MockProvider,
     a: TestApp,
     b: TestApp,
-    b_loads: Arc<AtomicUsize>,
+    b_loads: LoadCount,
     /// The `application_name` of B's listening connection.
     b_listener: String,
     admin: PgPool,
@@ -84,11 +42,8 @@ impl Pair {
         let store = |instance: &str| {
             let separator = if url.contains('?') { '&' } else { '?' };
             let named = format!("{url}{separator}application_name=near-{run}-{instance}");
-            let loads = Arc::new(AtomicUsize::new(0));
-            let store = Counted {
-                inner: SqlStore::new(&named).expect("url"),
-                loads: Arc::clone(&loads),
-            };
+            let store = CountedStore::new(SqlStore::new(&named).expect("url"));
+            let loads = store.loads();
             (store, loads)
         };
         let (store_a, _) = store("a");
@@ -114,10 +69,10 @@ impl Pair {
     }
 
     /// Loads B made from the database for one request on the session.
-    async fn loads_for_one_request_on_b(&self) -> usize {
-        let before = self.b_loads.load(Ordering::SeqCst);
+    async fn loads_for_one_request_on_b(&self) -> u64 {
+        let before = self.b_loads.get();
         assert_eq!(self.me(&self.b).await, StatusCode::OK);
-        self.b_loads.load(Ordering::SeqCst) - before
+        self.b_loads.get() - before
     }
 
     /// Waits until B answers the session from memory: it listens, and keeps the session.
@@ -204,12 +159,12 @@ async fn requests_on_a_kept_session_load_nothing_from_postgres() {
     let Some(url) = postgres_url() else { return };
     let pair = Pair::start(&url).await;
     pair.kept_on_b().await;
-    let before = pair.b_loads.load(Ordering::SeqCst);
+    let before = pair.b_loads.get();
     const REQUESTS: usize = 100;
     for _ in 0..REQUESTS {
         assert_eq!(pair.me(&pair.b).await, StatusCode::OK);
     }
-    let loads = pair.b_loads.load(Ordering::SeqCst) - before;
+    let loads = pair.b_loads.get() - before;
     assert_eq!(loads, 0, "{loads} loads for {REQUESTS} requests");
 }
 
@@ -220,7 +175,7 @@ async fn no_kept_session_is_served_while_the_listener_is_cut() {
     pair.kept_on_b().await;
 
     // B's listener is ended again and again, so B cannot stay subscribed.
-    let cutting = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let cutting = Arc::new(AtomicBool::new(true));
     let cutter = {
         let admin = pair.admin.clone();
         let name = pair.b_listener.clone();

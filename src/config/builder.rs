@@ -368,7 +368,7 @@ impl ConfigBuilder {
     }
 
     /// Whether sessions loaded from a server-side store that tells of changes (Redis: one
-    /// server or Sentinel; PostgreSQL) are kept in this process, so that requests on them are decided
+    /// server, Sentinel or Cluster; PostgreSQL) are kept in this process, so that requests on them are decided
     /// at once, without a round trip to the store. On by default.
     ///
     /// Every instance sharing the store hears at once of each logout, back-channel logout,
@@ -376,7 +376,7 @@ impl ConfigBuilder {
     /// channel is down (not connected yet, dropped, reconnecting), requests ask the store
     /// again, and once it is back everything kept is forgotten, as notifications may have
     /// been missed; a kept session is also loaded again at least once a minute. Stores
-    /// that cannot tell of changes (a Redis Cluster, SQLite, custom stores without
+    /// that cannot tell of changes (SQLite, custom stores without
     /// [`SessionStore::subscribe_changes`]) and in-process stores are asked on every
     /// request as before.
     ///

@@ -1,5 +1,6 @@
 //! Session changes over Redis pub/sub: one channel per key prefix, a dedicated subscriber
-//! connection per subscribing layer, watched with a `PING` and made again when it drops.
+//! connection per subscribing layer (on a cluster, to one node, the next one each time),
+//! watched with a `PING` and made again when it drops.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,9 +25,6 @@ pub(crate) fn spawn(
     channel: String,
     listener: ChangeListener,
 ) -> Result<(), StoreError> {
-    if backend.is_cluster() {
-        return Err(StoreError::Unsupported);
-    }
     change_feed::spawn(RedisFeed { backend, channel }, listener)
 }
 
@@ -49,7 +47,6 @@ async fn subscribe(
     let pubsub = backend
         .pubsub()
         .await
-        .ok_or(StoreError::Unsupported)?
         .map_err(super::redis_connection::redis_error)?;
     let (mut sink, stream) = pubsub.split();
     tokio::time::timeout(PING_TIMEOUT, sink.subscribe(channel))

@@ -2,6 +2,7 @@
 //! master Redis Sentinel names. Each is made on first use, inside the runtime, and made
 //! again after the deployment comes back, so the service never needs a restart.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -49,6 +50,11 @@ pub(crate) struct Cluster {
     client: ClusterClient,
     nodes: Vec<String>,
     connection: OnceCell<ClusterConnection>,
+    /// A client of each node given, to receive published messages on: a cluster relays
+    /// every `PUBLISH` to all its nodes, so any one of them will do.
+    subscribers: Vec<Client>,
+    /// Which of them to subscribe on next: each new subscription tries the next node.
+    next_subscriber: AtomicUsize,
 }
 
 impl Backend {
@@ -85,19 +91,32 @@ impl Backend {
                     .response_timeout(RESPONSE_TIMEOUT)
                     .retries(CLUSTER_RETRIES)
                     .max_retry_wait(MAX_RETRY_DELAY.as_millis().try_into().unwrap_or(500));
-                if let Some(certificates) = certificates {
+                if let Some(certificates) = &certificates {
                     if !nodes
                         .iter()
                         .all(|node| node.to_ascii_lowercase().starts_with("rediss://"))
                     {
                         return Err(ca_without_tls());
                     }
-                    builder = builder.certs(certificates);
+                    builder = builder.certs(certificates.clone());
                 }
+                let subscribers = match &certificates {
+                    None => nodes
+                        .iter()
+                        .map(|node| Client::open(node.as_str()))
+                        .collect::<Result<Vec<_>, _>>(),
+                    Some(certificates) => nodes
+                        .iter()
+                        .map(|node| Client::build_with_tls(node.as_str(), certificates.clone()))
+                        .collect(),
+                }
+                .map_err(invalid)?;
                 Ok(Self::Cluster(Box::new(Cluster {
                     client: builder.build().map_err(invalid)?,
                     nodes: nodes.iter().map(|node| redacted(node)).collect(),
                     connection: OnceCell::new(),
+                    subscribers,
+                    next_subscriber: AtomicUsize::new(0),
                 })))
             }
             Target::Sentinel(sentinel) => {
@@ -178,12 +197,19 @@ impl Backend {
 }
 
 impl Backend {
-    /// A connection of its own for receiving published messages, to the one server or the
-    /// master the sentinels name now; `None` on a cluster.
-    pub(crate) async fn pubsub(&self) -> Option<Result<::redis::aio::PubSub, RedisError>> {
+    /// A connection of its own for receiving published messages, to the one server, the
+    /// master the sentinels name now, or a cluster's nodes in turn.
+    pub(crate) async fn pubsub(&self) -> Result<::redis::aio::PubSub, RedisError> {
         let client = match self {
             Self::Single(single) => Ok(single.client.clone()),
-            Self::Cluster(_) => return None,
+            Self::Cluster(cluster) => {
+                let turn = cluster.next_subscriber.fetch_add(1, Ordering::Relaxed);
+                cluster
+                    .subscribers
+                    .get(turn % cluster.subscribers.len().max(1))
+                    .cloned()
+                    .ok_or_else(|| timed_out("a cluster without nodes"))
+            }
             Self::Sentinel(master) => {
                 let ask = async { master.client.lock().await.async_get_client().await };
                 tokio::time::timeout(CONNECT_TIMEOUT * 2, ask)
@@ -194,11 +220,9 @@ impl Backend {
             }
         };
         let connect = async { client?.get_async_pubsub().await };
-        Some(
-            tokio::time::timeout(CONNECT_TIMEOUT, connect)
-                .await
-                .unwrap_or_else(|_| Err(timed_out("the subscriber connection timed out"))),
-        )
+        tokio::time::timeout(CONNECT_TIMEOUT, connect)
+            .await
+            .unwrap_or_else(|_| Err(timed_out("the subscriber connection timed out")))
     }
 }
 

@@ -25,8 +25,10 @@ const DEFAULT_PREFIX: &str = "tower_oidc:session:";
 /// ends them all, so a logout ends every session it names or none. Single-use keys are
 /// `tower_oidc:session:used:{key}` (`SET … NX PX`). Every write of a session publishes its
 /// [`change_tag`](crate::store::change_tag) on `tower_oidc:session:changes` in the same round
-/// trip, and the layer listens there ([`SessionStore::subscribe_changes`]) to keep sessions
-/// in memory while seeing every logout at once (not on a cluster). The connection is
+/// trip (on a cluster, in the next one, once the write is done), and the layer listens there
+/// ([`SessionStore::subscribe_changes`]; on a cluster, on one node at a time, as a cluster
+/// relays every message to all its nodes) to keep sessions in memory while seeing every
+/// logout at once. The connection is
 /// re-established automatically: while Redis is unreachable, requests that need a session
 /// are answered `503 Service Unavailable`, and they succeed again once it is back, without
 /// a restart.
@@ -293,7 +295,9 @@ impl RedisStore {
     }
 
     /// Adds the `PUBLISH` of session `id`'s change tag to `pipeline`, so it goes in the
-    /// write's own round trip. Not on a cluster, where no layer subscribes.
+    /// write's own round trip, after the write on the same server. Not on a cluster, where
+    /// the channel's node may answer before the session's: there
+    /// [`published_after`](Self::published_after) sends it once the write is done.
     fn publish_change(&self, pipeline: &mut ::redis::Pipeline, id: &str) {
         if !self.backend.is_cluster() {
             pipeline
@@ -304,11 +308,31 @@ impl RedisStore {
         }
     }
 
+    /// On a cluster, publishes session `id`'s change once its write is done, so no
+    /// instance that hears of it can still read what was there before. A failure is the
+    /// write's: instances that missed it would serve the old session until their near
+    /// cache's entry expires, so the caller must know.
+    async fn published_after(
+        &self,
+        connection: &mut Connection,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        if !self.backend.is_cluster() {
+            return Ok(());
+        }
+        ::redis::cmd("PUBLISH")
+            .arg(self.changes_channel())
+            .arg(change_tag(id))
+            .query_async::<()>(connection)
+            .await
+            .map_err(redis_error)
+    }
+
     /// Publishes the change tags of the sessions `ids`. The sessions are gone already: a
     /// failure here is logged, and instances that miss it forget the sessions when their
     /// near cache's entries expire.
     async fn publish_changes(&self, connection: &mut Connection, ids: &[String]) {
-        if ids.is_empty() || self.backend.is_cluster() {
+        if ids.is_empty() {
             return;
         }
         let mut pipeline = ::redis::pipe();
@@ -397,7 +421,8 @@ impl SessionStore for RedisStore {
         pipeline
             .query_async::<()>(&mut connection)
             .await
-            .map_err(redis_error)
+            .map_err(redis_error)?;
+        self.published_after(&mut connection, id).await
     }
 
     /// `SET … XX`: Redis replaces the key only if it exists, in one step.
@@ -421,6 +446,7 @@ impl SessionStore for RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(redis_error)?;
+        self.published_after(&mut connection, id).await?;
         Ok(done.is_some())
     }
 
@@ -458,7 +484,8 @@ impl SessionStore for RedisStore {
         pipeline
             .query_async::<()>(&mut connection)
             .await
-            .map_err(redis_error)
+            .map_err(redis_error)?;
+        self.published_after(&mut connection, id).await
     }
 
     /// A set per logout key (`{prefix}index:{key}`) holding session ids, expiring with the
@@ -516,8 +543,8 @@ impl SessionStore for RedisStore {
         Ok(ended.len())
     }
 
-    /// `SUBSCRIBE {prefix}changes` on a connection of its own, to one server or the
-    /// master the sentinels name. On a Redis Cluster: [`StoreError::Unsupported`].
+    /// `SUBSCRIBE {prefix}changes` on a connection of its own, to one server, the master
+    /// the sentinels name, or one node of a Redis Cluster (the next one after each drop).
     fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
         super::redis_changes::spawn(Arc::clone(&self.backend), self.changes_channel(), listener)
     }

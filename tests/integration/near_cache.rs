@@ -1,5 +1,5 @@
 //! Sessions of a Redis store kept in each instance (the near cache): two layers share one
-//! Redis, and whatever ends or renews a session on one is seen on the other at once;
+//! Redis (one server, behind Sentinel, or a cluster), and whatever ends or renews a session on one is seen on the other at once;
 //! requests on a kept session send Redis nothing; and while the change notifications do
 //! not arrive, no kept session is served.
 //!
@@ -282,6 +282,30 @@ async fn a_logout_reaches_the_other_instance_through_sentinel() {
     let provider = MockProvider::start().await.expect("provider");
     let master = format!("redis://{host}:{port}");
     let mut pair = Pair::start_with(&url, &master, provider, same, same).await;
+    let browser = Browser::default();
+    assert_status(browser.login(&pair.a).await, StatusCode::OK).await;
+    pair.cookie = session_cookie(&browser, &pair.a);
+    pair.warm(&pair.b).await;
+    pair.logout_on_a().await;
+    refused_within(&pair.b, &pair.cookie, PROPAGATION).await;
+}
+
+#[tokio::test]
+async fn a_logout_reaches_the_other_instance_through_a_cluster() {
+    let Some(url) =
+        crate::stores::service_url("TOWER_OIDC_TEST_REDIS_CLUSTER_URL", "redis cluster")
+    else {
+        return;
+    };
+    // Each instance subscribes on the first node named first.
+    let first = url
+        .trim_start_matches("redis+cluster://")
+        .split(',')
+        .next()
+        .expect("a node");
+    let provider = MockProvider::start().await.expect("provider");
+    provider.set_user(MockUser::new(format!("cluster-{}", nonce())));
+    let mut pair = Pair::start_with(&url, &format!("redis://{first}"), provider, same, same).await;
     let browser = Browser::default();
     assert_status(browser.login(&pair.a).await, StatusCode::OK).await;
     pair.cookie = session_cookie(&browser, &pair.a);

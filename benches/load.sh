@@ -192,6 +192,7 @@ for round in $(seq 1 "$ROUNDS"); do
     run "health_bare.r$round" ok "$BARE/health" "$HTML"
     run "health_layered.r$round" ok "$LAYERED/health" "$HTML"
     run "plain_health.r$round" ok "$LAYERED/health"
+    run "plain_health_bare.r$round" ok "$BARE/health"
     run "session_bare.r$round" "alice" "$BARE/" "$HTML" "Cookie: $COOKIE"
     run "session_layered.r$round" "$USER_ID" "$LAYERED/" "$HTML" "Cookie: $COOKIE"
     run "memory_bare.r$round" "alice" "$BARE/" "$HTML" "Cookie: $MEMORY_COOKIE"
@@ -209,7 +210,7 @@ done
 names="health_bare health_layered session_bare session_layered memory_bare memory_layered"
 extra=""
 [[ "$REDIS" == 1 ]] && extra=redis_layered
-for name in $names bearer_bare bearer_layered plain_health $extra; do
+for name in $names bearer_bare bearer_layered plain_health plain_health_bare $extra; do
     printf '%-16s req/s by round:' "$name"
     for round in $(seq 1 "$ROUNDS"); do printf ' %8.0f' "$(cat "$work/$name.r$round.rps")"; done
     echo
@@ -257,16 +258,24 @@ for kind in session memory; do
 done
 echo
 echo "against /health with no credentials on the layered app (its CPU: $(get plain_health cpu) ns per request),"
-echo "median of the per-round ratios (CPU: health's CPU per request / the session's):"
-printf '  %-22s %10s %12s %10s\n' session throughput "CPU/request" "ns/request"
-rows=("session:cookie" "memory:memory store")
-[[ "$REDIS" == 1 ]] && rows+=("redis:Redis store")
-rows+=("bearer:bearer (cached)")
+echo "median of the per-round ratios (CPU: health's CPU per request / the session's); the bare"
+echo "app's same requests against its own credential-less /health ($(get plain_health_bare cpu) ns) are"
+echo "what a layer costing nothing would reach (the Redis store's: the memory store's, same cookie):"
+printf '  %-22s %10s %12s %10s %12s %12s\n' session throughput "CPU/request" "ns/request" \
+    "bare: thrpt" "bare: CPU"
+rows=("session:cookie:session" "memory:memory store:memory")
+[[ "$REDIS" == 1 ]] && rows+=("redis:Redis store:memory")
+rows+=("bearer:bearer (cached):bearer")
 for row in "${rows[@]}"; do
     key="${row%%:*}"
-    awk -v label="${row#*:}" -v rps="$(paired "${key}_layered" plain_health)" \
+    rest="${row#*:}"
+    bare="${rest#*:}_bare"
+    awk -v label="${rest%%:*}" -v rps="$(paired "${key}_layered" plain_health)" \
         -v cpu="$(paired plain_health "${key}_layered" cpu)" -v ns="$(get "${key}_layered" cpu)" \
-        'BEGIN { printf "  %-22s %10.3f %12.3f %10.0f\n", label, rps, cpu, ns }'
+        -v bare_rps="$(paired "$bare" plain_health_bare)" \
+        -v bare_cpu="$(paired plain_health_bare "$bare" cpu)" \
+        'BEGIN { printf "  %-22s %10.3f %12.3f %10.0f %12.3f %12.3f\n", label, rps, cpu, ns,
+                 bare_rps, bare_cpu }'
 done
 if [[ "$REDIS" == 1 ]]; then
     echo "Redis commands per Redis-session request (median over the rounds): $(get redis_layered calls)"

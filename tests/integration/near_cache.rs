@@ -1,5 +1,6 @@
 //! Sessions of a Redis store kept in each instance (the near cache): two layers share one
-//! Redis (one server, behind Sentinel, or a cluster), and whatever ends or renews a session on one is seen on the other at once;
+//! Redis (one server, behind Sentinel, or a cluster), and whatever ends or renews a session
+//! on one is seen on the other at once;
 //! requests on a kept session send Redis nothing; and while the change notifications do
 //! not arrive, no kept session is served.
 //!
@@ -125,17 +126,32 @@ impl Pair {
     }
 
     async fn logout_on_a(&self) {
-        let logout = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-            .get(self.a.at("/logout"))
-            .header("cookie", format!("tower_oidc.0={}", self.cookie))
-            .send()
-            .await
-            .expect("logout");
-        assert_eq!(logout.status(), StatusCode::FOUND);
+        logout(&self.a, &self.cookie).await;
     }
+
+    /// Signs in on A, has B keep the session, logs out on A: B refuses it in time.
+    async fn sign_in_and_out_refused_on_b(mut self) {
+        let browser = Browser::default();
+        assert_status(browser.login(&self.a).await, StatusCode::OK).await;
+        self.cookie = session_cookie(&browser, &self.a);
+        self.warm(&self.b).await;
+        self.logout_on_a().await;
+        refused_within(&self.b, &self.cookie, PROPAGATION).await;
+    }
+}
+
+/// Logs the session `cookie` out on `app`, which redirects.
+pub(crate) async fn logout(app: &TestApp, cookie: &str) {
+    let logout = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(app.at("/logout"))
+        .header("cookie", format!("tower_oidc.0={cookie}"))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), StatusCode::FOUND);
 }
 
 /// Polls `app` with `cookie` until it refuses the session; panics after `within`.
@@ -281,13 +297,10 @@ async fn a_logout_reaches_the_other_instance_through_sentinel() {
         .expect("master address");
     let provider = MockProvider::start().await.expect("provider");
     let master = format!("redis://{host}:{port}");
-    let mut pair = Pair::start_with(&url, &master, provider, same, same).await;
-    let browser = Browser::default();
-    assert_status(browser.login(&pair.a).await, StatusCode::OK).await;
-    pair.cookie = session_cookie(&browser, &pair.a);
-    pair.warm(&pair.b).await;
-    pair.logout_on_a().await;
-    refused_within(&pair.b, &pair.cookie, PROPAGATION).await;
+    Pair::start_with(&url, &master, provider, same, same)
+        .await
+        .sign_in_and_out_refused_on_b()
+        .await;
 }
 
 #[tokio::test]
@@ -305,13 +318,10 @@ async fn a_logout_reaches_the_other_instance_through_a_cluster() {
         .expect("a node");
     let provider = MockProvider::start().await.expect("provider");
     provider.set_user(MockUser::new(format!("cluster-{}", nonce())));
-    let mut pair = Pair::start_with(&url, &format!("redis://{first}"), provider, same, same).await;
-    let browser = Browser::default();
-    assert_status(browser.login(&pair.a).await, StatusCode::OK).await;
-    pair.cookie = session_cookie(&browser, &pair.a);
-    pair.warm(&pair.b).await;
-    pair.logout_on_a().await;
-    refused_within(&pair.b, &pair.cookie, PROPAGATION).await;
+    Pair::start_with(&url, &format!("redis://{first}"), provider, same, same)
+        .await
+        .sign_in_and_out_refused_on_b()
+        .await;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ use tower_oidc::store::SqlStore;
 use tower_oidc::testing::{CountedStore, LoadCount, MockProvider, MockUser};
 
 use crate::harness::{assert_status, Browser, TestApp};
+use crate::near_cache::logout;
 use crate::stores::{nonce, postgres_url, replay, session_cookie};
 
 /// How long a change made on one instance may take to reach the other.
@@ -85,16 +86,7 @@ impl Pair {
     }
 
     async fn logout_on_a(&self) {
-        let logout = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-            .get(self.a.at("/logout"))
-            .header("cookie", format!("tower_oidc.0={}", self.cookie))
-            .send()
-            .await
-            .expect("logout");
-        assert_eq!(logout.status(), StatusCode::FOUND);
+        logout(&self.a, &self.cookie).await;
     }
 
     /// The server processes of B's listening connections.

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use http::header::GetAll;
 use http::HeaderValue;
 
 use super::Context;
@@ -51,9 +52,21 @@ impl Context {
         if !headers.contains_key(http::header::COOKIE) {
             return (SessionLookup::None, Vec::new());
         }
+        let cookies = headers.get_all(http::header::COOKIE);
+        self.lookup_session_in(&cookies, crate::session::now())
+    }
+
+    /// As [`lookup_session_resealing`](Self::lookup_session_resealing), among the request's
+    /// `Cookie` headers, at `now` (Unix seconds): for a caller that needs the time again
+    /// and reads the clock once.
+    pub(crate) fn lookup_session_in(
+        &self,
+        cookies: &GetAll<'_, HeaderValue>,
+        now: u64,
+    ) -> (SessionLookup, Vec<HeaderValue>) {
         let name = self.session_cookie();
-        let Some(chunks) = self.codec.find_chunks(headers, name) else {
-            let carried = self.codec.count_chunks(headers, name);
+        let Some(chunks) = self.codec.find_chunks_in(cookies, name) else {
+            let carried = self.codec.count_chunks_in(cookies, name);
             let lookup = if carried == 0 {
                 SessionLookup::None
             } else {
@@ -62,7 +75,6 @@ impl Context {
             return (lookup, Vec::new());
         };
         let carried = chunks.parts().len();
-        let now = crate::session::now();
         if let SessionBackend::Store(store) = &self.config.session {
             let (id, sealed_with) = match self.store_ids.get(&chunks) {
                 Some(id) => (id, SealedWith::CurrentKey),

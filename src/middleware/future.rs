@@ -82,6 +82,7 @@ pub(crate) fn with_cookies<B>(
     let mut response = response.map(OidcBody::inner);
     let headers = response.headers_mut();
     let sets_cookies = !set_cookies.is_empty();
+    // An answer that sets no cookie, to no one signed in, is left as it is.
     if sets_cookies || signed_in {
         // One lookup of the header, whether it is only read or also written.
         let no_store = const { HeaderValue::from_static(crate::response::NO_STORE) };

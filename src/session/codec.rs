@@ -11,7 +11,7 @@ use http::header::{GetAll, COOKIE};
 use http::HeaderValue;
 use rand::RngCore;
 
-use super::cookies::cookie_pairs;
+use super::cookies::{cookie_pairs, name_and_value, Pairs};
 
 /// Browsers accept about 4096 bytes per cookie, name and attributes included.
 const CHUNK_SIZE: usize = 3800;
@@ -181,15 +181,21 @@ impl CookieCodec {
         let mut parts: [&'a [u8]; MAX_CHUNKS] = [&[]; MAX_CHUNKS];
         // Bit `i` set: chunk `i` was found. The first cookie of a name wins.
         let mut seen: u32 = 0;
-        for (name, value) in cookie_pairs(cookies) {
-            let Some(index) = chunk_index(name, base) else {
-                continue;
-            };
-            let bit: u32 = 1 << index;
-            if seen & bit == 0 {
-                if let Some(slot) = parts.get_mut(index) {
-                    *slot = value;
-                    seen |= bit;
+        // `cookie_pairs`, as plain loops: this runs on every request.
+        for header in cookies.iter() {
+            for pair in Pairs::of(header.as_bytes()) {
+                let Some((name, value)) = name_and_value(pair) else {
+                    continue;
+                };
+                let Some(index) = chunk_index(name, base) else {
+                    continue;
+                };
+                let bit: u32 = 1 << index;
+                if seen & bit == 0 {
+                    if let Some(slot) = parts.get_mut(index) {
+                        *slot = value;
+                        seen |= bit;
+                    }
                 }
             }
         }

@@ -27,24 +27,33 @@ pub(crate) fn cookie_pairs<'a>(
 ) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
     cookies
         .iter()
-        .flat_map(|header| Pairs {
-            rest: Some(header.as_bytes()),
-        })
-        .filter_map(|pair| {
-            let at = memchr::memchr(b'=', pair)?;
-            let (name, value) = (pair.get(..at)?, pair.get(at + 1..)?);
-            let value = value.trim_ascii();
-            let value = value
-                .strip_prefix(b"\"")
-                .and_then(|v| v.strip_suffix(b"\""))
-                .unwrap_or(value);
-            Some((name.trim_ascii(), value))
-        })
+        .flat_map(|header| Pairs::of(header.as_bytes()))
+        .filter_map(name_and_value)
+}
+
+/// A `name=value` pair split at its first `=`, both trimmed, the value unquoted; `None`
+/// without `=`.
+pub(crate) fn name_and_value(pair: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = memchr::memchr(b'=', pair)?;
+    let (name, value) = (pair.get(..at)?, pair.get(at + 1..)?);
+    let value = value.trim_ascii();
+    let value = value
+        .strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(value);
+    Some((name.trim_ascii(), value))
 }
 
 /// `header.split(b';')`, with a vectorized search.
-struct Pairs<'a> {
+pub(crate) struct Pairs<'a> {
     rest: Option<&'a [u8]>,
+}
+
+impl<'a> Pairs<'a> {
+    /// The `;`-separated parts of one `Cookie` header.
+    pub(crate) fn of(header: &'a [u8]) -> Self {
+        Self { rest: Some(header) }
+    }
 }
 
 impl<'a> Iterator for Pairs<'a> {

@@ -206,7 +206,7 @@ impl CookieCodec {
         }
         Some(SealedChunks {
             parts,
-            count: seen.count_ones() as usize,
+            count: seen.trailing_ones() as usize,
         })
     }
 

@@ -38,38 +38,44 @@ impl BearerCache {
     /// Keyed by the token's last bytes (a JWT's signature) and its length: hashing a whole
     /// token, often a kilobyte, would cost more than the rest of a hit. Only verified tokens
     /// are inserted, and a hit is confirmed by comparing the whole token.
-    fn key(&self, token: &str) -> u64 {
-        let bytes = token.as_bytes();
+    fn key(&self, bytes: &[u8]) -> u64 {
         let tail = bytes.get(bytes.len().saturating_sub(64)..).unwrap_or(bytes);
         self.hasher.hash_one((tail, bytes.len()))
     }
 
-    /// A hit is confirmed by comparing the whole token, and must not have expired.
-    pub(crate) fn get(&self, token: &str, now: u64) -> Option<Arc<SessionData>> {
-        self.find(token, now, |_| true)
+    /// A hit is confirmed by comparing the whole token, and must not have expired. Found by
+    /// its bytes: a token from a request need not be read as text to be found.
+    pub(crate) fn get<T>(&self, token: &T, now: u64) -> Option<Arc<SessionData>>
+    where
+        T: AsRef<[u8]> + ?Sized,
+    {
+        self.find(token.as_ref(), now, |_| true)
     }
 
     /// As [`get`](Self::get), for a token bound to no key only: one lookup for the most
     /// common bearer request, with the binding read from its claims once, at insertion.
-    pub(crate) fn get_unbound(&self, token: &str, now: u64) -> Option<Arc<SessionData>> {
-        self.find(token, now, |entry| entry.unbound)
+    pub(crate) fn get_unbound<T>(&self, token: &T, now: u64) -> Option<Arc<SessionData>>
+    where
+        T: AsRef<[u8]> + ?Sized,
+    {
+        self.find(token.as_ref(), now, |entry| entry.unbound)
     }
 
     fn find(
         &self,
-        token: &str,
+        token: &[u8],
         now: u64,
         wanted: impl Fn(&Entry) -> bool,
     ) -> Option<Arc<SessionData>> {
         let key = self.key(token);
         let entries = self.entries.read().ok()?;
         let entry = entries.get(&key)?;
-        (*entry.token == *token && !entry.session.is_expired(now) && wanted(entry))
+        (entry.token.as_bytes() == token && !entry.session.is_expired(now) && wanted(entry))
             .then(|| Arc::clone(&entry.session))
     }
 
     pub(crate) fn insert(&self, token: &str, session: Arc<SessionData>, now: u64) {
-        let key = self.key(token);
+        let key = self.key(token.as_bytes());
         let Ok(mut entries) = self.entries.write() else {
             return;
         };

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use http::header::GetAll;
 use http::HeaderValue;
 
 use super::Context;
@@ -51,9 +52,23 @@ impl Context {
         if !headers.contains_key(http::header::COOKIE) {
             return (SessionLookup::None, Vec::new());
         }
+        let cookies = headers.get_all(http::header::COOKIE);
+        self.lookup_session_in(&cookies, crate::session::now())
+    }
+
+    /// As [`lookup_session_resealing`](Self::lookup_session_resealing), among the request's
+    /// `Cookie` headers, at `now` (Unix seconds): for a caller that needs the time again
+    /// and reads the clock once.
+    pub(crate) fn lookup_session_in(
+        &self,
+        cookies: &GetAll<'_, HeaderValue>,
+        now: u64,
+    ) -> (SessionLookup, Vec<HeaderValue>) {
         let name = self.session_cookie();
-        let Some(chunks) = self.codec.find_chunks(headers, name) else {
-            let carried = self.codec.count_chunks(headers, name);
+        // Borrowed where it was found: the chunks are not copied again.
+        let found = self.codec.find_chunks_in(cookies, name);
+        let Some(chunks) = &found else {
+            let carried = self.codec.count_chunks_in(cookies, name);
             let lookup = if carried == 0 {
                 SessionLookup::None
             } else {
@@ -62,20 +77,19 @@ impl Context {
             return (lookup, Vec::new());
         };
         let carried = chunks.parts().len();
-        let now = crate::session::now();
         if let SessionBackend::Store(store) = &self.config.session {
-            let (id, sealed_with) = match self.store_ids.get(&chunks) {
+            let (id, sealed_with) = match self.store_ids.get(chunks) {
                 Some(id) => (id, SealedWith::CurrentKey),
                 None => {
                     let Some((id, sealed_with)) = self
-                        .open(&chunks)
+                        .open(chunks)
                         .and_then(|(id, with)| String::from_utf8(id).ok().map(|id| (id, with)))
                     else {
                         return (SessionLookup::Invalid { carried }, Vec::new());
                     };
                     let id: Arc<str> = Arc::from(id);
                     if sealed_with == SealedWith::CurrentKey {
-                        self.store_ids.insert(&chunks, Arc::clone(&id));
+                        self.store_ids.insert(chunks, Arc::clone(&id));
                     }
                     (id, sealed_with)
                 }
@@ -111,7 +125,7 @@ impl Context {
             };
             return (lookup, Vec::new());
         }
-        if let Some(session) = self.cache.get(&chunks) {
+        if let Some(session) = self.cache.get(chunks) {
             let lookup = if self.session_is_over(&session, now) {
                 SessionLookup::Invalid { carried }
             } else {
@@ -119,7 +133,7 @@ impl Context {
             };
             return (lookup, Vec::new());
         }
-        let Some((plaintext, sealed_with)) = self.open(&chunks) else {
+        let Some((plaintext, sealed_with)) = self.open(chunks) else {
             return (SessionLookup::Invalid { carried }, Vec::new());
         };
         let Some(session) = stored::from_binary(&plaintext) else {
@@ -133,7 +147,7 @@ impl Context {
             let resealed = self.reseal(&plaintext, &session, carried);
             return (SessionLookup::Valid(session), resealed);
         }
-        self.cache.insert(&chunks, Arc::clone(&session));
+        self.cache.insert(chunks, Arc::clone(&session));
         (SessionLookup::Valid(session), Vec::new())
     }
 

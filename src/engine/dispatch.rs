@@ -176,11 +176,15 @@ impl Engine {
                 Vec::new(),
             ));
         }
-        let (lookup, resealed) = ctx.lookup_session_resealing(request.headers);
+        // Read once, for the session's expiry and for what is due on it.
+        let now = crate::session::now();
+        let cookies = request.headers.get_all(http::header::COOKIE);
+        let (lookup, resealed) = ctx.lookup_session_in(&cookies, now);
         match lookup {
             SessionLookup::Valid(session) => {
                 let detach = || request.detach(&ctx.config, ctx.carried_chunks(request.headers));
-                match resume::resume(ctx, session, detach) {
+                match resume::resume(ctx, session, now, detach) {
+                    Step::Done(outcome) if resealed.is_empty() => outcome.into(),
                     Step::Done(outcome) => outcome.with_cookies(resealed).into(),
                     // A renewal writes the session's cookie anew, with the current key.
                     Step::Wait(renewal) => defer(Deferred::Renewal(renewal)),
@@ -307,11 +311,18 @@ impl Engine {
         None
     }
 
-    /// An explicit bearer token wins over any session cookie.
-    fn bearer(&self, token: &str) -> Decision {
+    /// An explicit bearer token wins over any session cookie. `token` is visible ASCII
+    /// ([`BearerHeader::Token`]): a cached one is found by its bytes, and only a token
+    /// that must be verified (or an API key) is read as text.
+    fn bearer(&self, token: &[u8]) -> Decision {
         #[cfg(feature = "api-keys")]
-        if let Some(step) = crate::flow::api_key_auth::decide(&self.ctx, token) {
-            return self.step(step, Deferred::ApiKey);
+        if self.ctx.config.api_keys.is_some() {
+            if let Some(step) = std::str::from_utf8(token)
+                .ok()
+                .and_then(|token| crate::flow::api_key_auth::decide(&self.ctx, token))
+            {
+                return self.step(step, Deferred::ApiKey);
+            }
         }
         let now = crate::session::now();
         if self.ctx.config.dpop.mode != crate::DpopMode::Required {
@@ -332,9 +343,16 @@ impl Engine {
                 crate::telemetry::bearer_accepted("cached");
                 Decision::Continue(Pass::signed_in(Identity::new(session)))
             }
-            None => defer(Deferred::Bearer(bearer::BearerCheck {
-                token: token.to_owned(),
-            })),
+            None => match std::str::from_utf8(token) {
+                Ok(token) => defer(Deferred::Bearer(bearer::BearerCheck {
+                    token: token.to_owned(),
+                })),
+                Err(_) => Decision::Respond(response::unauthorized(
+                    "the bearer token has invalid characters",
+                    Some("invalid_request"),
+                    Vec::new(),
+                )),
+            },
         }
     }
 

@@ -38,11 +38,12 @@ impl Renewal {
     }
 }
 
-/// Passes `session` on at once unless something is due; `detach` is called only then, so
-/// the common case copies nothing from the request.
+/// Passes `session` on at once unless something is due `now` (Unix seconds); `detach` is
+/// called only then, so the common case copies nothing from the request.
 pub(crate) fn resume(
     ctx: &Context,
     session: Arc<SessionData>,
+    now: u64,
     detach: impl FnOnce() -> Detached,
 ) -> Step<Renewal> {
     let Some(ctx) = &ctx.for_session(&session) else {
@@ -51,7 +52,6 @@ pub(crate) fn resume(
             Vec::new(),
         )));
     };
-    let now = crate::session::now();
     if session.needs_refresh(now, ctx.config.leeway.as_secs()) {
         return Step::Wait(Renewal::Refresh(Refresh {
             session,

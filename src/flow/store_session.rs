@@ -44,7 +44,7 @@ impl StoreLookup {
                     Vec::new()
                 };
                 let request = self.request;
-                match resume(ctx, Arc::new(session), move || request) {
+                match resume(ctx, Arc::new(session), now, move || request) {
                     Step::Done(outcome) => outcome.with_cookies(resealed),
                     // A renewal writes the session's cookie anew, with the current key.
                     Step::Wait(renewal) => renewal.run(ctx).await,

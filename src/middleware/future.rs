@@ -3,7 +3,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::{Entry, CACHE_CONTROL, SET_COOKIE};
 use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
@@ -81,12 +81,24 @@ pub(crate) fn with_cookies<B>(
 ) -> Response<OidcBody<B>> {
     let mut response = response.map(OidcBody::inner);
     let headers = response.headers_mut();
-    let cache_control = headers.get(CACHE_CONTROL).map(HeaderValue::as_bytes);
-    if crate::response::needs_no_store(!set_cookies.is_empty(), signed_in, cache_control) {
-        headers.insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static(crate::response::NO_STORE),
-        );
+    let sets_cookies = !set_cookies.is_empty();
+    // An answer that sets no cookie, to no one signed in, is left as it is.
+    if sets_cookies || signed_in {
+        // One lookup of the header, whether it is only read or also written.
+        let no_store = const { HeaderValue::from_static(crate::response::NO_STORE) };
+        match headers.entry(CACHE_CONTROL) {
+            Entry::Occupied(mut cache_control) => {
+                let current = Some(cache_control.get().as_bytes());
+                if crate::response::needs_no_store(sets_cookies, signed_in, current) {
+                    cache_control.insert(no_store);
+                }
+            }
+            Entry::Vacant(cache_control) => {
+                if crate::response::needs_no_store(sets_cookies, signed_in, None) {
+                    cache_control.insert(no_store);
+                }
+            }
+        }
     }
     for cookie in set_cookies {
         headers.append(SET_COOKIE, cookie);

@@ -7,15 +7,18 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use cookie::{Cookie, Key, SameSite};
+use http::header::{GetAll, COOKIE};
 use http::HeaderValue;
 use rand::RngCore;
 
-use super::cookies::request_cookie_bytes;
+use super::cookies::{cookie_pairs, name_and_value, Pairs};
 
 /// Browsers accept about 4096 bytes per cookie, name and attributes included.
 const CHUNK_SIZE: usize = 3800;
 /// A hard bound on chunks read: anything larger is not ours.
 pub(crate) const MAX_CHUNKS: usize = 8;
+// `find_chunks_in` records the chunks it found as bits of a `u32`.
+const _: () = assert!(MAX_CHUNKS < 32);
 
 /// Bytes of the random nonce that starts every sealed value.
 const NONCE_LEN: usize = 12;
@@ -160,40 +163,61 @@ impl CookieCodec {
     }
 
     /// The chunks of cookie `base` in the request (`base.0`, `base.1`, ...), if complete.
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn find_chunks<'a>(
         &self,
         headers: &'a http::HeaderMap,
         base: &str,
     ) -> Option<SealedChunks<'a>> {
-        let mut parts: [Option<&'a [u8]>; MAX_CHUNKS] = [None; MAX_CHUNKS];
-        let mut count = 0usize;
-        for (name, value) in request_cookie_bytes(headers) {
-            let Some(index) = chunk_index(name, base) else {
-                continue;
-            };
-            let slot = parts.get_mut(index)?;
-            if slot.is_none() {
-                *slot = Some(value);
-                count = count.max(index + 1);
+        self.find_chunks_in(&headers.get_all(COOKIE), base)
+    }
+
+    /// As [`find_chunks`](Self::find_chunks), among `Cookie` headers already looked up.
+    pub(crate) fn find_chunks_in<'a>(
+        &self,
+        cookies: &GetAll<'a, HeaderValue>,
+        base: &str,
+    ) -> Option<SealedChunks<'a>> {
+        let mut parts: [&'a [u8]; MAX_CHUNKS] = [&[]; MAX_CHUNKS];
+        // Bit `i` set: chunk `i` was found. The first cookie of a name wins.
+        let mut seen: u32 = 0;
+        // `cookie_pairs`, as plain loops: this runs on every request.
+        for header in cookies.iter() {
+            for pair in Pairs::of(header.as_bytes()) {
+                let Some((name, value)) = name_and_value(pair) else {
+                    continue;
+                };
+                let Some(index) = chunk_index(name, base) else {
+                    continue;
+                };
+                let bit: u32 = 1 << index;
+                if seen & bit == 0 {
+                    if let Some(slot) = parts.get_mut(index) {
+                        *slot = value;
+                        seen |= bit;
+                    }
+                }
             }
         }
-        if count == 0 {
+        // Complete: every chunk up to the last one seen is there, so the bits set are the
+        // lowest ones.
+        if seen == 0 || seen & (seen + 1) != 0 {
             return None;
         }
-        // Complete: every chunk up to the last one seen is there.
-        let mut found: [&'a [u8]; MAX_CHUNKS] = [&[]; MAX_CHUNKS];
-        for (slot, part) in found.iter_mut().zip(&parts[..count]) {
-            *slot = (*part)?;
-        }
         Some(SealedChunks {
-            parts: found,
-            count,
+            parts,
+            count: seen.trailing_ones() as usize,
         })
     }
 
     /// How many chunk cookies of `base` the request carries (to delete extra ones).
     pub(crate) fn count_chunks(&self, headers: &http::HeaderMap, base: &str) -> usize {
-        request_cookie_bytes(headers)
+        self.count_chunks_in(&headers.get_all(COOKIE), base)
+    }
+
+    /// As [`count_chunks`](Self::count_chunks), among `Cookie` headers already looked up.
+    pub(crate) fn count_chunks_in(&self, cookies: &GetAll<'_, HeaderValue>, base: &str) -> usize {
+        cookie_pairs(cookies)
             .filter_map(|(name, _)| chunk_index(name, base))
             .map(|index| index + 1)
             .max()
@@ -392,6 +416,29 @@ mod tests {
         assert!(codec.find_chunks(&headers, "s").is_none());
         headers.insert(COOKIE, "s.9=abc; s.x=1; s.00=1".parse().expect("header"));
         assert!(codec.find_chunks(&headers, "s").is_none());
+    }
+
+    #[test]
+    fn chunks_are_put_in_order_and_the_first_of_a_name_wins() {
+        let codec = codec();
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, "s.1=b; other=x; s.0=a".parse().expect("header"));
+        headers.append(COOKIE, "s.0=z; s.2=c".parse().expect("header"));
+        let chunks = codec.find_chunks(&headers, "s").expect("chunks");
+        assert_eq!(chunks.parts(), [&b"a"[..], b"b", b"c"]);
+        assert_eq!(chunks.joined(), b"abc");
+        assert_eq!(codec.count_chunks(&headers, "s"), 3);
+        headers.insert(COOKIE, "s.1=b".parse().expect("header"));
+        assert!(codec.find_chunks(&headers, "s").is_none());
+        assert_eq!(codec.count_chunks(&headers, "s"), 2);
+        headers.insert(COOKIE, "s.7=h; s.0=a".parse().expect("header"));
+        assert!(codec.find_chunks(&headers, "s").is_none());
+        let all: Vec<String> = (0..MAX_CHUNKS)
+            .map(|index| format!("s.{index}={index}"))
+            .collect();
+        headers.insert(COOKIE, all.join("; ").parse().expect("header"));
+        let chunks = codec.find_chunks(&headers, "s").expect("chunks");
+        assert_eq!(chunks.joined(), b"01234567");
     }
 
     #[test]

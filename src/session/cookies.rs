@@ -1,8 +1,8 @@
 //! Reading the `Cookie` request header without allocating or validating more than needed:
 //! a session cookie is kilobytes long and is read on every request.
 
-use http::header::COOKIE;
-use http::HeaderMap;
+use http::header::{GetAll, COOKIE};
+use http::{HeaderMap, HeaderValue};
 
 /// Every `name=value` pair of every `Cookie` header, in order, as text. Pairs that are not
 /// UTF-8 are skipped, not the header around them.
@@ -18,27 +18,42 @@ pub(crate) fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str
 /// Every `name=value` pair of every `Cookie` header, in order, as the bytes sent: only the
 /// separators are looked at, so the values are checked by whoever uses them.
 pub(crate) fn request_cookie_bytes(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
-    headers
-        .get_all(COOKIE)
+    cookie_pairs(&headers.get_all(COOKIE))
+}
+
+/// As [`request_cookie_bytes`], over `Cookie` headers already looked up.
+pub(crate) fn cookie_pairs<'a>(
+    cookies: &GetAll<'a, HeaderValue>,
+) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
+    cookies
         .iter()
-        .flat_map(|header| Pairs {
-            rest: Some(header.as_bytes()),
-        })
-        .filter_map(|pair| {
-            let at = memchr::memchr(b'=', pair)?;
-            let (name, value) = (pair.get(..at)?, pair.get(at + 1..)?);
-            let value = value.trim_ascii();
-            let value = value
-                .strip_prefix(b"\"")
-                .and_then(|v| v.strip_suffix(b"\""))
-                .unwrap_or(value);
-            Some((name.trim_ascii(), value))
-        })
+        .flat_map(|header| Pairs::of(header.as_bytes()))
+        .filter_map(name_and_value)
+}
+
+/// A `name=value` pair split at its first `=`, both trimmed, the value unquoted; `None`
+/// without `=`.
+pub(crate) fn name_and_value(pair: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = memchr::memchr(b'=', pair)?;
+    let (name, value) = (pair.get(..at)?, pair.get(at + 1..)?);
+    let value = value.trim_ascii();
+    let value = value
+        .strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(value);
+    Some((name.trim_ascii(), value))
 }
 
 /// `header.split(b';')`, with a vectorized search.
-struct Pairs<'a> {
+pub(crate) struct Pairs<'a> {
     rest: Option<&'a [u8]>,
+}
+
+impl<'a> Pairs<'a> {
+    /// The `;`-separated parts of one `Cookie` header.
+    pub(crate) fn of(header: &'a [u8]) -> Self {
+        Self { rest: Some(header) }
+    }
 }
 
 impl<'a> Iterator for Pairs<'a> {
@@ -84,7 +99,7 @@ mod tests {
     }
 
     #[test]
-    fn splits_like_str_split() {
+    fn reads_pairs_as_split_at_semicolons() {
         for header in [
             "",
             ";",
@@ -93,13 +108,26 @@ mod tests {
             "a=1;",
             "a=1; b=2;; c=3",
             "é=1;x=ü;",
+            " a = 1 ; b=\"x\" ;c;=v;n=;q=\"",
         ] {
-            let pairs: Vec<&[u8]> = Pairs {
-                rest: Some(header.as_bytes()),
-            }
-            .collect();
-            let split: Vec<&[u8]> = header.split(';').map(str::as_bytes).collect();
-            assert_eq!(pairs, split, "{header:?}");
+            let mut headers = HeaderMap::new();
+            headers.append(COOKIE, HeaderValue::from_str(header).expect("header"));
+            headers.append(COOKIE, HeaderValue::from_static("z=9"));
+            let pairs: Vec<(&[u8], &[u8])> = request_cookie_bytes(&headers).collect();
+            let expected: Vec<(&[u8], &[u8])> = header
+                .split(';')
+                .chain(["z=9"])
+                .filter_map(|pair| {
+                    let (name, value) = pair.split_once('=')?;
+                    let value = value.trim_ascii();
+                    let value = value
+                        .strip_prefix('"')
+                        .and_then(|v| v.strip_suffix('"'))
+                        .unwrap_or(value);
+                    Some((name.trim_ascii().as_bytes(), value.as_bytes()))
+                })
+                .collect();
+            assert_eq!(pairs, expected, "{header:?}");
         }
     }
 }

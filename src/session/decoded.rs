@@ -15,11 +15,28 @@ use super::{stored, SessionData};
 /// An entry is only ever the decoding of the store's current record for its id: the store
 /// removes it under its write lock whenever that record changes or goes, and adds one only
 /// under its read lock, from the record it is reading.
+///
+/// Entries are keyed by the address of the record's id, not by its text: the store gives
+/// every record an `Arc` of its own for the id, and the entry holds a clone of it, so no
+/// other record's id can have that address while the entry lives. Hashing an address
+/// costs less than hashing and comparing the id again on every request.
 #[derive(Debug)]
 pub(crate) struct DecodedSessions {
-    /// Ids are ours (random, and read from sealed cookies), so a fast hasher is safe.
-    sessions: RwLock<HashMap<Shared, Arc<SessionData>, foldhash::fast::RandomState>>,
+    /// Addresses are spread enough for a fast hasher.
+    sessions: RwLock<HashMap<usize, Decoded, foldhash::fast::RandomState>>,
     capacity: usize,
+}
+
+#[derive(Debug)]
+struct Decoded {
+    /// The id of the record decoded, which keeps its address from being reused.
+    id: Shared,
+    session: Arc<SessionData>,
+}
+
+/// What entries are keyed by.
+fn address(id: &Shared) -> usize {
+    Arc::as_ptr(id).cast::<u8>().addr()
 }
 
 impl DecodedSessions {
@@ -37,13 +54,14 @@ impl DecodedSessions {
         record: &[u8],
     ) -> Result<Arc<SessionData>, StoreError> {
         // A poisoned map holds whole entries still: each insert and removal is one call.
-        if let Some(session) = self
+        if let Some(decoded) = self
             .sessions
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&**id)
+            .get(&address(id))
+            .filter(|decoded| Arc::ptr_eq(&decoded.id, id))
         {
-            return Ok(Arc::clone(session));
+            return Ok(Arc::clone(&decoded.session));
         }
         let session = Arc::new(decode(record)?);
         let mut sessions = self
@@ -53,18 +71,20 @@ impl DecodedSessions {
         if sessions.len() >= self.capacity {
             sessions.clear();
         }
-        Ok(Arc::clone(
-            sessions.entry(Arc::clone(id)).or_insert(session),
-        ))
+        let decoded = sessions.entry(address(id)).or_insert(Decoded {
+            id: Arc::clone(id),
+            session,
+        });
+        Ok(Arc::clone(&decoded.session))
     }
 
-    /// Forgets the decoded session of `id`, whose record changed or went (the store holds
-    /// its write lock, so nothing else reads this map).
-    pub(crate) fn forget(&mut self, id: &str) {
+    /// Forgets the decoded session of the record whose id is `id`, a record that changed or
+    /// went (the store holds its write lock, so nothing else reads this map).
+    pub(crate) fn forget(&mut self, id: &Shared) {
         self.sessions
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(id);
+            .remove(&address(id));
     }
 
     #[cfg(test)]

@@ -268,7 +268,7 @@ impl Inner {
 
     fn remove(&mut self, id: &str) -> Option<Entry> {
         let entry = self.sessions.remove(id)?;
-        self.decoded.forget(id);
+        self.decoded.forget(&entry.id);
         self.by_use
             .remove(&(entry.filed_use, Arc::clone(&entry.id)));
         self.by_expiry

@@ -35,12 +35,16 @@ pub(crate) trait ChangeFeed: Send + Sync + 'static {
     ) -> impl Future<Output = ()> + Send;
 }
 
-/// Follows `feed` in a task of the current runtime until `listener` closes.
-pub(crate) fn spawn<F: ChangeFeed>(feed: F, listener: ChangeListener) -> Result<(), StoreError> {
+/// Follows the feed `make` makes in a task of the current runtime until `listener` closes.
+/// The feed is made only inside a runtime, as its connections may need one from the start.
+pub(crate) fn spawn<F: ChangeFeed>(
+    make: impl FnOnce() -> F,
+    listener: ChangeListener,
+) -> Result<(), StoreError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
         StoreError::unavailable("no tokio runtime to listen for session changes on")
     })?;
-    runtime.spawn(follow(feed, listener));
+    runtime.spawn(follow(make(), listener));
     Ok(())
 }
 

@@ -25,7 +25,7 @@ pub(crate) fn spawn(
     channel: String,
     listener: ChangeListener,
 ) -> Result<(), StoreError> {
-    change_feed::spawn(RedisFeed { backend, channel }, listener)
+    change_feed::spawn(|| RedisFeed { backend, channel }, listener)
 }
 
 impl ChangeFeed for RedisFeed {

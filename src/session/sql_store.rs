@@ -663,7 +663,9 @@ impl SessionStore for SqlStore {
     /// [`StoreError::Unsupported`], as it has no way to tell other processes.
     fn subscribe_changes(&self, listener: ChangeListener) -> Result<(), StoreError> {
         match &self.inner.target {
-            Target::Postgres(options) => super::change_feed::spawn(PgFeed::new(options), listener),
+            Target::Postgres(options) => {
+                super::change_feed::spawn(|| PgFeed::new(options), listener)
+            }
             Target::Sqlite { .. } => Err(StoreError::Unsupported),
         }
     }
@@ -727,6 +729,27 @@ mod tests {
             sql_error(sqlx::Error::RowNotFound),
             StoreError::Other { .. }
         ));
+    }
+
+    #[test]
+    fn listening_needs_a_runtime_and_never_panics_without_one() {
+        let store = SqlStore::new("postgres://app@127.0.0.1:1/app").expect("url");
+        assert!(matches!(
+            store.subscribe_changes(ChangeListener::detached()),
+            Err(StoreError::Unavailable { .. })
+        ));
+        let sqlite = SqlStore::new("sqlite::memory:").expect("url");
+        assert!(matches!(
+            sqlite.subscribe_changes(ChangeListener::detached()),
+            Err(StoreError::Unsupported)
+        ));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            assert!(store.subscribe_changes(ChangeListener::detached()).is_ok());
+        });
     }
 
     #[test]

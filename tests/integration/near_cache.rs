@@ -458,18 +458,27 @@ async fn restore(connection: &mut redis::aio::MultiplexedConnection) {
         .expect("ACL");
 }
 
-#[tokio::test]
-async fn no_kept_session_is_served_while_the_notifications_are_cut() {
-    let Some(redis) = OwnRedis::start().await else {
-        return;
-    };
-    let pair = Pair::start(&redis.url, "cut", same)
+/// A pair on a Redis of its own, the session of user `user` kept on B, then both
+/// instances' notifications cut; the Redis lives as long as what is returned.
+async fn kept_on_b_then_cut(
+    user: &str,
+) -> Option<(OwnRedis, Pair, redis::aio::MultiplexedConnection)> {
+    let redis = OwnRedis::start().await?;
+    let pair = Pair::start(&redis.url, user, same)
         .await
         .sign_in_on_a()
         .await;
     pair.warm(&pair.b).await;
     let mut connection = pair.connection().await;
     cut_notifications(&mut connection).await;
+    Some((redis, pair, connection))
+}
+
+#[tokio::test]
+async fn no_kept_session_is_served_while_the_notifications_are_cut() {
+    let Some((_redis, pair, mut connection)) = kept_on_b_then_cut("cut").await else {
+        return;
+    };
     let gets = calls(&mut connection, "get").await;
 
     // Requests go to Redis again, and see the logout A made meanwhile, unannounced.
@@ -488,16 +497,9 @@ async fn no_kept_session_is_served_while_the_notifications_are_cut() {
 
 #[tokio::test]
 async fn a_reconnected_instance_forgets_what_it_may_have_missed() {
-    let Some(redis) = OwnRedis::start().await else {
+    let Some((_redis, pair, mut connection)) = kept_on_b_then_cut("reconnect").await else {
         return;
     };
-    let pair = Pair::start(&redis.url, "reconnect", same)
-        .await
-        .sign_in_on_a()
-        .await;
-    pair.warm(&pair.b).await;
-    let mut connection = pair.connection().await;
-    cut_notifications(&mut connection).await;
     // The session ends without a word on the channel: as a notification missed.
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{}*", pair.prefix))

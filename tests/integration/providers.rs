@@ -8,6 +8,7 @@ use tower_oidc::{Config, ConfigBuilder, ProviderConfig, ProviderEndpoints, Tenan
 use url::Url;
 
 use crate::harness::{assert_status, location, Browser, Framework, TestApp};
+use crate::stores::post_logout_token;
 
 both!(
     logins_through_each_provider_keep_users_apart,
@@ -485,29 +486,23 @@ async fn backchannel_logout_ends_only_that_providers_sessions(framework: Framewo
             }),
         )
     };
-    let post = |token: String| {
-        let url = app.at("/backchannel_logout");
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .form(&[("logout_token", token.as_str())])
-                .send()
-                .await
-                .expect("request")
-                .status()
-        }
-    };
     // Beta's key, alpha's name: refused, nobody signed out.
     let forged = logout_token(&beta, alpha.issuer(), "forged");
-    assert_eq!(post(forged).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        post_logout_token(&app, &forged).await,
+        StatusCode::BAD_REQUEST
+    );
     // An issuer no provider has.
     let stranger = logout_token(&beta, "https://stranger.example".into(), "stranger");
-    assert_eq!(post(stranger).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        post_logout_token(&app, &stranger).await,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(me(&at_alpha, &app).await["user_id"], "alpha:alice");
 
     // Beta's `alice` ends; alpha's `alice` is another user and stays.
     let genuine = logout_token(&beta, beta.issuer(), "genuine");
-    assert_eq!(post(genuine).await, StatusCode::OK);
+    assert_eq!(post_logout_token(&app, &genuine).await, StatusCode::OK);
     assert_eq!(
         at_beta.api(app.at("/me")).await.status(),
         StatusCode::UNAUTHORIZED
